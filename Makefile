@@ -107,6 +107,8 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@QA_BUILD=$(BUILD) bench/run
 
+PIPELINE_FILES = pipelines/qa.mk pipelines/assess.mk pipelines/migrate.mk pipelines/report pipelines/ramp-row
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCLUDEDIR)/qa \
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
@@ -117,6 +119,10 @@ install: all
 	cp man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	cp man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	cp pipelines/prices.csv $(DESTDIR)$(DATADIR)/
+	# The pipelines, runnable from there: make -f $(DATADIR)/pipelines/assess.mk ...
+	mkdir -p $(DESTDIR)$(DATADIR)/pipelines/tasks
+	cp $(PIPELINE_FILES) $(DESTDIR)$(DATADIR)/pipelines/
+	cp pipelines/tasks/*.jsonl pipelines/tasks/README $(DESTDIR)$(DATADIR)/pipelines/tasks/
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
@@ -129,6 +135,9 @@ uninstall:
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
 	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$${m#man/}; done
 	rm -f $(DESTDIR)$(DATADIR)/prices.csv
+	for f in $(notdir $(PIPELINE_FILES)); do rm -f $(DESTDIR)$(DATADIR)/pipelines/$$f; done
+	for f in pipelines/tasks/*.jsonl pipelines/tasks/README; do rm -f $(DESTDIR)$(DATADIR)/$$f; done
+	-rmdir $(DESTDIR)$(DATADIR)/pipelines/tasks $(DESTDIR)$(DATADIR)/pipelines 2>/dev/null
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:

@@ -330,6 +330,15 @@ C
 	run_ok "$prefix/bin/qa-score" -m lowercase <<<'{"response":{"text":"Paris"}}'
 	[ "$(field .scores.lowercase)" = 0 ]
 
+	# The installed pipelines run from the share directory with the installed tools
+	# and battery, outside the source tree.
+	printf '[a]\nprovider = mock\nmodel = baseline\n[b]\nprovider = mock\nmodel = baseline\n' > ep.conf
+	PATH=$prefix/bin:/usr/bin:/bin QA_BIN= run make -s -f "$prefix/share/qa/pipelines/assess.mk" \
+		BASELINE=a CANDIDATE=b CONFIG="$PWD/ep.conf" PERPLEXITY=no report
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	assert_output --partial '**Decision: PASS**'
+	[ "$(wc -l < runs/a-vs-b/tasks.jsonl)" -eq "$(cat "$QA_ROOT"/pipelines/tasks/*.jsonl | wc -l)" ]
+
 	run make -C "$QA_ROOT" BUILD="$build" PREFIX="$prefix" uninstall
 	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
 	# Everything it installed is gone; the plugin a user put there stays.

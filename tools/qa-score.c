@@ -14,6 +14,7 @@
 
 static const char usage_text[] =
     "usage: qa-score [-s] [-a path] [-f json|table] [-m metric]... [file ...]\n"
+    "       qa-score --merge [-f json|table] [summary ...]\n"
     "       qa-score --list\n"
     "\n"
     "  -m, --metric SPEC   scorer to apply: NAME, NAME:key=value,... or a JSON object\n"
@@ -22,6 +23,8 @@ static const char usage_text[] =
     "  -s, --summary       print n, mean, standard error, 95% CI, invalid rate and\n"
     "                      errors per task and overall instead of the records\n"
     "  -f, --format FMT    summary format: json (default) or table\n"
+    "  -M, --merge         read --summary JSON lines (of shards) and print the\n"
+    "                      summary of the whole, as one run would have\n"
     "  -l, --list          list the plugins on the search path and exit\n"
     "  -h, --help          show this help and exit\n"
     "  -V, --version       show the version and exit\n"
@@ -219,6 +222,12 @@ static void spec_to_json(const char *arg, qa_buf *out)
 struct msum {
 	char *metric;
 	qa_moments m;
+	/*
+	 * The plain sum beside the moments: for 0/1 scores it is exact, so the
+	 * mean, the Wilson interval and m2 (k(n - k)/n) of shards merged come
+	 * out bit for bit as one run's.
+	 */
+	double sum;
 	long invalid;
 	long nonfinite;
 	int nonbinary;
@@ -294,6 +303,7 @@ static void summary_add(struct tsum *t, const char *metric, double score, int in
 		return;
 	}
 	moments_add(&m->m, score);
+	m->sum += score;
 	m->invalid += invalid;
 	if (score != 0 && score != 1)
 		m->nonbinary = 1;
@@ -304,15 +314,21 @@ struct stat_line {
 	const char *method;
 };
 
+static double m2_of(const struct msum *m)
+{
+	double n = m->m.n;
+	return m->nonbinary || n == 0 ? m->m.m2 : m->sum * (n - m->sum) / n;
+}
+
 static struct stat_line stat_of(const struct msum *m)
 {
 	struct stat_line s = { m->m.n, NAN, NAN, NAN, NAN, NULL };
 	if (m->m.n > 0)
-		s.mean = m->m.mean;
+		s.mean = m->sum / m->m.n;
 	if (m->m.n > 1)
-		s.se = sqrt(moments_var(&m->m) / m->m.n);
+		s.se = sqrt(m2_of(m) / (m->m.n - 1) / m->m.n);
 	if (m->m.n > 0 && !m->nonbinary) {
-		wilson_ci(m->m.mean * m->m.n, m->m.n, QA_Z95, &s.lo, &s.hi);
+		wilson_ci(m->sum, m->m.n, QA_Z95, &s.lo, &s.hi);
 		s.method = "wilson";
 	} else if (m->m.n > 1) {
 		s.lo = s.mean - QA_Z95 * s.se;
@@ -378,9 +394,9 @@ static void json_line(qa_buf *out, const char *scope, const char *task, const st
 	if (m->nonfinite)
 		buf_printf(out, ",\"nonfinite\":%ld", m->nonfinite);
 	buf_adds(out, ",\"sum\":");
-	buf_json_number(out, m->m.mean * m->m.n);
+	buf_json_number(out, m->sum);
 	buf_adds(out, ",\"m2\":");
-	buf_json_number(out, m->m.m2);
+	buf_json_number(out, m2_of(m));
 	if (m->ppl_n) {
 		struct ppl_line p = ppl_of(m);
 		buf_adds(out, ",\"token_perplexity\":");
@@ -794,6 +810,98 @@ static void score_file(struct run *r, const char *path)
 	out_write(stdout, &r->out);
 }
 
+/*
+ * --merge: summaries of shards (this tool's own --summary JSON lines) back
+ * into the summary of the whole.  The moments merge exactly (Chan et al.),
+ * the perplexity sums add, and a metric is binary only if it was binary in
+ * every shard, as it would be over the whole input.
+ */
+static int merge_line(const qa_json *j, const char **why)
+{
+	size_t len;
+	const char *scope = json_str(j, json_find(j, 0, "scope"), &len);
+	if (!scope || (strcmp(scope, "task") != 0 && strcmp(scope, "overall") != 0)) {
+		*why = "not a qa-score --summary line (no scope task or overall)";
+		return -1;
+	}
+	struct tsum *t = &overall;
+	if (strcmp(scope, "task") == 0) {
+		int tt = json_find(j, 0, "task");
+		t = task_get(json_str(j, tt, NULL));
+	}
+	double errors = 0, n = 0, sum = 0, m2 = 0, invalid = 0, nonfinite = 0;
+	json_num(j, json_find(j, 0, "errors"), &errors);
+	t->errors += (long)errors;
+	int mt = json_find(j, 0, "metric");
+	if (json_type(j, mt) != QA_STRING)
+		return 0;	/* a task with errors only */
+	struct msum *m = metric_get(t, json_str(j, mt, NULL));
+	if (json_num(j, json_find(j, 0, "n"), &n) < 0 || (n > 0 && (json_num(j, json_find(j, 0, "sum"), &sum) < 0 ||
+	    json_num(j, json_find(j, 0, "m2"), &m2) < 0))) {
+		*why = "a summary line without n, sum and m2";
+		return -1;
+	}
+	json_num(j, json_find(j, 0, "invalid"), &invalid);
+	json_num(j, json_find(j, 0, "nonfinite"), &nonfinite);
+	qa_moments part = { .n = n, .mean = n > 0 ? sum / n : 0, .m2 = m2 };
+	moments_merge(&m->m, &part);
+	m->sum += sum;
+	m->invalid += (long)invalid;
+	m->nonfinite += (long)nonfinite;
+	const char *method = json_str(j, json_find(j, 0, "ci_method"), &len);
+	if (n > 0 && (!method || strcmp(method, "wilson") != 0))
+		m->nonbinary = 1;
+	double tokens, ll, words, bytes;
+	if (json_num(j, json_find(j, 0, "tokens"), &tokens) == 0 &&
+	    json_num(j, json_find(j, 0, "sum_logprob"), &ll) == 0) {
+		m->ppl_n++;
+		m->ppl_ll += ll;
+		m->ppl_tokens += tokens;
+		if (json_num(j, json_find(j, 0, "words"), &words) == 0)
+			m->ppl_words += words;
+		else
+			m->ppl_nowords = 1;
+		if (json_num(j, json_find(j, 0, "bytes"), &bytes) == 0)
+			m->ppl_bytes += bytes;
+		else
+			m->ppl_nobytes = 1;
+	}
+	return 0;
+}
+
+static void merge_file(struct run *r, const char *path)
+{
+	qa_lines in;
+	char *line;
+	ssize_t n;
+
+	if (lines_open(&in, path) < 0) {
+		qa_warn("%s: %s", path, strerror(errno));
+		raise_status(r, QA_EXIT_USAGE);
+		return;
+	}
+	while ((n = lines_next(&in, &line)) >= 0) {
+		const char *why;
+		size_t off;
+		if (strspn(line, " \t\r") == (size_t)n)
+			continue;
+		if (json_parse(r->j, line, (size_t)n, &why, &off) < 0)
+			qa_warn_at(in.name, in.lineno, "%s at byte %zu", why, off + 1);
+		else if (json_type(r->j, 0) != QA_OBJECT)
+			qa_warn_at(in.name, in.lineno, "not a JSON object");
+		else if (merge_line(r->j, &why) < 0)
+			qa_warn_at(in.name, in.lineno, "%s", why);
+		else
+			continue;
+		raise_status(r, QA_EXIT_USAGE);
+	}
+	if (lines_error(&in) < 0) {
+		qa_warn("%s: read error: %s", path, strerror(errno));
+		raise_status(r, QA_EXIT_USAGE);
+	}
+	lines_close(&in);
+}
+
 static void list_one(const qa_loaded *p, const char *path, const char *err, void *arg)
 {
 	(void)arg;
@@ -858,6 +966,7 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "merge", no_argument, NULL, 'M' },
 		{ "metric", required_argument, NULL, 'm' },
 		{ "summary", no_argument, NULL, 's' },
 		{ "version", no_argument, NULL, 'V' },
@@ -865,10 +974,10 @@ int main(int argc, char **argv)
 	};
 	struct run r = { .answer_path = "response.text" };
 	const char *format = "json";
-	int list = 0, c;
+	int list = 0, merge = 0, c;
 
 	qa_tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "a:f:hlm:sV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:f:hlMm:sV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			r.answer_path = optarg;
@@ -882,6 +991,9 @@ int main(int argc, char **argv)
 			usage(QA_EXIT_OK);
 		case 'l':
 			list = 1;
+			break;
+		case 'M':
+			merge = 1;
 			break;
 		case 'm': {
 			qa_buf spec = { 0 };
@@ -920,6 +1032,18 @@ int main(int argc, char **argv)
 	r.answer_rest = r.answer_path + r.answer_rootlen;
 	r.j = json_new();
 	r.scratch = json_new();
+	if (merge) {
+		if (r.ncli)
+			qa_die(QA_EXIT_USAGE, "--merge reads summaries: --metric does not apply");
+		if (argc == 0)
+			merge_file(&r, "-");
+		for (int i = 0; i < argc; i++)
+			merge_file(&r, argv[i]);
+		summary_print(strcmp(format, "table") == 0);
+		out_close();
+		cleanup(&r);
+		return r.status;
+	}
 	if (argc == 0)
 		score_file(&r, "-");
 	for (int i = 0; i < argc; i++)

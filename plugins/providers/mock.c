@@ -5,9 +5,13 @@
  *   baseline   right on about 86% of items, p50 latency 400 ms
  *   int8       about 85%, p50 330 ms, a little logprob noise
  *   int4       about 78%, p50 250 ms, more noise, some format drift
+ *   fragile    int8 while it serves under 60% of the traffic; from 60% on
+ *              (the record's route.weight, set by qa-route) it is
+ *              overloaded: about 55%, p50 1200 ms, drifting formats.  It
+ *              is the cheap relay that a migration ramp must catch.
  *
- * (a model name containing int4, q4, 4bit, awq or gptq is int4; int8, q8,
- * 8bit or fp8 is int8; anything else is baseline.)  Everything is
+ * (a model name containing fragile is fragile; int4, q4, 4bit, awq or gptq
+ * is int4; int8, q8, 8bit or fp8 is int8; anything else is baseline.)  Everything is
  * deterministic per (model, prompt, params.seed).  Whether an item comes
  * out right is u < accuracy, with u drawn per item, not per model, so the
  * items int4 gets right are mostly a subset of those baseline gets right;
@@ -139,7 +143,13 @@ static const struct profile profiles[] = {
 	{ "baseline", 0.86, 0.02, 0.0, 0.0, 400, 0.0, 0.0 },
 	{ "int8", 0.85, 0.03, 0.005, 0.01, 330, 0.05, 0.002 },
 	{ "int4", 0.78, 0.05, 0.03, 0.04, 250, 0.15, 0.01 },
+	{ "fragile", 0.85, 0.03, 0.005, 0.01, 330, 0.05, 0.002 },
+	{ "fragile, overloaded", 0.55, 0.06, 0.08, 0.10, 1200, 0.30, 0.05 },
 };
+
+#define FRAGILE (&profiles[3])
+#define OVERLOADED (&profiles[4])
+#define OVERLOAD_WEIGHT 60
 
 static int has_ci(const char *s, const char *needle)
 {
@@ -158,6 +168,8 @@ static const struct profile *profile_of(const char *model)
 {
 	static const char *const q4[] = { "int4", "q4", "4bit", "awq", "gptq" };
 	static const char *const q8[] = { "int8", "q8", "8bit", "fp8" };
+	if (has_ci(model, "fragile"))
+		return FRAGILE;
 	for (size_t i = 0; i < sizeof q4 / sizeof *q4; i++)
 		if (has_ci(model, q4[i]))
 			return &profiles[2];
@@ -681,6 +693,9 @@ static int respond(void *st, const qa_json *rec, const struct qa_endpoint *ep, c
 	struct item it = { 0 };
 	it.model = ep->model && *ep->model ? ep->model : "baseline";
 	it.prof = profile_of(it.model);
+	double weight;
+	if (it.prof == FRAGILE && H->number(rec, "route.weight", &weight) == 0 && weight >= OVERLOAD_WEIGHT)
+		it.prof = OVERLOADED;
 
 	struct qa_text all = { 0 };
 	prompt_text(rec, &all, &it.last, &it.lastlen);

@@ -1,0 +1,102 @@
+# The assessment a team runs before swapping a model: the battery sent to
+# both endpoints, scored, priced, perplexity measured, compared, gated, and
+# written up.
+#
+#   make -f pipelines/assess.mk BASELINE=ep1 CANDIDATE=ep2 [TASKS=files]
+#        [CONFIG=endpoints.conf] [PRICES=prices.csv] [NAME=ep1-vs-ep2]
+#        [MAX_DROP=0.02] [GATE_ON=ci] [GATE_FLAGS=...] [MONTHLY=1000000]
+#        [PERPLEXITY=yes] [PPL_BASELINE=ep] [PPL_CANDIDATE=ep]
+#        [SEND_FLAGS=...] [SCORE_FLAGS=...]
+#
+# Everything lands in runs/NAME/:
+#   ENDPOINT.sent.jsonl, ENDPOINT.scored.jsonl   the raw records
+#   ENDPOINT.summary.json / .txt                 accuracy per task (qa-score)
+#   ppl-baseline.jsonl, ppl-candidate.jsonl      prompt logprobs, scored
+#   ppl.summary.json                             corpus perplexities
+#   drift.json / drift.txt                       qa-diff of the logprob runs
+#   diff.json / diff.txt, gate.txt, gate.status  qa-diff of the answers
+#   cost.json / cost.txt                         qa-cost, savings at MONTHLY
+#   report.md                                    all of it, one screen
+# Make's dependencies mean a re-run redoes only what changed: edit the
+# config, and only the sends (and what follows them) run again.
+#
+# Perplexity needs prompt logprobs, which only completions-style endpoints
+# give (openai-completions, vLLM, mock; not chat endpoints, not llama.cpp's
+# server).  PPL_BASELINE/PPL_CANDIDATE name such endpoints when the chat
+# endpoints cannot; PERPLEXITY=no leaves it out.
+#
+# The gate: the `gate` goal (part of the default) fails when qa-diff's gate
+# fails, after the report is written, so `make` exits non-zero.
+
+include $(dir $(lastword $(MAKEFILE_LIST)))qa.mk
+
+MAX_DROP ?= 0.02
+GATE_ON ?= ci
+GATE_FLAGS ?=
+MONTHLY ?= 1000000
+PERPLEXITY ?= yes
+PPL_BASELINE ?= $(BASELINE)
+PPL_CANDIDATE ?= $(CANDIDATE)
+LOGPROBS_FLAGS ?= -p logprobs=5 -p echo=true -p max_tokens=0
+
+.DEFAULT_GOAL := all
+all: report gate
+report: $(R)/report.md
+	@cat $<
+gate: $(R)/gate.status
+	@exit $$(cat $<)
+.PHONY: all report gate
+
+RUNS_OF = $(R)/$(BASELINE).scored.jsonl $(R)/$(CANDIDATE).scored.jsonl
+
+$(R)/%.summary.json: $(R)/%.sent.jsonl $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-score --summary $(SCORE_FLAGS) $< > $@)
+$(R)/%.summary.txt: $(R)/%.sent.jsonl $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-score --summary --format table $(SCORE_FLAGS) $< > $@)
+
+# Perplexity over the battery's own prompts: each prompt's logprobs, as the
+# endpoint scores its own input.
+$(R)/ppl-texts.jsonl: $(R)/tasks.jsonl
+	jq -c '{id, task: (.task // .name), prompt}' $< > $@
+$(R)/ppl-baseline.jsonl: $(R)/ppl-texts.jsonl $(CONFIG) $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-send -q --endpoint $(PPL_BASELINE) $(LOGPROBS_FLAGS) $(SEND_FLAGS) $< | \
+		$(QA_BIN)qa-score --metric perplexity > $@)
+$(R)/ppl-candidate.jsonl: $(R)/ppl-texts.jsonl $(CONFIG) $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-send -q --endpoint $(PPL_CANDIDATE) $(LOGPROBS_FLAGS) $(SEND_FLAGS) $< | \
+		$(QA_BIN)qa-score --metric perplexity > $@)
+$(R)/ppl.summary.json: $(R)/ppl-baseline.jsonl $(R)/ppl-candidate.jsonl
+	for side in baseline candidate; do \
+		$(call data,$(QA_BIN)qa-score --metric perplexity --summary $(R)/ppl-$$side.jsonl) | \
+			jq -c --arg side $$side 'select(.scope == "overall") | .side = $$side'; \
+	done > $@
+$(R)/drift.json: $(R)/ppl-baseline.jsonl $(R)/ppl-candidate.jsonl
+	$(call data,$(QA_BIN)qa-diff $^ > $@ 2> $(R)/drift.err)
+$(R)/drift.txt: $(R)/ppl-baseline.jsonl $(R)/ppl-candidate.jsonl
+	$(call data,$(QA_BIN)qa-diff --format table $^ > $@ 2> /dev/null)
+
+# The comparison and its gate.  qa-diff exits 1 when the gate fails: the
+# status is kept for the gate goal, so the report is written either way.
+GATE = --gate-on $(GATE_ON) --max-drop $(MAX_DROP) $(GATE_FLAGS)
+$(R)/diff.json: $(RUNS_OF)
+	status=0; $(QA_BIN)qa-diff $(GATE) $^ > $@ 2> $(R)/gate.txt || status=$$?; \
+	[ $$status -le 1 ] || { cat $(R)/gate.txt >&2; exit $$status; }; \
+	echo $$status > $(R)/gate.status
+$(R)/gate.status: $(R)/diff.json
+$(R)/diff.txt: $(RUNS_OF)
+	$(call data,$(QA_BIN)qa-diff --format table $(GATE) $^ > $@ 2> /dev/null)
+
+$(R)/cost.json: $(RUNS_OF) $(CONFIG) $(PRICES)
+	$(call data,cat $(RUNS_OF) | $(QA_BIN)qa-cost --summary --baseline $(BASELINE) \
+		--monthly-tasks $(MONTHLY) > $@ 2> $(R)/cost.err)
+$(R)/cost.md: $(RUNS_OF) $(CONFIG) $(PRICES)
+	$(call data,cat $(RUNS_OF) | $(QA_BIN)qa-cost --summary --format md --baseline $(BASELINE) \
+		--monthly-tasks $(MONTHLY) > $@ 2> /dev/null)
+
+REPORT_IN = $(R)/diff.json $(R)/cost.json $(R)/cost.md $(R)/diff.txt \
+	$(foreach e,$(BASELINE) $(CANDIDATE),$(R)/$(e).summary.txt $(R)/$(e).summary.json)
+ifeq ($(PERPLEXITY),yes)
+REPORT_IN += $(R)/ppl.summary.json $(R)/drift.json $(R)/drift.txt
+endif
+# migrate.mk, run with the same NAME, leaves its ramp table here too.
+$(R)/report.md: $(REPORT_IN) $(wildcard $(R)/ramp.txt) $(QA_ROOT)/pipelines/report
+	$(QA_ROOT)/pipelines/report $(R) '$(BASELINE)' '$(CANDIDATE)' > $@
