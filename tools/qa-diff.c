@@ -6,8 +6,11 @@
  *
  * Memory: the baseline is read whole into a table of items (a 64-bit hash
  * of the id and a few numbers, 40 bytes each); the candidate is streamed
- * against it.  Latencies are kept per side for the percentiles.  Nothing
- * else grows with the input.
+ * against it.  Latencies are kept per side for the percentiles.  When
+ * records carry logprobs, the baseline's go to a temporary file (they can
+ * be far larger than the rest of the item) and are read back as the
+ * candidate's arrive, and one KL value per compared token (8 bytes) is
+ * kept for the percentiles.  Nothing else grows with the input.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qa.h"
 
@@ -26,7 +30,8 @@ static const char usage_text[] =
     "               [--max-flips pct] [--min-recovery pct] [--max-invalid pct]\n"
     "               [--max-errors pct] [--max-p95-ratio ratio] [--bootstrap n]\n"
     "               [--seed s] [--z z] [--percentiles linear|nearest-rank]\n"
-    "               [--perplexity name] baseline candidate\n"
+    "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
+    "               [--min-same-top pct] [--max-ppl-ratio ratio] baseline candidate\n"
     "\n"
     "  -m, --metric NAME       score to compare (default: each record's first score)\n"
     "  -f, --format FMT        json (default: a line per task and one overall),\n"
@@ -48,6 +53,11 @@ static const char usage_text[] =
     "      --percentiles M     latency percentiles: linear (numpy's default) or\n"
     "                          nearest-rank\n"
     "      --perplexity NAME   the score holding perplexity (default perplexity)\n"
+    "      --kl EST            token drift's KL divergence over the top-k lists:\n"
+    "                          renormalized (default) or raw\n"
+    "      --max-kld NATS      gate: mean KL divergence per token at most NATS\n"
+    "      --min-same-top PCT  gate: the same top token at least PCT % of positions\n"
+    "      --max-ppl-ratio R   gate: candidate / baseline perplexity at most R\n"
     "  -h, --help              show this help and exit\n"
     "  -V, --version           show the version and exit\n"
     "\n"
@@ -150,6 +160,90 @@ static void dvec_add(struct dvec *d, double x)
 	d->v[d->n++] = x;
 }
 
+/* Streaming covariance of pairs (x, y), Welford's way, mergeable as qa_moments is. */
+struct comoments {
+	double n, mx, my, cxx, cyy, cxy;
+};
+
+static void comoments_add(struct comoments *m, double x, double y)
+{
+	m->n += 1;
+	double dx = x - m->mx, dy = y - m->my;
+	m->mx += dx / m->n;
+	m->my += dy / m->n;
+	m->cxx += dx * (x - m->mx);
+	m->cyy += dy * (y - m->my);
+	m->cxy += dx * (y - m->my);
+}
+
+/* Chan, Golub and LeVeque, as moments_merge: a task's pairs join the overall ones exactly. */
+static void comoments_merge(struct comoments *into, const struct comoments *from)
+{
+	if (from->n == 0)
+		return;
+	if (into->n == 0) {
+		*into = *from;
+		return;
+	}
+	double n = into->n + from->n, dx = from->mx - into->mx, dy = from->my - into->my;
+	double f = into->n * from->n / n;
+	into->cxx += from->cxx + dx * dx * f;
+	into->cyy += from->cyy + dy * dy * f;
+	into->cxy += from->cxy + dx * dy * f;
+	into->mx += dx * from->n / n;
+	into->my += dy * from->n / n;
+	into->n = n;
+}
+
+/* One entry of a top_logprobs object: its token's hash, logprob, and where it was listed. */
+struct alt {
+	uint64_t h;
+	double lp;
+	double other;		/* the other run's logprob of the token, NaN when it does not list it */
+	uint32_t ord;
+};
+
+/*
+ * Token drift in one task: what the pairs of records that both carry
+ * logprobs say, in sums and moments that add up across tasks.
+ */
+struct drift {
+	long records;		/* pairs where both records carry logprobs */
+	long differ;		/* of which the tokens differ (or are missing): no token drift */
+	long tokens;		/* positions compared: same tokens, a logprob on both sides */
+	double lp_sum[2];	/* per run: the logprobs summed for the corpus perplexity, */
+	long lp_n[2];		/* and how many */
+	qa_moments nll[2];	/* the same tokens' -logprob, for the perplexity's uncertainty */
+	qa_moments dln;		/* lp_base - lp_cand per compared token: ln(PPL(cand) / PPL(base)) */
+	qa_moments dp, dp2;	/* p_cand - p_base of the actual token, and its square */
+	struct comoments rec;	/* per-record ln PPL: baseline x, candidate y */
+	long top_n, same_top;	/* positions with both top lists; where their first token agrees */
+	qa_moments cover;	/* the baseline's probability on the tokens both lists share */
+	long kl_inf, kl_undef;	/* positions whose KL is infinite, or undefined */
+	struct dvec kl;		/* every finite KL value, for the percentiles */
+};
+
+static void drift_merge(struct drift *into, const struct drift *from)
+{
+	into->records += from->records;
+	into->differ += from->differ;
+	into->tokens += from->tokens;
+	for (int k = 0; k < 2; k++) {
+		into->lp_sum[k] += from->lp_sum[k];
+		into->lp_n[k] += from->lp_n[k];
+		moments_merge(&into->nll[k], &from->nll[k]);
+	}
+	moments_merge(&into->dln, &from->dln);
+	moments_merge(&into->dp, &from->dp);
+	moments_merge(&into->dp2, &from->dp2);
+	comoments_merge(&into->rec, &from->rec);
+	into->top_n += from->top_n;
+	into->same_top += from->same_top;
+	moments_merge(&into->cover, &from->cover);
+	into->kl_inf += from->kl_inf;
+	into->kl_undef += from->kl_undef;
+}
+
 /* What one run says about one task, record by record. */
 struct side {
 	long records, errors, scored, invalid;
@@ -168,6 +262,7 @@ struct task {
 	uint16_t metric;
 	int mixed;		/* its records compare more than one score */
 	size_t off, n;		/* its compared pairs in the gathered arrays */
+	struct drift drift;
 };
 
 static struct {
@@ -182,6 +277,8 @@ static struct {
 	unsigned long long seed;
 	int gate_ci, gate_task, gate_overall;
 	double max_drop, max_flips, min_recovery, max_invalid, max_errors, max_p95;
+	int kl_raw;		/* --kl raw */
+	double max_kld, min_same_top, max_ppl_ratio;
 
 	const char *file[2];
 	qa_json *j;
@@ -209,14 +306,35 @@ static struct {
 	long noid[2], unscored[2], other_task;
 	unsigned long unscored_line[2], other_task_line;
 	int status;
+
+	/* logprobs: the baseline's spooled to a file, where lpoff[item] says (NO_LP: none) */
+	FILE *spool;
+	uint64_t spool_end;
+	uint64_t *lpoff;
+	qa_json *jb;		/* a baseline record's logprobs, parsed again */
+	qa_buf lpbuf;		/* and their text */
+	struct alt *alt[2];	/* one position's top list per run */
+	size_t altcap[2];
+	double *kp, *kq;	/* the shared tokens' probabilities, for the KL */
+	size_t kcap;
+	long lp_records;	/* pairs with logprobs on both sides, in all tasks */
+	long lp_one[2];		/* pairs with logprobs in one run only */
+	long lp_bad;		/* records whose logprobs could not be read */
+	long differ;
+	unsigned long differ_line, lp_bad_line;
+	const char *lp_bad_file;
 } D = { .z = QA_Z95, .percentile = percentile_linear, .percentile_name = "linear", .seed = 1,
 	.gate_ci = 1, .gate_overall = 1, .max_drop = NAN, .max_flips = NAN, .min_recovery = NAN,
-	.max_invalid = NAN, .max_errors = NAN, .max_p95 = NAN, .ppl_key = "perplexity" };
+	.max_invalid = NAN, .max_errors = NAN, .max_p95 = NAN, .ppl_key = "perplexity",
+	.max_kld = NAN, .min_same_top = NAN, .max_ppl_ratio = NAN };
+
+#define NO_LP UINT64_MAX
 
 static int gate_given(void)
 {
 	return !isnan(D.max_drop) || !isnan(D.max_flips) || !isnan(D.min_recovery) ||
-	    !isnan(D.max_invalid) || !isnan(D.max_errors) || !isnan(D.max_p95);
+	    !isnan(D.max_invalid) || !isnan(D.max_errors) || !isnan(D.max_p95) || !isnan(D.max_kld) ||
+	    !isnan(D.min_same_top) || !isnan(D.max_ppl_ratio);
 }
 
 static uint32_t task_get(const char *name, size_t len)
@@ -339,6 +457,371 @@ static QA_NORETURN void duplicate(int side, unsigned long line, const qa_json *j
 	exit(QA_EXIT_USAGE);
 }
 
+/* ---- logprobs: token drift ---- */
+
+/*
+ * Checks a logprobs object in the OpenAI completions layout: token_logprobs
+ * an array of numbers and nulls; tokens, when there, an array of strings;
+ * top_logprobs, when there, an array of nulls and objects whose values are
+ * numbers or null.  NULL when it is fine, else what is wrong.
+ */
+static const char *lp_check(const qa_json *j, int lp)
+{
+	/* Types only: strtod is the costliest part of reading logprobs, and each number is read later anyway. */
+	if (json_type(j, lp) != QA_OBJECT)
+		return "response.logprobs is not an object";
+	int v = json_member(j, lp, "token_logprobs", 14);
+	if (json_type(j, v) != QA_ARRAY)
+		return "response.logprobs has no token_logprobs array";
+	size_t n = json_count(j, v);
+	int e = v + 1;
+	for (size_t i = 0; i < n; i++, e = json_next(j, e))
+		if (json_type(j, e) != QA_NULL && json_type(j, e) != QA_NUMBER)
+			return "a token_logprobs entry is neither a number nor null";
+	int t = json_member(j, lp, "tokens", 6);
+	if (json_type(j, t) != QA_ABSENT && json_type(j, t) != QA_NULL) {
+		if (json_type(j, t) != QA_ARRAY)
+			return "response.logprobs.tokens is not an array";
+		n = json_count(j, t);
+		e = t + 1;
+		for (size_t i = 0; i < n; i++, e = json_next(j, e))
+			if (json_type(j, e) != QA_STRING)
+				return "a tokens entry is not a string";
+	}
+	int top = json_member(j, lp, "top_logprobs", 12);
+	if (json_type(j, top) == QA_ABSENT || json_type(j, top) == QA_NULL)
+		return NULL;
+	if (json_type(j, top) != QA_ARRAY)
+		return "response.logprobs.top_logprobs is not an array";
+	n = json_count(j, top);
+	e = top + 1;
+	for (size_t i = 0; i < n; i++, e = json_next(j, e)) {
+		if (json_type(j, e) == QA_NULL)
+			continue;
+		if (json_type(j, e) != QA_OBJECT)
+			return "a top_logprobs entry is neither an object nor null";
+		size_t k = json_count(j, e);
+		int key = e + 1;
+		for (size_t a = 0; a < k; a++, key = json_next(j, key + 1))
+			if (json_type(j, key + 1) != QA_NULL && json_type(j, key + 1) != QA_NUMBER)
+				return "a top_logprobs value is neither a number nor null";
+	}
+	return NULL;
+}
+
+/* The baseline's logprobs go to an unlinked file in $TMPDIR, a length and then the JSON text. */
+static void spool_add(size_t item, const qa_json *j, int lp)
+{
+	if (!D.spool) {
+		const char *dir = getenv("TMPDIR");
+		if (!dir || !*dir)
+			dir = "/tmp";
+		qa_buf path = { 0 };
+		buf_printf(&path, "%s/qa-diff.XXXXXX", dir);
+		int fd = mkstemp(path.p);
+		if (fd < 0 || unlink(path.p) < 0 || !(D.spool = fdopen(fd, "w+b")))
+			qa_die(QA_EXIT_USAGE, "%s: %s (logprobs are kept there; set TMPDIR)", path.p,
+			    strerror(errno));
+		buf_free(&path);
+	}
+	if (!D.lpoff) {
+		D.lpoff = xreallocarray(NULL, D.capitems, sizeof *D.lpoff);
+		for (size_t i = 0; i < D.capitems; i++)
+			D.lpoff[i] = NO_LP;
+	}
+	size_t n;
+	const char *raw = json_raw(j, lp, &n);
+	uint64_t len = n;
+	if (fwrite(&len, sizeof len, 1, D.spool) != 1 || fwrite(raw, 1, n, D.spool) != n)
+		qa_die(QA_EXIT_USAGE, "writing the temporary logprobs file: %s", strerror(errno));
+	D.lpoff[item] = D.spool_end;
+	D.spool_end += sizeof len + n;
+}
+
+/* Reads back the baseline's logprobs that start at off, parsed into D.jb (root 0). */
+static void spool_get(uint64_t off)
+{
+	uint64_t len;
+	size_t got = 0;
+	int fd = fileno(D.spool);
+	if (pread(fd, &len, sizeof len, (off_t)off) != (ssize_t)sizeof len)
+		qa_die(QA_EXIT_USAGE, "reading the temporary logprobs file: %s", strerror(errno));
+	D.lpbuf.len = 0;
+	buf_grow(&D.lpbuf, (size_t)len);
+	while (got < len) {
+		ssize_t r = pread(fd, D.lpbuf.p + got, (size_t)len - got, (off_t)(off + sizeof len + got));
+		if (r <= 0)
+			qa_die(QA_EXIT_USAGE, "reading the temporary logprobs file: %s",
+			    r < 0 ? strerror(errno) : "short read");
+		got += (size_t)r;
+	}
+	D.lpbuf.len = (size_t)len;
+	const char *err;
+	size_t eoff;
+	if (!D.jb)
+		D.jb = json_new();
+	if (json_parse(D.jb, D.lpbuf.p, D.lpbuf.len, &err, &eoff) < 0)
+		qa_die(QA_EXIT_USAGE, "the temporary logprobs file is corrupt: %s", err);
+}
+
+static int alt_before(const struct alt *a, const struct alt *b, int by_ord)
+{
+	if (by_ord || a->h == b->h)
+		return a->ord < b->ord;
+	return a->h < b->h;
+}
+
+static int cmp_alt_h(const void *a, const void *b)
+{
+	return alt_before(b, a, 0) - alt_before(a, b, 0);
+}
+
+static int cmp_alt_ord(const void *a, const void *b)
+{
+	return alt_before(b, a, 1) - alt_before(a, b, 1);
+}
+
+/* Top lists are short (OpenAI gives at most 20): insertion sort, qsort past that. */
+static void alt_sort(struct alt *v, size_t n, int by_ord)
+{
+	if (n > 32) {
+		qsort(v, n, sizeof *v, by_ord ? cmp_alt_ord : cmp_alt_h);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct alt x = v[i];
+		size_t k = i;
+		for (; k > 0 && alt_before(&x, &v[k - 1], by_ord); k--)
+			v[k] = v[k - 1];
+		v[k] = x;
+	}
+}
+
+/*
+ * One position's top list into D.alt[side], sorted by token hash: every
+ * token once (the last, where a key repeats, as json_member reads it); an
+ * entry whose logprob is null is not listed.
+ */
+static size_t alts_read(int side, const qa_json *j, int obj)
+{
+	size_t k = json_count(j, obj), n = 0;
+	if (k > D.altcap[side]) {
+		D.altcap[side] = k;
+		D.alt[side] = xreallocarray(D.alt[side], k, sizeof *D.alt[side]);
+	}
+	struct alt *v = D.alt[side];
+	int key = obj + 1;
+	for (size_t i = 0; i < k; i++, key = json_next(j, key + 1)) {
+		double lp;
+		size_t len;
+		if (json_num(j, key + 1, &lp) < 0)
+			continue;
+		const char *s = json_key(j, key, &len);
+		v[n++] = (struct alt){ .h = hash64('k', s, len), .lp = lp, .other = NAN, .ord = (uint32_t)i };
+	}
+	alt_sort(v, n, 0);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && v[m - 1].h == v[i].h)
+			m--;
+		v[m++] = v[i];
+	}
+	return m;
+}
+
+/* The token a top list ranks first; between equal logprobs, the one listed first. */
+static uint64_t alt_top(const struct alt *v, size_t n)
+{
+	size_t best = 0;
+	for (size_t i = 1; i < n; i++)
+		if (v[i].lp > v[best].lp || (v[i].lp == v[best].lp && v[i].ord < v[best].ord))
+			best = i;
+	return v[best].h;
+}
+
+/* One position's top lists, ob in the baseline and oc in the candidate: same top token, and the KL. */
+static void top_pair(struct drift *d, const qa_json *jb, int ob, const qa_json *jc, int oc)
+{
+	size_t nb = alts_read(BASE, jb, ob), nc = alts_read(CAND, jc, oc);
+	if (!nb || !nc)
+		return;
+	struct alt *b = D.alt[BASE], *c = D.alt[CAND];
+	d->top_n++;
+	d->same_top += alt_top(b, nb) == alt_top(c, nc);
+	for (size_t i = 0, k = 0; i < nb && k < nc;) {
+		if (b[i].h == c[k].h)
+			b[i++].other = c[k++].lp;
+		else if (b[i].h < c[k].h)
+			i++;
+		else
+			k++;
+	}
+	/* Summed in the order the baseline lists them, as the reference sums its arrays. */
+	alt_sort(b, nb, 1);
+	if (nb > D.kcap) {
+		D.kcap = nb;
+		D.kp = xreallocarray(D.kp, nb, sizeof *D.kp);
+		D.kq = xreallocarray(D.kq, nb, sizeof *D.kq);
+	}
+	size_t m = 0;
+	double mass = 0;
+	for (size_t i = 0; i < nb; i++)
+		if (!isnan(b[i].other)) {
+			D.kp[m] = exp(b[i].lp);
+			D.kq[m] = exp(b[i].other);
+			mass += D.kp[m++];
+		}
+	/* No token in both lists: nothing to measure, not a divergence of 0. */
+	if (!m) {
+		d->kl_undef++;
+		return;
+	}
+	moments_add(&d->cover, mass);
+	double kl = D.kl_raw ? kl_raw(D.kp, D.kq, m) : kl_renormalized(D.kp, D.kq, m);
+	if (isnan(kl))
+		d->kl_undef++;
+	else if (isinf(kl))
+		d->kl_inf++;
+	else
+		dvec_add(&d->kl, kl);
+}
+
+/* Whether two logprobs objects score the same tokens: both list them, and the lists are equal. */
+static int same_tokens(const qa_json *jb, int lb, const qa_json *jc, int lc)
+{
+	int tb = json_member(jb, lb, "tokens", 6), tc = json_member(jc, lc, "tokens", 6);
+	if (json_type(jb, tb) != QA_ARRAY || json_type(jc, tc) != QA_ARRAY)
+		return 0;
+	size_t n = json_count(jb, tb);
+	if (json_count(jc, tc) != n)
+		return 0;
+	int eb = tb + 1, ec = tc + 1;
+	for (size_t i = 0; i < n; i++, eb = json_next(jb, eb), ec = json_next(jc, ec)) {
+		size_t lb_, lc_;
+		const char *sb = json_raw(jb, eb, &lb_), *sc = json_raw(jc, ec, &lc_);
+		if (lb_ == lc_ && memcmp(sb, sc, lb_) == 0)
+			continue;
+		/* The same text may be escaped differently ("\u00e9" and "é"). */
+		sb = json_str(jb, eb, &lb_);
+		sc = json_str(jc, ec, &lc_);
+		if (lb_ != lc_ || memcmp(sb, sc, lb_) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* The sum and count of a token_logprobs array's numbers; with m, their -logprob into it. */
+static long lp_sum(const qa_json *j, int v, double *sum, qa_moments *m)
+{
+	size_t n = json_count(j, v);
+	long count = 0;
+	double x;
+	*sum = 0;
+	int e = v + 1;
+	for (size_t i = 0; i < n; i++, e = json_next(j, e))
+		if (json_num(j, e, &x) == 0) {
+			*sum += x;
+			count++;
+			if (m)
+				moments_add(m, -x);
+		}
+	return count;
+}
+
+/* A baseline record's logprobs (lb in jb) against its candidate's (lc in jc). */
+static void drift_pair(struct drift *d, const qa_json *jb, int lb, const qa_json *jc, int lc,
+    unsigned long lineno)
+{
+	int vb = json_member(jb, lb, "token_logprobs", 14), vc = json_member(jc, lc, "token_logprobs", 14);
+	d->records++;
+	D.lp_records++;
+	if (!same_tokens(jb, lb, jc, lc)) {
+		/* Other tokens: no position lines up, but each run's perplexity still counts. */
+		d->differ++;
+		if (!D.differ++)
+			D.differ_line = lineno;
+		double sb, sc;
+		if (lp_sum(jb, vb, &sb, NULL) > 0 && lp_sum(jc, vc, &sc, NULL) > 0) {
+			long nb = lp_sum(jb, vb, &sb, &d->nll[BASE]), nc = lp_sum(jc, vc, &sc, &d->nll[CAND]);
+			d->lp_sum[BASE] += sb;
+			d->lp_sum[CAND] += sc;
+			d->lp_n[BASE] += nb;
+			d->lp_n[CAND] += nc;
+			comoments_add(&d->rec, -sb / (double)nb, -sc / (double)nc);
+		}
+		return;
+	}
+	int topb = json_member(jb, lb, "top_logprobs", 12), topc = json_member(jc, lc, "top_logprobs", 12);
+	size_t n = json_count(jb, vb), ntb = json_count(jb, topb), ntc = json_count(jc, topc);
+	if (json_count(jc, vc) < n)
+		n = json_count(jc, vc);
+	int eb = vb + 1, ec = vc + 1, ob = topb + 1, oc = topc + 1;
+	double sb = 0, sc = 0;
+	long m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double xb, xc;
+		if (json_num(jb, eb, &xb) == 0 && json_num(jc, ec, &xc) == 0) {
+			m++;
+			sb += xb;
+			sc += xc;
+			moments_add(&d->nll[BASE], -xb);
+			moments_add(&d->nll[CAND], -xc);
+			moments_add(&d->dln, xb - xc);
+			double dp = exp(xc) - exp(xb);
+			moments_add(&d->dp, dp);
+			moments_add(&d->dp2, dp * dp);
+			if (i < ntb && i < ntc && json_type(jb, ob) == QA_OBJECT && json_type(jc, oc) == QA_OBJECT)
+				top_pair(d, jb, ob, jc, oc);
+		}
+		eb = json_next(jb, eb);
+		ec = json_next(jc, ec);
+		if (i < ntb)
+			ob = json_next(jb, ob);
+		if (i < ntc)
+			oc = json_next(jc, oc);
+	}
+	d->tokens += m;
+	d->lp_sum[BASE] += sb;
+	d->lp_sum[CAND] += sc;
+	d->lp_n[BASE] += m;
+	d->lp_n[CAND] += m;
+	if (m)
+		comoments_add(&d->rec, -sb / (double)m, -sc / (double)m);
+}
+
+/* A record's response.logprobs: the baseline's are kept, the candidate's compared with them. */
+static void read_logprobs(int side, size_t item, unsigned long lineno)
+{
+	qa_json *j = D.j;
+	int lp = json_find(j, 0, "response.logprobs");
+	if (json_type(j, lp) == QA_ABSENT || json_type(j, lp) == QA_NULL) {
+		lp = -1;
+	} else {
+		const char *why = lp_check(j, lp);
+		if (why) {
+			qa_warn_at(D.file[side], lineno, "%s: left out of token drift", why);
+			D.status = QA_EXIT_DATA;
+			lp = -1;
+		}
+	}
+	if (side == BASE) {
+		if (lp >= 0)
+			spool_add(item, j, lp);
+		return;
+	}
+	const struct item *it = &D.items[item];
+	if (!(it->flags & IN_BASE))
+		return;
+	int base = D.lpoff && D.lpoff[item] != NO_LP;
+	if (!base || lp < 0) {
+		if (base || lp >= 0)
+			D.lp_one[base ? BASE : CAND]++;
+		return;
+	}
+	spool_get(D.lpoff[item]);
+	drift_pair(&D.tasks[it->task].drift, D.jb, 0, j, lp, lineno);
+}
+
 /* One line of either run. */
 static void read_record(int side, unsigned long lineno, const char *line, size_t len)
 {
@@ -400,7 +883,11 @@ static void read_record(int side, unsigned long lineno, const char *line, size_t
 			D.items = xreallocarray(D.items, D.capitems, sizeof *D.items);
 			if (D.verbose)
 				D.idoff = xreallocarray(D.idoff, D.capitems, sizeof *D.idoff);
+			if (D.lpoff)
+				D.lpoff = xreallocarray(D.lpoff, D.capitems, sizeof *D.lpoff);
 		}
+		if (D.lpoff)
+			D.lpoff[D.nitems] = NO_LP;
 		it = &D.items[D.nitems];
 		*it = (struct item){ .hash = h, .base = NAN, .cand = NAN, .task = task, .cluster = NONE,
 			.metric = NO_METRIC };
@@ -461,6 +948,7 @@ static void read_record(int side, unsigned long lineno, const char *line, size_t
 		s->errors++;
 		return;
 	}
+	read_logprobs(side, (size_t)(it - D.items), lineno);
 	double score = m ? score_named(j, scores, m, mlen) : NAN;
 	if (isnan(score)) {
 		if (!D.unscored[side]++)
@@ -535,6 +1023,25 @@ struct sideres {
 	const char *ppl_method;
 };
 
+/* The KL percentiles llama-perplexity prints, in its order. */
+enum { NKLQ = 11 };
+static const double kl_q[NKLQ] = { 100, 99.9, 99, 95, 90, 50, 10, 5, 1, 0.1, 0 };
+static const char *const kl_key[NKLQ] = { "max", "p99_9", "p99", "p95", "p90", "median", "p10", "p5", "p1",
+	"p0_1", "min" };
+static const char *const kl_label[NKLQ] = { "Maximum", "99.9%  ", "99.0%  ", "95.0%  ", "90.0%  ", "Median ",
+	"10.0%  ", " 5.0%  ", " 1.0%  ", " 0.1%  ", "Minimum" };
+
+/* Token drift of one line; d is NULL when no pair in it carries logprobs on both sides. */
+struct driftres {
+	const struct drift *d;
+	double ppl[2], ppl_se[2], ppl_ratio;
+	double ln_mean, ln_se, corr;
+	size_t kl_n;
+	double kl_mean, kl_se, kl_pct[NKLQ], cover;
+	double dp_mean, dp_se, rms, rms_se;
+	double same_pct, same_se;
+};
+
 struct result {
 	const char *scope;
 	const char *task;
@@ -551,6 +1058,7 @@ struct result {
 	struct qa_mcnemar mc;
 	double recovery;
 	double r_p50, r_p95, r_p99, r_cost, r_ppl;
+	struct driftres dr;
 	int gated;
 	const char *gate_ci;
 	struct failure *fail;
@@ -798,6 +1306,71 @@ static void compute(struct result *r, const struct side side[2], struct dvec lat
 	r->r_ppl = ratio(r->s[CAND].ppl, r->s[BASE].ppl);
 }
 
+/* sd / sqrt(n), the standard error of a mean; NaN below 2 values. */
+static double se_of(const qa_moments *m)
+{
+	double v = moments_var(m);
+	return isnan(v) ? NAN : sqrt(v / m->n);
+}
+
+/* The figures of one line's token drift; sorts d's KL values. */
+static void drift_stats(struct driftres *r, struct drift *d)
+{
+	memset(r, 0, sizeof *r);
+	r->d = d->records ? d : NULL;
+	r->ppl[BASE] = r->ppl[CAND] = r->ppl_se[BASE] = r->ppl_se[CAND] = r->ppl_ratio = NAN;
+	r->ln_mean = r->ln_se = r->corr = r->kl_mean = r->kl_se = r->cover = NAN;
+	r->dp_mean = r->dp_se = r->rms = r->rms_se = r->same_pct = r->same_se = NAN;
+	for (int q = 0; q < NKLQ; q++)
+		r->kl_pct[q] = NAN;
+	if (!r->d)
+		return;
+	for (int k = 0; k < 2; k++) {
+		r->ppl[k] = d->lp_n[k] ? exp(-d->lp_sum[k] / (double)d->lp_n[k]) : NAN;
+		/* llama-perplexity's propagation: d exp(x) = exp(x) dx. */
+		r->ppl_se[k] = r->ppl[k] * se_of(&d->nll[k]);
+	}
+	r->ppl_ratio = ratio(r->ppl[CAND], r->ppl[BASE]);
+	r->ln_mean = d->dln.n > 0 ? d->dln.mean : NAN;
+	r->ln_se = se_of(&d->dln);
+	if (d->rec.n >= 2 && d->rec.cxx > 0 && d->rec.cyy > 0)
+		/* sqrt of the product: identical runs then give exactly 1, as sqrt(x * x) is x. */
+		r->corr = fmax(-1, fmin(1, d->rec.cxy / sqrt(d->rec.cxx * d->rec.cyy)));
+
+	size_t n = d->kl.n;
+	const double *v = d->kl.v;
+	r->kl_n = n;
+	if (n > 1)
+		qsort(d->kl.v, n, sizeof *d->kl.v, cmp_double);
+	if (n > 0) {
+		double sum = 0, ss = 0;
+		for (size_t i = 0; i < n; i++)
+			sum += v[i];
+		r->kl_mean = sum / (double)n;
+		if (n > 1) {
+			for (size_t i = 0; i < n; i++)
+				ss += (v[i] - r->kl_mean) * (v[i] - r->kl_mean);
+			r->kl_se = sqrt(ss / (double)(n - 1)) / sqrt((double)n);
+		}
+	}
+	for (int q = 0; q < NKLQ; q++)
+		r->kl_pct[q] = percentile_linear(v, n, kl_q[q]);
+	r->cover = d->cover.n > 0 ? d->cover.mean : NAN;
+
+	r->dp_mean = d->dp.n > 0 ? d->dp.mean : NAN;
+	r->dp_se = se_of(&d->dp);
+	r->rms = d->dp2.n > 0 ? sqrt(d->dp2.mean) : NAN;
+	/* llama-perplexity's: the mean square's error through d sqrt(x) = dx / (2 sqrt(x)); 0 with no spread. */
+	double se2 = se_of(&d->dp2);
+	r->rms_se = se2 == 0 ? 0 : 0.5 / r->rms * se2;
+	if (d->top_n > 0) {
+		double p = (double)d->same_top / (double)d->top_n;
+		r->same_pct = 100 * p;
+		if (d->top_n > 1)
+			r->same_se = 100 * sqrt(p * (1 - p) / (double)(d->top_n - 1));
+	}
+}
+
 /* ---- the gate ---- */
 
 static void fail(struct result *r, const char *criterion, double value, double limit, const char *fmt, ...)
@@ -900,6 +1473,41 @@ static void gate(struct result *r)
 			fail(r, "max-p95-ratio", r->r_p95, D.max_p95, "p95 latency ratio %.4g is over "
 			    "--max-p95-ratio %g", r->r_p95, D.max_p95);
 	}
+	const struct driftres *dr = &r->dr;
+	if (!isnan(D.max_kld)) {
+		r->ncheck++;
+		/* An infinite KL at one position makes the mean infinite, whatever the others say. */
+		if (dr->d && dr->d->kl_inf)
+			fail(r, "max-kld", INFINITY, D.max_kld, "the KL divergence is infinite at %ld position%s "
+			    "(the candidate gives 0 to a token the baseline lists), over --max-kld %g",
+			    dr->d->kl_inf, dr->d->kl_inf == 1 ? "" : "s", D.max_kld);
+		else if (isnan(dr->kl_mean))
+			fail(r, "max-kld", NAN, D.max_kld, "--max-kld %g: the KL divergence is undefined (no "
+			    "position with top_logprobs in both runs)", D.max_kld);
+		else if (dr->kl_mean > D.max_kld + EPS)
+			fail(r, "max-kld", dr->kl_mean, D.max_kld, "mean KL divergence %.4g is over --max-kld %g",
+			    dr->kl_mean, D.max_kld);
+	}
+	if (!isnan(D.min_same_top)) {
+		r->ncheck++;
+		if (isnan(dr->same_pct))
+			fail(r, "min-same-top", NAN, D.min_same_top, "--min-same-top %g: the same-top rate is "
+			    "undefined (no position with top_logprobs in both runs)", D.min_same_top);
+		else if (dr->same_pct < D.min_same_top - EPS)
+			fail(r, "min-same-top", dr->same_pct, D.min_same_top, "the top token is the same at "
+			    "%.4g%% of positions, under --min-same-top %g", dr->same_pct, D.min_same_top);
+	}
+	if (!isnan(D.max_ppl_ratio)) {
+		r->ncheck++;
+		/* The logprobs' corpus perplexity when the line has them, else the perplexity scores'. */
+		double v = dr->d && !isnan(dr->ppl_ratio) ? dr->ppl_ratio : r->r_ppl;
+		if (isnan(v))
+			fail(r, "max-ppl-ratio", NAN, D.max_ppl_ratio, "--max-ppl-ratio %g: the perplexity "
+			    "ratio is undefined (no logprobs or perplexity scores in both runs)", D.max_ppl_ratio);
+		else if (v > D.max_ppl_ratio + EPS)
+			fail(r, "max-ppl-ratio", v, D.max_ppl_ratio, "perplexity ratio %.6g is over "
+			    "--max-ppl-ratio %g", v, D.max_ppl_ratio);
+	}
 }
 
 /* ---- output ---- */
@@ -940,6 +1548,50 @@ static void json_side(qa_buf *b, const struct sideres *s)
 	jnum(b, "perplexity", s->ppl);
 	jstr(b, "perplexity_method", s->ppl_method);
 	buf_addc(b, '}');
+}
+
+static const char *kl_estimate(void)
+{
+	return D.kl_raw ? "top-k raw" : "top-k renormalized";
+}
+
+static void json_drift(qa_buf *b, const struct driftres *r)
+{
+	const struct drift *d = r->d;
+	if (!d) {
+		buf_adds(b, "null");
+		return;
+	}
+	buf_printf(b, "{\"records\":%ld,\"tokens_differ\":%ld,\"tokens\":%ld", d->records, d->differ, d->tokens);
+	jstr(b, "kl_estimate", kl_estimate());
+	for (int k = 0; k < 2; k++) {
+		buf_printf(b, ",\"%s\":{\"perplexity\":", side_name[k]);
+		buf_json_number(b, r->ppl[k]);
+		jnum(b, "perplexity_se", r->ppl_se[k]);
+		buf_printf(b, ",\"tokens\":%ld}", d->lp_n[k]);
+	}
+	jnum(b, "ppl_ratio", r->ppl_ratio);
+	buf_adds(b, ",\"ln_ppl_ratio\":{\"mean\":");
+	buf_json_number(b, r->ln_mean);
+	jnum(b, "se", r->ln_se);
+	buf_addc(b, '}');
+	jnum(b, "ln_ppl_correlation", r->corr);
+	buf_printf(b, ",\"kld\":{\"n\":%zu", r->kl_n);
+	jnum(b, "mean", r->kl_mean);
+	jnum(b, "se", r->kl_se);
+	for (int q = 0; q < NKLQ; q++)
+		jnum(b, kl_key[q], r->kl_pct[q]);
+	buf_printf(b, ",\"infinite\":%ld,\"undefined\":%ld", d->kl_inf, d->kl_undef);
+	jnum(b, "top_k_coverage", r->cover);
+	buf_adds(b, "},\"delta_p\":{\"mean\":");
+	buf_json_number(b, r->dp_mean);
+	jnum(b, "se", r->dp_se);
+	jnum(b, "rms", r->rms);
+	jnum(b, "rms_se", r->rms_se);
+	buf_printf(b, "},\"same_top\":{\"n\":%ld,\"same\":%ld", d->top_n, d->same_top);
+	jnum(b, "pct", r->same_pct);
+	jnum(b, "pct_se", r->same_se);
+	buf_adds(b, "}}");
 }
 
 static void json_line(qa_buf *b, const struct result *r, int overall, int decision)
@@ -1006,6 +1658,11 @@ static void json_line(qa_buf *b, const struct result *r, int overall, int decisi
 	jnum(b, "perplexity", r->r_ppl);
 	buf_addc(b, '}');
 	jstr(b, "percentiles", D.percentile_name);
+	/* Only when some pair carries logprobs on both sides: runs without them print as before. */
+	if (D.lp_records) {
+		buf_adds(b, ",\"drift\":");
+		json_drift(b, &r->dr);
+	}
 
 	buf_adds(b, ",\"gate\":");
 	if (r->gated) {
@@ -1115,6 +1772,56 @@ static void decision_text(qa_buf *b, const struct result *res, size_t nres, int 
 	buf_addc(b, '\n');
 }
 
+/* v in %W.Pf, or "-" as wide when it is undefined. */
+static const char *fnum(char *dst, size_t n, int w, int prec, double v)
+{
+	if (isfinite(v))
+		snprintf(dst, n, "%*.*f", w, prec, v);
+	else
+		snprintf(dst, n, "%*s", w, "-");
+	return dst;
+}
+
+/* The overall token drift, laid out as llama-perplexity --kl-divergence prints it. */
+static void drift_text(qa_buf *b, const struct driftres *r)
+{
+	const struct drift *d = r->d;
+	char x[64], y[64];
+	buf_printf(b, "token drift: %ld record%s with logprobs in both runs, %ld token%s compared, "
+	    "%ld with top-k lists\n", d->records, d->records == 1 ? "" : "s", d->tokens, d->tokens == 1 ? "" : "s",
+	    d->top_n);
+	if (d->differ)
+		buf_printf(b, "tokens differ: %ld record%s, left out of token drift\n", d->differ,
+		    d->differ == 1 ? "" : "s");
+	buf_adds(b, "\n====== Perplexity statistics ======\n");
+	buf_printf(b, "Mean PPL(Q)                   : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ppl[CAND]),
+	    fnum(y, sizeof y, 10, 6, r->ppl_se[CAND]));
+	buf_printf(b, "Mean PPL(base)                : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ppl[BASE]),
+	    fnum(y, sizeof y, 10, 6, r->ppl_se[BASE]));
+	buf_printf(b, "Cor(ln(PPL(Q)), ln(PPL(base))): %s%s\n", fnum(x, sizeof x, 6, 2, 100 * r->corr),
+	    isfinite(r->corr) ? "%" : "");
+	buf_printf(b, "Mean ln(PPL(Q)/PPL(base))     : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ln_mean),
+	    fnum(y, sizeof y, 10, 6, r->ln_se));
+	buf_printf(b, "Mean PPL(Q)/PPL(base)         : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ppl_ratio),
+	    fnum(y, sizeof y, 10, 6, r->ppl_ratio * r->ln_se));
+	buf_printf(b, "\n====== KL divergence statistics (%s, a truncated estimate) ======\n", kl_estimate());
+	buf_printf(b, "Mean    KLD: %s ± %s\n", fnum(x, sizeof x, 10, 6, r->kl_mean), fnum(y, sizeof y, 10, 6, r->kl_se));
+	for (int q = 0; q < NKLQ; q++)
+		buf_printf(b, "%s KLD: %s\n", kl_label[q], fnum(x, sizeof x, 10, 6, r->kl_pct[q]));
+	buf_printf(b, "Top-k mass   : %s%% of the baseline's probability on the tokens both lists share\n",
+	    fnum(x, sizeof x, 6, 2, 100 * r->cover));
+	if (d->kl_inf || d->kl_undef)
+		buf_printf(b, "KLD left out: infinite at %ld position%s, undefined at %ld\n", d->kl_inf,
+		    d->kl_inf == 1 ? "" : "s", d->kl_undef);
+	buf_adds(b, "\n====== Token probability statistics ======\n");
+	buf_printf(b, "Mean    Δp: %s ± %s %%\n", fnum(x, sizeof x, 6, 3, 100 * r->dp_mean),
+	    fnum(y, sizeof y, 5, 3, 100 * r->dp_se));
+	buf_printf(b, "RMS Δp    : %s ± %s %%\n", fnum(x, sizeof x, 6, 3, 100 * r->rms),
+	    fnum(y, sizeof y, 5, 3, 100 * r->rms_se));
+	buf_printf(b, "Same top p: %s ± %s %%\n", fnum(x, sizeof x, 6, 3, r->same_pct),
+	    fnum(y, sizeof y, 5, 3, r->same_se));
+}
+
 static void print_table(qa_buf *b, const struct result *res, size_t nres)
 {
 	char cell[NCOL][64];
@@ -1128,6 +1835,10 @@ static void print_table(qa_buf *b, const struct result *res, size_t nres)
 		for (int k = 0; k < NCOL; k++)
 			buf_printf(b, "%s%*s", k ? " " : "", width[k], cell[k]);
 		buf_addc(b, '\n');
+	}
+	if (res[nres - 1].dr.d) {
+		buf_addc(b, '\n');
+		drift_text(b, &res[nres - 1].dr);
 	}
 }
 
@@ -1152,9 +1863,44 @@ static void print_md(qa_buf *b, const struct result *res, size_t nres)
 		}
 		buf_adds(b, "|\n");
 	}
+	if (res[nres - 1].dr.d) {
+		buf_adds(b, "\n**Token drift** (all items)\n\n```\n");
+		drift_text(b, &res[nres - 1].dr);
+		buf_adds(b, "```\n");
+	}
 }
 
 /* ---- the end of the run: what was not compared, then the statistics ---- */
+
+/*
+ * Every task's KL values into one array, for the overall percentiles.  The
+ * largest task's array grows to hold them all and the others are freed as
+ * they are copied, so the values are not held twice (realloc of a block
+ * that large moves pages, not bytes).
+ */
+static void gather_kl(struct dvec *all)
+{
+	size_t total = 0, big = 0;
+	for (size_t t = 0; t < D.ntasks; t++) {
+		total += D.tasks[t].drift.kl.n;
+		if (D.tasks[t].drift.kl.n > D.tasks[big].drift.kl.n)
+			big = t;
+	}
+	if (!total)
+		return;
+	*all = D.tasks[big].drift.kl;
+	memset(&D.tasks[big].drift.kl, 0, sizeof D.tasks[big].drift.kl);
+	all->v = xreallocarray(all->v, total, sizeof *all->v);
+	all->cap = total;
+	for (size_t t = 0; t < D.ntasks; t++) {
+		struct dvec *k = &D.tasks[t].drift.kl;
+		if (k->n)
+			memcpy(all->v + all->n, k->v, k->n * sizeof *k->v);
+		all->n += k->n;
+		xfree(&k->v);
+		k->n = k->cap = 0;
+	}
+}
 
 static void report_unpaired(void)
 {
@@ -1198,6 +1944,12 @@ static void report_unpaired(void)
 		qa_warn_at(D.file[CAND], 0, "%ld id%s another task than in the baseline (first at line %lu); "
 		    "the baseline's is used", D.other_task, D.other_task == 1 ? " has" : "s have",
 		    D.other_task_line);
+	if (D.differ)
+		qa_warn_at(D.file[CAND], 0, "tokens differ: %ld record%s, left out of token drift (first at line "
+		    "%lu)", D.differ, D.differ == 1 ? "" : "s", D.differ_line);
+	if (D.lp_one[BASE] || D.lp_one[CAND])
+		qa_warn("%ld paired record%s logprobs in the baseline only, %ld in the candidate only: left out "
+		    "of token drift", D.lp_one[BASE], D.lp_one[BASE] == 1 ? " has" : "s have", D.lp_one[CAND]);
 }
 
 /* Gathers the compared pairs task by task; frees the item table. */
@@ -1237,6 +1989,13 @@ static size_t gather(void)
 	xfree(&D.items);
 	xfree(&D.idoff);
 	buf_free(&D.idpool);
+	/* The candidate has been read: the baseline's logprobs are no longer needed. */
+	xfree(&D.lpoff);
+	if (D.spool)
+		fclose(D.spool);
+	D.spool = NULL;
+	buf_free(&D.lpbuf);
+	json_free(&D.jb);
 	return total;
 }
 
@@ -1252,6 +2011,9 @@ static void finish(void)
 	}
 	struct result *res = xcalloc(nres, sizeof *res);
 	struct side all[2];
+	struct drift alld;
+
+	memset(&alld, 0, sizeof alld);
 	long only[2] = { 0, 0 }, excluded = 0;
 	uint16_t metric = NO_METRIC;
 	int mixed = 0;
@@ -1281,8 +2043,11 @@ static void finish(void)
 		}
 		struct dvec lat[2] = { tk->side[BASE].lat, tk->side[CAND].lat };
 		compute(r, tk->side, lat, tk->off, tk->n, D.task_hash[t]);
+		drift_merge(&alld, &tk->drift);
+		drift_stats(&r->dr, &tk->drift);
 		gate(r);
 	}
+	gather_kl(&alld.kl);
 	struct result *o = &res[D.ntasks];
 	o->scope = "overall";
 	o->task = NULL;
@@ -1293,6 +2058,7 @@ static void finish(void)
 	o->gated = gate_given() && D.gate_overall;
 	struct dvec lat[2] = { all[BASE].lat, all[CAND].lat };
 	compute(o, all, lat, 0, total, hash64('o', "", 0));
+	drift_stats(&o->dr, &alld);
 	gate(o);
 
 	int pass = 1;
@@ -1324,6 +2090,7 @@ static void finish(void)
 	xfree(&scratch.seen);
 	for (int k = 0; k < 2; k++)
 		free(all[k].lat.v);
+	free(alld.kl.v);
 }
 
 static void cleanup(void)
@@ -1332,7 +2099,12 @@ static void cleanup(void)
 		free(D.tasks[t].name);
 		free(D.tasks[t].side[BASE].lat.v);
 		free(D.tasks[t].side[CAND].lat.v);
+		free(D.tasks[t].drift.kl.v);
 	}
+	free(D.alt[BASE]);
+	free(D.alt[CAND]);
+	free(D.kp);
+	free(D.kq);
 	free(D.tasks);
 	free(D.task_hash);
 	free(D.tasks_ix.slot);
@@ -1363,8 +2135,9 @@ static double num_arg(const char *opt, const char *arg, double min, double max, 
 }
 
 enum {
-	OPT_BOOTSTRAP = 256, OPT_GATE_ON, OPT_GATE_SCOPE, OPT_MAX_DROP, OPT_MAX_ERRORS, OPT_MAX_FLIPS,
-	OPT_MAX_INVALID, OPT_MAX_P95, OPT_MIN_RECOVERY, OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
+	OPT_BOOTSTRAP = 256, OPT_GATE_ON, OPT_GATE_SCOPE, OPT_KL, OPT_MAX_DROP, OPT_MAX_ERRORS, OPT_MAX_FLIPS,
+	OPT_MAX_INVALID, OPT_MAX_KLD, OPT_MAX_P95, OPT_MAX_PPL_RATIO, OPT_MIN_RECOVERY, OPT_MIN_SAME_TOP,
+	OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
 };
 
 int main(int argc, char **argv)
@@ -1375,13 +2148,17 @@ int main(int argc, char **argv)
 		{ "gate-on", required_argument, NULL, OPT_GATE_ON },
 		{ "gate-scope", required_argument, NULL, OPT_GATE_SCOPE },
 		{ "help", no_argument, NULL, 'h' },
+		{ "kl", required_argument, NULL, OPT_KL },
 		{ "max-drop", required_argument, NULL, OPT_MAX_DROP },
 		{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
 		{ "max-flips", required_argument, NULL, OPT_MAX_FLIPS },
 		{ "max-invalid", required_argument, NULL, OPT_MAX_INVALID },
+		{ "max-kld", required_argument, NULL, OPT_MAX_KLD },
 		{ "max-p95-ratio", required_argument, NULL, OPT_MAX_P95 },
+		{ "max-ppl-ratio", required_argument, NULL, OPT_MAX_PPL_RATIO },
 		{ "metric", required_argument, NULL, 'm' },
 		{ "min-recovery", required_argument, NULL, OPT_MIN_RECOVERY },
+		{ "min-same-top", required_argument, NULL, OPT_MIN_SAME_TOP },
 		{ "percentiles", required_argument, NULL, OPT_PERCENTILES },
 		{ "perplexity", required_argument, NULL, OPT_PERPLEXITY },
 		{ "seed", required_argument, NULL, OPT_SEED },
@@ -1429,6 +2206,14 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(QA_EXIT_OK);
+		case OPT_KL:
+			if (strcmp(optarg, "renormalized") == 0)
+				D.kl_raw = 0;
+			else if (strcmp(optarg, "raw") == 0)
+				D.kl_raw = 1;
+			else
+				qa_die(QA_EXIT_USAGE, "--kl: '%s' is not renormalized or raw", optarg);
+			break;
 		case OPT_MAX_DROP:
 			D.max_drop = num_arg("max-drop", optarg, 0, 1, "a fraction from 0 to 1 (0.02 is two points)");
 			break;
@@ -1441,8 +2226,15 @@ int main(int argc, char **argv)
 		case OPT_MAX_INVALID:
 			D.max_invalid = num_arg("max-invalid", optarg, 0, 100, "a percentage from 0 to 100");
 			break;
+		case OPT_MAX_KLD:
+			D.max_kld = num_arg("max-kld", optarg, 0, 1e9, "a KL divergence in nats, 0 or more (0.01)");
+			break;
 		case OPT_MAX_P95:
 			D.max_p95 = num_arg("max-p95-ratio", optarg, 0, 1e9, "a ratio, 0 or more (1.2: 20% slower)");
+			break;
+		case OPT_MAX_PPL_RATIO:
+			D.max_ppl_ratio = num_arg("max-ppl-ratio", optarg, 0, 1e9, "a ratio, 0 or more (1.05: 5% "
+			    "higher perplexity)");
 			break;
 		case 'm':
 			if (!*optarg)
@@ -1452,6 +2244,9 @@ int main(int argc, char **argv)
 		case OPT_MIN_RECOVERY:
 			D.min_recovery = num_arg("min-recovery", optarg, 0, 1e9, "a percentage, 0 or more (98: "
 			    "the candidate keeps 98% of the baseline's score)");
+			break;
+		case OPT_MIN_SAME_TOP:
+			D.min_same_top = num_arg("min-same-top", optarg, 0, 100, "a percentage from 0 to 100");
 			break;
 		case OPT_PERCENTILES:
 			if (strcmp(optarg, "linear") == 0)
@@ -1500,6 +2295,8 @@ int main(int argc, char **argv)
 
 	D.j = json_new();
 	read_run(BASE);
+	if (D.spool && fflush(D.spool) != 0)
+		qa_die(QA_EXIT_USAGE, "writing the temporary logprobs file: %s", strerror(errno));
 	read_run(CAND);
 	finish();
 	out_close();
