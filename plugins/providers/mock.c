@@ -531,7 +531,8 @@ static void json_lp(struct qa_text *t, double v)
  * noise.  prompt: a prompt token (harder) or an answer token.
  */
 static void token_lp(const struct item *it, const char *prev, size_t pl, const char *tok, size_t tl,
-    size_t i, int prompt, long ntop, struct qa_text *lps, struct qa_text *tops)
+    const char *text, size_t textlen, size_t i, int prompt, long ntop, struct qa_text *lps,
+    struct qa_text *tops)
 {
 	uint64_t th = hash(hash(0x746f6b, prev, pl), tok, tl);
 	double mean = prompt ? 2.0 : 0.3;
@@ -571,7 +572,7 @@ static void token_lp(const struct item *it, const char *prev, size_t pl, const c
 		if (shown++)
 			add(tops, ",");
 		if (mine) {
-			H->text_json(tops, tok, tl);
+			H->text_json(tops, text, textlen);
 			own = 1;
 		} else {
 			H->text_json(tops, c[k].tok, strlen(c[k].tok));
@@ -582,20 +583,30 @@ static void token_lp(const struct item *it, const char *prev, size_t pl, const c
 	add(tops, "}");
 }
 
-/* Tokens are words, each after the first with its leading space, as BPE vocabularies have them. */
+/*
+ * Tokens are words with the whitespace before them, as BPE vocabularies
+ * have them (the last one also takes the whitespace after it), so the
+ * tokens spell the text exactly, as a real endpoint's do: qa-send cuts
+ * windows at token boundaries by adding up their bytes.  The logprobs
+ * depend only on the words, each after the first read with one leading
+ * space, so layout does not change them.
+ */
 static void add_tokens(const struct item *it, const char *s, size_t n, int prompt, int first_null,
     long ntop, size_t *idx, struct qa_text *toks, struct qa_text *lps, struct qa_text *tops)
 {
-	size_t pos = 0, wl, pl = 0;
+	size_t pos = 0, wl, pl = 0, from = 0;
 	const char *w, *prev = "";
-	while ((w = H->word(s, n, &pos, &wl))) {
+	for (w = H->word(s, n, &pos, &wl); w;) {
+		size_t nwl;
+		const char *next = H->word(s, n, &pos, &nwl);
+		size_t to = next ? (size_t)(w - s) + wl : n;
 		struct qa_text tok = { 0 };
 		if (*idx > 0)
 			add(&tok, " ");
 		H->text_add(&tok, w, wl);
 		const char *sep = *idx ? "," : "";
 		add(toks, sep);
-		H->text_json(toks, tok.p, tok.len);
+		H->text_json(toks, s + from, to - from);
 		add(lps, sep);
 		if (ntop >= 0)
 			add(tops, sep);
@@ -604,11 +615,13 @@ static void add_tokens(const struct item *it, const char *s, size_t n, int promp
 			if (ntop >= 0)
 				add(tops, "null");
 		} else {
-			token_lp(it, prev, pl, tok.p, tok.len, *idx, prompt, ntop, lps, tops);
+			token_lp(it, prev, pl, tok.p, tok.len, s + from, to - from, *idx, prompt, ntop, lps, tops);
 		}
 		H->free(tok.p);
 		prev = w, pl = wl;
 		(*idx)++;
+		from = to;
+		w = next, wl = nwl;
 	}
 }
 
@@ -788,7 +801,16 @@ static int respond(void *st, const qa_json *rec, const struct qa_endpoint *ep, c
 	add(&b, ",\"object\":\"text_completion\",\"model\":");
 	H->text_json(&b, it.model, strlen(it.model));
 	add(&b, ",\"choices\":[{\"index\":0,\"text\":");
-	H->text_json(&b, text.p, text.len);
+	if (H->boolean(p, "echo") == 1) {
+		/* Echo: the prompt, then the answer, as the completions endpoint sends it. */
+		struct qa_text both = { 0 };
+		H->text_add(&both, it.prompt, it.promptlen);
+		H->text_add(&both, text.p, text.len);
+		H->text_json(&b, both.p, both.len);
+		H->free(both.p);
+	} else {
+		H->text_json(&b, text.p, text.len);
+	}
 	H->text_printf(&b, ",\"finish_reason\":\"%s\",\"logprobs\":", finish);
 	double nlp;
 	int lpb = H->boolean(p, "logprobs");

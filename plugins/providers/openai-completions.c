@@ -10,10 +10,23 @@
  * as the provider sends them: {tokens, token_logprobs, top_logprobs,
  * text_offset}, the first entry null when the prompt is echoed.  Error
  * bodies are read as the openai provider reads them.
+ *
+ * Prompt logprobs (perplexity) come back in the same layout, whichever way
+ * the server gives them:
+ *   - echo: true with max_tokens 0 (OpenAI, vLLM); with max_tokens N the
+ *     N generated tokens at the end are dropped, so what remains is the
+ *     prompt's;
+ *   - vLLM's prompt_logprobs: K, a list of {token_id: {logprob, rank,
+ *     decoded_token}} whose first entry is the prompt's own token (vLLM
+ *     puts it first), converted to tokens/token_logprobs/top_logprobs;
+ *   - a server that refuses echo (llama.cpp's answers 500 "Unsupported
+ *     param: echo") or ignores it is a bad_request saying so, not a
+ *     server error to retry.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <qa/plugin.h>
 
@@ -190,12 +203,126 @@ static void parse_error(long status, const char *body, size_t len, struct qa_rep
 	}
 }
 
+/* Did the request ask for the prompt echoed? */
+static int wants_echo(const struct qa_endpoint *ep)
+{
+	return H->boolean(ep->params, "echo") == 1;
+}
+
+static int mentions(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	for (; s && *s; s++)
+		if (strncasecmp(s, word, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The logprobs object with only its first keep entries (the prompt's),
+ * in the OpenAI layout.
+ */
+static char *logprobs_head(const qa_json *d, const char *at, size_t keep)
+{
+	static const char *const arrays[] = { "tokens", "token_logprobs", "top_logprobs", "text_offset" };
+	struct qa_text t = { 0 };
+	H->text_add(&t, "{", 1);
+	int first = 1;
+	for (size_t a = 0; a < sizeof arrays / sizeof *arrays; a++) {
+		char path[96];
+		snprintf(path, sizeof path, "%s.%s", at, arrays[a]);
+		if (H->type(d, path) != QA_ARRAY)
+			continue;
+		H->text_printf(&t, "%s\"%s\":[", first ? "" : ",", arrays[a]);
+		first = 0;
+		size_t n = H->count(d, path);
+		for (size_t i = 0; i < n && i < keep; i++) {
+			char ip[128];
+			size_t len;
+			snprintf(ip, sizeof ip, "%s[%zu]", path, i);
+			const char *v = H->raw(d, ip, &len);
+			if (i)
+				H->text_add(&t, ",", 1);
+			H->text_add(&t, v, len);
+		}
+		H->text_add(&t, "]", 1);
+	}
+	H->text_add(&t, "}", 1);
+	return t.p;
+}
+
+/*
+ * vLLM's prompt_logprobs, [null, {"id": {"logprob", "rank", "decoded_token"}}, ...],
+ * in the OpenAI layout.  The token of a position is its first entry (vLLM
+ * puts the prompt's own token first); the first position has none, so its
+ * token is "".
+ */
+static char *from_prompt_logprobs(const qa_json *d, const char *at)
+{
+	struct qa_text tok = { 0 }, lp = { 0 }, top = { 0 };
+	size_t n = H->count(d, at);
+	for (size_t i = 0; i < n; i++) {
+		char pos[96], p2[160];
+		const char *sep = i ? "," : "";
+		snprintf(pos, sizeof pos, "%s[%zu]", at, i);
+		H->text_printf(&tok, "%s", sep);
+		H->text_printf(&lp, "%s", sep);
+		H->text_printf(&top, "%s", sep);
+		size_t k = H->type(d, pos) == QA_OBJECT ? H->count(d, pos) : 0;
+		if (!k) {
+			H->text_add(&tok, "\"\"", 2);
+			H->text_add(&lp, "null", 4);
+			H->text_add(&top, "null", 4);
+			continue;
+		}
+		H->text_add(&top, "{", 1);
+		for (size_t j = 0; j < k; j++) {
+			const char *id = H->key(d, pos, j);
+			size_t sl, vl;
+			snprintf(p2, sizeof p2, "%s.%s.decoded_token", pos, id);
+			const char *s = H->string(d, p2, &sl);
+			snprintf(p2, sizeof p2, "%s.%s.logprob", pos, id);
+			const char *v = H->type(d, p2) == QA_NUMBER ? H->raw(d, p2, &vl) : NULL;
+			if (!s)
+				s = id, sl = strlen(id);
+			if (!v)
+				v = "null", vl = 4;
+			if (j == 0) {
+				H->text_json(&tok, s, sl);
+				H->text_add(&lp, v, vl);
+			}
+			if (j)
+				H->text_add(&top, ",", 1);
+			H->text_json(&top, s, sl);
+			H->text_add(&top, ":", 1);
+			H->text_add(&top, v, vl);
+		}
+		H->text_add(&top, "}", 1);
+	}
+	char *out = H->format("{\"tokens\":[%s],\"token_logprobs\":[%s],\"top_logprobs\":[%s]}",
+	    tok.p ? tok.p : "", lp.p ? lp.p : "", top.p ? top.p : "");
+	H->free(tok.p);
+	H->free(lp.p);
+	H->free(top.p);
+	return out;
+}
+
 static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
     const char *body, size_t len, struct qa_reply *out)
 {
-	(void)st, (void)rec, (void)ep;
+	(void)st, (void)rec;
 	if (status < 200 || status > 299) {
 		parse_error(status, body, len, out);
+		if (wants_echo(ep) && mentions(out->error, "echo") &&
+		    (mentions(out->error, "unsupported") || mentions(out->error, "not support"))) {
+			char *said = out->error;
+			out->error = H->format("the endpoint refuses echo, so it cannot return the prompt's "
+			    "logprobs (llama.cpp's server does this); use a server that echoes, such as vLLM "
+			    "(it said: %s)", said);
+			H->free(said);
+			out->error_type = "bad_request";
+			out->retry = QA_RETRY_NO;
+		}
 		return 0;
 	}
 	const char *perr;
@@ -221,7 +348,28 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	out->model = dup_string(d, "model");
 	out->id = dup_string(d, "id");
 	out->usage = dup_raw(d, "usage", QA_OBJECT);
-	out->logprobs = dup_raw(d, "choices[0].logprobs", QA_OBJECT);
+	if (H->type(d, "choices[0].prompt_logprobs") == QA_ARRAY && !wants_echo(ep)) {
+		out->logprobs = from_prompt_logprobs(d, "choices[0].prompt_logprobs");
+		return 0;
+	}
+	if (!wants_echo(ep) || H->type(d, "choices[0].logprobs") != QA_OBJECT) {
+		out->logprobs = dup_raw(d, "choices[0].logprobs", QA_OBJECT);
+		return 0;
+	}
+	/* Echoed: the prompt's first token has no logprob; a real number there means no echo. */
+	if (H->type(d, "choices[0].logprobs.token_logprobs[0]") == QA_NUMBER) {
+		out->error = H->format("echo was asked for, but the endpoint returned logprobs for the "
+		    "generated tokens only, not the prompt's; use a server that echoes, such as vLLM");
+		out->error_type = "bad_request";
+		out->retry = QA_RETRY_NO;
+		return 0;
+	}
+	double generated = 0;
+	size_t n = H->count(d, "choices[0].logprobs.tokens");
+	if (H->number(d, "usage.completion_tokens", &generated) == 0 && generated > 0 && generated <= n)
+		out->logprobs = logprobs_head(d, "choices[0].logprobs", n - (size_t)generated);
+	else
+		out->logprobs = dup_raw(d, "choices[0].logprobs", QA_OBJECT);
 	return 0;
 }
 

@@ -71,6 +71,12 @@ static int build(void *st, const qa_json *rec, const struct qa_endpoint *ep, str
 		*err = H->format("no model: give --model, model in the endpoint config, or one in the record");
 		return -1;
 	}
+	if (H->boolean(ep->params, "echo") == 1) {
+		/* Sent, it would come back with the answer's logprobs, silently not the prompt's. */
+		*err = H->format("chat completions cannot echo the prompt, so they give no prompt logprobs; "
+		    "use the openai-completions provider for perplexity");
+		return -1;
+	}
 	size_t n;
 	const char *system = H->string(rec, "system", &n);
 	struct qa_text t = { 0 };
