@@ -786,7 +786,10 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	host_reset();
 }
 
-static void score_file(struct run *r, const char *path)
+typedef void line_fn(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len);
+
+/* Every line of path through fn; output is flushed as it grows. */
+static void each_line(struct run *r, const char *path, line_fn *fn)
 {
 	qa_lines in;
 	char *line;
@@ -798,7 +801,7 @@ static void score_file(struct run *r, const char *path)
 		return;
 	}
 	while ((n = lines_next(&in, &line)) >= 0) {
-		score_record(r, in.name, in.lineno, line, (size_t)n);
+		fn(r, in.name, in.lineno, line, (size_t)n);
 		if (r->out.len >= 64 * 1024)
 			out_write(stdout, &r->out);
 	}
@@ -869,37 +872,21 @@ static int merge_line(const qa_json *j, const char **why)
 	return 0;
 }
 
-static void merge_file(struct run *r, const char *path)
+static void merge_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
 {
-	qa_lines in;
-	char *line;
-	ssize_t n;
-
-	if (lines_open(&in, path) < 0) {
-		qa_warn("%s: %s", path, strerror(errno));
-		raise_status(r, QA_EXIT_USAGE);
+	const char *why;
+	size_t off;
+	if (strspn(line, " \t\r") == len)
 		return;
-	}
-	while ((n = lines_next(&in, &line)) >= 0) {
-		const char *why;
-		size_t off;
-		if (strspn(line, " \t\r") == (size_t)n)
-			continue;
-		if (json_parse(r->j, line, (size_t)n, &why, &off) < 0)
-			qa_warn_at(in.name, in.lineno, "%s at byte %zu", why, off + 1);
-		else if (json_type(r->j, 0) != QA_OBJECT)
-			qa_warn_at(in.name, in.lineno, "not a JSON object");
-		else if (merge_line(r->j, &why) < 0)
-			qa_warn_at(in.name, in.lineno, "%s", why);
-		else
-			continue;
-		raise_status(r, QA_EXIT_USAGE);
-	}
-	if (lines_error(&in) < 0) {
-		qa_warn("%s: read error: %s", path, strerror(errno));
-		raise_status(r, QA_EXIT_USAGE);
-	}
-	lines_close(&in);
+	if (json_parse(r->j, line, len, &why, &off) < 0)
+		qa_warn_at(file, lineno, "%s at byte %zu", why, off + 1);
+	else if (json_type(r->j, 0) != QA_OBJECT)
+		qa_warn_at(file, lineno, "not a JSON object");
+	else if (merge_line(r->j, &why) < 0)
+		qa_warn_at(file, lineno, "%s", why);
+	else
+		return;
+	raise_status(r, QA_EXIT_USAGE);
 }
 
 static void list_one(const qa_loaded *p, const char *path, const char *err, void *arg)
@@ -1036,18 +1023,18 @@ int main(int argc, char **argv)
 		if (r.ncli)
 			qa_die(QA_EXIT_USAGE, "--merge reads summaries: --metric does not apply");
 		if (argc == 0)
-			merge_file(&r, "-");
+			each_line(&r, "-", merge_record);
 		for (int i = 0; i < argc; i++)
-			merge_file(&r, argv[i]);
+			each_line(&r, argv[i], merge_record);
 		summary_print(strcmp(format, "table") == 0);
 		out_close();
 		cleanup(&r);
 		return r.status;
 	}
 	if (argc == 0)
-		score_file(&r, "-");
+		each_line(&r, "-", score_record);
 	for (int i = 0; i < argc; i++)
-		score_file(&r, argv[i]);
+		each_line(&r, argv[i], score_record);
 	if (r.no_answer)
 		qa_warn("%ld record%s had no answer at %s (scored invalid)", r.no_answer,
 		    r.no_answer == 1 ? "" : "s", r.answer_path);
