@@ -72,10 +72,11 @@ $(R)/stage-%.cost.json: $(R)/stage-%.jsonl
 # answers to the same items.  A record the baseline served after the
 # candidate failed is the candidate's error here (its answer is not the
 # candidate's), so --max-errors catches a candidate that only falls back.
+CANDIDATE_SHARE = select(.endpoint == $$c) | if .response.fallback_from then \
+	.response.fallback_from[0] as $$f | del(.response, .scores) | .error = {type: ($$f.type // "server"), \
+	message: ("served by a fallback endpoint after: " + ($$f.message // "a cooldown"))} else . end
 $(R)/stage-%.pass: $(R)/stage-%.jsonl $(R)/stage-%.cost.json $(R)/$(BASELINE).scored.jsonl
-	jq -c --arg c '$(CANDIDATE)' 'select(.endpoint == $$c) | \
-		if .response.fallback_from then del(.response, .scores) | .error = {type: "fallback", \
-			message: "served by a fallback endpoint"} else . end' $< > $(R)/stage-$*.candidate.jsonl
+	jq -c --arg c '$(CANDIDATE)' '$(CANDIDATE_SHARE)' $< > $(R)/stage-$*.candidate.jsonl
 	status=0; $(QA_BIN)qa-diff --gate-on $(GATE_ON) --max-drop $(MAX_DROP) --max-errors $(MAX_ERRORS) $(GATE_FLAGS) \
 		$(R)/$(BASELINE).scored.jsonl $(R)/stage-$*.candidate.jsonl \
 		> $(R)/stage-$*.diff.json 2> $(R)/stage-$*.gate.txt || status=$$?; \

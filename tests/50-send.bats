@@ -84,13 +84,14 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 	[ "$(field .response.logprobs)" = '{"tokens":["a_b"],"token_logprobs":[-0.5],"top_logprobs":[{"a_b":-0.5,"x":-2}]}' ]
 }
 
-@test "openai-completions: POST /completions with the prompt; echoed logprobs come back as sent" {
+@test "openai-completions: POST /completions with the prompt; echoed logprobs come back, the generated token dropped" {
 	s="!200:text=done #$T"
-	jq -nc --arg p "$s" '{prompt: $p, params: {echo: true, logprobs: 1, max_tokens: 0}}' >in.jsonl
+	jq -nc --arg p "$s" '{prompt: $p, params: {echo: true, logprobs: 1, max_tokens: 1}}' >in.jsonl
 	run_ok send --provider openai-completions in.jsonl
 	[ "$(last "$s" | jq -c '[.path, .body.prompt, .body.echo, .body.logprobs, .body.max_tokens]')" = \
-		"[\"/v1/completions\",\"$s\",true,1,0]" ]
-	[ "$(field '.response | [.text, .logprobs.token_logprobs[0], (.logprobs.tokens | length)]')" = '["done",null,3]' ]
+		"[\"/v1/completions\",\"$s\",true,1,1]" ]
+	# The server sent the prompt's two tokens and the generated "done"; only the prompt's stay.
+	[ "$(field '.response | [.text, .logprobs.token_logprobs[0], .logprobs.tokens]')" = "[\"done\",null,[\"!200:text=done\",\"#$T\"]]" ]
 }
 
 @test "429 with retry-after in seconds: waits that long, then retries" {
@@ -528,7 +529,7 @@ battery() {
 	for m in baseline int4; do
 		run_ok qa-send -q --provider mock --model $m in.jsonl
 		[ "$(field '.response | [.text, .finish_reason, .logprobs.token_logprobs[0], (.logprobs.tokens | length), .logprobs.tokens[1]]')" = \
-			'["","length",null,15," cat"]' ]
+			'["the cat sat on the mat and looked at the dog for a long time","length",null,15," cat"]' ]
 		field '[.response.logprobs.token_logprobs[1:][]] | (add / length) | -. | exp' >$m.ppl
 		[ "$(field '[.response.logprobs.top_logprobs[1:][] | length] | min >= 2')" = true ]
 	done

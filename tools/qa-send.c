@@ -9,8 +9,10 @@
  * written and flushed as soon as it and everything before it is done.
  * Providers (plugins) build the requests and read the answers; everything
  * that touches the network is here: timeouts, retries with their waits (on
- * timers, never sleep()), limits, the auth breaker.  Keys are read from
- * the environment, added as a header, and scrubbed from every message.
+ * timers, never sleep()), limits, the auth breaker, fallback to the next
+ * endpoint of a record's chain and the cooldown breaker that skips a
+ * failing one.  Keys are read from the environment, added as a header,
+ * and scrubbed from every message.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -31,7 +33,7 @@
 static const char usage_text[] =
     "usage: qa-send [-q] [--unordered] [-c N] [-r N] [-t SECONDS] [-p KEY=VALUE]...\n"
     "               [-e NAME] [--provider NAME] [--base-url URL] [--key-env VAR] [-m MODEL]\n"
-    "               [--config FILE] [file ...]\n"
+    "               [--config FILE] [-F NAME,...] [file ...]\n"
     "\n"
     "Endpoint:\n"
     "  -e, --endpoint NAME       endpoint from the config file (or a label for --provider)\n"
@@ -46,6 +48,13 @@ static const char usage_text[] =
     "                            VALUE is JSON when it parses as JSON, else a string\n"
     "  -H, --header 'NAME: VALUE'  extra request header (repeatable)\n"
     "      --http2-prior-knowledge  speak HTTP/2 over cleartext http:// (h2c)\n"
+    "Fallback:\n"
+    "  -F, --fallback NAME,...   endpoints to try, in turn, when a record's own\n"
+    "                            gives up (a record's fallback array wins)\n"
+    "      --cooldown SECONDS    how long an endpoint that fails too often is skipped\n"
+    "                            (default 5; 0: never)\n"
+    "      --allowed-fails N     failures in a row an endpoint may have before its\n"
+    "                            cooldown (default 3)\n"
     "Engine:\n"
     "  -c, --concurrency N       requests in flight at once (default 16)\n"
     "      --window N            records held at once, for ordering (default 4 x N)\n"
@@ -74,6 +83,10 @@ static struct {
 	long concurrency, window, retries, max_retries_total;
 	double timeout_ms, connect_timeout_ms, deadline_ms;
 	double backoff_base_ms, backoff_cap_ms, retry_after_max_ms;
+	double cooldown_ms;		/* 0: no cooldown breaker */
+	long allowed_fails;
+	struct endpoint **fallback;	/* --fallback, for records without their own */
+	size_t nfallback;
 	int unordered, quiet, h2c;
 	uint64_t seed;
 	struct curl_slist *headers;	/* --header */
@@ -83,6 +96,7 @@ static struct {
 	.concurrency = 16, .retries = 2, .max_retries_total = 1000,
 	.timeout_ms = 300e3, .connect_timeout_ms = 10e3, .deadline_ms = 600e3,
 	.backoff_base_ms = 500, .backoff_cap_ms = 8000, .retry_after_max_ms = 60e3,
+	.cooldown_ms = 5000, .allowed_fails = 3,
 };
 
 /* Consecutive 401/403 answers after which an endpoint gets no more requests. */
@@ -91,6 +105,14 @@ static struct {
 #define MAX_BODY (64u << 20)
 /* Longest error message written, in bytes. */
 #define MAX_MESSAGE 500
+/* Most endpoints in one record's chain: its own and its fallbacks. */
+#define MAX_CHAIN 16
+/*
+ * The cooldown breaker's second rule, LiteLLM's: more than half of an
+ * endpoint's requests failed, among at least this many in the minute.
+ */
+#define COOL_MIN_REQUESTS 5
+#define COOL_WINDOW_MS 60000.0
 
 static double now_ms(void)
 {
@@ -231,8 +253,9 @@ static struct provider *provider_get(const char *name)
  * default one comes from the command line (and the config, with
  * --endpoint); records name others from the config.  Resolution is
  * endpoint_named(); what happens when one fails is decided in decide()
- * and give_up(), which is where fallback chains and a cooldown breaker
- * hook in.
+ * and give_up(): retry there, go on to the next endpoint of the record's
+ * chain (fall_back()), or end the record.  The cooldown breaker
+ * (note_outcome()) keeps records away from an endpoint that keeps failing.
  */
 struct endpoint {
 	char *name;
@@ -245,6 +268,14 @@ struct endpoint {
 	int inflight;
 	double next_start;	/* rpm pacing */
 	int auth_fails, auth_broken;
+	/* the cooldown breaker */
+	double cool_until;	/* records with another endpoint to go to skip it until then */
+	long fails;		/* failed attempts in a row */
+	double win_start;	/* this minute's attempts and failures, for the ratio rule */
+	long win_req, win_fail;
+	long cooldowns;		/* times it went into cooldown, for the summary */
+	long served;		/* records it answered as a fallback, for the summary */
+	char cool_why[64];	/* what put it there, for the records that skip it */
 };
 
 static struct endpoint **eps;
@@ -513,14 +544,22 @@ struct task {
 	const char *file;
 	unsigned long lineno;
 	qa_json *j;		/* the record */
-	struct endpoint *ep;
+	struct endpoint *ep;	/* chain[link]: the endpoint it goes to now */
+	struct endpoint *chain[MAX_CHAIN];	/* its own endpoint, then its fallbacks */
+	int nchain, link;
+	int prior_attempts;	/* attempts on the endpoints before ep */
+	qa_buf from;		/* the entries of fallback_from, comma-separated */
+	/* the last failed attempt on ep, for a retry that a cooldown calls off */
+	const char *last_type;
+	long last_status;
+	qa_buf last_msg;
 	char *model;
 	qa_buf params;
 	qa_json *pj;
 	struct qa_request req;
 	struct curl_slist *hdrs;
-	int attempts;
-	double first, deadline, wake, t0;
+	int attempts;		/* on ep */
+	double first, deadline, wake, t0;	/* deadline: 0 until the first attempt */
 	/* the attempt in flight */
 	CURL *easy;
 	double attempt_ms;	/* its timeout */
@@ -546,6 +585,9 @@ static long inflight, waiting, inwindow;
 
 static struct {
 	long read, done, errors, retries, requests;
+	long moves;		/* records sent on to another endpoint */
+	long cooldowns;		/* endpoints put in cooldown (both count as progress in run()) */
+	long fell_back, fb_served;	/* records that left their first endpoint; of those, answered */
 	long by_type[16];
 	const char *types[16];
 	size_t ntypes;
@@ -604,6 +646,13 @@ static void task_done(struct task *t)
 	request_free(t);
 	t->st = T_DONE;
 	stats.done++;
+	if (t->from.len) {
+		stats.fell_back++;
+		if (!t->failed) {
+			stats.fb_served++;
+			t->ep->served++;
+		}
+	}
 	if (t->failed) {
 		stats.errors++;
 		count_type(t->etype);
@@ -650,10 +699,15 @@ static void fail(struct task *t, const char *type, long status, const char *msg)
 		buf_printf(&e, ",\"status\":%ld", status);
 	buf_adds(&e, ",\"message\":");
 	add_message(&e, msg);
-	buf_printf(&e, ",\"attempts\":%d", t->attempts);
+	buf_printf(&e, ",\"attempts\":%d", t->prior_attempts + t->attempts);
 	if (t->ep) {
 		buf_adds(&e, ",\"endpoint\":");
 		buf_json_string(&e, t->ep->name, strlen(t->ep->name));
+	}
+	if (t->from.len) {
+		buf_adds(&e, ",\"fallback_from\":[");
+		buf_add(&e, t->from.p, t->from.len);
+		buf_addc(&e, ']');
 	}
 	buf_addc(&e, '}');
 	if (t->j) {
@@ -666,6 +720,105 @@ static void fail(struct task *t, const char *type, long status, const char *msg)
 	t->failed = 1;
 	t->etype = type;
 	task_done(t);
+}
+
+/* ---- fallback chains ---- */
+
+/*
+ * Whether another endpoint could fix this error (FACTS.md): the endpoint's
+ * own trouble (its limits, its quota, its key, its health, the way to it)
+ * yes, and an answer it sent that cannot be read too; a request that is
+ * wrong (bad_request) or a record that is (bad_record) would only fail
+ * again elsewhere.
+ */
+static int fallback_worthy(const char *type)
+{
+	static const char *const worthy[] = {
+		"auth", "quota", "rate_limit", "timeout", "network", "server", "bad_response",
+	};
+	for (size_t i = 0; i < sizeof worthy / sizeof *worthy; i++)
+		if (strcmp(type, worthy[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int cooling(const struct endpoint *e, double now)
+{
+	return opt.cooldown_ms > 0 && now < e->cool_until;
+}
+
+/* Whether the record has an endpoint after the one it is on. */
+static int has_next(const struct task *t)
+{
+	return t->link + 1 < t->nchain;
+}
+
+/*
+ * Whether a cooldown may send the record past its endpoint: only when one
+ * after it could take the record, so that the last endpoint left is never
+ * skipped (one with no key, or stopped by the auth breaker, is no endpoint
+ * left).
+ */
+static int may_skip(const struct task *t, double now)
+{
+	if (!cooling(t->ep, now))
+		return 0;
+	for (int i = t->link + 1; i < t->nchain; i++)
+		if (!t->chain[i]->why && !t->chain[i]->auth_broken)
+			return 1;
+	return 0;
+}
+
+/*
+ * The record leaves its endpoint for the next in its chain: one entry of
+ * fallback_from says why (an error, or skipped: a cooldown).
+ */
+static void leave(struct task *t, const char *type, long status, const char *msg, const char *skipped)
+{
+	qa_buf *b = &t->from;
+	if (b->len)
+		buf_addc(b, ',');
+	buf_adds(b, "{\"endpoint\":");
+	buf_json_string(b, t->ep->name, strlen(t->ep->name));
+	if (skipped) {
+		buf_adds(b, ",\"skipped\":");
+		buf_json_string(b, skipped, strlen(skipped));
+	} else {
+		buf_adds(b, ",\"type\":");
+		buf_json_string(b, type, strlen(type));
+		if (status > 0)
+			buf_printf(b, ",\"status\":%ld", status);
+	}
+	buf_adds(b, ",\"message\":");
+	add_message(b, msg);
+	buf_printf(b, ",\"attempts\":%d}", t->attempts);
+	t->prior_attempts += t->attempts;
+	t->attempts = 0;
+	t->ep = t->chain[++t->link];
+	stats.moves++;
+}
+
+/*
+ * The record's endpoint failed it.  0: it goes on to the next endpoint of
+ * its chain (the caller makes its request, enter()), when another could
+ * fix the error and the deadline leaves time; -1: the record ends with
+ * this error.
+ */
+static int fall_back(struct task *t, const char *type, long status, const char *msg, double now)
+{
+	if (!fallback_worthy(type) || !has_next(t)) {
+		fail(t, type, status, msg);
+		return -1;
+	}
+	if (t->deadline && now >= t->deadline) {
+		qa_buf m = { 0 };
+		buf_printf(&m, "%s (no time left for fallback '%s')", msg, t->chain[t->link + 1]->name);
+		fail(t, type, status, buf_cstr(&m));
+		buf_free(&m);
+		return -1;
+	}
+	leave(t, type, status, msg, NULL);
+	return 0;
 }
 
 /* ---- admitting records ---- */
@@ -725,36 +878,28 @@ static int merge_params(struct task *t, const char **why)
 	return 0;
 }
 
-/* The record's endpoint, model and params, and its request.  0, or the record is done. */
-static int resolve(struct task *t)
+/*
+ * Makes the record's request for its endpoint, chain[link], passing over
+ * endpoints that cannot take any (a key variable not set) while another
+ * follows.  0, or the record is done.
+ */
+static int enter(struct task *t, double now)
 {
-	qa_json *j = t->j;
-	int e = json_member(j, 0, "endpoint", 8);
-	if (e >= 0 && json_type(j, e) != QA_NULL) {
-		size_t n;
-		const char *name = json_str(j, e, &n);
-		if (!name || !n || memchr(name, '\0', n)) {
-			fail(t, "bad_record", 0, "endpoint is not a name");
+	while (t->ep->why)
+		if (fall_back(t, t->ep->why_type, 0, t->ep->why, now) < 0)
 			return -1;
-		}
-		t->ep = default_ep && strcmp(default_ep->name, name) == 0 ? default_ep : endpoint_named(name);
-	} else if (!(t->ep = default_ep)) {
-		fail(t, "bad_record", 0, "no endpoint: the record names none, and no --endpoint or --provider was given");
-		return -1;
-	}
-	if (t->ep->why) {
-		fail(t, t->ep->why_type, 0, t->ep->why);
-		return -1;
-	}
-	int m = json_member(j, 0, "model", 5);
-	const char *model = json_str(j, m, NULL);
+	request_free(t);
+	/* The record's model is for the endpoint it names; a fallback brings its own. */
+	qa_json *j = t->j;
+	const char *model = json_str(j, json_member(j, 0, "model", 5), NULL);
+	if (model && !*model)
+		model = NULL;
+	if (t->link > 0 && t->ep->model)
+		model = t->ep->model;
+	else if (!model)
+		model = t->ep->model;
 	xfree(&t->model);
-	t->model = model && *model ? xstrdup(model) : t->ep->model ? xstrdup(t->ep->model) : NULL;
-	const char *why;
-	if (merge_params(t, &why) < 0) {
-		fail(t, "bad_record", 0, why);
-		return -1;
-	}
+	t->model = model ? xstrdup(model) : NULL;
 
 	const struct qa_plugin *pl = t->ep->prov->l.plugin;
 	struct qa_endpoint qe = { t->ep->name, t->ep->base_url, t->model, t->pj };
@@ -788,16 +933,113 @@ static int resolve(struct task *t)
 	return 0;
 }
 
+/* Appends e to the record's chain, unless it is there already.  -1 when the chain is full. */
+static int chain_add(struct task *t, struct endpoint *e)
+{
+	for (int i = 0; i < t->nchain; i++)
+		if (t->chain[i] == e)
+			return 0;
+	if (t->nchain == MAX_CHAIN)
+		return -1;
+	t->chain[t->nchain++] = e;
+	return 0;
+}
+
+/*
+ * The endpoints after the record's own: its fallback array, else
+ * --fallback.  An endpoint that is not configured, or not usable as
+ * configured, makes the record a bad_record before anything is sent.
+ * 0, or the record is done.
+ */
+static int resolve_fallback(struct task *t)
+{
+	qa_json *j = t->j;
+	int f = json_member(j, 0, "fallback", 8);
+	if (f < 0 || json_type(j, f) == QA_NULL) {
+		for (size_t i = 0; i < opt.nfallback; i++)
+			chain_add(t, opt.fallback[i]);
+		return 0;
+	}
+	if (json_type(j, f) != QA_ARRAY) {
+		fail(t, "bad_record", 0, "fallback is not an array of endpoint names");
+		return -1;
+	}
+	if (json_count(j, f) >= MAX_CHAIN) {
+		char msg[80];
+		snprintf(msg, sizeof msg, "fallback names more than %d endpoints", MAX_CHAIN - 1);
+		fail(t, "bad_record", 0, msg);
+		return -1;
+	}
+	int v = json_index(j, f, 0);
+	for (size_t i = 0; i < json_count(j, f); i++, v = json_next(j, v)) {
+		size_t n;
+		const char *name = json_str(j, v, &n);
+		if (!name || !n || memchr(name, '\0', n)) {
+			fail(t, "bad_record", 0, "fallback is not an array of endpoint names");
+			return -1;
+		}
+		struct endpoint *e = default_ep && strcmp(default_ep->name, name) == 0 ? default_ep :
+		    endpoint_named(name);
+		if (e->why && strcmp(e->why_type, "bad_record") == 0) {
+			qa_buf m = { 0 };
+			buf_printf(&m, "fallback: %s", e->why);
+			t->ep = e;
+			fail(t, "bad_record", 0, buf_cstr(&m));
+			buf_free(&m);
+			return -1;
+		}
+		chain_add(t, e);
+	}
+	return 0;
+}
+
+/* The record's endpoint and its fallbacks, its params, and its first request.  0, or the record is done. */
+static int resolve(struct task *t)
+{
+	qa_json *j = t->j;
+	int e = json_member(j, 0, "endpoint", 8);
+	if (e >= 0 && json_type(j, e) != QA_NULL) {
+		size_t n;
+		const char *name = json_str(j, e, &n);
+		if (!name || !n || memchr(name, '\0', n)) {
+			fail(t, "bad_record", 0, "endpoint is not a name");
+			return -1;
+		}
+		t->ep = default_ep && strcmp(default_ep->name, name) == 0 ? default_ep : endpoint_named(name);
+	} else if (!(t->ep = default_ep)) {
+		fail(t, "bad_record", 0, "no endpoint: the record names none, and no --endpoint or --provider was given");
+		return -1;
+	}
+	if (t->ep->why && strcmp(t->ep->why_type, "bad_record") == 0) {
+		fail(t, t->ep->why_type, 0, t->ep->why);
+		return -1;
+	}
+	t->chain[0] = t->ep;
+	t->nchain = 1;
+	t->link = 0;
+	if (resolve_fallback(t) < 0)
+		return -1;
+	const char *why;
+	if (merge_params(t, &why) < 0) {
+		fail(t, "bad_record", 0, why);
+		return -1;
+	}
+	return enter(t, 0);
+}
+
 static void admit(struct task *t, uint64_t seq, const char *file, unsigned long lineno, const char *line,
     size_t len)
 {
 	t->seq = seq;
 	t->file = file;
 	t->lineno = lineno;
-	t->attempts = 0;
+	t->attempts = t->prior_attempts = 0;
+	t->deadline = 0;
 	t->failed = 0;
 	t->etype = NULL;
 	t->ep = NULL;
+	t->nchain = t->link = 0;
+	t->from.len = 0;
 	if (t->cap < len + 1 || t->cap > (1u << 20)) {
 		free(t->line);
 		t->cap = len + 1 > 4096 ? len + 1 : 4096;
@@ -1111,6 +1353,10 @@ static int decide(const struct task *t, const struct outcome *o, double now, dou
 		*why = opt.retries ? "retries exhausted" : NULL;
 		return 0;
 	}
+	if (may_skip(t, now)) {
+		*why = "the endpoint is cooling down";
+		return 0;
+	}
 	if (stats.retries >= opt.max_retries_total) {
 		*why = "the run's retry budget (--max-retries-total) is spent";
 		return 0;
@@ -1123,18 +1369,89 @@ static int decide(const struct task *t, const struct outcome *o, double now, dou
 	return 1;
 }
 
-/*
- * The record gives up with this error.  (Issue 6: fallback to the
- * record's next endpoint goes here, for errors another endpoint could fix.)
- */
-static void give_up(struct task *t, const struct outcome *o, const char *why)
+/* An error and why no retry followed, as a message: "simulated HTTP 503 (retries exhausted after 3 attempts)". */
+static void give_up_message(qa_buf *m, const struct task *t, const char *msg, const char *why)
+{
+	buf_adds(m, msg);
+	if (why)
+		buf_printf(m, " (%s after %d attempt%s)", why, t->attempts, t->attempts == 1 ? "" : "s");
+}
+
+/* The record gives up on its endpoint with this error: on to the next in its chain, or the end. */
+static void give_up(struct task *t, const struct outcome *o, const char *why, double now)
 {
 	qa_buf m = { 0 };
-	buf_adds(&m, o->message ? o->message : o->type);
-	if (why)
-		buf_printf(&m, " (%s after %d attempt%s)", why, t->attempts, t->attempts == 1 ? "" : "s");
-	fail(t, o->type, o->status, buf_cstr(&m));
+	give_up_message(&m, t, o->message ? o->message : o->type, why);
+	/* An attempt that the deadline cut has used up all of it, whatever the clocks say. */
+	double at = o->deadline ? t->deadline : now;
+	if (fall_back(t, o->type, o->status, buf_cstr(&m), at) == 0 && enter(t, now) == 0)
+		ready_push(t);
 	buf_free(&m);
+}
+
+/*
+ * The cooldown breaker counts each attempt's outcome on its endpoint.
+ * Failures are the errors another endpoint could fix; a success ends a
+ * run of them; a bad_request is the request's fault and counts only as an
+ * attempt.  More than --allowed-fails failures in a row, or more than
+ * half of at least COOL_MIN_REQUESTS attempts in the minute (LiteLLM's
+ * two rules), and records that have another endpoint to go to skip this
+ * one for --cooldown.  An attempt cut by the record's own deadline says
+ * nothing about the endpoint.  Counting starts afresh after a cooldown.
+ */
+static void note_outcome(struct endpoint *e, const struct outcome *o, double now)
+{
+	if (opt.cooldown_ms <= 0 || o->deadline || cooling(e, now))
+		return;
+	if (now - e->win_start >= COOL_WINDOW_MS) {
+		e->win_start = now;
+		e->win_req = e->win_fail = 0;
+	}
+	e->win_req++;
+	if (o->ok) {
+		e->fails = 0;
+		return;
+	}
+	if (!fallback_worthy(o->type))
+		return;
+	e->win_fail++;
+	e->fails++;
+	if (e->fails > opt.allowed_fails)
+		snprintf(e->cool_why, sizeof e->cool_why, "%ld failures in a row", e->fails);
+	else if (e->win_req >= COOL_MIN_REQUESTS && 2 * e->win_fail > e->win_req)
+		snprintf(e->cool_why, sizeof e->cool_why, "%ld of %ld attempts failed", e->win_fail, e->win_req);
+	else
+		return;
+	e->cool_until = now + opt.cooldown_ms;
+	e->cooldowns++;
+	stats.cooldowns++;
+	e->fails = e->win_req = e->win_fail = 0;
+	e->win_start = e->cool_until;
+}
+
+/*
+ * A record about to be sent to an endpoint that cools down goes to the
+ * next one in its chain instead, unless it is the last; one that was
+ * waiting to retry there gives up on it with its last error.  0, or the
+ * record is done.
+ */
+static int pass_cooling(struct task *t, double now)
+{
+	while (may_skip(t, now)) {
+		if (t->attempts) {
+			qa_buf m = { 0 };
+			give_up_message(&m, t, buf_cstr(&t->last_msg), "the endpoint is cooling down");
+			leave(t, t->last_type, t->last_status, buf_cstr(&m), NULL);
+			buf_free(&m);
+		} else {
+			char msg[128];
+			snprintf(msg, sizeof msg, "cooling down: %s", t->ep->cool_why);
+			leave(t, NULL, 0, msg, "cooldown");
+		}
+		if (enter(t, now) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -1163,11 +1480,13 @@ static int valid_json(const char *s)
 	return json_parse(scratch, s, strlen(s), &err, &off) == 0;
 }
 
-static void succeed(struct task *t, const struct outcome *o)
+static void succeed(struct task *t, const struct outcome *o, double now)
 {
 	const struct qa_reply *r = &o->reply;
 	if ((r->usage && !valid_json(r->usage)) || (r->logprobs && !valid_json(r->logprobs))) {
-		fail(t, "bad_response", o->status, "the provider returned usage or logprobs that are not JSON");
+		if (fall_back(t, "bad_response", o->status, "the provider returned usage or logprobs that are not JSON",
+		    now) == 0 && enter(t, now) == 0)
+			ready_push(t);
 		return;
 	}
 	qa_buf b = { 0 };
@@ -1193,7 +1512,8 @@ static void succeed(struct task *t, const struct outcome *o)
 	buf_adds(&b, r->usage ? r->usage : "null");
 	buf_adds(&b, ",\"latency_ms\":");
 	buf_json_number(&b, round(o->latency_ms * 10) / 10);
-	buf_printf(&b, ",\"attempts\":%d,\"status\":%ld,\"request_id\":", t->attempts, o->status);
+	buf_printf(&b, ",\"attempts\":%d,\"status\":%ld,\"request_id\":", t->prior_attempts + t->attempts,
+	    o->status);
 	if (t->h.request_id.len)
 		buf_json_string(&b, t->h.request_id.p, t->h.request_id.len);
 	else if (r->id)
@@ -1204,6 +1524,11 @@ static void succeed(struct task *t, const struct outcome *o)
 		buf_adds(&b, ",\"ratelimit\":{");
 		buf_add(&b, t->h.ratelimit.p, t->h.ratelimit.len);
 		buf_addc(&b, '}');
+	}
+	if (t->from.len) {
+		buf_adds(&b, ",\"fallback_from\":[");
+		buf_add(&b, t->from.p, t->from.len);
+		buf_addc(&b, ']');
 	}
 	if (r->logprobs) {
 		buf_adds(&b, ",\"logprobs\":");
@@ -1219,8 +1544,9 @@ static void succeed(struct task *t, const struct outcome *o)
 /* An attempt ended: answer, retry, or give up. */
 static void settle(struct task *t, struct outcome *o, double now)
 {
+	note_outcome(t->ep, o, now);
 	if (o->ok) {
-		succeed(t, o);
+		succeed(t, o, now);
 	} else {
 		double delay;
 		const char *why;
@@ -1229,8 +1555,12 @@ static void settle(struct task *t, struct outcome *o, double now)
 			t->wake = now + delay;
 			waiting++;
 			stats.retries++;
+			t->last_type = o->type;
+			t->last_status = o->status;
+			t->last_msg.len = 0;
+			buf_adds(&t->last_msg, o->message ? o->message : o->type);
 		} else {
-			give_up(t, o, why);
+			give_up(t, o, why, now);
 		}
 	}
 	free(o->message);
@@ -1280,7 +1610,9 @@ static void start_sim(struct task *t, double now)
 	if (rc < 0 || !t->sim.body) {
 		inflight--;
 		t->ep->inflight--;
-		fail(t, "bad_response", 0, err ? err : "the provider gave no answer");
+		if (fall_back(t, "bad_response", 0, err ? err : "the provider gave no answer", now) == 0 &&
+		    enter(t, now) == 0)
+			ready_push(t);
 		free(err);
 		return;
 	}
@@ -1338,10 +1670,11 @@ static void start(struct task *t, double now)
 		char msg[300];
 		snprintf(msg, sizeof msg, "not sent: endpoint '%s' stopped after %d auth failures in a row",
 		    t->ep->name, AUTH_BREAK);
-		fail(t, "auth", 0, msg);
+		if (fall_back(t, "auth", 0, msg, now) == 0 && enter(t, now) == 0)
+			ready_push(t);
 		return;
 	}
-	if (!t->attempts) {
+	if (!t->deadline) {	/* one deadline for the whole chain */
 		t->first = now;
 		t->deadline = now + opt.deadline_ms;
 	}
@@ -1362,7 +1695,10 @@ static void start(struct task *t, double now)
 		start_http(t, now);
 }
 
-/* Starts ready records, in the order they became ready, while slots and their endpoints allow. */
+/*
+ * Starts ready records, in the order they became ready, while slots and
+ * their endpoints allow; a record whose endpoint cools down moves on first.
+ */
 static void dispatch(double now, double *next_timer)
 {
 	int prev = -1;
@@ -1370,7 +1706,8 @@ static void dispatch(double now, double *next_timer)
 		struct task *t = &tasks[i];
 		int next = t->next_ready;
 		double at;
-		if (!t->ep->auth_broken && !endpoint_open(t->ep, now, &at)) {
+		int done = pass_cooling(t, now) < 0;
+		if (!done && !t->ep->auth_broken && !endpoint_open(t->ep, now, &at)) {
 			if (at > 0 && (*next_timer == 0 || at < *next_timer))
 				*next_timer = at;
 			prev = i;
@@ -1384,7 +1721,8 @@ static void dispatch(double now, double *next_timer)
 			ready_head = next;
 		if (ready_tail == i)
 			ready_tail = prev;
-		start(t, now);
+		if (!done)
+			start(t, now);
 		i = next;
 	}
 }
@@ -1398,7 +1736,8 @@ static void wake(double now, double *next_timer)
 		struct task *t = &tasks[i];
 		if (t->st != T_WAIT && t->st != T_SIMWAIT)
 			continue;
-		if (t->wake > now) {
+		/* A retry on an endpoint that cools down need not wait: dispatch() sends the record on. */
+		if (t->wake > now && !(t->st == T_WAIT && may_skip(t, now))) {
 			if (*next_timer == 0 || t->wake < *next_timer)
 				*next_timer = t->wake;
 			continue;
@@ -1558,6 +1897,12 @@ static double next_wake(void)
 	return at;
 }
 
+/* A count that moves whenever a turn of the loop did something. */
+static long turn_mark(void)
+{
+	return stats.read + stats.done + stats.requests + stats.retries + stats.moves + stats.cooldowns;
+}
+
 /*
  * Each turn: read what fits, wake what waited, start what may start, let
  * curl work, collect what finished, write the head.  Then wait for a
@@ -1567,7 +1912,7 @@ static void run(struct feed *f)
 {
 	stats.start = now_ms();
 	for (;;) {
-		long before = stats.read + stats.done + stats.requests + stats.retries;
+		long before = turn_mark();
 		admit_input(f);
 		double now = now_ms(), timer = 0;
 		wake(now, &timer);
@@ -1586,7 +1931,7 @@ static void run(struct feed *f)
 		progress(now_ms(), 0);
 		if (f->done && !inwindow)
 			break;
-		int busy = stats.read + stats.done + stats.requests + stats.retries != before;
+		int busy = turn_mark() != before;
 		int need_input = !f->done && window_has_room();
 		/* A line already buffered, the end of a file, or a regular file: no reason to wait. */
 		if (need_input && (f->len > f->scan || f->eof || fd_readable(f->fd)))
@@ -1649,6 +1994,68 @@ static long count_arg(const char *name, const char *s, long min, long max)
 	return v;
 }
 
+/*
+ * --fallback NAME,...: endpoints from the config (or the default one),
+ * checked now, so that a wrong name stops the run before anything is sent.
+ */
+static void setup_fallback(const char *list)
+{
+	for (const char *p = list;; p++) {
+		size_t n = strcspn(p, ",");
+		char *name = xstrndup(p, n);
+		if (!n)
+			qa_die(QA_EXIT_USAGE, "--fallback: an empty endpoint name in '%s'", list);
+		struct endpoint *e = NULL;
+		for (size_t i = 0; i < neps && !e; i++)
+			if (strcmp(eps[i]->name, name) == 0)
+				e = eps[i];
+		if (!e) {
+			const qa_endpoint_conf *c = config_loaded ? config_endpoint(&config, name) : NULL;
+			if (!c)
+				qa_die(QA_EXIT_USAGE, "--fallback: unknown endpoint '%s' (%s%s)", name,
+				    config.path ? "not in " : "no endpoint config; give --config FILE",
+				    config.path ? config.path : "");
+			e = endpoint_make(name, c->provider, c->base_url, c->model, c->key_env, c->concurrency,
+			    c->rpm);
+		}
+		if (e->why)
+			qa_die(QA_EXIT_USAGE, "--fallback: %s", e->why);
+		size_t k;
+		for (k = 0; k < opt.nfallback && opt.fallback[k] != e; k++)
+			continue;
+		if (k == opt.nfallback) {
+			if (opt.nfallback == MAX_CHAIN - 1)
+				qa_die(QA_EXIT_USAGE, "--fallback: more than %d endpoints", MAX_CHAIN - 1);
+			opt.fallback = xreallocarray(opt.fallback, opt.nfallback + 1, sizeof *opt.fallback);
+			opt.fallback[opt.nfallback++] = e;
+		}
+		free(name);
+		p += n;
+		if (!*p)
+			break;
+	}
+}
+
+/* The end of a run where records fell back: how many, who served them, which endpoints cooled down. */
+static void report_fallback(void)
+{
+	if (!stats.fell_back)
+		return;
+	qa_buf b = { 0 };
+	for (size_t i = 0; i < neps; i++)
+		if (eps[i]->served)
+			buf_printf(&b, "%s%s %ld", b.len ? ", " : " (", eps[i]->name, eps[i]->served);
+	if (b.len)
+		buf_addc(&b, ')');
+	size_t mark = b.len;
+	for (size_t i = 0; i < neps; i++)
+		if (eps[i]->cooldowns)
+			buf_printf(&b, "%s%s %ld", b.len > mark ? ", " : "; cooldowns: ", eps[i]->name, eps[i]->cooldowns);
+	qa_warn("%ld of %ld record%s fell back to another endpoint, %ld answered there%s", stats.fell_back,
+	    stats.read, stats.read == 1 ? "" : "s", stats.fb_served, buf_cstr(&b));
+	buf_free(&b);
+}
+
 static QA_NORETURN void usage(int status)
 {
 	fputs(usage_text, status ? stderr : stdout);
@@ -1673,6 +2080,8 @@ static void cleanup(void)
 		buf_free(&t->out);
 		buf_free(&t->h.request_id);
 		buf_free(&t->h.ratelimit);
+		buf_free(&t->from);
+		buf_free(&t->last_msg);
 	}
 	free(tasks);
 	free(free_slots);
@@ -1685,6 +2094,7 @@ static void cleanup(void)
 	for (size_t i = 0; i < neps; i++)
 		endpoint_free(eps[i]);
 	free(eps);
+	free(opt.fallback);
 	for (size_t i = 0; i < nprovs; i++) {
 		struct provider *p = provs[i];
 		if (!p->err) {
@@ -1713,19 +2123,22 @@ static void cleanup(void)
 int main(int argc, char **argv)
 {
 	enum {
-		O_BACKOFF_BASE = 256, O_BACKOFF_CAP, O_BASE_URL, O_CONFIG, O_CONNECT_TIMEOUT, O_DEADLINE,
-		O_H2C, O_KEY_ENV, O_MAX_RETRIES_TOTAL, O_PROVIDER, O_RETRY_AFTER_MAX, O_SEED, O_UNORDERED,
-		O_WINDOW,
+		O_ALLOWED_FAILS = 256, O_BACKOFF_BASE, O_BACKOFF_CAP, O_BASE_URL, O_CONFIG, O_CONNECT_TIMEOUT,
+		O_COOLDOWN, O_DEADLINE, O_H2C, O_KEY_ENV, O_MAX_RETRIES_TOTAL, O_PROVIDER, O_RETRY_AFTER_MAX,
+		O_SEED, O_UNORDERED, O_WINDOW,
 	};
 	static const struct option longopts[] = {
+		{ "allowed-fails", required_argument, NULL, O_ALLOWED_FAILS },
 		{ "backoff-base", required_argument, NULL, O_BACKOFF_BASE },
 		{ "backoff-cap", required_argument, NULL, O_BACKOFF_CAP },
 		{ "base-url", required_argument, NULL, O_BASE_URL },
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT },
+		{ "cooldown", required_argument, NULL, O_COOLDOWN },
 		{ "deadline", required_argument, NULL, O_DEADLINE },
 		{ "endpoint", required_argument, NULL, 'e' },
+		{ "fallback", required_argument, NULL, 'F' },
 		{ "header", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "http2-prior-knowledge", no_argument, NULL, O_H2C },
@@ -1745,20 +2158,27 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *endpoint = NULL, *provider = NULL, *base_url = NULL, *model = NULL, *key_env = NULL;
-	const char *config_path = NULL;
+	const char *config_path = NULL, *fallback = NULL;
 	int c, seeded = 0;
 
 	qa_tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:e:hH:m:p:qr:t:V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:e:F:hH:m:p:qr:t:V", longopts, NULL)) != -1) {
 		switch (c) {
+		case O_ALLOWED_FAILS: opt.allowed_fails = count_arg("allowed-fails", optarg, 0, 1000000); break;
 		case O_BACKOFF_BASE: opt.backoff_base_ms = seconds_arg("backoff-base", optarg, 0); break;
 		case O_BACKOFF_CAP: opt.backoff_cap_ms = seconds_arg("backoff-cap", optarg, 0); break;
 		case O_BASE_URL: base_url = optarg; break;
 		case 'c': opt.concurrency = count_arg("concurrency", optarg, 1, 100000); break;
 		case O_CONFIG: config_path = optarg; break;
 		case O_CONNECT_TIMEOUT: opt.connect_timeout_ms = seconds_arg("connect-timeout", optarg, 0.001); break;
+		case O_COOLDOWN: opt.cooldown_ms = seconds_arg("cooldown", optarg, 0); break;
 		case O_DEADLINE: opt.deadline_ms = seconds_arg("deadline", optarg, 0.001); break;
 		case 'e': endpoint = optarg; break;
+		case 'F':
+			if (fallback)
+				qa_die(QA_EXIT_USAGE, "--fallback given twice");
+			fallback = optarg;
+			break;
 		case 'H':
 			if (!strchr(optarg, ':') || strchr(optarg, '\n') || strchr(optarg, '\r'))
 				qa_die(QA_EXIT_USAGE, "--header: not 'Name: value'");
@@ -1836,6 +2256,8 @@ int main(int argc, char **argv)
 	} else if (base_url || model || key_env) {
 		qa_die(QA_EXIT_USAGE, "--base-url, --model and --key-env need --endpoint or --provider");
 	}
+	if (fallback)
+		setup_fallback(fallback);
 
 	ntasks = (size_t)(opt.window ? opt.window : 4 * opt.concurrency);
 	if (ntasks < (size_t)opt.concurrency)
@@ -1874,6 +2296,7 @@ int main(int argc, char **argv)
 		    stats.read == 1 ? "" : "s", stats.errors == 1 ? "carries" : "carry", buf_cstr(&b));
 		buf_free(&b);
 	}
+	report_fallback();
 	if (f.failed)
 		exit_status = QA_EXIT_USAGE;
 	out_close();
