@@ -37,7 +37,7 @@ MONTHLY ?= 1000000
 PERPLEXITY ?= yes
 PPL_BASELINE ?= $(BASELINE)
 PPL_CANDIDATE ?= $(CANDIDATE)
-LOGPROBS_FLAGS ?= -p logprobs=5 -p echo=true -p max_tokens=0
+LOGPROBS_FLAGS ?= --mode logprobs
 
 .DEFAULT_GOAL := all
 all: report gate

@@ -3,18 +3,15 @@
 # against tests/server/qa-testd, which each request scripts ("!429:ra=1 200
 # #tag": a 429 first, then a 200) and which counts what it saw.
 
+load testd
+
 setup_file() {
-	local root
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	mkfifo "$BATS_FILE_TMPDIR/port"
-	"$root/tests/server/qa-testd" >"$BATS_FILE_TMPDIR/port" 2>"$BATS_FILE_TMPDIR/testd.log" 3>&- &
-	echo $! >"$BATS_FILE_TMPDIR/testd.pid"
-	read -r -t 20 PORT <"$BATS_FILE_TMPDIR/port"
-	export PORT BASE="http://127.0.0.1:$PORT/v1"
+	start_testd S
+	export PORT=$S_PORT BASE="http://127.0.0.1:$S_PORT/v1"
 }
 
 teardown_file() {
-	kill "$(cat "$BATS_FILE_TMPDIR/testd.pid")" 2>/dev/null || true
+	stop_testd S
 }
 
 setup() {
@@ -28,18 +25,9 @@ setup() {
 
 # A record whose prompt is a script for the server.
 rec() { jq -nc --arg p "$1" '{prompt: $p}'; }
-# GET PATH from the test server, through bash's /dev/tcp: the body.
-get() {
-	local fd
-	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
-	printf 'GET %s HTTP/1.1\r\nHost: qa-testd\r\nConnection: close\r\n\r\n' "$1" >&"$fd"
-	sed '1,/^\r$/d' <&"$fd"
-	exec {fd}>&-
-}
-# How many requests the server saw with this script.
-count() { get "/_count?script=$(jq -rn --arg s "$1" '$s|@uri')"; }
-# The last request with this script: {path, body, headers}.
-last() { get "/_last?script=$(jq -rn --arg s "$1" '$s|@uri')"; }
+# How many requests the server saw with this script; the last of them: {path, body, headers}.
+count() { testd_count S "$1"; }
+last() { testd_last S "$1"; }
 # Whether an arithmetic comparison holds: is "$(since) < 2".
 is() { awk "BEGIN { exit !($*) }"; }
 # qa-send against the test server, bounded, with fast and reproducible backoff.
@@ -143,7 +131,7 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 	run_data send --retries 2 in.jsonl
 	[ "$(jq -c '[.error.status, .error.attempts, .error.endpoint]' <<<"$output" | sort -u | wc -l)" = 7 ]
 	[ "$(jq -c 'select(.error.attempts != 3 or .error.endpoint != "openai")' <<<"$output")" = "" ]
-	counts=$(get /_count)
+	counts=$(get "$PORT" /_count)
 	for code in $codes; do
 		[ "$(jq --arg s "!$code #$T" '.scripts[$s]' <<<"$counts")" = 3 ] || { echo "$code: $counts"; return 1; }
 	done
@@ -163,7 +151,7 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 	for code in $codes; do rec "!$code #$T"; done >in.jsonl
 	run_data send --retries 3 in.jsonl
 	[ "$(jq -r .error.attempts <<<"$output" | sort -u)" = 1 ]
-	counts=$(get /_count)
+	counts=$(get "$PORT" /_count)
 	[ "$(jq --arg t "#$T" '[.scripts | to_entries[] | select(.key | endswith($t)) | .value] | [length, add]' -c <<<"$counts")" = '[6,6]' ]
 }
 

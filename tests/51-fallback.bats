@@ -5,17 +5,7 @@
 # everything.  Each counts the requests it saw, by script, so a test
 # proves who was asked how often.  No assertion depends on timing.
 
-# start_testd NAME [ARGS]: a qa-testd in the background; its port in NAME_PORT.
-start_testd() {
-	local name=$1 root port
-	shift
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	mkfifo "$BATS_FILE_TMPDIR/$name.port"
-	"$root/tests/server/qa-testd" "$@" >"$BATS_FILE_TMPDIR/$name.port" 2>"$BATS_FILE_TMPDIR/$name.log" 3>&- &
-	echo $! >"$BATS_FILE_TMPDIR/$name.pid"
-	read -r -t 20 port <"$BATS_FILE_TMPDIR/$name.port"
-	export "${name}_PORT=$port"
-}
+load testd
 
 setup_file() {
 	start_testd A
@@ -48,10 +38,7 @@ setup_file() {
 }
 
 teardown_file() {
-	local name
-	for name in A B H; do
-		kill "$(cat "$BATS_FILE_TMPDIR/$name.pid")" 2>/dev/null || true
-	done
+	stop_testd A B H
 }
 
 setup() {
@@ -66,36 +53,9 @@ setup() {
 
 # A record whose prompt is a script for A (scripts need no JSON escapes).
 rec() { printf '{"prompt":"%s"}\n' "$1"; }
-# A script as a URL query value, without a jq for each.
-uri() {
-	local s=$1 out='' c i
-	for ((i = 0; i < ${#s}; i++)); do
-		c=${s:i:1}
-		case $c in
-		[a-zA-Z0-9._~-]) out+=$c ;;
-		*) printf -v c '%%%02X' "'$c"; out+=$c ;;
-		esac
-	done
-	printf '%s' "$out"
-}
-# GET PATH from the server on port $1: the body.
-get() {
-	local fd
-	exec {fd}<>"/dev/tcp/127.0.0.1/$1"
-	printf 'GET %s HTTP/1.1\r\nHost: qa-testd\r\nConnection: close\r\n\r\n' "$2" >&"$fd"
-	sed '1,/^\r$/d' <&"$fd"
-	exec {fd}>&-
-}
-# How many requests server A, B or H saw with this script.
-count() {
-	local port=${1}_PORT
-	get "${!port}" "/_count?script=$(uri "$2")"
-}
-# The last request server A, B or H saw with this script: {path, body, headers}.
-last() {
-	local port=${1}_PORT
-	get "${!port}" "/_last?script=$(uri "$2")"
-}
+# How many requests server A, B or H saw with this script; the last of them.
+count() { testd_count "$@"; }
+last() { testd_last "$@"; }
 # The requests server A, B or H saw with scripts containing this text, together.
 tagged() {
 	local port=${1}_PORT

@@ -48,6 +48,11 @@ static const char usage_text[] =
     "                            VALUE is JSON when it parses as JSON, else a string\n"
     "  -H, --header 'NAME: VALUE'  extra request header (repeatable)\n"
     "      --http2-prior-knowledge  speak HTTP/2 over cleartext http:// (h2c)\n"
+    "Logprobs:\n"
+    "      --mode logprobs       ask for the prompt's own logprobs (echo: true,\n"
+    "                            logprobs: 5, max_tokens: 0), for perplexity\n"
+    "      --context N           score long prompts in windows of N tokens\n"
+    "      --stride S            new tokens per window (default N/2)\n"
     "Fallback:\n"
     "  -F, --fallback NAME,...   endpoints to try, in turn, when a record's own\n"
     "                            gives up (a record's fallback array wins)\n"
@@ -88,6 +93,8 @@ static struct {
 	struct endpoint **fallback;	/* --fallback, for records without their own */
 	size_t nfallback;
 	int unordered, quiet, h2c;
+	int logprobs_mode;		/* --mode logprobs */
+	size_t context, stride;		/* --context, --stride: windows of the prompt, in tokens */
 	uint64_t seed;
 	struct curl_slist *headers;	/* --header */
 	qa_buf params;			/* --param, as JSON members: "k":v,"k2":v2 */
@@ -573,7 +580,11 @@ struct task {
 	qa_buf out;
 	int failed;
 	const char *etype;
+	struct windows *win;	/* --context: the prompt's windows, while they are scored */
 };
+
+static const qa_json *asked(const struct task *t);
+static void windows_free(struct task *t);
 
 static struct task *tasks;
 static size_t ntasks;		/* the window */
@@ -644,6 +655,7 @@ static void request_free(struct task *t)
 static void task_done(struct task *t)
 {
 	request_free(t);
+	windows_free(t);
 	t->st = T_DONE;
 	stats.done++;
 	if (t->from.len) {
@@ -796,6 +808,7 @@ static void leave(struct task *t, const char *type, long status, const char *msg
 	t->attempts = 0;
 	t->ep = t->chain[++t->link];
 	stats.moves++;
+	windows_free(t);	/* another endpoint tokenizes its own way: its windows start over */
 }
 
 /*
@@ -905,7 +918,7 @@ static int enter(struct task *t, double now)
 	struct qa_endpoint qe = { t->ep->name, t->ep->base_url, t->model, t->pj };
 	char *err = NULL;
 	qa_set_where(t->file, t->lineno);
-	int rc = pl->build(t->ep->prov->state, j, &qe, &t->req, &err);
+	int rc = pl->build(t->ep->prov->state, asked(t), &qe, &t->req, &err);
 	host_reset();
 	if (rc < 0 || !t->req.body || (!pl->respond && !t->req.url)) {
 		fail(t, "bad_record", 0, err ? err : "the provider could not build a request");
@@ -1267,7 +1280,7 @@ static void classify_http(struct task *t, long status, struct outcome *o)
 	struct qa_endpoint qe = { t->ep->name, t->ep->base_url, t->model, t->pj };
 	struct qa_reply *r = &o->reply;
 	qa_set_where(t->file, t->lineno);
-	int rc = pl->parse(t->ep->prov->state, t->j, &qe, status, t->body.p ? t->body.p : "", t->body.len, r);
+	int rc = pl->parse(t->ep->prov->state, asked(t), &qe, status, t->body.p ? t->body.p : "", t->body.len, r);
 	host_reset();
 	if (status >= 200 && status <= 299 && rc == 0 && !r->error) {
 		o->ok = 1;
@@ -1480,6 +1493,226 @@ static int valid_json(const char *s)
 	return json_parse(scratch, s, strlen(s), &err, &off) == 0;
 }
 
+/* ---- windows (--context): a long prompt's logprobs, window by window ---- */
+
+/*
+ * The endpoint scores the whole prompt first; its tokens say where the
+ * token boundaries are (tokens spell the text, so their byte lengths are
+ * the offsets).  The first `context` tokens keep the logprobs of that
+ * answer, which saw no more context than a window would.  Each later
+ * window is the text of up to `context` tokens ending `stride` tokens
+ * further on, and only its new tokens are kept, so each token is scored
+ * once, with context - stride tokens or more before it.  A window may
+ * tokenize its first bytes differently; tokens are matched by byte
+ * offset, so that does not matter past the window's start.
+ */
+struct windows {
+	char *text;		/* what the tokens spell */
+	size_t *off;		/* off[i]: byte offset of token i; off[ntok] = strlen(text) */
+	size_t ntok, first;	/* first: tokens before it (a BOS) spell nothing of the prompt */
+	size_t done;		/* tokens scored so far */
+	size_t begin;		/* the window in flight: its first token */
+	qa_json *rec;		/* the window's request record: {"prompt": ...} */
+	qa_buf rec_text;
+	qa_buf tokens, lps, tops;	/* the merged arrays' members */
+	double prompt_tokens, completion_tokens, latency_ms;
+	int requests;
+};
+
+static void windows_free(struct task *t)
+{
+	struct windows *w = t->win;
+	if (!w)
+		return;
+	free(w->text);
+	free(w->off);
+	json_free(&w->rec);
+	buf_free(&w->rec_text);
+	buf_free(&w->tokens);
+	buf_free(&w->lps);
+	buf_free(&w->tops);
+	xfree(&t->win);
+}
+
+/* The record a request is built from: the window's, while windows are scored. */
+static const qa_json *asked(const struct task *t)
+{
+	return t->win ? t->win->rec : t->j;
+}
+
+/* Appends member i of array path in lp to b, comma-separated. */
+static void add_member(qa_buf *b, qa_json *lp, int arr, size_t i)
+{
+	size_t n;
+	const char *raw = arr >= 0 ? json_raw(lp, json_index(lp, arr, i), &n) : NULL;
+	if (b->len)
+		buf_addc(b, ',');
+	if (raw)
+		buf_add(b, raw, n);
+	else
+		buf_adds(b, "null");
+}
+
+static void add_usage(struct windows *w, const char *usage, double latency_ms)
+{
+	double v;
+	if (usage && json_parse(scratch, usage, strlen(usage), &(const char *){ 0 }, &(size_t){ 0 }) == 0) {
+		if (json_num(scratch, json_find(scratch, 0, "prompt_tokens"), &v) == 0)
+			w->prompt_tokens += v;
+		if (json_num(scratch, json_find(scratch, 0, "completion_tokens"), &v) == 0)
+			w->completion_tokens += v;
+	}
+	w->latency_ms += latency_ms;
+	w->requests++;
+}
+
+/* The window ending stride tokens past what is scored: its request record. */
+static void window_next(struct task *t)
+{
+	struct windows *w = t->win;
+	size_t end = w->done + opt.stride < w->ntok ? w->done + opt.stride : w->ntok;
+	w->begin = end - opt.context > w->first ? end - opt.context : w->first;
+	w->rec_text.len = 0;
+	buf_adds(&w->rec_text, "{\"prompt\":");
+	buf_json_string(&w->rec_text, w->text + w->off[w->begin], w->off[end] - w->off[w->begin]);
+	buf_addc(&w->rec_text, '}');
+	if (!w->rec)
+		w->rec = json_new();
+	const char *err;
+	size_t eoff;
+	if (json_parse(w->rec, w->rec_text.p, w->rec_text.len, &err, &eoff) < 0)
+		qa_die(QA_EXIT_USAGE, "internal error: a window's record does not parse: %s", err);
+}
+
+/*
+ * The tokens of a logprobs object and their byte offsets (cumulative
+ * lengths).  -1 when there are none or one is not a string.
+ */
+static int token_offsets(qa_json *lp, int *tokens, size_t **off, size_t *n, qa_buf *spelled)
+{
+	*tokens = json_member(lp, 0, "tokens", 6);
+	if (json_type(lp, *tokens) != QA_ARRAY)
+		return -1;
+	*n = json_count(lp, *tokens);
+	*off = xreallocarray(NULL, *n + 1, sizeof **off);
+	spelled->len = 0;
+	for (size_t i = 0; i < *n; i++) {
+		size_t len;
+		const char *s = json_str(lp, json_index(lp, *tokens, i), &len);
+		if (!s)
+			return -1;
+		(*off)[i] = spelled->len;
+		buf_add(spelled, s, len);
+	}
+	(*off)[*n] = spelled->len;
+	return 0;
+}
+
+/*
+ * A logprobs answer under --context.  0: the record's logprobs are final
+ * (*merged, when set, replaces the answer's); 1: another window was asked
+ * for; -1: the record failed.
+ */
+static int window_step(struct task *t, const struct outcome *o, char **merged)
+{
+	const struct qa_reply *r = &o->reply;
+	*merged = NULL;
+	qa_json *lp = json_new();
+	qa_buf spelled = { 0 };
+	size_t *off = NULL, n = 0;
+	int tokens, rc = -1;
+	const char *err;
+	size_t eoff;
+	if (json_parse(lp, r->logprobs, strlen(r->logprobs), &err, &eoff) < 0 ||
+	    token_offsets(lp, &tokens, &off, &n, &spelled) < 0) {
+		fail(t, "bad_response", o->status, "--context: the logprobs have no tokens array of strings");
+		goto out;
+	}
+	int lps = json_member(lp, 0, "token_logprobs", 14), tops = json_member(lp, 0, "top_logprobs", 12);
+	if (json_type(lp, lps) != QA_ARRAY || json_count(lp, lps) != n) {
+		fail(t, "bad_response", o->status, "--context: token_logprobs does not match tokens");
+		goto out;
+	}
+	if (json_type(lp, tops) != QA_ARRAY || json_count(lp, tops) != n)
+		tops = -1;
+
+	struct windows *w = t->win;
+	if (!w) {
+		if (n <= opt.context) {
+			rc = 0;	/* it fits: the one answer is the whole */
+			goto out;
+		}
+		size_t plen;
+		const char *prompt = json_str(t->j, json_member(t->j, 0, "prompt", 6), &plen);
+		if (!prompt || json_member(t->j, 0, "system", 6) >= 0) {
+			fail(t, "bad_record", 0, "--context: windows are cut from a prompt string (no system, no messages)");
+			goto out;
+		}
+		/* The tokens spell the prompt, maybe after a BOS token that spells nothing of it. */
+		size_t first = 0;
+		while (first < 2 && first < n && !(spelled.len - off[first] == plen &&
+		    memcmp(spelled.p + off[first], prompt, plen) == 0))
+			first++;
+		if (first == 2 || first == n) {
+			fail(t, "bad_response", o->status, "--context: the endpoint's tokens do not spell the prompt, "
+			    "so windows cannot be cut at token boundaries");
+			goto out;
+		}
+		w = t->win = xcalloc(1, sizeof *w);
+		w->text = xmalloc(spelled.len + 1);
+		memcpy(w->text, spelled.p, spelled.len);
+		w->text[spelled.len] = '\0';
+		w->off = off;
+		off = NULL;
+		w->ntok = n;
+		w->first = first;
+		for (size_t i = 0; i < opt.context; i++) {
+			add_member(&w->tokens, lp, tokens, i);
+			add_member(&w->lps, lp, lps, i);
+			add_member(&w->tops, lp, tops, i);
+		}
+		w->done = opt.context;
+	} else {
+		/* The window's tokens from the first one that starts where the scored ones end. */
+		size_t base = w->off[w->begin], from = w->off[w->done];
+		size_t end = w->done + opt.stride < w->ntok ? w->done + opt.stride : w->ntok;
+		if (spelled.len != w->off[end] - base || memcmp(spelled.p, w->text + base, spelled.len) != 0) {
+			fail(t, "bad_response", o->status, "--context: a window's tokens do not spell its text");
+			goto out;
+		}
+		size_t i = 0;
+		while (i < n && base + off[i] < from)
+			i++;
+		for (; i < n; i++) {
+			add_member(&w->tokens, lp, tokens, i);
+			add_member(&w->lps, lp, lps, i);
+			add_member(&w->tops, lp, tops, i);
+		}
+		w->done = end;
+	}
+	add_usage(w, r->usage, o->latency_ms);
+	if (w->done < w->ntok) {
+		window_next(t);
+		rc = 1;
+		goto out;
+	}
+	qa_buf m = { 0 };
+	buf_printf(&m, "{\"tokens\":[%.*s],\"token_logprobs\":[%.*s]", (int)w->tokens.len,
+	    w->tokens.p ? w->tokens.p : "", (int)w->lps.len, w->lps.p ? w->lps.p : "");
+	if (tops >= 0)
+		buf_printf(&m, ",\"top_logprobs\":[%.*s]", (int)w->tops.len, w->tops.p ? w->tops.p : "");
+	buf_printf(&m, ",\"windows\":{\"context\":%zu,\"stride\":%zu,\"requests\":%d}}", opt.context, opt.stride,
+	    w->requests);
+	*merged = xstrdup(buf_cstr(&m));
+	buf_free(&m);
+	rc = 0;
+out:
+	free(off);
+	buf_free(&spelled);
+	json_free(&lp);
+	return rc;
+}
+
 static void succeed(struct task *t, const struct outcome *o, double now)
 {
 	const struct qa_reply *r = &o->reply;
@@ -1489,10 +1722,25 @@ static void succeed(struct task *t, const struct outcome *o, double now)
 			ready_push(t);
 		return;
 	}
+	char *merged = NULL;
+	if (opt.context && r->logprobs) {
+		int rc = window_step(t, o, &merged);
+		if (rc < 0)
+			return;
+		if (rc > 0) {
+			/* The next window: a request of its own, with retries of its own. */
+			t->prior_attempts += t->attempts;
+			t->attempts = 0;
+			if (enter(t, now) == 0)
+				ready_push(t);
+			return;
+		}
+	}
+	const char *text = t->win ? t->win->text : r->text;
 	qa_buf b = { 0 };
 	buf_adds(&b, "{\"text\":");
-	if (r->text)
-		buf_json_string(&b, r->text, strlen(r->text));
+	if (text)
+		buf_json_string(&b, text, strlen(text));
 	else
 		buf_adds(&b, "null");
 	buf_adds(&b, ",\"finish_reason\":");
@@ -1509,9 +1757,14 @@ static void succeed(struct task *t, const struct outcome *o, double now)
 	buf_adds(&b, ",\"endpoint\":");
 	buf_json_string(&b, t->ep->name, strlen(t->ep->name));
 	buf_adds(&b, ",\"usage\":");
-	buf_adds(&b, r->usage ? r->usage : "null");
+	if (t->win)
+		buf_printf(&b, "{\"prompt_tokens\":%.0f,\"completion_tokens\":%.0f,\"total_tokens\":%.0f}",
+		    t->win->prompt_tokens, t->win->completion_tokens,
+		    t->win->prompt_tokens + t->win->completion_tokens);
+	else
+		buf_adds(&b, r->usage ? r->usage : "null");
 	buf_adds(&b, ",\"latency_ms\":");
-	buf_json_number(&b, round(o->latency_ms * 10) / 10);
+	buf_json_number(&b, round((t->win ? t->win->latency_ms : o->latency_ms) * 10) / 10);
 	buf_printf(&b, ",\"attempts\":%d,\"status\":%ld,\"request_id\":", t->prior_attempts + t->attempts,
 	    o->status);
 	if (t->h.request_id.len)
@@ -1530,14 +1783,15 @@ static void succeed(struct task *t, const struct outcome *o, double now)
 		buf_add(&b, t->from.p, t->from.len);
 		buf_addc(&b, ']');
 	}
-	if (r->logprobs) {
+	if (merged || r->logprobs) {
 		buf_adds(&b, ",\"logprobs\":");
-		buf_adds(&b, r->logprobs);
+		buf_adds(&b, merged ? merged : r->logprobs);
 	}
 	buf_addc(&b, '}');
 	scrub(&b);
 	emit(t, b.p, b.len, NULL, 0);
 	buf_free(&b);
+	free(merged);
 	task_done(t);
 }
 
@@ -1605,7 +1859,7 @@ static void start_sim(struct task *t, double now)
 	xfree(&t->sim.headers);
 	memset(&t->sim, 0, sizeof t->sim);
 	qa_set_where(t->file, t->lineno);
-	int rc = pl->respond(t->ep->prov->state, t->j, &qe, &t->req, &t->sim, &err);
+	int rc = pl->respond(t->ep->prov->state, asked(t), &qe, &t->req, &t->sim, &err);
 	host_reset();
 	if (rc < 0 || !t->sim.body) {
 		inflight--;
@@ -1958,6 +2212,40 @@ static void run(struct feed *f)
 
 /* ---- setup ---- */
 
+/*
+ * --mode logprobs: the prompt's own logprobs, as lm-eval asks a completions
+ * endpoint for them: echo the prompt, 5 alternatives a token, generate
+ * nothing.  --param wins over these, and a record's params over both.
+ */
+static void setup_mode(void)
+{
+	static const char *const defaults[][2] = { { "echo", "true" }, { "logprobs", "5" }, { "max_tokens", "0" } };
+	if (opt.stride && !opt.context)
+		qa_die(QA_EXIT_USAGE, "--stride needs --context");
+	if (opt.context && !opt.logprobs_mode)
+		qa_die(QA_EXIT_USAGE, "--context cuts prompts into windows for --mode logprobs; give --mode logprobs");
+	if (opt.context) {
+		if (!opt.stride)
+			opt.stride = opt.context / 2;
+		if (opt.stride >= opt.context)
+			qa_die(QA_EXIT_USAGE, "--stride %zu: must be less than --context %zu, so each window's first "
+			    "new token has context", opt.stride, opt.context);
+	}
+	if (!opt.logprobs_mode)
+		return;
+	opt.params.len--;	/* the closing brace */
+	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+		if (json_member(opt.params_j, 0, defaults[i][0], strlen(defaults[i][0])) >= 0)
+			continue;
+		buf_printf(&opt.params, "%s\"%s\":%s", opt.params.len > 1 ? "," : "", defaults[i][0], defaults[i][1]);
+	}
+	buf_addc(&opt.params, '}');
+	const char *err;
+	size_t off;
+	if (json_parse(opt.params_j, opt.params.p, opt.params.len, &err, &off) < 0)
+		qa_die(QA_EXIT_USAGE, "internal error: --mode params: %s", err);
+}
+
 /* --param KEY=VALUE: VALUE as JSON when it is JSON, else as a string. */
 static void add_param(const char *arg)
 {
@@ -2125,7 +2413,7 @@ int main(int argc, char **argv)
 	enum {
 		O_ALLOWED_FAILS = 256, O_BACKOFF_BASE, O_BACKOFF_CAP, O_BASE_URL, O_CONFIG, O_CONNECT_TIMEOUT,
 		O_COOLDOWN, O_DEADLINE, O_H2C, O_KEY_ENV, O_MAX_RETRIES_TOTAL, O_PROVIDER, O_RETRY_AFTER_MAX,
-		O_SEED, O_UNORDERED, O_WINDOW,
+		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE,
 	};
 	static const struct option longopts[] = {
 		{ "allowed-fails", required_argument, NULL, O_ALLOWED_FAILS },
@@ -2135,6 +2423,7 @@ int main(int argc, char **argv)
 		{ "concurrency", required_argument, NULL, 'c' },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT },
+		{ "context", required_argument, NULL, O_CONTEXT },
 		{ "cooldown", required_argument, NULL, O_COOLDOWN },
 		{ "deadline", required_argument, NULL, O_DEADLINE },
 		{ "endpoint", required_argument, NULL, 'e' },
@@ -2144,6 +2433,7 @@ int main(int argc, char **argv)
 		{ "http2-prior-knowledge", no_argument, NULL, O_H2C },
 		{ "key-env", required_argument, NULL, O_KEY_ENV },
 		{ "max-retries-total", required_argument, NULL, O_MAX_RETRIES_TOTAL },
+		{ "mode", required_argument, NULL, O_MODE },
 		{ "model", required_argument, NULL, 'm' },
 		{ "param", required_argument, NULL, 'p' },
 		{ "provider", required_argument, NULL, O_PROVIDER },
@@ -2151,6 +2441,7 @@ int main(int argc, char **argv)
 		{ "retries", required_argument, NULL, 'r' },
 		{ "retry-after-max", required_argument, NULL, O_RETRY_AFTER_MAX },
 		{ "seed", required_argument, NULL, O_SEED },
+		{ "stride", required_argument, NULL, O_STRIDE },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "unordered", no_argument, NULL, O_UNORDERED },
 		{ "version", no_argument, NULL, 'V' },
@@ -2171,6 +2462,7 @@ int main(int argc, char **argv)
 		case 'c': opt.concurrency = count_arg("concurrency", optarg, 1, 100000); break;
 		case O_CONFIG: config_path = optarg; break;
 		case O_CONNECT_TIMEOUT: opt.connect_timeout_ms = seconds_arg("connect-timeout", optarg, 0.001); break;
+		case O_CONTEXT: opt.context = (size_t)count_arg("context", optarg, 2, 100000000); break;
 		case O_COOLDOWN: opt.cooldown_ms = seconds_arg("cooldown", optarg, 0); break;
 		case O_DEADLINE: opt.deadline_ms = seconds_arg("deadline", optarg, 0.001); break;
 		case 'e': endpoint = optarg; break;
@@ -2191,11 +2483,17 @@ int main(int argc, char **argv)
 			opt.max_retries_total = count_arg("max-retries-total", optarg, 0, 1000000000);
 			break;
 		case 'm': model = optarg; break;
+		case O_MODE:
+			if (strcmp(optarg, "logprobs") != 0 && strcmp(optarg, "text") != 0)
+				qa_die(QA_EXIT_USAGE, "--mode: '%s' is not text or logprobs", optarg);
+			opt.logprobs_mode = strcmp(optarg, "logprobs") == 0;
+			break;
 		case 'p': add_param(optarg); break;
 		case O_PROVIDER: provider = optarg; break;
 		case 'q': opt.quiet = 1; break;
 		case 'r': opt.retries = count_arg("retries", optarg, 0, 100); break;
 		case O_RETRY_AFTER_MAX: opt.retry_after_max_ms = seconds_arg("retry-after-max", optarg, 0); break;
+		case O_STRIDE: opt.stride = (size_t)count_arg("stride", optarg, 1, 100000000); break;
 		case O_SEED:
 			opt.seed = (uint64_t)count_arg("seed", optarg, 0, 0x7fffffffffffffffL);
 			seeded = 1;
@@ -2226,6 +2524,7 @@ int main(int argc, char **argv)
 		if (json_parse(opt.params_j, opt.params.p, opt.params.len, &err, &off) < 0)
 			qa_die(QA_EXIT_USAGE, "--param: %s", err);
 	}
+	setup_mode();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		qa_die(QA_EXIT_USAGE, "curl_global_init failed");
 
