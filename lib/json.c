@@ -6,8 +6,9 @@
  * is copied; strings are read in place and unescaped only when asked for.
  *
  * Hot loops: a string's interior is skipped eight bytes at a time, looking
- * only for '"' and '\\'; a NUL byte is found once per line with memchr and
- * the scan simply stops there.  Open containers are a linked stack through
+ * only for '"' and '\\' (and noting a backslash, so that keys without one
+ * are compared in place); a NUL byte is found once per line with memchr
+ * and the scan simply stops there.  Open containers are a linked stack through
  * the parent links, so depth costs no memory of its own and no recursion.
  */
 #include <limits.h>
@@ -19,7 +20,8 @@
 enum { T_OBJECT = 1, T_ARRAY = 2, T_STRING = 3, T_PRIMITIVE = 4 };	/* jsmn's numbering */
 
 struct tok {
-	int type;
+	unsigned char type;
+	unsigned char escaped;	/* a string with a backslash in it */
 	int start, end;		/* byte offsets; a string's include its quotes */
 	int size;		/* members or elements; an object key has 1, its value */
 	int parent;		/* the container, or for a member's value its key; the root -1 */
@@ -68,6 +70,12 @@ static size_t tstart(const qa_json *j, int i)
 static size_t tend(const qa_json *j, int i)
 {
 	return (size_t)j->tok[i].end;
+}
+
+/* tok is a token of this type (what json_type() says, without its detour through primitives). */
+static int is(const qa_json *j, int tok, int type)
+{
+	return tok >= 0 && (unsigned)tok < j->ntok && j->tok[tok].type == type;
 }
 
 static int valid_primitive(const char *s, size_t n)
@@ -146,35 +154,64 @@ static int is_hex(char c)
 #define ONES ((uint64_t)0x0101010101010101u)
 #define HIGHS (ONES * 0x80)
 
-/* Nonzero when one of the eight bytes in v is '"' or '\\'. */
+/*
+ * Nonzero when one of the eight bytes in v is '"' or '\\'.  In each half a
+ * borrow can only flag bytes above a true match, so the lowest flag is one.
+ */
 static uint64_t quote_or_backslash(uint64_t v)
 {
 	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
 	return ((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS);
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIRST_FLAGGED(m) ((size_t)__builtin_ctzll(m) / 8)	/* the lowest address is the lowest byte */
+#endif
+
 /*
  * The string whose opening quote is s[i]: the offset just past its closing
- * quote, or 0 with *bad where it goes wrong (len: it never ends).
+ * quote, or 0 with *bad where it goes wrong (len: it never ends).  *escaped
+ * is set when it holds a backslash.  Most strings are short: the first two
+ * words are looked at here; past them the C library's memchr, the fastest
+ * scan there is, finds the closing quote and any backslash before it.
  */
-static size_t skip_string(const char *s, size_t i, size_t len, size_t *bad)
+static inline size_t skip_string(const char *s, size_t i, size_t len, size_t *bad, unsigned char *escaped)
 {
+	const char *q = NULL;	/* a '"' at or after s[i], once memchr has found one */
 	i++;
-	for (;;) {
-		while (len - i >= 8) {
-			uint64_t v;
-			memcpy(&v, s + i, 8);
-			if (quote_or_backslash(v))
-				break;
-			i += 8;
+	for (int w = 0; w < 2 && len - i >= 8; w++) {
+		uint64_t v;
+		memcpy(&v, s + i, 8);
+		uint64_t m = quote_or_backslash(v);
+		if (m) {
+#ifdef FIRST_FLAGGED
+			i += FIRST_FLAGGED(m);
+#else
+			while (s[i] != '"' && s[i] != '\\')
+				i++;
+#endif
+			if (s[i] == '"')
+				return i + 1;
+			goto escape;
 		}
-		while (i < len && s[i] != '"' && s[i] != '\\')
-			i++;
-		if (i >= len)
-			break;
-		if (s[i] == '"')
-			return i + 1;
-		/* A backslash: one of \" \\ \/ \b \f \n \r \t, or \u and four hex digits. */
+		i += 8;
+	}
+	for (;;) {
+		if (!q || q < s + i) {
+			q = memchr(s + i, '"', len - i);
+			if (!q)
+				q = s + len;	/* it never ends, unless a bad escape comes first */
+		}
+		const char *b = memchr(s + i, '\\', (size_t)(q - (s + i)));
+		if (!b) {
+			if (q == s + len)
+				break;
+			return (size_t)(q - s) + 1;
+		}
+		i = (size_t)(b - s);
+escape:
+		/* One of \" \\ \/ \b \f \n \r \t, or \u and four hex digits. */
+		*escaped = 1;
 		*bad = i++;
 		if (i >= len)
 			break;
@@ -221,7 +258,8 @@ static int scan(qa_json *j, size_t i, size_t end, const char **err, size_t *err_
 	int cur = -1;		/* the innermost open container */
 	int sup = -1;		/* what the next value hangs from: cur, or its key */
 	int in_obj = 0;		/* cur is an object */
-	size_t st, bad, comma = 0;
+	int is_key = 0;		/* the string being read is an object's key */
+	size_t st = 0, bad = 0, comma = 0;
 	const char *msg;
 
 value:
@@ -229,6 +267,8 @@ value:
 		i++;
 	if (i >= end)
 		goto eof;
+	is_key = 0;
+token:
 	if (n == j->cap) {
 		if (grow(j) < 0)
 			return fail(err, err_off, "too many JSON values on one line", i);
@@ -257,9 +297,12 @@ value:
 			goto key;
 		goto value;
 	case C_QUOTE:
-		if (!(i = skip_string(s, i, end, &bad)))
+		t[n].escaped = 0;
+		if (!(i = skip_string(s, i, end, &bad, &t[n].escaped)))
 			goto bad_string;
 		t[n].type = T_STRING;
+		if (is_key)
+			goto key_done;
 		break;
 	case C_NUMBER:
 		if (s[i] == '-')
@@ -368,17 +411,12 @@ key:
 		goto eof;
 	if (s[i] != '"')
 		goto bad_value;
-	if (n == j->cap) {
-		if (grow(j) < 0)
-			return fail(err, err_off, "too many JSON values on one line", i);
-		t = j->tok;
-	}
-	st = i;
-	if (!(i = skip_string(s, i, end, &bad)))
-		goto bad_string;
-	t[n] = (struct tok){ .type = T_STRING, .start = (int)st, .end = (int)i, .size = 0, .parent = cur,
-		.next = (int)n + 1 };
-	t[cur].size++;
+	is_key = 1;
+	goto token;	/* and back to key_done: one copy of the string code, inlined */
+key_done:
+	t[sup].size++;
+	t[n].end = (int)i;
+	t[n].next = (int)n + 1;
 	sup = (int)n++;
 	while (i < end && cls[(unsigned char)s[i]] == C_WS)
 		i++;
@@ -452,7 +490,7 @@ int json_parse(qa_json *j, const char *text, size_t len, const char **err, size_
 			if (!is_ws(text[i]))
 				return fail(err, err_off, text[i] ? "unexpected text after the JSON value" :
 				    "NUL byte in line", i);
-		j->tok[0] = (struct tok){ .type = T_PRIMITIVE, .start = (int)lead, .end = (int)end,
+		j->tok[0] = (struct tok){ .type = T_PRIMITIVE, .escaped = 0, .start = (int)lead, .end = (int)end,
 			.size = 0, .parent = -1, .next = 1 };
 		j->ntok = 1;
 		return 0;
@@ -499,8 +537,7 @@ enum qa_type json_type(const qa_json *j, int tok)
 
 size_t json_count(const qa_json *j, int tok)
 {
-	enum qa_type ty = json_type(j, tok);
-	return ty == QA_ARRAY || ty == QA_OBJECT ? (size_t)j->tok[tok].size : 0;
+	return is(j, tok, T_OBJECT) || is(j, tok, T_ARRAY) ? (size_t)j->tok[tok].size : 0;
 }
 
 size_t json_start(const qa_json *j, int tok)
@@ -603,7 +640,7 @@ size_t json_unescape(const char *s, size_t n, char *out)
 
 const char *json_str(const qa_json *j, int tok, size_t *len)
 {
-	if (json_type(j, tok) != QA_STRING)
+	if (!is(j, tok, T_STRING))
 		return NULL;
 	const char *s = j->text + j->tok[tok].start + 1;
 	size_t n = (size_t)(j->tok[tok].end - j->tok[tok].start) - 2;
@@ -617,11 +654,11 @@ const char *json_str(const qa_json *j, int tok, size_t *len)
 
 const char *json_key(const qa_json *j, int tok, size_t *len)
 {
-	if (json_type(j, tok) != QA_STRING)
+	if (!is(j, tok, T_STRING))
 		return NULL;
 	const char *t = j->text + j->tok[tok].start + 1;
 	size_t tn = (size_t)(j->tok[tok].end - j->tok[tok].start) - 2;
-	if (memchr(t, '\\', tn))
+	if (j->tok[tok].escaped)
 		return json_str(j, tok, len);
 	*len = tn;
 	return t;
@@ -629,7 +666,7 @@ const char *json_key(const qa_json *j, int tok, size_t *len)
 
 int json_str_eq(const qa_json *j, int tok, const char *s, size_t n)
 {
-	if (json_type(j, tok) != QA_STRING)
+	if (!is(j, tok, T_STRING))
 		return 0;
 	const char *t = j->text + j->tok[tok].start + 1;
 	size_t tn = (size_t)(j->tok[tok].end - j->tok[tok].start) - 2;
@@ -637,8 +674,8 @@ int json_str_eq(const qa_json *j, int tok, const char *s, size_t n)
 	if (tn < n)
 		return 0;
 	if (tn == n)
-		return memcmp(t, s, n) == 0 && !memchr(t, '\\', n);
-	if (!memchr(t, '\\', tn))
+		return !j->tok[tok].escaped && memcmp(t, s, n) == 0;
+	if (!j->tok[tok].escaped)
 		return 0;
 	size_t len;
 	const char *u = json_str(j, tok, &len);
@@ -656,7 +693,7 @@ int json_num(const qa_json *j, int tok, double *out)
 
 int json_member(const qa_json *j, int obj, const char *key, size_t keylen)
 {
-	if (json_type(j, obj) != QA_OBJECT)
+	if (!is(j, obj, T_OBJECT))
 		return -1;
 	int found = -1, k = obj + 1;
 	for (int i = 0; i < j->tok[obj].size; i++) {
@@ -669,7 +706,7 @@ int json_member(const qa_json *j, int obj, const char *key, size_t keylen)
 
 int json_index(const qa_json *j, int arr, size_t idx)
 {
-	if (json_type(j, arr) != QA_ARRAY || idx >= (size_t)j->tok[arr].size)
+	if (!is(j, arr, T_ARRAY) || idx >= (size_t)j->tok[arr].size)
 		return -1;
 	int c = arr + 1;
 	while (idx--)
@@ -679,7 +716,7 @@ int json_index(const qa_json *j, int arr, size_t idx)
 
 int json_key_at(const qa_json *j, int obj, size_t idx)
 {
-	if (json_type(j, obj) != QA_OBJECT || idx >= (size_t)j->tok[obj].size)
+	if (!is(j, obj, T_OBJECT) || idx >= (size_t)j->tok[obj].size)
 		return -1;
 	int k = obj + 1;
 	while (idx--)

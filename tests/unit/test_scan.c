@@ -319,6 +319,27 @@ static int allowed(const char *s, const char *oe, size_t oo, const char *ne, siz
 	return no <= oo;
 }
 
+static int key_ok(const char *body, size_t n, int i)
+{
+	static char *want;
+	static size_t cap;
+	size_t kl;
+	const char *key = json_key(J, i, &kl);
+	if (!memchr(body, '\\', n))
+		return key == body && kl == n && json_str_eq(J, i, body, n);
+	if (3 * n + 1 > cap) {
+		cap = 3 * n + 1;
+		want = xrealloc(want, cap);
+	}
+	size_t wl = json_unescape(body, n, want);
+	int ascii = 1;
+	for (size_t k = 0; k < n; k++)
+		ascii &= (unsigned char)body[k] < 0x80;
+	/* (json_str_eq assumes unescaping shortens: an invalid byte's U+FFFD is longer.) */
+	return key != body && kl == wl && memcmp(key, want, wl) == 0 &&
+	    (!ascii || (json_str_eq(J, i, want, wl) && !json_str_eq(J, i, body, n)));
+}
+
 static void compare(const char *s, size_t len)
 {
 	const char *oe = NULL, *ne = NULL;
@@ -349,6 +370,9 @@ static void compare(const char *s, size_t len)
 			if (!bad && type == QA_STRING && O.tok[i].size != (O.tok[i].parent >= 0 &&
 			    O.tok[O.tok[i].parent].type == JSMN_OBJECT))
 				bad = 1;
+			/* Keys: in place without a backslash, unescaped with one (the scanner notes which). */
+			if (!bad && type == QA_STRING)
+				bad = !key_ok(s + O.tok[i].start + 1, (size_t)(O.tok[i].end - O.tok[i].start) - 2, i);
 		}
 		if (bad) {
 			ntokens++;
