@@ -85,6 +85,7 @@ typedef struct qa_lines {
 	char *buf;
 	size_t cap;
 	int own;		/* fp is ours to close */
+	char *iobuf;		/* fp's buffer, when we gave it one */
 } qa_lines;
 
 /* 0, or -1 with errno set. path "-" is stdin. */
