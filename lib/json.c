@@ -468,6 +468,11 @@ int json_parse(qa_json *j, const char *text, size_t len, const char **err, size_
 	j->text = text;
 	j->len = len;
 	j->ntok = 0;
+	/* A line of a million tokens should not pin their memory for the rest of the run. */
+	if (j->cap > (1u << 16)) {
+		xfree(&j->tok);
+		j->cap = 0;
+	}
 	if (!j->cap) {
 		j->cap = 64;
 		j->tok = xreallocarray(NULL, j->cap, sizeof *j->tok);
