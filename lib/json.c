@@ -2,14 +2,19 @@
  * JSON lines, scanned in one pass.  The scanner checks the whole grammar
  * as it goes (RFC 8259: structure, commas and colons, literals, numbers,
  * escapes, one value per line) and writes a flat token array in document
- * order, the layout jsmn used: type, extent, child count, parent.  Nothing
- * is copied; strings are read in place and unescaped only when asked for.
+ * order, the layout jsmn used: type, extent, child count, parent, plus
+ * each token's subtree end (next), set when its container closes.
+ * Nothing is copied; strings are read in place and unescaped on demand.
+ * Inside a string, raw control characters and invalid UTF-8 are let
+ * through, as they were under jsmn (json_str() makes the latter U+FFFD).
  *
- * Hot loops: a string's interior is skipped eight bytes at a time, looking
- * only for '"' and '\\' (and noting a backslash, so that keys without one
- * are compared in place); a NUL byte is found once per line with memchr
- * and the scan simply stops there.  Open containers are a linked stack through
- * the parent links, so depth costs no memory of its own and no recursion.
+ * Hot loops: most strings end within their first two 8-byte words, read
+ * here; memchr finds the end of longer ones.  Either way a string notes
+ * whether it holds a backslash, so keys without one are compared in place.
+ * A NUL byte is found once per line with memchr, and the scan stops there.
+ * Open containers are a linked stack through the parent links: depth costs
+ * no memory of its own, no recursion, and closing a bracket is O(1).
+ * An error names the first byte at which the line stops being JSON.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -172,8 +177,8 @@ static uint64_t quote_or_backslash(uint64_t v)
  * The string whose opening quote is s[i]: the offset just past its closing
  * quote, or 0 with *bad where it goes wrong (len: it never ends).  *escaped
  * is set when it holds a backslash.  Most strings are short: the first two
- * words are looked at here; past them the C library's memchr, the fastest
- * scan there is, finds the closing quote and any backslash before it.
+ * words are looked at here; past them memchr (vectorised in any serious C
+ * library) finds the closing quote, then any backslash before it.
  */
 static inline size_t skip_string(const char *s, size_t i, size_t len, size_t *bad, unsigned char *escaped)
 {
@@ -259,7 +264,7 @@ static int scan(qa_json *j, size_t i, size_t end, const char **err, size_t *err_
 	int sup = -1;		/* what the next value hangs from: cur, or its key */
 	int in_obj = 0;		/* cur is an object */
 	int is_key = 0;		/* the string being read is an object's key */
-	size_t st = 0, bad = 0, comma = 0;
+	size_t st = 0, bad = 0;
 	const char *msg;
 
 value:
@@ -376,7 +381,7 @@ after:
 	if (i >= end)
 		goto eof;
 	if (s[i] == ',') {
-		comma = i++;
+		i++;
 		if (in_obj)
 			goto key;
 		goto value;
@@ -456,9 +461,14 @@ bad_primitive:
 		goto eof;
 	return fail(err, err_off, "invalid literal or number", st);
 bad_value:
-	/* Where a value or a key should start. */
-	if (comma && (s[i] == ']' || s[i] == '}'))
-		return fail(err, err_off, "trailing comma", comma);
+	/* Where a value or a key should start: a closing bracket there may follow a comma. */
+	if (s[i] == ']' || s[i] == '}') {
+		size_t c = i;
+		while (c > 0 && is_ws(s[c - 1]))
+			c--;
+		if (c > 0 && s[c - 1] == ',')
+			return fail(err, err_off, "trailing comma", c - 1);
+	}
 	return fail(err, err_off, "invalid JSON", i);
 }
 
@@ -484,6 +494,8 @@ int json_parse(qa_json *j, const char *text, size_t len, const char **err, size_
 		lead++;
 	if (lead == len)
 		return fail(err, err_off, "empty line", len);
+	if (!text[lead])
+		return fail(err, err_off, "NUL byte in line", lead);
 	if (text[lead] != '{' && text[lead] != '[' && text[lead] != '"') {
 		/* A bare literal or number: the whole line up to whitespace. */
 		size_t end = lead;

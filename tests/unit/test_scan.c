@@ -340,6 +340,38 @@ static int key_ok(const char *body, size_t n, int i)
 	    (!ascii || (json_str_eq(J, i, want, wl) && !json_str_eq(J, i, body, n)));
 }
 
+/* The byte an error names is the kind of byte its message speaks of. */
+static int names_its_byte(const char *s, size_t len, const char *e, size_t off)
+{
+	if (strcmp(e, "unexpected end of JSON") == 0 || strcmp(e, "empty line") == 0)
+		return off == len;
+	if (off >= len)
+		return 0;
+	char c = s[off];
+	if (strcmp(e, "NUL byte in line") == 0)
+		return c == '\0';
+	if (strcmp(e, "invalid escape in string") == 0)
+		return c == '\\';
+	if (strcmp(e, "object key without a value") == 0)
+		return c == '"';
+	if (strcmp(e, "mismatched closing bracket") == 0)
+		return c == ']' || c == '}';
+	if (strcmp(e, "invalid literal or number") == 0)
+		return strchr("-0123456789tfn", c) != NULL;
+	if (strcmp(e, "expected ',' between values") == 0)
+		return strchr("{[\"-0123456789tfn", c) != NULL;
+	if (strcmp(e, "unexpected text after the JSON value") == 0 || strcmp(e, "expected ':' after key") == 0 ||
+	    strcmp(e, "expected ',' or a closing bracket") == 0 || strcmp(e, "invalid JSON") == 0)
+		return !strchr(" \t\r\n", c);
+	if (strcmp(e, "trailing comma") == 0) {
+		size_t k = off + 1;
+		while (k < len && strchr(" \t\r\n", s[k]) && s[k])
+			k++;
+		return c == ',' && k < len && (s[k] == ']' || s[k] == '}');
+	}
+	return strcmp(e, "too many JSON values on one line") == 0;
+}
+
 static void compare(const char *s, size_t len)
 {
 	const char *oe = NULL, *ne = NULL;
@@ -379,6 +411,11 @@ static void compare(const char *s, size_t len)
 			report("tokens differ", s, len);
 		}
 		return;
+	}
+	if (!names_its_byte(s, len, ne, no)) {
+		nother++;
+		report("the error names the wrong byte", s, len);
+		fprintf(stderr, "scan:   new: %s at %zu\n", ne, no);
 	}
 	if (strcmp(oe, ne) == 0 && oo == no) {
 		nsame_err++;
