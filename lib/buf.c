@@ -93,6 +93,14 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+/* ASCII that goes into a JSON string as it is: not a control character, '"' or '\\'. */
+static const unsigned char plain[256] = {
+#define R16(c) c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c
+	R16(0), R16(0), 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, R16(1), R16(1),
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, R16(1), R16(1),
+#undef R16
+};
+
 void buf_json_string(qa_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -101,12 +109,14 @@ void buf_json_string(qa_buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 	size_t run = 0;	/* bytes copied as they are, flushed in one go */
 	for (size_t i = 0; i < n;) {
-		unsigned char c = u[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			run++;
-			i++;
+		if (plain[u[i]]) {
+			size_t from = i;
+			while (++i < n && plain[u[i]])
+				;
+			run += i - from;
 			continue;
 		}
+		unsigned char c = u[i];
 		if (c >= 0x80) {
 			size_t k = utf8_valid_len(u + i, n - i);
 			if (k) {

@@ -1,28 +1,43 @@
 /*
- * JSON on top of jsmn.  jsmn finds the tokens without copying; it is a
- * tokenizer, not a validator, so after it runs we check what it lets
- * through: literals and numbers, the commas and colons between values,
- * and one value per line.  Parent links keep closing brackets O(depth)
- * instead of O(tokens), which matters on a 100 MB line of tiny arrays.
+ * JSON lines, scanned in one pass.  The scanner checks the whole grammar
+ * as it goes (RFC 8259: structure, commas and colons, literals, numbers,
+ * escapes, one value per line) and writes a flat token array in document
+ * order, the layout jsmn used: type, extent, child count, parent, plus
+ * each token's subtree end (next), set when its container closes.
+ * Nothing is copied; strings are read in place and unescaped on demand.
+ * Inside a string, raw control characters and invalid UTF-8 are let
+ * through, as they were under jsmn (json_str() makes the latter U+FFFD).
+ *
+ * Hot loops: most strings end within their first two 8-byte words, read
+ * here; memchr finds the end of longer ones.  Either way a string notes
+ * whether it holds a backslash, so keys without one are compared in place.
+ * A NUL byte is found once per line with memchr, and the scan stops there.
+ * Open containers are a linked stack through the parent links: depth costs
+ * no memory of its own, no recursion, and closing a bracket is O(1).
+ * An error names the first byte at which the line stops being JSON.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#define JSMN_STATIC
-#include <jsmn.h>
-
 #include "qa.h"
+
+enum { T_OBJECT = 1, T_ARRAY = 2, T_STRING = 3, T_PRIMITIVE = 4 };	/* jsmn's numbering */
+
+struct tok {
+	unsigned char type;
+	unsigned char escaped;	/* a string with a backslash in it */
+	int start, end;		/* byte offsets; a string's include its quotes */
+	int size;		/* members or elements; an object key has 1, its value */
+	int parent;		/* the container, or for a member's value its key; the root -1 */
+	int next;		/* the first token after this one's subtree */
+};
 
 struct qa_json {
 	const char *text;
 	size_t len;
-	jsmntok_t *tok;
-	int *next;		/* next[i]: the first token after i's subtree */
-	int *stack;		/* scratch for computing next[] */
+	struct tok *tok;
 	unsigned ntok, cap;
-	unsigned ncap;		/* capacity of next[] and stack[] */
 	qa_arena *arena;
 };
 
@@ -38,8 +53,6 @@ void json_free(qa_json **j)
 	if (!*j)
 		return;
 	free((*j)->tok);
-	free((*j)->next);
-	free((*j)->stack);
 	arena_free(&(*j)->arena);
 	xfree(j);
 }
@@ -54,11 +67,6 @@ static int is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/*
- * Token extents.  jsmn leaves a string's quotes out; right after parsing
- * we widen string tokens to include them, so extents need no type test in
- * the loops below, and string contents are [start + 1, end - 1).
- */
 static size_t tstart(const qa_json *j, int i)
 {
 	return (size_t)j->tok[i].start;
@@ -67,6 +75,12 @@ static size_t tstart(const qa_json *j, int i)
 static size_t tend(const qa_json *j, int i)
 {
 	return (size_t)j->tok[i].end;
+}
+
+/* tok is a token of this type (what json_type() says, without its detour through primitives). */
+static int is(const qa_json *j, int tok, int type)
+{
+	return tok >= 0 && (unsigned)tok < j->ntok && j->tok[tok].type == type;
 }
 
 static int valid_primitive(const char *s, size_t n)
@@ -104,27 +118,6 @@ static int valid_primitive(const char *s, size_t n)
 	return i == n;
 }
 
-/* The bytes in [from, to) are whitespace around exactly `sep` (or nothing when sep is 0). */
-static int gap_ok(const char *s, size_t from, size_t to, char sep, size_t *bad)
-{
-	int seen = 0;
-	for (size_t i = from; i < to; i++) {
-		if (is_ws(s[i]))
-			continue;
-		if (sep && s[i] == sep && !seen) {
-			seen = 1;
-			continue;
-		}
-		*bad = i;
-		return 0;
-	}
-	if (sep && !seen) {
-		*bad = to;
-		return 0;
-	}
-	return 1;
-}
-
 static int fail(const char **err, size_t *err_off, const char *msg, size_t off)
 {
 	*err = msg;
@@ -132,77 +125,379 @@ static int fail(const char **err, size_t *err_off, const char *msg, size_t off)
 	return -1;
 }
 
-static int validate(qa_json *j, const char **err, size_t *err_off)
+/* What a byte can be between tokens. */
+enum {
+	C_BAD, C_WS, C_LBRACE, C_LBRACKET, C_RBRACE, C_RBRACKET, C_QUOTE, C_COMMA, C_COLON,
+	C_NUMBER, C_TRUE, C_FALSE, C_NULL
+};
+
+static const unsigned char cls[256] = {
+	[' '] = C_WS, ['\t'] = C_WS, ['\n'] = C_WS, ['\r'] = C_WS,
+	['{'] = C_LBRACE, ['['] = C_LBRACKET, ['}'] = C_RBRACE, [']'] = C_RBRACKET,
+	['"'] = C_QUOTE, [','] = C_COMMA, [':'] = C_COLON,
+	['-'] = C_NUMBER, ['0'] = C_NUMBER, ['1'] = C_NUMBER, ['2'] = C_NUMBER, ['3'] = C_NUMBER,
+	['4'] = C_NUMBER, ['5'] = C_NUMBER, ['6'] = C_NUMBER, ['7'] = C_NUMBER, ['8'] = C_NUMBER,
+	['9'] = C_NUMBER, ['t'] = C_TRUE, ['f'] = C_FALSE, ['n'] = C_NULL,
+};
+
+/* A primitive ends at whitespace, a comma or a closing bracket. */
+static int ends_primitive(unsigned char c)
+{
+	return cls[c] == C_WS || cls[c] == C_COMMA || cls[c] == C_RBRACE || cls[c] == C_RBRACKET;
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int is_hex(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+#define ONES ((uint64_t)0x0101010101010101u)
+#define HIGHS (ONES * 0x80)
+
+/*
+ * Nonzero when one of the eight bytes in v is '"' or '\\'.  In each half a
+ * borrow can only flag bytes above a true match, so the lowest flag is one.
+ */
+static uint64_t quote_or_backslash(uint64_t v)
+{
+	uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+	return ((q - ONES) & ~q & HIGHS) | ((b - ONES) & ~b & HIGHS);
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIRST_FLAGGED(m) ((size_t)__builtin_ctzll(m) / 8)	/* the lowest address is the lowest byte */
+#endif
+
+/*
+ * The string whose opening quote is s[i]: the offset just past its closing
+ * quote, or 0 with *bad where it goes wrong (len: it never ends).  *escaped
+ * is set when it holds a backslash.  Most strings are short: the first two
+ * words are looked at here; past them memchr (vectorised in any serious C
+ * library) finds the closing quote, then any backslash before it.
+ */
+static inline size_t skip_string(const char *s, size_t i, size_t len, size_t *bad, unsigned char *escaped)
+{
+	const char *q = NULL;	/* a '"' at or after s[i], once memchr has found one */
+	i++;
+	for (int w = 0; w < 2 && len - i >= 8; w++) {
+		uint64_t v;
+		memcpy(&v, s + i, 8);
+		uint64_t m = quote_or_backslash(v);
+		if (m) {
+#ifdef FIRST_FLAGGED
+			i += FIRST_FLAGGED(m);
+#else
+			while (s[i] != '"' && s[i] != '\\')
+				i++;
+#endif
+			if (s[i] == '"')
+				return i + 1;
+			goto escape;
+		}
+		i += 8;
+	}
+	for (;;) {
+		if (!q || q < s + i) {
+			q = memchr(s + i, '"', len - i);
+			if (!q)
+				q = s + len;	/* it never ends, unless a bad escape comes first */
+		}
+		const char *b = memchr(s + i, '\\', (size_t)(q - (s + i)));
+		if (!b) {
+			if (q == s + len)
+				break;
+			return (size_t)(q - s) + 1;
+		}
+		i = (size_t)(b - s);
+escape:
+		/* One of \" \\ \/ \b \f \n \r \t, or \u and four hex digits. */
+		*escaped = 1;
+		*bad = i++;
+		if (i >= len)
+			break;
+		switch (s[i]) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			i++;
+			continue;
+		case 'u':
+			for (int k = 0; k < 4; k++)
+				if (++i >= len)
+					goto eof;
+				else if (!is_hex(s[i]))
+					return 0;
+			i++;
+			continue;
+		default:
+			return 0;
+		}
+	}
+eof:
+	*bad = len;
+	return 0;
+}
+
+static int grow(qa_json *j)
+{
+	if (j->cap >= QA_JSON_MAX_TOKENS)
+		return -1;
+	j->cap *= 2;
+	j->tok = xreallocarray(j->tok, j->cap, sizeof *j->tok);
+	return 0;
+}
+
+/*
+ * Scans the value at text[i] (an object, an array or a string) and what
+ * follows it.  end is where the line stops for us: its length, or its
+ * first NUL byte.
+ */
+static int scan(qa_json *j, size_t i, size_t end, const char **err, size_t *err_off)
 {
 	const char *s = j->text;
-	int n = (int)j->ntok;
-	size_t bad;
+	struct tok *t = j->tok;
+	unsigned n = 0;
+	int cur = -1;		/* the innermost open container */
+	int sup = -1;		/* what the next value hangs from: cur, or its key */
+	int in_obj = 0;		/* cur is an object */
+	int is_key = 0;		/* the string being read is an object's key */
+	size_t st = 0, bad = 0;
+	const char *msg;
 
-	/* next[] in one pass: tokens come in start order and nest as intervals. */
-	int *stack = j->stack;
-	int top = 0;
-	for (int i = 0; i < n; i++) {
-		while (top > 0 && tstart(j, i) >= tend(j, stack[top - 1]))
-			j->next[stack[--top]] = i;
-		stack[top++] = i;
+value:
+	while (i < end && cls[(unsigned char)s[i]] == C_WS)
+		i++;
+	if (i >= end)
+		goto eof;
+	is_key = 0;
+token:
+	if (n == j->cap) {
+		if (grow(j) < 0)
+			return fail(err, err_off, "too many JSON values on one line", i);
+		t = j->tok;
 	}
-	while (top > 0)
-		j->next[stack[--top]] = n;
+	st = i;
+	t[n].start = (int)i;
+	t[n].size = 0;
+	t[n].parent = sup;
+	switch (cls[(unsigned char)s[i]]) {
+	case C_LBRACE:
+	case C_LBRACKET:
+		if (sup >= 0)
+			t[sup].size++;
+		in_obj = s[i] == '{';
+		t[n].type = in_obj ? T_OBJECT : T_ARRAY;
+		cur = sup = (int)n++;
+		i++;
+		while (i < end && cls[(unsigned char)s[i]] == C_WS)
+			i++;
+		if (i >= end)
+			goto eof;
+		if (s[i] == (in_obj ? '}' : ']'))
+			goto close;
+		if (in_obj)
+			goto key;
+		goto value;
+	case C_QUOTE:
+		t[n].escaped = 0;
+		if (!(i = skip_string(s, i, end, &bad, &t[n].escaped)))
+			goto bad_string;
+		t[n].type = T_STRING;
+		if (is_key)
+			goto key_done;
+		break;
+	case C_NUMBER:
+		if (s[i] == '-')
+			i++;
+		if (i < end && s[i] == '0')
+			i++;
+		else if (i < end && is_digit(s[i]))
+			do
+				i++;
+			while (i < end && is_digit(s[i]));
+		else
+			goto bad_primitive;
+		if (i < end && s[i] == '.') {
+			size_t d = ++i;
+			while (i < end && is_digit(s[i]))
+				i++;
+			if (i == d)
+				goto bad_primitive;
+		}
+		if (i < end && (s[i] == 'e' || s[i] == 'E')) {
+			i++;
+			if (i < end && (s[i] == '+' || s[i] == '-'))
+				i++;
+			size_t d = i;
+			while (i < end && is_digit(s[i]))
+				i++;
+			if (i == d)
+				goto bad_primitive;
+		}
+		goto primitive;
+	case C_TRUE:
+		if (end - i < 4 || memcmp(s + i, "true", 4) != 0)
+			goto bad_primitive;
+		i += 4;
+		goto primitive;
+	case C_FALSE:
+		if (end - i < 5 || memcmp(s + i, "false", 5) != 0)
+			goto bad_primitive;
+		i += 5;
+		goto primitive;
+	case C_NULL:
+		if (end - i < 4 || memcmp(s + i, "null", 4) != 0)
+			goto bad_primitive;
+		i += 4;
+		goto primitive;
+	default:
+		if (sup >= 0 && t[sup].type == T_STRING && (s[i] == '}' || s[i] == ','))
+			return fail(err, err_off, "object key without a value", tstart(j, sup));
+		goto bad_value;
+	}
+	goto done_leaf;
+primitive:
+	/* Like jsmn's strict mode: a delimiter must follow, even at the end of the line. */
+	if (i >= end)
+		goto eof;
+	if (!ends_primitive((unsigned char)s[i]))
+		goto bad_primitive;
+	t[n].type = T_PRIMITIVE;
+done_leaf:
+	if (sup >= 0)
+		t[sup].size++;
+	t[n].end = (int)i;
+	t[n].next = (int)n + 1;
+	n++;
+after:
+	if (cur < 0)
+		goto trailer;
+	sup = cur;
+	while (i < end && cls[(unsigned char)s[i]] == C_WS)
+		i++;
+	if (i >= end)
+		goto eof;
+	if (s[i] == ',') {
+		i++;
+		if (in_obj)
+			goto key;
+		goto value;
+	}
+	if (s[i] == (in_obj ? '}' : ']'))
+		goto close;
+	switch (cls[(unsigned char)s[i]]) {
+	case C_RBRACE:
+	case C_RBRACKET:
+		msg = "mismatched closing bracket";
+		break;
+	case C_LBRACE: case C_LBRACKET: case C_QUOTE: case C_NUMBER: case C_TRUE: case C_FALSE: case C_NULL:
+		msg = "expected ',' between values";
+		break;
+	default:
+		msg = "expected ',' or a closing bracket";
+		break;
+	}
+	return fail(err, err_off, msg, i);
+close:
+	t[cur].end = (int)++i;
+	t[cur].next = (int)n;
+	cur = t[cur].parent;
+	if (cur >= 0 && t[cur].type == T_STRING)
+		cur = t[cur].parent;
+	in_obj = cur >= 0 && t[cur].type == T_OBJECT;
+	goto after;
+key:
+	while (i < end && cls[(unsigned char)s[i]] == C_WS)
+		i++;
+	if (i >= end)
+		goto eof;
+	if (s[i] != '"')
+		goto bad_value;
+	is_key = 1;
+	goto token;	/* and back to key_done: one copy of the string code, inlined */
+key_done:
+	t[sup].size++;
+	t[n].end = (int)i;
+	t[n].next = (int)n + 1;
+	sup = (int)n++;
+	while (i < end && cls[(unsigned char)s[i]] == C_WS)
+		i++;
+	if (i >= end)
+		goto eof;
+	if (s[i] != ':') {
+		if (s[i] == '}' || s[i] == ',')
+			return fail(err, err_off, "object key without a value", st);
+		return fail(err, err_off, "expected ':' after key", i);
+	}
+	i++;
+	goto value;
 
-	if (j->next[0] != n)
-		return fail(err, err_off, "more than one JSON value on the line", tstart(j, j->next[0]));
-	for (int i = 0; i < n; i++) {
-		jsmntok_t *t = &j->tok[i];
-		if (t->type == JSMN_PRIMITIVE) {
-			if (!valid_primitive(s + t->start, (size_t)(t->end - t->start)))
-				return fail(err, err_off, "invalid literal or number", (size_t)t->start);
-			continue;
-		}
-		if (t->type == JSMN_STRING)
-			continue;
-		int is_obj = t->type == JSMN_OBJECT;
-		size_t pos = (size_t)t->start + 1;
-		int c = i + 1;
-		for (int k = 0; k < t->size; k++) {
-			if (!gap_ok(s, pos, tstart(j, c), k ? ',' : 0, &bad))
-				return fail(err, err_off, k ? "expected ',' between values" : "unexpected character", bad);
-			if (is_obj) {
-				if (j->tok[c].type != JSMN_STRING || j->tok[c].size != 1)
-					return fail(err, err_off, "object key without a value", tstart(j, c));
-				int v = c + 1;
-				if (!gap_ok(s, tend(j, c), tstart(j, v), ':', &bad))
-					return fail(err, err_off, "expected ':' after key", bad);
-				pos = tend(j, v);
-				c = j->next[v];
-			} else {
-				pos = tend(j, c);
-				c = j->next[c];
-			}
-		}
-		if (!gap_ok(s, pos, (size_t)t->end - 1, 0, &bad))
-			return fail(err, err_off, "expected ',' or a closing bracket", bad);
-	}
+trailer:
+	while (i < end && cls[(unsigned char)s[i]] == C_WS)
+		i++;
+	if (i < end)
+		return fail(err, err_off, "unexpected text after the JSON value", i);
+	if (end < j->len)
+		return fail(err, err_off, "NUL byte in line", end);
+	j->ntok = n;
 	return 0;
+eof:
+	if (end < j->len)
+		return fail(err, err_off, "NUL byte in line", end);
+	return fail(err, err_off, "unexpected end of JSON", end);
+bad_string:
+	if (bad >= end)
+		goto eof;
+	return fail(err, err_off, "invalid escape in string", bad);
+bad_primitive:
+	/* The primitive runs to a delimiter, as jsmn read it; at the end of the line, it was cut short. */
+	for (i = st; i < end && !ends_primitive((unsigned char)s[i]); i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			break;
+	if (i >= end)
+		goto eof;
+	return fail(err, err_off, "invalid literal or number", st);
+bad_value:
+	/* Where a value or a key should start: a closing bracket there may follow a comma. */
+	if (s[i] == ']' || s[i] == '}') {
+		size_t c = i;
+		while (c > 0 && is_ws(s[c - 1]))
+			c--;
+		if (c > 0 && s[c - 1] == ',')
+			return fail(err, err_off, "trailing comma", c - 1);
+	}
+	return fail(err, err_off, "invalid JSON", i);
 }
 
 int json_parse(qa_json *j, const char *text, size_t len, const char **err, size_t *err_off)
 {
-	jsmn_parser p;
-	int r;
-
 	arena_reset(j->arena);
 	j->text = text;
 	j->len = len;
 	j->ntok = 0;
+	/* A line of a million tokens should not pin their memory for the rest of the run. */
+	if (j->cap > (1u << 16)) {
+		xfree(&j->tok);
+		j->cap = 0;
+	}
 	if (!j->cap) {
 		j->cap = 64;
 		j->tok = xreallocarray(NULL, j->cap, sizeof *j->tok);
 	}
-	/* jsmn's strict mode wants a delimiter after a primitive, so a bare one is ours to read. */
+	if (len > INT_MAX)
+		return fail(err, err_off, "line too long", 0);	/* offsets are ints */
 	size_t lead = 0;
 	while (lead < len && is_ws(text[lead]))
 		lead++;
-	if (lead < len && text[lead] != '{' && text[lead] != '[' && text[lead] != '"') {
+	if (lead == len)
+		return fail(err, err_off, "empty line", len);
+	if (!text[lead])
+		return fail(err, err_off, "NUL byte in line", lead);
+	if (text[lead] != '{' && text[lead] != '[' && text[lead] != '"') {
+		/* A bare literal or number: the whole line up to whitespace. */
 		size_t end = lead;
 		while (end < len && !is_ws(text[end]))
 			end++;
@@ -212,45 +507,13 @@ int json_parse(qa_json *j, const char *text, size_t len, const char **err, size_
 			if (!is_ws(text[i]))
 				return fail(err, err_off, text[i] ? "unexpected text after the JSON value" :
 				    "NUL byte in line", i);
-		j->tok[0] = (jsmntok_t){ .type = JSMN_PRIMITIVE, .start = (int)lead, .end = (int)end,
-			.size = 0, .parent = -1 };
+		j->tok[0] = (struct tok){ .type = T_PRIMITIVE, .escaped = 0, .start = (int)lead, .end = (int)end,
+			.size = 0, .parent = -1, .next = 1 };
 		j->ntok = 1;
-		if (j->ncap < j->cap) {
-			j->next = xreallocarray(j->next, j->cap, sizeof *j->next);
-			j->stack = xreallocarray(j->stack, j->cap, sizeof *j->stack);
-			j->ncap = j->cap;
-		}
-		j->next[0] = 1;
 		return 0;
 	}
-	jsmn_init(&p);
-	while ((r = jsmn_parse(&p, text, len, j->tok, j->cap)) == JSMN_ERROR_NOMEM) {
-		if (j->cap >= QA_JSON_MAX_TOKENS)
-			return fail(err, err_off, "too many JSON values on one line", p.pos);
-		j->cap *= 2;
-		j->tok = xreallocarray(j->tok, j->cap, sizeof *j->tok);
-	}
-	if (r == JSMN_ERROR_INVAL)
-		return fail(err, err_off, "invalid JSON", p.pos);
-	if (r == JSMN_ERROR_PART)
-		return fail(err, err_off, "unexpected end of JSON", len);
-	if (r == 0)
-		return fail(err, err_off, p.pos < len ? "NUL byte in line" : "empty line", p.pos);
-	j->ntok = (unsigned)r;
-	for (int i = 0; i < r; i++)
-		if (j->tok[i].type == JSMN_STRING)
-			j->tok[i].start--, j->tok[i].end++;
-	/* jsmn stops at a NUL byte; whatever follows the value must be whitespace. */
-	for (size_t i = tend(j, 0); i < len; i++)
-		if (!is_ws(text[i]))
-			return fail(err, err_off, text[i] ? "unexpected text after the JSON value" :
-			    "NUL byte in line", i);
-	if (j->ncap < j->cap) {
-		j->next = xreallocarray(j->next, j->cap, sizeof *j->next);
-		j->stack = xreallocarray(j->stack, j->cap, sizeof *j->stack);
-		j->ncap = j->cap;
-	}
-	return validate(j, err, err_off);
+	const char *nul = memchr(text + lead, '\0', len - lead);
+	return scan(j, lead, nul ? (size_t)(nul - text) : len, err, err_off);
 }
 
 int json_root(const qa_json *j)
@@ -265,19 +528,19 @@ int json_ntokens(const qa_json *j)
 
 int json_next(const qa_json *j, int tok)
 {
-	return j->next[tok];
+	return j->tok[tok].next;
 }
 
 enum qa_type json_type(const qa_json *j, int tok)
 {
 	if (tok < 0 || (unsigned)tok >= j->ntok)
 		return QA_ABSENT;
-	const jsmntok_t *t = &j->tok[tok];
+	const struct tok *t = &j->tok[tok];
 	switch (t->type) {
-	case JSMN_OBJECT: return QA_OBJECT;
-	case JSMN_ARRAY: return QA_ARRAY;
-	case JSMN_STRING: return QA_STRING;
-	case JSMN_PRIMITIVE:
+	case T_OBJECT: return QA_OBJECT;
+	case T_ARRAY: return QA_ARRAY;
+	case T_STRING: return QA_STRING;
+	case T_PRIMITIVE:
 		switch (j->text[t->start]) {
 		case 't': return QA_TRUE;
 		case 'f': return QA_FALSE;
@@ -291,8 +554,7 @@ enum qa_type json_type(const qa_json *j, int tok)
 
 size_t json_count(const qa_json *j, int tok)
 {
-	enum qa_type ty = json_type(j, tok);
-	return ty == QA_ARRAY || ty == QA_OBJECT ? (size_t)j->tok[tok].size : 0;
+	return is(j, tok, T_OBJECT) || is(j, tok, T_ARRAY) ? (size_t)j->tok[tok].size : 0;
 }
 
 size_t json_start(const qa_json *j, int tok)
@@ -395,7 +657,7 @@ size_t json_unescape(const char *s, size_t n, char *out)
 
 const char *json_str(const qa_json *j, int tok, size_t *len)
 {
-	if (json_type(j, tok) != QA_STRING)
+	if (!is(j, tok, T_STRING))
 		return NULL;
 	const char *s = j->text + j->tok[tok].start + 1;
 	size_t n = (size_t)(j->tok[tok].end - j->tok[tok].start) - 2;
@@ -409,11 +671,11 @@ const char *json_str(const qa_json *j, int tok, size_t *len)
 
 const char *json_key(const qa_json *j, int tok, size_t *len)
 {
-	if (json_type(j, tok) != QA_STRING)
+	if (!is(j, tok, T_STRING))
 		return NULL;
 	const char *t = j->text + j->tok[tok].start + 1;
 	size_t tn = (size_t)(j->tok[tok].end - j->tok[tok].start) - 2;
-	if (memchr(t, '\\', tn))
+	if (j->tok[tok].escaped)
 		return json_str(j, tok, len);
 	*len = tn;
 	return t;
@@ -421,7 +683,7 @@ const char *json_key(const qa_json *j, int tok, size_t *len)
 
 int json_str_eq(const qa_json *j, int tok, const char *s, size_t n)
 {
-	if (json_type(j, tok) != QA_STRING)
+	if (!is(j, tok, T_STRING))
 		return 0;
 	const char *t = j->text + j->tok[tok].start + 1;
 	size_t tn = (size_t)(j->tok[tok].end - j->tok[tok].start) - 2;
@@ -429,8 +691,8 @@ int json_str_eq(const qa_json *j, int tok, const char *s, size_t n)
 	if (tn < n)
 		return 0;
 	if (tn == n)
-		return memcmp(t, s, n) == 0 && !memchr(t, '\\', n);
-	if (!memchr(t, '\\', tn))
+		return !j->tok[tok].escaped && memcmp(t, s, n) == 0;
+	if (!j->tok[tok].escaped)
 		return 0;
 	size_t len;
 	const char *u = json_str(j, tok, &len);
@@ -448,34 +710,34 @@ int json_num(const qa_json *j, int tok, double *out)
 
 int json_member(const qa_json *j, int obj, const char *key, size_t keylen)
 {
-	if (json_type(j, obj) != QA_OBJECT)
+	if (!is(j, obj, T_OBJECT))
 		return -1;
 	int found = -1, k = obj + 1;
 	for (int i = 0; i < j->tok[obj].size; i++) {
 		if (json_str_eq(j, k, key, keylen))
 			found = k + 1;
-		k = j->next[k + 1];
+		k = j->tok[k + 1].next;
 	}
 	return found;
 }
 
 int json_index(const qa_json *j, int arr, size_t idx)
 {
-	if (json_type(j, arr) != QA_ARRAY || idx >= (size_t)j->tok[arr].size)
+	if (!is(j, arr, T_ARRAY) || idx >= (size_t)j->tok[arr].size)
 		return -1;
 	int c = arr + 1;
 	while (idx--)
-		c = j->next[c];
+		c = j->tok[c].next;
 	return c;
 }
 
 int json_key_at(const qa_json *j, int obj, size_t idx)
 {
-	if (json_type(j, obj) != QA_OBJECT || idx >= (size_t)j->tok[obj].size)
+	if (!is(j, obj, T_OBJECT) || idx >= (size_t)j->tok[obj].size)
 		return -1;
 	int k = obj + 1;
 	while (idx--)
-		k = j->next[k + 1];
+		k = j->tok[k + 1].next;
 	return k;
 }
 

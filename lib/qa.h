@@ -85,6 +85,7 @@ typedef struct qa_lines {
 	char *buf;
 	size_t cap;
 	int own;		/* fp is ours to close */
+	char *iobuf;		/* fp's buffer, when we gave it one */
 } qa_lines;
 
 /* 0, or -1 with errno set. path "-" is stdin. */
@@ -95,7 +96,7 @@ ssize_t lines_next(qa_lines *r, char **line);
 int lines_error(const qa_lines *r);
 void lines_close(qa_lines *r);
 
-/* ---- JSON: jsmn tokens, validated; values read in place ---- */
+/* ---- JSON: one validating scan to a token array; values read in place ---- */
 struct qa_json_impl;
 /* A parse context, reusable from record to record. */
 qa_json *json_new(void);

@@ -32,7 +32,8 @@ void splice_record(qa_buf *out, const qa_json *j, const char *text, size_t len,
 		keylen[f] = strlen(fields[f].key);
 	if (nfields > 64)
 		nfields = 64;
-	buf_add(out, text, pos);
+	/* text[from, pos) is still owed to out: runs of members we keep go out in one copy. */
+	size_t from = 0;
 	for (int k = 1, i = 0; i < (int)members; i++, k = json_next(j, k + 1)) {
 		int v = k + 1;
 		const qa_field *f = owned(j, k, fields, keylen, nfields);
@@ -42,19 +43,22 @@ void splice_record(qa_buf *out, const qa_json *j, const char *text, size_t len,
 		if (f)
 			present |= 1ul << (f - fields);
 		if (f && !f->value) {
-			pos = json_end(j, v);	/* dropped with the gap (and comma) before it */
+			buf_add(out, text + from, pos - from);
+			from = pos = json_end(j, v);	/* dropped with the gap (and comma) before it */
 			continue;
 		}
 		/* The gap before a member holds its comma; the first member we write has none. */
-		size_t from = emitted || i == 0 ? pos : json_start(j, k);
-		buf_add(out, text + from, json_start(j, k) - from);
-		size_t upto = f ? json_start(j, v) : json_end(j, v);
-		buf_add(out, text + json_start(j, k), upto - json_start(j, k));
-		if (f)
+		if (!emitted && i > 0)
+			from = json_start(j, k);
+		if (f) {
+			buf_add(out, text + from, json_start(j, v) - from);
 			buf_add(out, f->value, f->len);
+			from = json_end(j, v);
+		}
 		pos = json_end(j, v);
 		emitted = 1;
 	}
+	buf_add(out, text + from, pos - from);
 	for (size_t f = 0; f < nfields; f++) {
 		if (!fields[f].value || (present & (1ul << f)))
 			continue;

@@ -35,7 +35,7 @@ int main(void)
 	CHECK(!parses("1 2"));
 	CHECK(parses("\"s\""));
 	CHECK(parses("{\"a\":{\"b\":{\"c\":[[],[{}]]}}}"));
-	/* invalid: everything jsmn alone lets through */
+	/* invalid: everything a tokenizer alone would let through */
 	CHECK(!parses(""));
 	CHECK(!parses("   "));
 	CHECK(!parses("{"));
