@@ -162,6 +162,13 @@ void out_write(FILE *fp, qa_buf *b);
 /* fflush + fclose of stdout checked, as the last thing a tool does. */
 void out_close(void);
 
+/*
+ * A record's line: 1 when it is blank (it carries no record), 0 when it
+ * parsed into j as a JSON object, -1 when not, with msg saying why ("...
+ * at byte N" or "not a JSON object").
+ */
+int record_parse(qa_json *j, const char *line, size_t len, char *msg, size_t msglen);
+
 /* ---- error records ---- */
 /* {"error":{"type":"bad_record","line":N,"message":...},"input":"<the line>"} */
 void bad_record(qa_buf *out, const char *file, unsigned long line, const char *text, size_t len,

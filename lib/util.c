@@ -38,6 +38,24 @@ void out_close(void)
 		write_failed();
 }
 
+int record_parse(qa_json *j, const char *line, size_t len, char *msg, size_t msglen)
+{
+	const char *err;
+	size_t off;
+
+	if (strspn(line, " \t\r") == len)
+		return 1;
+	if (json_parse(j, line, len, &err, &off) < 0) {
+		snprintf(msg, msglen, "%s at byte %zu", err, off + 1);
+		return -1;
+	}
+	if (json_type(j, 0) != QA_OBJECT) {
+		snprintf(msg, msglen, "not a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
 void bad_record(qa_buf *out, const char *file, unsigned long line, const char *text, size_t len,
     const char *message)
 {

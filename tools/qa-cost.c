@@ -1015,17 +1015,12 @@ static void warn_unknown(struct run *r, const char *file, unsigned long line, co
 static void cost_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
 {
 	qa_json *j = r->j;
-	const char *err;
-	size_t off;
+	char msg[160];
+	int rc;
 
-	if (strspn(line, " \t\r") == len)
+	if ((rc = record_parse(j, line, len, msg, sizeof msg)) > 0)
 		return;
-	if (json_parse(j, line, len, &err, &off) < 0 || json_type(j, 0) != QA_OBJECT) {
-		char msg[160];
-		if (json_parse(j, line, len, &err, &off) == 0)
-			snprintf(msg, sizeof msg, "not a JSON object");
-		else
-			snprintf(msg, sizeof msg, "%s at byte %zu", err, off + 1);
+	if (rc < 0) {
 		qa_warn_at(file, lineno, "%s", msg);
 		fail_data(r);
 		r->bad++;

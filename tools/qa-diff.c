@@ -826,16 +826,13 @@ static void read_logprobs(int side, size_t item, unsigned long lineno)
 static void read_record(int side, unsigned long lineno, const char *line, size_t len)
 {
 	qa_json *j = D.j;
-	const char *err;
-	size_t off;
+	char msg[160];
+	int rc;
 
-	if (strspn(line, " \t\r") == len)
+	if ((rc = record_parse(j, line, len, msg, sizeof msg)) > 0)
 		return;	/* a blank line carries no record */
-	if (json_parse(j, line, len, &err, &off) < 0 || json_type(j, 0) != QA_OBJECT) {
-		if (json_parse(j, line, len, &err, &off) == 0)
-			qa_warn_at(D.file[side], lineno, "not a JSON object");
-		else
-			qa_warn_at(D.file[side], lineno, "%s at byte %zu", err, off + 1);
+	if (rc < 0) {
+		qa_warn_at(D.file[side], lineno, "%s", msg);
 		D.extra[side].records++;
 		D.extra[side].errors++;
 		D.status = QA_EXIT_DATA;

@@ -404,18 +404,13 @@ static void route_json(qa_buf *b, long bucket, const struct ep *e, const char *r
 static void route_record(const char *file, unsigned long lineno, const char *line, size_t len)
 {
 	qa_json *j = R.j;
-	const char *err;
-	size_t off;
+	char msg[160];
+	int rc;
 
 	qa_set_where(file, lineno);
-	if (strspn(line, " \t\r") == len)
-		return;	/* a blank line carries no record */
-	if (json_parse(j, line, len, &err, &off) < 0 || json_type(j, 0) != QA_OBJECT) {
-		char msg[160];
-		if (json_parse(j, line, len, &err, &off) == 0)
-			snprintf(msg, sizeof msg, "not a JSON object");
-		else
-			snprintf(msg, sizeof msg, "%s at byte %zu", err, off + 1);
+	if ((rc = record_parse(j, line, len, msg, sizeof msg)) > 0)
+		return;
+	if (rc < 0) {
 		qa_warn_at(file, lineno, "%s", msg);
 		R.status = QA_EXIT_DATA;
 		bad_record(&R.out, file, lineno, line, len, msg);

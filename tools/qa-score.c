@@ -631,16 +631,13 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	qa_json *j = r->j;
 	const char *err;
 	size_t off;
+	char msg[160];
+	int rc;
 
 	qa_set_where(file, lineno);
-	if (strspn(line, " \t\r") == len)
-		return;	/* a blank line carries no record */
-	if (json_parse(j, line, len, &err, &off) < 0 || json_type(j, 0) != QA_OBJECT) {
-		char msg[160];
-		if (json_parse(j, line, len, &err, &off) == 0)
-			snprintf(msg, sizeof msg, "not a JSON object");
-		else
-			snprintf(msg, sizeof msg, "%s at byte %zu", err, off + 1);
+	if ((rc = record_parse(j, line, len, msg, sizeof msg)) > 0)
+		return;
+	if (rc < 0) {
 		qa_warn_at(file, lineno, "%s", msg);
 		raise_status(r, QA_EXIT_DATA);
 		overall.errors++;
@@ -875,13 +872,12 @@ static int merge_line(const qa_json *j, const char **why)
 static void merge_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
 {
 	const char *why;
-	size_t off;
-	if (strspn(line, " \t\r") == len)
+	char msg[160];
+	int rc = record_parse(r->j, line, len, msg, sizeof msg);
+	if (rc > 0)
 		return;
-	if (json_parse(r->j, line, len, &why, &off) < 0)
-		qa_warn_at(file, lineno, "%s at byte %zu", why, off + 1);
-	else if (json_type(r->j, 0) != QA_OBJECT)
-		qa_warn_at(file, lineno, "not a JSON object");
+	if (rc < 0)
+		qa_warn_at(file, lineno, "%s", msg);
 	else if (merge_line(r->j, &why) < 0)
 		qa_warn_at(file, lineno, "%s", why);
 	else

@@ -1068,14 +1068,8 @@ static void admit(struct task *t, uint64_t seq, const char *file, unsigned long 
 		json_free(&t->j);	/* its tokens would stay at the size of a huge line */
 	if (!t->j)
 		t->j = json_new();
-	const char *err;
-	size_t off;
-	if (json_parse(t->j, t->line, len, &err, &off) < 0 || json_type(t->j, 0) != QA_OBJECT) {
-		char msg[160];
-		if (json_parse(t->j, t->line, len, &err, &off) == 0)
-			snprintf(msg, sizeof msg, "not a JSON object");
-		else
-			snprintf(msg, sizeof msg, "%s at byte %zu", err, off + 1);
+	char msg[160];
+	if (record_parse(t->j, t->line, len, msg, sizeof msg) != 0) {
 		warn_scrubbed(file, lineno, "%s", msg);
 		t->out.len = 0;
 		bad_record(&t->out, file, lineno, line, len, msg);
