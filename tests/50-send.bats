@@ -288,6 +288,7 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 
 @test "each record is written and flushed as soon as it is done, before the input ends" {
 	coproc QA { timeout 30 qa-send -q --provider mock; }
+	pid=$QA_PID	# bash unsets QA_PID once the coprocess is reaped
 	echo '{"id":1,"prompt":"first"}' >&"${QA[1]}"
 	read -r -t 20 line <&"${QA[0]}"
 	[ "$(jq -r .id <<<"$line")" = 1 ]
@@ -295,7 +296,7 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 	read -r -t 20 line <&"${QA[0]}"
 	[ "$(jq -r .id <<<"$line")" = 2 ]
 	exec {QA[1]}>&-
-	wait "$QA_PID"
+	wait "$pid"
 }
 
 @test "the window bounds memory: 5000 records through a window of 8, in order" {
