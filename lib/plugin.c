@@ -265,6 +265,78 @@ static void h_text_json(struct qa_text *t, const char *s, size_t len)
 	t->p = b.p, t->len = b.len, t->cap = b.cap;
 }
 
+static char *h_copy(const qa_json *doc, const char *path, enum qa_type want)
+{
+	enum qa_type t = h_type(doc, path);
+	if (t == QA_ABSENT || (want != QA_ABSENT && t != want))
+		return NULL;
+	size_t n;
+	const char *s = t == QA_STRING ? h_string(doc, path, &n) : h_raw(doc, path, &n);
+	char *d = xmalloc(n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* "22s", "1.5s", "500ms", "2m": a Google duration, in milliseconds; 0 when unreadable. */
+static double duration_ms(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v < 0)
+		return 0;
+	if (strcmp(end, "ms") == 0)
+		return v;
+	if (strcmp(end, "s") == 0 || *end == '\0')
+		return v * 1000;
+	if (strcmp(end, "m") == 0)
+		return v * 60000;
+	return 0;
+}
+
+static int is_quota(const char *s)
+{
+	return s && (strcmp(s, "insufficient_quota") == 0 || strcmp(s, "billing_hard_limit_reached") == 0 ||
+	    strcmp(s, "enforced_spend_limit_reached") == 0 || strcmp(s, "billing_error") == 0);
+}
+
+/* plugin.h says which bodies; FACTS.md says where each provider puts what. */
+static void h_error_body(long status, const char *body, size_t len, struct qa_reply *out)
+{
+	const qa_json *d = len ? h_parse(body, len, NULL) : NULL;
+	const char *e = "error";
+	if (h_type(d, "") == QA_ARRAY && h_type(d, "[0].error") == QA_OBJECT)
+		e = "[0].error";
+	char path[64];
+#define AT(sub) (snprintf(path, sizeof path, "%s%s", e, sub), path)
+	if (h_type(d, e) == QA_OBJECT) {
+		out->error = h_copy(d, AT(".message"), QA_STRING);
+		if (is_quota(h_string(d, AT(".type"), NULL)) || is_quota(h_string(d, AT(".code"), NULL)) ||
+		    is_quota(h_string(d, AT(".details.error_code"), NULL)))
+			out->error_type = "quota";
+		size_t nd = h_count(d, AT(".details"));
+		for (size_t i = 0; i < nd; i++) {
+			char p2[96];
+			snprintf(p2, sizeof p2, "%s.details[%zu].retryDelay", e, i);
+			const char *delay = h_string(d, p2, NULL);
+			if (delay)
+				out->retry_after_ms = duration_ms(delay);
+		}
+	} else {
+		static const char *const flat[] = { "error", "message", "detail" };
+		for (size_t i = 0; i < sizeof flat / sizeof *flat && !out->error; i++)
+			out->error = h_copy(d, flat[i], QA_STRING);
+	}
+#undef AT
+	if (!out->error) {
+		/* Not a body we know: its first line, when it is short text (a proxy's page). */
+		size_t n = 0;
+		while (n < len && n < 200 && body[n] != '\n' && body[n] != '\r')
+			n++;
+		out->error = n ? h_format("HTTP %ld: %.*s", status, (int)n, body) : h_format("HTTP %ld", status);
+	}
+}
+
 const struct qa_host qa_host_table = {
 	.abi = QA_ABI_VERSION,
 	.size = sizeof(struct qa_host),
@@ -295,6 +367,8 @@ const struct qa_host qa_host_table = {
 	.text_add = h_text_add,
 	.text_printf = h_text_printf,
 	.text_json = h_text_json,
+	.copy = h_copy,
+	.error_body = h_error_body,
 };
 
 void host_init(void)

@@ -172,6 +172,16 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 	[[ "$(field .error.message)" == *"spend limit reached"* ]]
 }
 
+@test "error bodies in other shapes: FastAPI's detail and a proxy's HTML page, in both providers" {
+	for provider in openai openai-completions; do
+		run_data send --provider $provider <<<"$(rec "!detail #$T")"
+		[ "$(field '[.error.type, .error.status, .error.message]')" = '["bad_request",422,"prompt: field required"]' ]
+		run_data send --provider $provider --retries 0 <<<"$(rec "!proxy #$T")"
+		[ "$(field '[.error.type, .error.status, .error.message]')" = \
+			'["server",502,"HTTP 502: <html><head><title>502 Bad Gateway</title></head>"]' ]
+	done
+}
+
 @test "a reset connection and a truncated body are network errors, retried" {
 	run_ok send <<<"$(rec "!reset 200 #$T")"
 	[ "$(count "!reset 200 #$T")" = 2 ]

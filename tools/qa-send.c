@@ -2128,8 +2128,11 @@ static void progress(double now, int final)
 		if (rate > 0 && stats.total >= stats.done)
 			snprintf(eta, sizeof eta, "  eta %.0fs", (double)(stats.total - stats.done) / rate);
 	}
-	fprintf(stderr, "\r%s: %ld%s done  %.1f/s  %ld errors  %ld retries  %ld in flight%s\033[K", qa_prog,
-	    stats.done, total, rate, stats.errors, stats.retries, inflight, eta);
+	char moved[48] = "";
+	if (stats.moves)
+		snprintf(moved, sizeof moved, "  %ld fallbacks", stats.moves);
+	fprintf(stderr, "\r%s: %ld%s done  %.1f/s  %ld errors  %ld retries%s  %ld in flight%s\033[K", qa_prog,
+	    stats.done, total, rate, stats.errors, stats.retries, moved, inflight, eta);
 	progress_drawn = 1;
 }
 

@@ -104,6 +104,8 @@ struct qa_text {
 	size_t len, cap;
 };
 
+struct qa_reply;
+
 /*
  * The host's function table.  Paths name a field from the document's top:
  * "response.text", "expected[0]", "metrics[1].name"; "" is the whole document.
@@ -175,6 +177,28 @@ struct qa_host {
 	void (*text_add)(struct qa_text *t, const char *s, size_t len);
 	void (*text_printf)(struct qa_text *t, const char *fmt, ...) QA_PRINTF(2, 3);
 	void (*text_json)(struct qa_text *t, const char *s, size_t len);
+
+	/*
+	 * copy() and error_body() came after the first host table: a plugin
+	 * that may meet an older host checks host->size >
+	 * offsetof(struct qa_host, copy) before it calls them.
+	 *
+	 * copy(): the value at path as a host->alloc'd, NUL-terminated string
+	 * for a struct qa_reply: a string unescaped, any other type as its JSON
+	 * text; NULL when it is absent or not of type want (QA_ABSENT: any).
+	 *
+	 * error_body(): an error response's body read the way OpenAI,
+	 * Anthropic, Gemini, vLLM and FastAPI write it ({"error":{"message",
+	 * "type","code"}}, {"type":"error","error":{...}}, Gemini's
+	 * {"error":{"details":[{"retryDelay"}]}} possibly inside [ ],
+	 * {"message"}, {"detail"}, or text).  Always sets out->error (the
+	 * body's message, else "HTTP <status>: <first line>"); sets
+	 * error_type "quota" for an exhausted quota or budget (never retried)
+	 * and retry_after_ms for a retryDelay.  For any OpenAI-compatible
+	 * provider's parse().
+	 */
+	char *(*copy)(const qa_json *doc, const char *path, enum qa_type want);
+	void (*error_body)(long status, const char *body, size_t len, struct qa_reply *out);
 };
 
 /* What a scorer sees of one record. */

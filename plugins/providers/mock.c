@@ -842,18 +842,6 @@ static int respond(void *st, const qa_json *rec, const struct qa_endpoint *ep, c
 	return 0;
 }
 
-static char *dup_at(const qa_json *d, const char *path, int raw)
-{
-	size_t n;
-	const char *s = raw ? H->raw(d, path, &n) : H->string(d, path, &n);
-	if (!s)
-		return NULL;
-	char *c = H->alloc(n + 1);
-	memcpy(c, s, n);
-	c[n] = '\0';
-	return c;
-}
-
 static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
     const char *body, size_t len, struct qa_reply *out)
 {
@@ -865,19 +853,15 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 		return -1;
 	}
 	if (status < 200 || status > 299) {
-		out->error = dup_at(d, "error.message", 0);
-		if (!out->error)
-			out->error = H->format("HTTP %ld", status);
+		H->error_body(status, body, len, out);
 		return 0;
 	}
-	out->text = dup_at(d, "choices[0].text", 0);
-	out->finish_reason = dup_at(d, "choices[0].finish_reason", 0);
-	out->model = dup_at(d, "model", 0);
-	out->id = dup_at(d, "id", 0);
-	if (H->type(d, "usage") == QA_OBJECT)
-		out->usage = dup_at(d, "usage", 1);
-	if (H->type(d, "choices[0].logprobs") == QA_OBJECT)
-		out->logprobs = dup_at(d, "choices[0].logprobs", 1);
+	out->text = H->copy(d, "choices[0].text", QA_STRING);
+	out->finish_reason = H->copy(d, "choices[0].finish_reason", QA_STRING);
+	out->model = H->copy(d, "model", QA_STRING);
+	out->id = H->copy(d, "id", QA_STRING);
+	out->usage = H->copy(d, "usage", QA_OBJECT);
+	out->logprobs = H->copy(d, "choices[0].logprobs", QA_OBJECT);
 	return 0;
 }
 

@@ -110,99 +110,6 @@ static int build(void *st, const qa_json *rec, const struct qa_endpoint *ep, str
 	return 0;
 }
 
-/* A copy of the string at path, or NULL. */
-static char *dup_string(const qa_json *doc, const char *path)
-{
-	size_t n;
-	const char *s = H->string(doc, path, &n);
-	if (!s)
-		return NULL;
-	char *d = H->alloc(n + 1);
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
-static char *dup_raw(const qa_json *doc, const char *path, enum qa_type want)
-{
-	if (H->type(doc, path) != want)
-		return NULL;
-	size_t n;
-	const char *s = H->raw(doc, path, &n);
-	char *d = H->alloc(n + 1);
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
-/* "22s", "1.5s", "500ms", "2m": a Google duration, in milliseconds; 0 when unreadable. */
-static double duration_ms(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || v < 0)
-		return 0;
-	if (strcmp(end, "ms") == 0)
-		return v;
-	if (strcmp(end, "s") == 0 || *end == '\0')
-		return v * 1000;
-	if (strcmp(end, "m") == 0)
-		return v * 60000;
-	return 0;
-}
-
-static int is_quota(const char *s)
-{
-	return s && (strcmp(s, "insufficient_quota") == 0 || strcmp(s, "billing_hard_limit_reached") == 0 ||
-	    strcmp(s, "enforced_spend_limit_reached") == 0 || strcmp(s, "billing_error") == 0);
-}
-
-/*
- * An error body: OpenAI {"error":{"message","type","code"}}, Anthropic
- * {"type":"error","error":{"type","message","details":{"error_code"}}},
- * Gemini {"error":{"code","message","status","details":[{"retryDelay"}]}},
- * possibly wrapped in [ ], vLLM and FastAPI {"message"} / {"detail"}, or
- * text.  Sets out->error always.
- */
-static void parse_error(long status, const char *body, size_t len, struct qa_reply *out)
-{
-	const char *perr;
-	const qa_json *d = len ? H->parse(body, len, &perr) : NULL;
-	const char *e = "error";
-	if (d && H->type(d, "") == QA_ARRAY && H->type(d, "[0].error") == QA_OBJECT)
-		e = "[0].error";
-	char path[64];
-#define AT(sub) (snprintf(path, sizeof path, "%s%s", e, sub), path)
-	if (d && H->type(d, e) == QA_OBJECT) {
-		out->error = dup_string(d, AT(".message"));
-		if (is_quota(H->string(d, AT(".type"), NULL)) || is_quota(H->string(d, AT(".code"), NULL)) ||
-		    is_quota(H->string(d, AT(".details.error_code"), NULL)))
-			out->error_type = "quota";
-		size_t nd = H->count(d, AT(".details"));
-		for (size_t i = 0; i < nd; i++) {
-			char p2[96];
-			snprintf(p2, sizeof p2, "%s.details[%zu].retryDelay", e, i);
-			const char *delay = H->string(d, p2, NULL);
-			if (delay)
-				out->retry_after_ms = duration_ms(delay);
-		}
-	} else if (d && H->type(d, "error") == QA_STRING) {
-		out->error = dup_string(d, "error");
-	} else if (d && H->type(d, "message") == QA_STRING) {
-		out->error = dup_string(d, "message");
-	} else if (d && H->type(d, "detail") == QA_STRING) {
-		out->error = dup_string(d, "detail");
-	}
-#undef AT
-	if (!out->error) {
-		/* Not a body we know: its first line, when it is short text (a proxy's page). */
-		size_t n = 0;
-		while (n < len && n < 200 && body[n] != '\n' && body[n] != '\r')
-			n++;
-		out->error = n ? H->format("HTTP %ld: %.*s", status, (int)n, body) : H->format("HTTP %ld", status);
-	}
-}
-
 /* Did the request ask for the prompt echoed? */
 static int wants_echo(const struct qa_endpoint *ep)
 {
@@ -312,7 +219,7 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 {
 	(void)st, (void)rec;
 	if (status < 200 || status > 299) {
-		parse_error(status, body, len, out);
+		H->error_body(status, body, len, out);
 		if (wants_echo(ep) && mentions(out->error, "echo") &&
 		    (mentions(out->error, "unsupported") || mentions(out->error, "not support"))) {
 			char *said = out->error;
@@ -334,7 +241,7 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	}
 	if (H->type(d, "error") == QA_OBJECT || H->type(d, "error") == QA_STRING) {
 		/* Some relays answer 200 with an error body. */
-		parse_error(status, body, len, out);
+		H->error_body(status, body, len, out);
 		if (!out->error_type)
 			out->error_type = "server";
 		return 0;
@@ -343,17 +250,17 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 		out->error = H->format("the response has no choices");
 		return -1;
 	}
-	out->text = dup_string(d, "choices[0].text");
-	out->finish_reason = dup_string(d, "choices[0].finish_reason");
-	out->model = dup_string(d, "model");
-	out->id = dup_string(d, "id");
-	out->usage = dup_raw(d, "usage", QA_OBJECT);
+	out->text = H->copy(d, "choices[0].text", QA_STRING);
+	out->finish_reason = H->copy(d, "choices[0].finish_reason", QA_STRING);
+	out->model = H->copy(d, "model", QA_STRING);
+	out->id = H->copy(d, "id", QA_STRING);
+	out->usage = H->copy(d, "usage", QA_OBJECT);
 	if (H->type(d, "choices[0].prompt_logprobs") == QA_ARRAY && !wants_echo(ep)) {
 		out->logprobs = from_prompt_logprobs(d, "choices[0].prompt_logprobs");
 		return 0;
 	}
 	if (!wants_echo(ep) || H->type(d, "choices[0].logprobs") != QA_OBJECT) {
-		out->logprobs = dup_raw(d, "choices[0].logprobs", QA_OBJECT);
+		out->logprobs = H->copy(d, "choices[0].logprobs", QA_OBJECT);
 		return 0;
 	}
 	/* Echoed: the prompt's first token has no logprob; a real number there means no echo. */
@@ -369,7 +276,7 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	if (H->number(d, "usage.completion_tokens", &generated) == 0 && generated > 0 && generated <= n)
 		out->logprobs = logprobs_head(d, "choices[0].logprobs", n - (size_t)generated);
 	else
-		out->logprobs = dup_raw(d, "choices[0].logprobs", QA_OBJECT);
+		out->logprobs = H->copy(d, "choices[0].logprobs", QA_OBJECT);
 	return 0;
 }
 
