@@ -15,7 +15,7 @@
 #   ppl.summary.json                             corpus perplexities
 #   drift.json / drift.txt                       qa-diff of the logprob runs
 #   diff.json / diff.txt, gate.txt, gate.status  qa-diff of the answers
-#   cost.json / cost.txt                         qa-cost, savings at MONTHLY
+#   cost.json / cost.md                          qa-cost, savings at MONTHLY
 #   report.md                                    all of it, one screen
 # Make's dependencies mean a re-run redoes only what changed: edit the
 # config, and only the sends (and what follows them) run again.

@@ -867,7 +867,7 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 
 static const struct qa_plugin me = {
 	QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "mock", "1.0",
-	    "in-process answers without a network: models baseline, int8, int4"),
+	    "in-process answers without a network: models baseline, int8, int4, fragile"),
 	.build = build,
 	.parse = parse,
 	.respond = respond,
