@@ -9,7 +9,7 @@
 #        [SEND_FLAGS=...] [SCORE_FLAGS=...]
 #
 # Everything lands in runs/NAME/:
-#   ENDPOINT.sent.jsonl, ENDPOINT.scored.jsonl   the raw records
+#   ENDPOINT.sent.jsonl, ENDPOINT.scored.jsonl   the raw records; scored and priced
 #   ENDPOINT.summary.json / .txt                 accuracy per task (qa-score)
 #   ppl-baseline.jsonl, ppl-candidate.jsonl      prompt logprobs, scored
 #   ppl.summary.json                             corpus perplexities

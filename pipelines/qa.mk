@@ -63,12 +63,14 @@ $(R)/tasks.jsonl: $(TASK_FILES) | $(R)/.
 $(R)/.:
 	mkdir -p $@
 
-# One endpoint's run of the battery: sent, then scored.  The record keeps
-# everything qa-send wrote (response or error) for the later steps.
+# One endpoint's run of the battery: sent, then scored and priced, so
+# that qa-diff compares cost per correct answer too (a model without a
+# price is left unpriced, with a warning in ENDPOINT.cost.err).  The record
+# keeps everything qa-send wrote (response or error) for the later steps.
 $(R)/%.sent.jsonl: $(R)/tasks.jsonl $(CONFIG) $(QA_TOOLS)
 	$(call data,$(QA_BIN)qa-send -q --endpoint $* $(SEND_FLAGS) $< > $@)
 
-$(R)/%.scored.jsonl: $(R)/%.sent.jsonl $(QA_TOOLS)
-	$(call data,$(QA_BIN)qa-score $(SCORE_FLAGS) $< > $@)
+$(R)/%.scored.jsonl: $(R)/%.sent.jsonl $(CONFIG) $(PRICES) $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-score $(SCORE_FLAGS) $< | $(QA_BIN)qa-cost 2> $(R)/$*.cost.err > $@)
 
 .PRECIOUS: $(R)/%.sent.jsonl $(R)/%.scored.jsonl $(R)/tasks.jsonl $(R)/.

@@ -118,6 +118,8 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	done
 	[ "$(cat runs/a/gate.status)" = 1 ]
 	[ "$(jq -r 'select(.scope == "overall") | .decision' runs/a/diff.json)" = fail ]
+	# The runs are priced before the diff, so it compares cost too: int4 costs 0.42/0.42 against 5/15.
+	[ "$(jq -r 'select(.scope == "overall") | .ratios.mean_cost | type == "number" and . < 0.1' runs/a/diff.json)" = true ]
 	for h in '**Decision: FAIL**' '## Accuracy per task (95% CI)' '## Perplexity against accuracy' \
 	    '## Latency, cost and savings' 'savings: $'; do
 		grep -qF -- "$h" runs/a/report.md || { echo "report lacks: $h"; false; }
