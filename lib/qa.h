@@ -259,6 +259,12 @@ struct qa_paired {
 	size_t n;
 	double mean_diff, sd_diff, se, ci_low, ci_high;
 };
+/*
+ * Mean of x[0..n) and its standard error, sample sd (ddof 1) / sqrt(n), in
+ * two passes; NaN where n is too small (0 for the mean, 1 for se).
+ * Returns the sum, exact for 0/1 scores (the count of successes).
+ */
+double mean_se(const double *x, size_t n, double *mean, double *se);
 void paired_diff(const double *a, const double *b, size_t n, double z, struct qa_paired *out);
 /*
  * KL(P || Q) in nats over the n entries given, 0 ln(0 / q) = 0, +inf where

@@ -243,6 +243,21 @@ void mcnemar(long b, long c, struct qa_mcnemar *out)
 	out->p_chi2_cc = chi2_sf_1df(out->chi2_cc);
 }
 
+double mean_se(const double *x, size_t n, double *mean, double *se)
+{
+	double sum = 0, ss = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += x[i];
+	*mean = n > 0 ? sum / (double)n : NAN;
+	*se = NAN;
+	if (n > 1) {
+		for (size_t i = 0; i < n; i++)
+			ss += (x[i] - *mean) * (x[i] - *mean);
+		*se = sqrt(ss / (double)(n - 1)) / sqrt((double)n);
+	}
+	return sum;
+}
+
 void paired_diff(const double *a, const double *b, size_t n, double z, struct qa_paired *out)
 {
 	double sum = 0, ss = 0, mean, d;

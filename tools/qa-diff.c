@@ -1078,18 +1078,10 @@ static void side_stats(struct sideres *r, const struct side *s, const double *x,
 	r->errors = s->errors;
 	r->scored = s->scored;
 	r->invalid = s->invalid;
-	r->mean = r->se = r->lo = r->hi = NAN;
+	r->lo = r->hi = NAN;
 	r->ci_method = NULL;
+	double sum = mean_se(x, n, &r->mean, &r->se);
 	if (n > 0) {
-		double sum = 0, ss = 0;
-		for (size_t i = 0; i < n; i++)
-			sum += x[i];
-		r->mean = sum / (double)n;
-		if (n > 1) {
-			for (size_t i = 0; i < n; i++)
-				ss += (x[i] - r->mean) * (x[i] - r->mean);
-			r->se = sqrt(ss / (double)(n - 1)) / sqrt((double)n);
-		}
 		if (binary) {
 			wilson_ci(sum, (double)n, D.z, &r->lo, &r->hi);
 			/* None right, or all: the bound is exactly 0 or 1, not a rounding away from it. */
@@ -1339,17 +1331,7 @@ static void drift_stats(struct driftres *r, struct drift *d)
 	r->kl_n = n;
 	if (n > 1)
 		qsort(d->kl.v, n, sizeof *d->kl.v, cmp_double);
-	if (n > 0) {
-		double sum = 0, ss = 0;
-		for (size_t i = 0; i < n; i++)
-			sum += v[i];
-		r->kl_mean = sum / (double)n;
-		if (n > 1) {
-			for (size_t i = 0; i < n; i++)
-				ss += (v[i] - r->kl_mean) * (v[i] - r->kl_mean);
-			r->kl_se = sqrt(ss / (double)(n - 1)) / sqrt((double)n);
-		}
-	}
+	mean_se(v, n, &r->kl_mean, &r->kl_se);
 	for (int q = 0; q < NKLQ; q++)
 		r->kl_pct[q] = percentile_linear(v, n, kl_q[q]);
 	r->cover = d->cover.n > 0 ? d->cover.mean : NAN;

@@ -408,6 +408,13 @@ static void test_corners(void)
 	paired_diff(one, zeros, 0, 1.96, &pd);
 	CHECK(pd.n == 0 && isnan(pd.mean_diff) && isnan(pd.sd_diff));
 
+	/* mean_se: by hand, sd of 1..4 is sqrt(5/3); and the NaNs of too few items. */
+	double four[] = { 1, 2, 3, 4 }, m, se;
+	CHECK(mean_se(four, 4, &m, &se) == 10 && m == 2.5);
+	near("mean_se", "se", se, sqrt(5.0 / 3) / 2);
+	CHECK(mean_se(four, 1, &m, &se) == 1 && m == 1 && isnan(se));
+	CHECK(mean_se(four, 0, &m, &se) == 0 && isnan(m) && isnan(se));
+
 	/* NaNs sort last, so a sorted prefix of real numbers can be cut off. */
 	qsort(v, 6, sizeof(v[0]), cmp_double);
 	CHECK(v[0] == -1 && v[1] == 0 && v[2] == 2 && v[3] == 3 && isnan(v[4]) && isnan(v[5]));
