@@ -39,11 +39,26 @@ struct qa_json {
 	struct tok *tok;
 	unsigned ntok, cap;
 	qa_arena *arena;
+	/*
+	 * The last element json_index() found in each of a few arrays: callers
+	 * walk arrays by index, often several side by side ("tokens[i]",
+	 * "token_logprobs[i]", ...), which is quadratic from each array's start
+	 * and linear from here.  A cache, so it changes behind const.
+	 */
+	struct { int arr, tok; size_t idx; } at[4];
+	unsigned at_next;
 };
+
+static void forget_index(qa_json *j)
+{
+	for (size_t k = 0; k < sizeof j->at / sizeof *j->at; k++)
+		j->at[k].arr = -1;
+}
 
 qa_json *json_new(void)
 {
 	qa_json *j = xcalloc(1, sizeof *j);
+	forget_index(j);
 	j->arena = arena_new();
 	return j;
 }
@@ -478,6 +493,7 @@ int json_parse(qa_json *j, const char *text, size_t len, const char **err, size_
 	j->text = text;
 	j->len = len;
 	j->ntok = 0;
+	forget_index(j);
 	/* A line of a million tokens should not pin their memory for the rest of the run. */
 	if (j->cap > (1u << 16)) {
 		xfree(&j->tok);
@@ -725,9 +741,22 @@ int json_index(const qa_json *j, int arr, size_t idx)
 {
 	if (!is(j, arr, T_ARRAY) || idx >= (size_t)j->tok[arr].size)
 		return -1;
+	qa_json *cache = (qa_json *)j;
+	size_t k = 0, n = sizeof j->at / sizeof *j->at, i = 0;
+	while (k < n && j->at[k].arr != arr)
+		k++;
+	if (k == n)
+		k = cache->at_next++ % n;
 	int c = arr + 1;
-	while (idx--)
+	if (j->at[k].arr == arr && idx >= j->at[k].idx) {
+		i = j->at[k].idx;
+		c = j->at[k].tok;
+	}
+	for (; i < idx; i++)
 		c = j->tok[c].next;
+	cache->at[k].arr = arr;
+	cache->at[k].idx = idx;
+	cache->at[k].tok = c;
 	return c;
 }
 

@@ -130,6 +130,35 @@ int main(void)
 		CHECK(json_count(J, 0) == count);
 		free(wide);
 	}
+	/*
+	 * json_index() remembers where it was in a few arrays: walks side by
+	 * side, backwards, past the cache's size, and after a new parse of the
+	 * same shape must all land where a walk from the start does.
+	 */
+	{
+		static const char *const paths[] = { "a", "b", "c", "d", "e" };
+		const char *arrays = "{\"a\":[0,1,2,3,{\"x\":[9,8]},5],\"b\":[10,11,12,13,14,15],\"c\":[20,21,22,23,24,25],"
+		    "\"d\":[30,31,32,33,34,35],\"e\":[40,41,42,43,44,45]}";
+		static const int order[] = { 0, 1, 2, 5, 3, 3, 0, 4, 5, 1 };
+		int ok = parses(arrays);
+		/* three arrays fit the cache; five evict each other */
+		for (size_t narrays = 3; narrays <= 5 && ok; narrays += 2) {
+			for (size_t o = 0; o < sizeof order / sizeof *order; o++)
+				for (size_t a = 0; a < narrays; a++) {
+					double got = -1;
+					char path[16];
+					snprintf(path, sizeof path, "%s[%d]", paths[a], order[o]);
+					int t = json_find(J, 0, path);
+					if (a == 0 && order[o] == 4)
+						ok &= json_type(J, t) == QA_OBJECT && json_num(J, json_find(J, t, "x[1]"), &got) == 0 && got == 8;
+					else
+						ok &= json_num(J, t, &got) == 0 && got == (double)(a * 10 + (size_t)order[o]);
+				}
+			ok &= parses("{\"a\":[7]}") && json_index(J, json_find(J, 0, "a"), 1) < 0;
+			ok &= parses(arrays);
+		}
+		CHECK(ok);
+	}
 	json_free(&J);
 	return t_done("json");
 }
