@@ -207,7 +207,8 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 	run_data send --retries 10 --deadline 1.5 <<<"$(rec "$s")"
 	is "$(since) < 4"
 	n=$(count "$s")
-	[ "$n" -ge 1 ] && [ "$n" -le 2 ]
+	[ "$n" -ge 1 ]
+	[ "$n" -le 2 ]
 	[[ "$(field .error.message)" == *deadline* ]]
 	# a hang with a long --timeout is still cut by the deadline
 	t0=$EPOCHREALTIME
@@ -504,7 +505,8 @@ battery() {
 	# flips, both ways: baseline right and int4 wrong far outnumber the reverse
 	lost=$(paste baseline.txt int4.txt | awk '$1 == 1 && $2 == 0' | wc -l)
 	won=$(paste baseline.txt int4.txt | awk '$1 == 0 && $2 == 1' | wc -l)
-	[ "$lost" -gt $((2 * won)) ] && [ "$won" -gt 0 ]
+	[ "$lost" -gt $((2 * won)) ]
+	[ "$won" -gt 0 ]
 }
 
 @test "mock: latency is simulated without waiting, unless mock_wait; waits run concurrently" {

@@ -90,7 +90,8 @@ words() { seq "$1" | awk '{ printf "%sw%d", (NR > 1 ? " " : ""), ($1 * 7919) % 1
 	words 40 | jq -Rc '{prompt: .}' > long.jsonl
 	qa-send -q --provider mock --model int4 --mode logprobs long.jsonl | qa-score -m perplexity > whole.jsonl
 	qa-send -q --provider mock --model int4 --mode logprobs --context 8 long.jsonl | qa-score -m perplexity > win.jsonl
-	[ "$(jq .details.perplexity.tokens win.jsonl)" = 39 ] && [ "$(jq .details.perplexity.tokens whole.jsonl)" = 39 ]
+	[ "$(jq .details.perplexity.tokens win.jsonl)" = 39 ]
+	[ "$(jq .details.perplexity.tokens whole.jsonl)" = 39 ]
 	[ "$(jq .response.logprobs.windows.stride win.jsonl)" = 4 ]
 	[ "$(jq -n --slurpfile a whole.jsonl --slurpfile b win.jsonl '$a[0].scores.perplexity != $b[0].scores.perplexity')" = true ]
 }

@@ -58,7 +58,7 @@ endpoints() { awk -F'"endpoint":"' '{ split($2, a, "\""); print a[1] }'; }
 		prev=st$s
 	done
 	# Stage 0 is a full rollback; the others keep their 30:20 proportion.
-	! grep -qx a st0
+	[ "$(grep -cx a st0)" = 0 ]
 	[ "$(grep -cx a st3)" -eq 20000 ]
 }
 

@@ -52,7 +52,8 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	run awk '{ print $1, $2, $NF }' runs/m/ramp.txt
 	assert_output "$(printf 'STAGE WEIGHT DECISION\n1 10%% advance\n2 30%% advance\n3 60%% rollback\n0 0%% back')"
 	grep -q 'rolled back' runs/m/ramp.txt
-	[ ! -e runs/m/stage-3.pass ] && [ ! -e runs/m/stage-4.jsonl ]
+	[ ! -e runs/m/stage-3.pass ]
+	[ ! -e runs/m/stage-4.jsonl ]
 	# Every stage routes every task; the rollback sends all of them to the baseline.
 	for k in 0 1 2 3; do [ "$(wc -l < "runs/m/stage-$k.jsonl")" -eq "$ntasks" ]; done
 	[ "$(routed m/stage-0.jsonl old | wc -l)" -eq "$ntasks" ]
@@ -60,7 +61,9 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	routed m/stage-1.jsonl fragile > c1
 	routed m/stage-2.jsonl fragile > c2
 	routed m/stage-3.jsonl fragile > c3
-	[ -s c1 ] && [ -z "$(comm -23 c1 c2)" ] && [ -z "$(comm -23 c2 c3)" ]
+	[ -s c1 ]
+	[ -z "$(comm -23 c1 c2)" ]
+	[ -z "$(comm -23 c2 c3)" ]
 	# The gate saw what the records say: the candidate's share collapsed at 60%.
 	acc() { jq -s --arg e "$2" '[.[] | select(.endpoint == $e) | .scores | to_entries[0].value] | add / length' "runs/m/$1"; }
 	[ "$(jq -n "$(acc stage-2.jsonl fragile) > 0.75")" = true ]
@@ -79,7 +82,8 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	run --separate-stderr migrate BASELINE=old CANDIDATE=same NAME=m PLAN=25,50,100
 	assert_success
 	assert_line --regexp '^3 +100% +old 0 / same '"$ntasks"' .* done$'
-	[ -e runs/m/stage-3.pass ] && [ ! -e runs/m/stage-0.jsonl ]
+	[ -e runs/m/stage-3.pass ]
+	[ ! -e runs/m/stage-0.jsonl ]
 	# The table's cost column is qa-cost's, per stage.
 	want=$(jq -r 'select(.scope == "overall") | .cost * 10000 | round / 10000' runs/m/stage-1.cost.json)
 	grep -q "\$$want " runs/m/ramp.txt
@@ -147,7 +151,7 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	run --separate-stderr assess BASELINE=old CANDIDATE=same NAME=a PERPLEXITY=no MAX_DROP=0.1
 	assert_success
 	grep -qF '**Decision: PASS**' runs/a/report.md
-	! grep -q Perplexity runs/a/report.md
+	[ "$(grep -c Perplexity runs/a/report.md)" = 0 ]
 	[ ! -e runs/a/ppl-baseline.jsonl ]
 }
 
@@ -189,7 +193,8 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	split -l 100 ppl.jsonl part.
 	for f in part.*; do qa-score --summary --metric perplexity "$f"; done | qa-score --merge | tail -n 1 > merged.json
 	for k in n tokens words bytes; do
-		[ "$(jq ".$k > 0" whole.json)" = true ] && [ "$(jq ".$k" whole.json)" = "$(jq ".$k" merged.json)" ]
+		[ "$(jq ".$k > 0" whole.json)" = true ]
+		[ "$(jq ".$k" whole.json)" = "$(jq ".$k" merged.json)" ]
 	done
 	jq -n --slurpfile a whole.json --slurpfile b merged.json \
 		'($a[0].token_perplexity - $b[0].token_perplexity | fabs) < 1e-12 * $a[0].token_perplexity' | grep -qx true
