@@ -13,7 +13,11 @@ conf=(BASELINE=baseline CANDIDATE=int4 NAME=demo BUILD="$BUILD"
 echo "qa demo: $(cat pipelines/tasks/*.jsonl | wc -l) tasks from pipelines/tasks, baseline vs int4 (mock provider)"
 # The ramp first, so the report can show it.  Both make runs fail on
 # purpose: int4 does not pass the gate, which is the demo's point.
-make -s -f pipelines/migrate.mk "${conf[@]}" > /dev/null 2>&1 || [ -s runs/demo/ramp.txt ]
+# A ramp that failed for any other reason is an error (a table left by
+# an earlier run is no proof).
+mkdir -p runs/demo
+make -s -f pipelines/migrate.mk "${conf[@]}" > /dev/null 2> runs/demo/migrate.err ||
+	grep -q 'failed its gate' runs/demo/migrate.err || { cat runs/demo/migrate.err >&2; exit 1; }
 status=0
 make -s -f pipelines/assess.mk "${conf[@]}" report 2> runs/demo/make.err || status=$?
 [ $status -eq 0 ] || { cat runs/demo/make.err >&2; exit $status; }
