@@ -25,6 +25,9 @@ LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 # Every tools/qa-*.c is a tool, every plugins/*/*.c a plugin, every tests/unit/test_*.c a unit test.
 TOOLS = $(patsubst tools/%.c,%,$(wildcard tools/qa-*.c))
+# A large tool is a folder, tools/qa-NAME/*.c with a private header.
+DIR_TOOLS = qa-report
+TOOLS += $(DIR_TOOLS)
 SCORERS = $(patsubst plugins/scorers/%.c,%,$(wildcard plugins/scorers/*.c))
 PROVIDERS = $(patsubst plugins/providers/%.c,%,$(wildcard plugins/providers/*.c))
 # squad.c serves two names: squad_em.so is built, squad_f1.so links to it.
@@ -54,6 +57,11 @@ $(BUILD)/libqa.a: $(LIB_OBJ)
 $(BUILD)/bin/%: tools/%.c $(BUILD)/libqa.a $(BUILD)/prefix
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
+
+$(BUILD)/bin/qa-report: $(wildcard tools/qa-report/*.c) tools/qa-report/report.h lib/html.h \
+		$(BUILD)/libqa.a $(BUILD)/prefix
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itools/qa-report -o $@ $(filter %.c,$^) $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
 
 $(BUILD)/lib/qa/plugins/%.so: plugins/scorers/%.c lib/qa/plugin.h
 	@mkdir -p $(@D)

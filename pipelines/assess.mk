@@ -17,6 +17,7 @@
 #   diff.json / diff.txt, gate.txt, gate.status  qa-diff of the answers
 #   cost.json / cost.md                          qa-cost, savings at MONTHLY
 #   report.md                                    all of it, one screen
+#   report.html                                  all of it as one page to share (qa-report)
 # Make's dependencies mean a re-run redoes only what changed: edit the
 # config, and only the sends (and what follows them) run again.
 #
@@ -41,7 +42,7 @@ LOGPROBS_FLAGS ?= --mode logprobs
 
 .DEFAULT_GOAL := all
 all: report gate
-report: $(R)/report.md
+report: $(R)/report.md $(R)/report.html
 	@cat $<
 gate: $(R)/gate.status
 	@exit $$(cat $<)
@@ -100,3 +101,8 @@ endif
 # migrate.mk, run with the same NAME, leaves its ramp table here too.
 $(R)/report.md: $(REPORT_IN) $(wildcard $(R)/ramp.txt) $(QA_ROOT)/pipelines/report
 	$(QA_ROOT)/pipelines/report $(R) '$(BASELINE)' '$(CANDIDATE)' > $@
+
+# The same as one self-contained page, for the people who decide: charts,
+# every flipped answer, the ramp when migrate.mk left one.
+$(R)/report.html: $(REPORT_IN) $(wildcard $(R)/stage-*.row) $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-report -b '$(BASELINE)' -c '$(CANDIDATE)' --max-drop $(MAX_DROP) -o $@ $(R))
