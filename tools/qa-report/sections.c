@@ -224,8 +224,8 @@ static void settings(struct report *r, qa_buf *p)
 			only[k] += side_find(&r->s[1 - k], r->s[k].it[i].id) == NULL;
 	buf_adds(p, "<h3>Comparability warnings</h3>\n");
 	if (only[0] || only[1]) {
-		buf_printf(p, "<p class=\"warn\">%zu items only in the baseline and %zu only in the candidate: "
-		    "they are not compared.</p>\n", only[0], only[1]);
+		buf_printf(p, "<p class=\"warn\">%zu item%s only in the baseline and %zu only in the candidate: "
+		    "they are not compared.</p>\n", only[0], only[0] == 1 ? "" : "s", only[1]);
 		nw++;
 	}
 	const char *pa = r->s[0].params ? r->s[0].params : "", *pb = r->s[1].params ? r->s[1].params : "";
@@ -976,7 +976,7 @@ static void latency(struct report *r, qa_buf *p)
 
 	/* Errors by type, and the retries and fallbacks it took. */
 	buf_adds(p, "<h3>Errors and retries</h3>\n<table><thead><tr><th scope=\"col\"></th><th class=\"n\" "
-	    "scope=\"col\">requests</th><th class=\"n\" scope=\"col\">retries</th><th class=\"n\" scope=\"col\">"
+	    "scope=\"col\">records</th><th class=\"n\" scope=\"col\">retries</th><th class=\"n\" scope=\"col\">"
 	    "fallbacks</th><th scope=\"col\">errors by type</th></tr></thead><tbody>\n");
 	for (int k = 0; k < 2; k++) {
 		const struct side *s = &r->s[k];
