@@ -21,14 +21,22 @@ static const char css[] =
     ".decision{font-size:19px;padding:12px 16px;border-left:8px solid;margin:12px 0;background:#f6f6f6}"
     ".decision.noship{border-color:#D55E00}.decision.ship{border-color:#009E73}.decision.none{border-color:#777}"
     ".muted{color:#555}.small{font-size:13px}"
+    ".two{display:grid;grid-template-columns:auto 1fr;gap:28px;align-items:start}"
+    "@media (max-width:800px){.two{grid-template-columns:1fr}}.two h3{margin-top:8px}"
+    ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px;margin:14px 0}"
+    ".card{display:flex;flex-direction:column;border:1px solid #d0d0d0;border-radius:6px;padding:10px 14px;"
+    "color:inherit;text-decoration:none;font-size:13px}.card:hover{border-color:#0072B2}"
+    ".card .what{color:#555;text-transform:uppercase;letter-spacing:.04em;font-size:12px}"
+    ".card .big{font-size:22px;font-weight:700;margin:2px 0}"
     "table{border-collapse:collapse;margin:8px 0 12px;font-size:14px}"
     "th,td{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-align:top}"
-    "th{background:#f2f2f2}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "th{background:#f2f2f2}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td.n{white-space:nowrap}"
     ".warn{border-left:4px solid #E69F00;background:#fff8e6;padding:6px 12px;margin:6px 0}"
     ".absent{color:#555;font-style:italic}"
     "figure.chart{margin:8px 0}figure.chart svg{max-width:100%;height:auto;display:block}"
     "figcaption{font-size:13px;color:#444}"
     "svg text{font:12px system-ui,sans-serif;fill:#222}svg .label{font-size:13px;fill:#333}"
+    "svg .label,svg .pt{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}"
     "svg .axis line{stroke:#444}svg .axis line.grid{stroke:#e3e3e3}"
     ".key{display:inline-block;margin-right:16px}.swatch{display:inline-block;width:12px;height:12px;"
     "vertical-align:-1px;margin-right:4px}"
@@ -65,9 +73,9 @@ void fmt_money(char *out, size_t len, double v)
 	else if (v == 0)
 		snprintf(out, len, "$0");
 	else {
-		/* Three significant digits, never an exponent: $0.000027, $309. */
+		/* Cents from a dollar up, else three significant digits; never an exponent: $0.0000272, $309.36. */
 		int e = (int)floor(log10(fabs(v)));
-		int dec = e >= 2 ? 2 : 2 - e;
+		int dec = e >= 0 ? 2 : 2 - e;
 		snprintf(out, len, "$%.*f", dec > 10 ? 10 : dec, v);
 	}
 }
@@ -162,6 +170,87 @@ static void decision(struct report *r, qa_buf *p)
 		buf_printf(p, "<p class=\"muted\">%.0f items compared, paired by id.</p>\n", n);
 }
 
+/* 1000000 as 1,000,000. */
+static void fmt_count(char *out, size_t len, double v)
+{
+	char d[40];
+	snprintf(d, sizeof d, "%.0f", fabs(v));
+	size_t n = strlen(d), o = 0;
+	if (v < 0 && o + 1 < len)
+		out[o++] = '-';
+	for (size_t i = 0; i < n && o + 2 < len; i++) {
+		if (i && (n - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = d[i];
+	}
+	out[o] = '\0';
+}
+
+/* The four numbers a reader takes away, each with where it comes from below. */
+static void headline(struct report *r, qa_buf *p)
+{
+	long ov = doc_find(&r->diff, "overall", NULL);
+	char a[32], b[32], c[32], d[32], e[32];
+	int any = 0;
+
+	buf_adds(p, "<div class=\"cards\">");
+	double mb = doc_num(&r->diff, ov, "baseline.mean"), mc = doc_num(&r->diff, ov, "candidate.mean");
+	if (!isnan(mb) && !isnan(mc)) {
+		fmt_pct(a, sizeof a, mb);
+		fmt_pct(b, sizeof b, mc);
+		fmt_pts(c, sizeof c, doc_num(&r->diff, ov, "delta.mean"));
+		fmt_pts(d, sizeof d, doc_num(&r->diff, ov, "delta.ci_low"));
+		fmt_pts(e, sizeof e, doc_num(&r->diff, ov, "delta.ci_high"));
+		buf_printf(p, "<a class=\"card\" href=\"#accuracy\"><span class=\"what\">accuracy</span><span class=\"big\">"
+		    "%s &rarr; %s</span><span>%s points, 95%% CI [%s, %s]</span></a>", a, b, c, d, e);
+		any = 1;
+	}
+	long g[2] = { -1, -1 }, pj = -1;
+	for (size_t i = 0; i < r->cost.n; i++) {
+		const char *sc = doc_str(&r->cost, (long)i, "scope"), *ep = doc_str(&r->cost, (long)i, "endpoint");
+		for (int k = 0; k < 2 && sc && ep; k++) {
+			if (strcmp(sc, "group") == 0 && strcmp(ep, r->s[k].name) == 0)
+				g[k] = (long)i;
+			if (k == CAND && strcmp(sc, "projection") == 0 && strcmp(ep, r->s[k].name) == 0)
+				pj = (long)i;
+		}
+	}
+	if (g[0] >= 0 && g[1] >= 0) {
+		fmt_money(a, sizeof a, doc_num(&r->cost, g[0], "cost_per_1k_tasks"));
+		fmt_money(b, sizeof b, doc_num(&r->cost, g[1], "cost_per_1k_tasks"));
+		buf_printf(p, "<a class=\"card\" href=\"#cost\"><span class=\"what\">cost per 1,000 tasks</span>"
+		    "<span class=\"big\">%s &rarr; %s</span>", a, b);
+		double save = doc_num(&r->cost, pj, "savings_per_month"), tasks = doc_num(&r->cost, pj, "monthly_tasks");
+		if (!isnan(save)) {
+			fmt_money(c, sizeof c, save);
+			char t[48];
+			fmt_count(t, sizeof t, tasks);
+			buf_printf(p, "<span>%s %s a month at %s tasks a month</span>", save < 0 ? "costs" : "saves",
+			    c + (c[1] == '-'), t);
+		}
+		buf_adds(p, "</a>");
+		any = 1;
+	}
+	double r2w = doc_num(&r->diff, ov, "flips.right_to_wrong"), w2r = doc_num(&r->diff, ov, "flips.wrong_to_right");
+	if (!isnan(r2w)) {
+		double pct = doc_num(&r->diff, ov, "flips.pct");
+		buf_printf(p, "<a class=\"card\" href=\"#flips\"><span class=\"what\">answers that flipped</span>"
+		    "<span class=\"big\">%.0f lost, %.0f gained</span><span>right&rarr;wrong and wrong&rarr;right: %.1f%% "
+		    "of the items changed</span></a>", r2w, w2r, pct);
+		any = 1;
+	}
+	double pb = doc_num(&r->diff, ov, "baseline.p95_ms"), pc = doc_num(&r->diff, ov, "candidate.p95_ms");
+	if (!isnan(pb) && !isnan(pc)) {
+		buf_printf(p, "<a class=\"card\" href=\"#latency\"><span class=\"what\">latency, 95th percentile</span>"
+		    "<span class=\"big\">%.0f &rarr; %.0f ms</span><span>%+.0f%%</span></a>", pb, pc,
+		    pb > 0 ? (pc / pb - 1) * 100 : NAN);
+		any = 1;
+	}
+	buf_adds(p, "</div>\n");
+	if (!any)
+		p->len -= strlen("<div class=\"cards\"></div>\n");
+}
+
 static void fmt_date(char *out, size_t len, time_t t)
 {
 	struct tm tm;
@@ -174,7 +263,7 @@ static void fmt_date(char *out, size_t len, time_t t)
 static void settings(struct report *r, qa_buf *p)
 {
 	char a[64];
-	buf_adds(p, "<h2 id=\"settings\">Settings and comparability</h2>\n<table><caption class=\"muted small\">"
+	buf_adds(p, "<h2 id=\"settings\">Settings and comparability</h2>\n<div class=\"two\"><div><table><caption class=\"muted small\">"
 	    "What each side ran with, from its scored records</caption>\n<thead><tr><th scope=\"col\"></th>"
 	    "<th scope=\"col\">baseline</th><th scope=\"col\">candidate</th></tr></thead><tbody>\n");
 	static const char *const rows[] = { "run", "endpoint", "model", "decoding parameters", "date (file written)",
@@ -215,7 +304,8 @@ static void settings(struct report *r, qa_buf *p)
 		}
 		buf_adds(p, "</tr>\n");
 	}
-	buf_printf(p, "</tbody></table>\n<p class=\"small muted\">Report written by qa-report %s.</p>\n", QA_VERSION);
+	buf_printf(p, "</tbody></table>\n<p class=\"small muted\">Report written by qa-report %s.</p></div><div>\n",
+	    QA_VERSION);
 
 	/* Comparability: what would make the two columns measure different things. */
 	size_t nw = 0, only[2] = { 0, 0 };
@@ -264,6 +354,7 @@ static void settings(struct report *r, qa_buf *p)
 		}
 	if (nw == 0)
 		buf_adds(p, "<p>None: the same items on both sides, with the same decoding parameters.</p>\n");
+	buf_adds(p, "</div></div>\n");
 }
 
 /* ---- 2. accuracy per task ---- */
@@ -534,7 +625,7 @@ static void cost(struct report *r, qa_buf *p)
 			const char *name = doc_str(&r->cost, g[i], "endpoint");
 			qa_buf t = { 0 };
 			buf_printf(&t, "%s%s", name ? name : "?", on[i] ? " (Pareto front)" : "");
-			svg_text(p, x + 10, y - 8, "start", "label", buf_cstr(&t));
+			svg_text(p, x + 10, y + 4, "start", "pt", buf_cstr(&t));
 			buf_free(&t);
 		}
 		fig_close(p, "Accuracy here is qa-cost's share of correct answers per endpoint; the intervals are Wilson "
@@ -817,7 +908,7 @@ static void perplexity(struct report *r, qa_buf *p)
 		for (size_t i = 0; i < nt; i++) {
 			double x = scale_map(&sx, px[i]), y = scale_map(&sy, py[i]);
 			marker(p, 1, x, y, 5);
-			svg_text(p, x + 8, y - 6, "start", NULL, pn[i]);
+			svg_text(p, x + 8, y - 6, "start", "pt", pn[i]);
 		}
 		fig_close(p, NULL);
 	}
@@ -1099,6 +1190,7 @@ void page_write(struct report *r, qa_buf *p)
 	html_escs(p, buf_cstr(&title));
 	buf_adds(p, "</h1>\n");
 	decision(r, p);
+	headline(r, p);
 	buf_adds(p, "<nav aria-label=\"sections\" class=\"small\"><a href=\"#settings\">settings</a> &middot; "
 	    "<a href=\"#accuracy\">accuracy</a> &middot; <a href=\"#cost\">cost</a> &middot; <a href=\"#flips\">flips</a> "
 	    "&middot; <a href=\"#drift\">perplexity and drift</a> &middot; <a href=\"#latency\">latency</a> &middot; "
