@@ -381,5 +381,6 @@ void ramp_load(struct report *r, const char *path, int is_dir)
 		}
 		closedir(dp);
 	}
-	qsort(r->ramp, r->nramp, sizeof *r->ramp, cmp_stage);
+	if (r->nramp > 1)
+		qsort(r->ramp, r->nramp, sizeof *r->ramp, cmp_stage);
 }
