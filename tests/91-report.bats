@@ -184,6 +184,20 @@ mkruns() {
 @test "the run folder alone: the baseline is the one qa-cost priced savings against" {
 	run_ok qa-report -o page.html "$R/a"
 	grep -q '<h1>qa: int4 against old</h1>' page.html
+	# One side named: the other is the folder's other run, whichever comes first by name.
+	run_ok qa-report -c old -o page.html "$R/a"
+	grep -q '<h1>qa: old against int4</h1>' page.html
+	run_ok qa-report -b int4 -o page.html "$R/a"
+	grep -q '<h1>qa: old against int4</h1>' page.html
+	# Two runs and nothing to tell the baseline by: ask.
+	mkdir two
+	cp "$R/a/old.scored.jsonl" two/x.scored.jsonl
+	cp "$R/a/int4.scored.jsonl" two/y.scored.jsonl
+	run_usage qa-report two
+	assert_stderr --partial "two: two scored runs and no way to tell the baseline: use -b and -c"
+	cp "$R/a/int4.scored.jsonl" two/z.scored.jsonl
+	run_usage qa-report -b x two
+	assert_stderr --partial "cannot tell which scored runs to compare (found 3)"
 }
 
 @test "a hostile prompt, answer, task and id are text, never markup" {

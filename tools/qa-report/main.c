@@ -101,14 +101,19 @@ static void find_runs(const char *dir, const char *cost, const char **name, char
 			qa_die(QA_EXIT_USAGE, "%s: two scored runs and no way to tell the baseline: use -b and -c", dir);
 	}
 	for (int k = 0; k < 2; k++) {
-		const char *nm = name[k];
-		if (!nm && nfound == 2)
+		const char *nm = name[k], *other = name[1 - k];
+		if (!nm && !other && nfound == 2)
 			nm = found[k];
-		else if (!nm && nfound == 2 - (name[1 - k] != NULL)) {
+		else if (!nm) {
 			/* The one run that is not the other side. */
+			size_t n = 0;
 			for (size_t i = 0; i < nfound; i++)
-				if (strcmp(found[i], name[1 - k]) != 0)
+				if (strcmp(found[i], other) != 0) {
 					nm = found[i];
+					n++;
+				}
+			if (n != 1)
+				nm = NULL;
 		}
 		if (!nm)
 			qa_die(QA_EXIT_USAGE, "%s: cannot tell which scored runs to compare (found %zu): use -b and -c",
