@@ -155,6 +155,14 @@ mkruns() {
 	grep -q '>old (Pareto front)<' "$f"
 	grep -q '>int4 (Pareto front)<' "$f"
 	text_of "$f" | grep -q 'Cost confidence intervals: not in this run'
+	# When qa-cost writes intervals, they show, in the table and as bars.
+	jq -c 'if .scope == "group" then .cost_per_1k_tasks_ci = {low: (.cost_per_1k_tasks * 0.9), high: (.cost_per_1k_tasks * 1.1)} else . end' \
+		"$R/a/cost.json" > cost.json
+	run_ok qa-report --cost cost.json -o page.html "$R/a/old.scored.jsonl" "$R/a/int4.scored.jsonl"
+	lo=$(jq -r 'select(.endpoint == "int4" and .scope == "group") | .cost_per_1k_tasks * 0.9 * 10000 | round / 10000' "$R/a/cost.json")
+	grep -qF "[\$$lo" page.html
+	text_of page.html | grep -q "carry qa-cost's 95% intervals"
+	! text_of page.html | grep -q 'Cost confidence intervals: not in this run'
 }
 
 @test "perplexity, drift and the ramp show when the runs carry them, and say so when not" {

@@ -542,6 +542,28 @@ static void accuracy(struct report *r, qa_buf *p)
 
 /* ---- 3. cost against accuracy ---- */
 
+/*
+ * A cost interval, when qa-cost writes one: cost_per_1k_tasks_ci as
+ * {low, high}, {ci_low, ci_high} or [low, high], or cost_per_1k_tasks_ci_low
+ * and _high.  0 and both set, or -1.
+ */
+static int cost_ci(const struct doc *d, long i, double *lo, double *hi)
+{
+	static const char *const paths[][2] = {
+		{ "cost_per_1k_tasks_ci.low", "cost_per_1k_tasks_ci.high" },
+		{ "cost_per_1k_tasks_ci.ci_low", "cost_per_1k_tasks_ci.ci_high" },
+		{ "cost_per_1k_tasks_ci[0]", "cost_per_1k_tasks_ci[1]" },
+		{ "cost_per_1k_tasks_ci_low", "cost_per_1k_tasks_ci_high" },
+	};
+	for (size_t k = 0; k < sizeof paths / sizeof *paths; k++) {
+		*lo = doc_num(d, i, paths[k][0]);
+		*hi = doc_num(d, i, paths[k][1]);
+		if (!isnan(*lo) && !isnan(*hi))
+			return 0;
+	}
+	return -1;
+}
+
 static void cost(struct report *r, qa_buf *p)
 {
 	buf_adds(p, "<h2 id=\"cost\">Cost against accuracy</h2>\n");
@@ -569,8 +591,13 @@ static void cost(struct report *r, qa_buf *p)
 		if (!isnan(k) && n > 0)
 			wilson_ci(k, n, QA_Z95, &lo[i], &hi[i]);
 		if (c[i] > 0) {
+			double cl, ch;
 			cmin = fmin(cmin, c[i]);
 			cmax = fmax(cmax, c[i]);
+			if (cost_ci(&r->cost, g[i], &cl, &ch) == 0 && cl > 0) {
+				cmin = fmin(cmin, cl);
+				cmax = fmax(cmax, ch);
+			}
 		} else
 			c[i] = NAN;	/* not on a log axis; the table still has it */
 		if (!isnan(acc[i])) {
@@ -621,6 +648,9 @@ static void cost(struct report *r, qa_buf *p)
 			struct qa_cibar b;
 			if (ci_bar(&sy, lo[i], acc[i], hi[i], &b) == 0)
 				cibar_v(p, &b, x, side_colour[i % 6], 2);
+			double cl, ch;
+			if (cost_ci(&r->cost, g[i], &cl, &ch) == 0 && ci_bar(&sx, cl, c[i], ch, &b) == 0)
+				cibar_h(p, &b, y, side_colour[i % 6], 2);
 			marker(p, i, x, y, 6);
 			const char *name = doc_str(&r->cost, g[i], "endpoint");
 			qa_buf t = { 0 };
@@ -640,7 +670,7 @@ static void cost(struct report *r, qa_buf *p)
 	int have_ci = 0;
 	for (size_t i = 0; i < ng; i++) {
 		const char *name = doc_str(&r->cost, g[i], "endpoint"), *model = doc_str(&r->cost, g[i], "model");
-		char a[128], b[32], cc[32], d[32], e[32];
+		char a[128], b[80], cc[32], d[32], e[32];
 		long pj = -1;
 		for (size_t k = 0; k < r->cost.n && name; k++) {
 			const char *sc = doc_str(&r->cost, (long)k, "scope"), *ep = doc_str(&r->cost, (long)k, "endpoint");
@@ -648,12 +678,18 @@ static void cost(struct report *r, qa_buf *p)
 				pj = (long)k;
 		}
 		fmt_ci(a, sizeof a, acc[i], lo[i], hi[i], 0);
+		double cl, ch;
 		fmt_money(b, sizeof b, doc_num(&r->cost, g[i], "cost_per_1k_tasks"));
+		if (cost_ci(&r->cost, g[i], &cl, &ch) == 0) {
+			char x[24], y[24];
+			fmt_money(x, sizeof x, cl);
+			fmt_money(y, sizeof y, ch);
+			snprintf(b + strlen(b), sizeof b - strlen(b), " [%s, %s]", x, y);
+			have_ci = 1;
+		}
 		fmt_money(cc, sizeof cc, doc_num(&r->cost, g[i], "cost_per_correct"));
 		fmt_money(d, sizeof d, doc_num(&r->cost, pj, "monthly_cost"));
 		fmt_money(e, sizeof e, doc_num(&r->cost, pj, "savings_per_month"));
-		have_ci |= doc_tok(&r->cost, g[i], "cost_per_1k_tasks_ci") >= 0 ||
-		    doc_tok(&r->cost, g[i], "cost_ci") >= 0;
 		buf_adds(p, "<tr><th scope=\"row\">");
 		html_escs(p, name ? name : "?");
 		buf_adds(p, "</th><td>");
@@ -687,7 +723,9 @@ static void cost(struct report *r, qa_buf *p)
 	}
 	if (!first)
 		buf_adds(p, "</ul>\n");
-	if (!have_ci)
+	if (have_ci)
+		buf_adds(p, "<p>Costs per 1,000 tasks carry qa-cost's 95% intervals, drawn as horizontal bars.</p>\n");
+	else
 		absent(p, "Cost confidence intervals: not in this run (cost.json carries none); costs are point values.");
 	free(g);
 	free(c);
