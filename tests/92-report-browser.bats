@@ -95,11 +95,13 @@ open_page() {
 	[ "$(jq length shown.json)" -eq "$r2w" ]
 	[ "$(jq '[.[] | select(endswith("/r2w") | not)] | length' shown.json)" -eq 0 ]
 	[ "$(js 'return document.getElementById("flipcount").textContent')" = "\"$r2w shown\"" ]
-	click 'select[name=task] option[value=classify]'
+	# The task of the first right-to-wrong flip, whichever the battery has.
+	task=$(js 'return document.querySelector("#fliprows tr[data-dir=r2w]").dataset.task' | jq -r .)
+	click "select[name=task] option[value=\"$task\"]"
 	js "$visible" > shown.json
-	want=$(js 'return document.querySelectorAll("#fliprows tr[data-dir=r2w][data-task=classify]").length')
+	want=$(js "return document.querySelectorAll('#fliprows tr[data-dir=r2w][data-task=\"$task\"]').length")
 	[ "$want" -gt 0 ]
-	[ "$(jq -r 'unique | join(" ")' shown.json)" = "classify/r2w" ]
+	[ "$(jq -r 'unique | join(" ")' shown.json)" = "$task/r2w" ]
 	[ "$(jq length shown.json)" -eq "$want" ]
 	click 'select[name=dir] option[value=""]'
 	click 'select[name=task] option[value=""]'

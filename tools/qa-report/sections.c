@@ -35,7 +35,7 @@ static const char css[] =
     ".absent{color:#555;font-style:italic}"
     "figure.chart{margin:8px 0}figure.chart svg{max-width:100%;height:auto;display:block}"
     "figcaption{font-size:13px;color:#444}"
-    "svg text{font:12px system-ui,sans-serif;fill:#222}svg .label{font-size:13px;fill:#333}"
+    "svg text{font:12px system-ui,sans-serif;fill:#222}svg text.muted{fill:#555}svg .label{font-size:13px;fill:#333}"
     "svg .label,svg .pt{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}"
     "svg .axis line{stroke:#444}svg .axis line.grid{stroke:#e3e3e3}"
     ".key{display:inline-block;margin-right:16px}.swatch{display:inline-block;width:12px;height:12px;"
@@ -1148,7 +1148,7 @@ static void ramp(struct report *r, qa_buf *p)
 		absent(p, "No migration ramp in this run (pipelines/migrate.mk, run with the same NAME, writes one).");
 		return;
 	}
-	int W = 160 * (int)r->nramp + 60, H = 210;
+	int W = 160 * (int)r->nramp + 60, H = 216;
 	if (W < 400)
 		W = 400;
 	qa_buf desc = { 0 };
@@ -1183,11 +1183,13 @@ static void ramp(struct report *r, qa_buf *p)
 		snprintf(t, sizeof t, "stage %s", s->f[0]);
 		svg_text(p, x, base + 30, "middle", "label", t);
 		svg_text(p, x, base + 48, "middle", NULL, d);
+		svg_text(p, x, base + 66, "middle", "muted", s->f[3]);
 		if (i + 1 < r->nramp)
 			buf_printf(p, "<path d=\"M%.1f %.1fl-8 -5v10Z\" fill=\"#999\"/>", x + 80, base);
 	}
-	fig_close(p, "Bars: the candidate's share of traffic at each stage, out of 100% (dashed). Ticks mark stages "
-	    "that advanced, crosses a rollback (stage 0 puts everything back on the baseline).");
+	fig_close(p, "Bars: the candidate's share of traffic at each stage, out of 100% (dashed), with each stage's "
+	    "decision and accuracy (baseline / candidate). Ticks mark stages that advanced, crosses a rollback "
+	    "(stage 0 puts everything back on the baseline).");
 	static const char *const head[9] = { "stage", "weight", "requests", "accuracy", "p95 ms", "errors", "fallbacks",
 		"cost", "decision" };
 	buf_adds(p, "<table><thead><tr>");
