@@ -29,7 +29,7 @@ static const char css[] =
     ".card .what{color:#555;text-transform:uppercase;letter-spacing:.04em;font-size:12px}"
     ".card .big{font-size:22px;font-weight:700;margin:2px 0}"
     "table{border-collapse:collapse;margin:8px 0 12px;font-size:14px}"
-    "th,td{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-align:top}"
+    "th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}"
     "th{background:#f2f2f2}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td.n{white-space:nowrap}"
     ".warn{border-left:4px solid #E69F00;background:#fff8e6;padding:6px 12px;margin:6px 0}"
     ".absent{color:#555;font-style:italic}"
@@ -453,6 +453,10 @@ static void accuracy(struct report *r, qa_buf *p)
 	svg_text(p, (l0 + l1) / 2, 16, "middle", "label", "score (accuracy) with 95% CI");
 	svg_text(p, (g0 + g1) / 2, 16, "middle", "label", "change, points (candidate - baseline)");
 	double ybot = top + nr * rowh;
+	/* Stripes first: the grid and the gate line go over them. */
+	for (size_t i = 0; i < nr; i += 2)
+		buf_printf(p, "<rect x=\"0\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#f5f5f5\"/>",
+		    top + (double)i * rowh, W, rowh);
 	axis_x(p, &sa, at, nat, ybot, top - 6, NULL, 1);
 	axis_x(p, &sd, dt, ndt, ybot, top - 6, NULL, 0);
 	double x0 = scale_map(&sd, 0);
@@ -468,9 +472,6 @@ static void accuracy(struct report *r, qa_buf *p)
 	for (size_t i = 0; i < nr; i++) {
 		struct frow *f = &rows[i];
 		double y = top + i * rowh + rowh / 2.0;
-		if (i % 2 == 0)
-			buf_printf(p, "<rect x=\"0\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#f7f7f7\"/>", y - rowh / 2.0,
-			    W, rowh);
 		if (i == nr - 1 && ov >= 0)
 			buf_printf(p, "<line x1=\"0\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#999\"/>", y - rowh / 2.0, W,
 			    y - rowh / 2.0);
@@ -491,8 +492,8 @@ static void accuracy(struct report *r, qa_buf *p)
 			    bad ? "#B34700" : "#222");
 		}
 	}
-	fig_close(p, "Circles: baseline; squares: candidate. Diamonds: the paired change; a bar in dark orange "
-	    "reaches past the gate. Arrowheads mark intervals cut at the edge of the axis.");
+	fig_close(p, "Circles: baseline; squares: candidate. Diamonds: the paired change; a thicker, dark orange bar "
+	    "reaches past the gate (dashed line). Arrowheads mark intervals cut at the edge of the axis.");
 
 	buf_adds(p, "<table><thead><tr><th scope=\"col\">task</th><th scope=\"col\">metric</th><th class=\"n\" "
 	    "scope=\"col\">n</th><th class=\"n\" scope=\"col\">baseline [95% CI]</th><th class=\"n\" scope=\"col\">"
