@@ -475,7 +475,14 @@ static void accuracy(struct report *r, qa_buf *p)
 		if (i == nr - 1 && ov >= 0)
 			buf_printf(p, "<line x1=\"0\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#999\"/>", y - rowh / 2.0, W,
 			    y - rowh / 2.0);
-		svg_text(p, 8, y + 4, "start", i == nr - 1 && ov >= 0 ? "label" : NULL, f->task ? f->task : "?");
+		/* A task scored by two metrics has two rows: the metric tells them apart. */
+		int twice = 0;
+		for (size_t k = 0; k < nr && f->task && f->metric; k++)
+			twice |= k != i && rows[k].task && strcmp(rows[k].task, f->task) == 0;
+		qa_buf label = { 0 };
+		buf_printf(&label, "%s%s%s", f->task ? f->task : "?", twice ? " \xc2\xb7 " : "", twice ? f->metric : "");
+		svg_text(p, 8, y + 4, "start", i == nr - 1 && ov >= 0 ? "label" : NULL, buf_cstr(&label));
+		buf_free(&label);
 		for (int k = 0; k < 2; k++) {
 			struct qa_cibar b;
 			double yy = y + (k ? 7 : -7);
