@@ -237,6 +237,19 @@ mkruns() {
 	grep -qF 'rougeL = 0.8' page.html
 	# Not 0/1 scores: nothing in the right/wrong table.
 	grep -qF 'Items scored 0 or 1 on both sides (0)' page.html
+	# No diff.json: no decision, and the page says why.
+	text_of page.html | grep -q 'No decision. No gate was applied to these runs'
+	# A task that qa-diff reports under two metrics gets two labelled rows.
+	cat > diff.json <<-'EOF'
+	{"scope":"task","task":"summarize","metric":"rougeL","binary":false,"n":3,"baseline":{"mean":0.5,"ci_low":0.3,"ci_high":0.7},"candidate":{"mean":0.52,"ci_low":0.32,"ci_high":0.72},"delta":{"mean":0.02,"ci_low":-0.1,"ci_high":0.14},"flips":null,"some_new_field":{"x":1}}
+	{"scope":"task","task":"summarize","metric":"macro_f1","binary":false,"n":3,"baseline":{"mean":0.6},"candidate":{"mean":0.4},"delta":{"mean":-0.2}}
+	{"scope":"overall","n":3,"baseline":{"mean":0.5},"candidate":{"mean":0.52},"delta":{"mean":0.02},"gate":null,"decision":null}
+	EOF
+	run_ok qa-report --diff diff.json -o page.html base.jsonl cand.jsonl
+	grep -qF '>summarize · rougeL</text>' page.html
+	grep -qF '>summarize · macro_f1</text>' page.html
+	grep -qF '<td class="n">50.0% [30.0%, 70.0%]</td>' page.html
+	grep -qF '<td class="n">-20.0</td>' page.html
 }
 
 @test "a line that is not JSON is left out with file and line, and the page is still written (exit 1)" {
