@@ -625,8 +625,8 @@ static void cost(struct report *r, qa_buf *p)
 		scale_linear(&sy, amin, amax, H - 60, 20);
 		fig_open(p, "costacc", W, H, "Cost per 1,000 tasks against accuracy",
 		    "Each endpoint is a point: cost per 1,000 tasks on a logarithmic axis, accuracy with its 95% "
-		    "Wilson interval; the dashed line joins the Pareto front (no endpoint is both cheaper and more "
-		    "accurate). The table below gives every number.");
+		    "Wilson interval; the dashed line joins the Pareto front, the endpoints that no other beats on "
+		    "both cost and accuracy. The table below gives every number.");
 		axis_x(p, &sx, xt, nxt, H - 60, 20, "cost per 1,000 tasks (USD, log scale)", 0);
 		axis_y(p, &sy, yt, nyt, 90, W - 30, "accuracy", 1);
 		/* The front, cheapest first. */
