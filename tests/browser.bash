@@ -65,6 +65,6 @@ failed_requests() {
 
 browser_stop() {
 	[ -n "${SID:-}" ] && curl -sS -X DELETE "$WD/session/$SID" > /dev/null
-	[ -n "${WD_PID:-}" ] && kill "$WD_PID" 2>/dev/null
+	[ -n "${WD_PID:-}" ] && kill "$WD_PID" 2>/dev/null && wait "$WD_PID" 2>/dev/null
 	return 0
 }

@@ -88,11 +88,25 @@ void svg_text(qa_buf *p, double x, double y, const char *anchor, const char *cls
 void cdf_path(qa_buf *p, const qa_scale *sx, const qa_scale *sy, const double *v, size_t n,
     const char *colour, const char *dash);
 
-/* sections.c */
+/* page.c: the whole page, and what the sections share */
 void page_write(struct report *r, qa_buf *p);
+void fmt_pct(char *out, size_t len, double v);	/* 0.857 as 85.7% */
+void fmt_money(char *out, size_t len, double v);	/* $309.36, $0.0000272 */
+void fmt_pts(char *out, size_t len, double v);	/* -0.07 as -7.0 (points) */
+/* "m [lo, hi]" in percent, or in points when pts is set; the mean alone when a bound is NaN. */
+void fmt_ci(char *out, size_t len, double m, double lo, double hi, int pts);
+/* A section's data is not in the runs: say which and why, in its place. */
+void absent(qa_buf *p, const char *what);
+/* The legend of the two sides' markers. */
+void key(qa_buf *p, const struct report *r);
+int cmp_str(const void *a, const void *b);
 
-/* Formatting helpers (sections.c) */
-void fmt_pct(char *out, size_t len, double v);
-void fmt_money(char *out, size_t len, double v);
+/* quality.c, operations.c: the sections, in page order */
+void section_accuracy(struct report *r, qa_buf *p);
+void section_cost(struct report *r, qa_buf *p);
+void section_flips(struct report *r, qa_buf *p);
+void section_drift(struct report *r, qa_buf *p);
+void section_latency(struct report *r, qa_buf *p);
+void section_ramp(struct report *r, qa_buf *p);
 
 #endif
