@@ -1,0 +1,513 @@
+/*
+ * bleu: sacreBLEU 2.x BLEU on its 0-100 scale, sentence and corpus.
+ *
+ * Per record: BLEU().sentence_score(answer, references) (effective order on
+ * by default, as sacrebleu.sentence_bleu).  Corpus: the record's sufficient
+ * statistics (hypothesis and closest reference length, matched and total
+ * n-grams of each order) go into details.stats; qa-score sums them and
+ * calls corpus(), which is BLEU().corpus_score() on the whole: not the mean
+ * of sentence BLEUs.  See bleu(7).
+ *
+ * Options: tokenize (13a, none, char; default 13a), lowercase, smooth_method
+ * (exp, floor, add-k, none), smooth_value, effective_order, max_ngram_order.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <qa/plugin.h>
+
+#include "ngram.h"
+
+static const struct qa_host *H;
+
+enum tok { TOK_13A, TOK_NONE, TOK_CHAR };
+enum smooth { SM_EXP, SM_FLOOR, SM_ADDK, SM_NONE };
+
+#define MAXN 8
+
+struct state {
+	enum tok tok;
+	enum smooth smooth;
+	double smooth_value;
+	int lowercase, effective_order, order;
+	struct gtab t;
+};
+
+static const char *const own_keys[] = { "tokenize", "lowercase", "smooth_method", "smooth_value",
+	"effective_order", "max_ngram_order", NULL };
+
+static int init(const qa_json *o, void **state, char **err)
+{
+	struct state *s = H->alloc(sizeof *s);
+	memset(s, 0, sizeof *s);
+	*state = s;
+	s->effective_order = 1;
+	s->order = 4;
+	for (size_t i = 0; i < H->count(o, ""); i++) {
+		const char *k = H->key(o, "", i);
+		size_t j = 0;
+		while (own_keys[j] && strcmp(own_keys[j], k) != 0)
+			j++;
+		if (!own_keys[j]) {
+			*err = H->format("unknown option '%s' (tokenize, lowercase, smooth_method, "
+			    "smooth_value, effective_order, max_ngram_order)", k);
+			return -1;
+		}
+	}
+	const char *v;
+	if ((v = H->string(o, "tokenize", NULL))) {
+		if (strcmp(v, "13a") == 0)
+			s->tok = TOK_13A;
+		else if (strcmp(v, "none") == 0)
+			s->tok = TOK_NONE;
+		else if (strcmp(v, "char") == 0)
+			s->tok = TOK_CHAR;
+		else {
+			*err = H->format("tokenize: '%s' is not one of 13a, none, char", v);
+			return -1;
+		}
+	} else if (H->type(o, "tokenize") != QA_ABSENT) {
+		*err = H->format("tokenize: a string");
+		return -1;
+	}
+	s->smooth_value = NAN;
+	if ((v = H->string(o, "smooth_method", NULL))) {
+		if (strcmp(v, "exp") == 0)
+			s->smooth = SM_EXP;
+		else if (strcmp(v, "floor") == 0)
+			s->smooth = SM_FLOOR, s->smooth_value = 0.1;
+		else if (strcmp(v, "add-k") == 0)
+			s->smooth = SM_ADDK, s->smooth_value = 1;
+		else if (strcmp(v, "none") == 0)
+			s->smooth = SM_NONE;
+		else {
+			*err = H->format("smooth_method: '%s' is not one of exp, floor, add-k, none", v);
+			return -1;
+		}
+	}
+	double d;
+	if (H->type(o, "smooth_value") == QA_NUMBER) {
+		H->number(o, "smooth_value", &d);
+		if (!(d >= 0)) {
+			*err = H->format("smooth_value: a number >= 0");
+			return -1;
+		}
+		if (s->smooth == SM_FLOOR || s->smooth == SM_ADDK)
+			s->smooth_value = d;
+	} else if (H->type(o, "smooth_value") != QA_ABSENT && H->type(o, "smooth_value") != QA_NULL) {
+		*err = H->format("smooth_value: a number");
+		return -1;
+	}
+	int b;
+	if ((b = H->boolean(o, "lowercase")) >= 0)
+		s->lowercase = b;
+	else if (H->type(o, "lowercase") != QA_ABSENT) {
+		*err = H->format("lowercase: true or false");
+		return -1;
+	}
+	if ((b = H->boolean(o, "effective_order")) >= 0)
+		s->effective_order = b;
+	else if (H->type(o, "effective_order") != QA_ABSENT) {
+		*err = H->format("effective_order: true or false");
+		return -1;
+	}
+	if (H->type(o, "max_ngram_order") != QA_ABSENT) {
+		if (H->number(o, "max_ngram_order", &d) < 0 || d != floor(d) || d < 1 || d > MAXN) {
+			*err = H->format("max_ngram_order: an integer from 1 to %d", MAXN);
+			return -1;
+		}
+		s->order = (int)d;
+	}
+	return 0;
+}
+
+static void fini(void *st)
+{
+	struct state *s = st;
+	gtab_free(&s->t, H->free);
+	H->free(s);
+}
+
+/* A growing array of units, host-allocated. */
+struct units {
+	struct unit *u;
+	size_t n, cap;
+};
+
+static void push(struct units *a, const char *p, size_t n)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 64;
+		struct unit *u = H->alloc(cap * sizeof *u);
+		if (a->n)
+			memcpy(u, a->u, a->n * sizeof *u);
+		H->free(a->u);
+		a->u = u;
+		a->cap = cap;
+	}
+	a->u[a->n++] = (struct unit){ p, n, unit_hash(p, n) };
+}
+
+static int is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* 13a's first rule: every ASCII punctuation mark but ' , - . is set apart. */
+static int punct13a(unsigned char c)
+{
+	return (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
+	    (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
+}
+
+/* Appends to a host buffer (grown by doubling). */
+struct sbuf {
+	char *p;
+	size_t n, cap;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		char *p = H->alloc(cap);
+		if (b->n)
+			memcpy(p, b->p, b->n);
+		H->free(b->p);
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+static int has_at(const char *s, size_t n, size_t i, const char *lit)
+{
+	size_t k = strlen(lit);
+	return i + k <= n && memcmp(s + i, lit, k) == 0;
+}
+
+/*
+ * sacrebleu's Tokenizer13a: drop <skipped>, join "-\n", \n to space,
+ * unescape &quot; &amp; &lt; &gt;, pad with spaces, then TokenizerRegexp's
+ * four re.sub passes in order.  Each pass is Python's re.sub scanning left
+ * to right without overlap; bytes stand for code points, which gives the
+ * same result since only ASCII is ever matched on the left of a pair and a
+ * multi-byte character on the right is copied through whole.
+ */
+static char *tok13a(const char *in, size_t n, size_t *out_len)
+{
+	struct sbuf a = { 0 }, b = { 0 };
+	sb_add(&a, " ", 1);
+	for (size_t i = 0; i < n;) {
+		if (has_at(in, n, i, "<skipped>"))
+			i += 9;
+		else if (has_at(in, n, i, "-\n"))
+			i += 2;
+		else if (in[i] == '\n')
+			sb_add(&a, " ", 1), i++;
+		else
+			sb_add(&a, in + i++, 1);
+	}
+	/* The removals above ran in order over the whole string; redo them as Python would. */
+	if (memchr(in, '<', n) || memchr(in, '-', n)) {
+		/* replace('<skipped>', '') then replace('-\n', '') then replace('\n', ' '). */
+		struct sbuf s1 = { 0 }, s2 = { 0 };
+		for (size_t i = 0; i < n;)
+			if (has_at(in, n, i, "<skipped>"))
+				i += 9;
+			else
+				sb_add(&s1, in + i++, 1);
+		for (size_t i = 0; i < s1.n;)
+			if (has_at(s1.p, s1.n, i, "-\n"))
+				i += 2;
+			else
+				sb_add(&s2, s1.p + i++, 1);
+		a.n = 0;
+		sb_add(&a, " ", 1);
+		for (size_t i = 0; i < s2.n; i++)
+			sb_add(&a, s2.p[i] == '\n' ? " " : s2.p + i, 1);
+		H->free(s1.p);
+		H->free(s2.p);
+	}
+	sb_add(&a, " ", 1);
+	if (memchr(a.p, '&', a.n)) {
+		static const char *const ent[][2] = {
+			{ "&quot;", "\"" }, { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" },
+		};
+		for (size_t e = 0; e < 4; e++) {
+			b.n = 0;
+			for (size_t i = 0; i < a.n;)
+				if (has_at(a.p, a.n, i, ent[e][0]))
+					sb_add(&b, ent[e][1], 1), i += strlen(ent[e][0]);
+				else
+					sb_add(&b, a.p + i++, 1);
+			struct sbuf t = a;
+			a = b;
+			b = t;
+		}
+	}
+	/* Pass 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> " \1 " */
+	b.n = 0;
+	for (size_t i = 0; i < a.n; i++) {
+		if (punct13a((unsigned char)a.p[i])) {
+			char t[3] = { ' ', a.p[i], ' ' };
+			sb_add(&b, t, 3);
+		} else
+			sb_add(&b, a.p + i, 1);
+	}
+	/* Pass 2: ([^0-9])([\.,]) -> "\1 \2 " */
+	a.n = 0;
+	for (size_t i = 0; i < b.n;) {
+		if (i + 1 < b.n && !is_digit((unsigned char)b.p[i]) && (b.p[i + 1] == '.' || b.p[i + 1] == ',')) {
+			char t[4] = { b.p[i], ' ', b.p[i + 1], ' ' };
+			sb_add(&a, t, 4);
+			i += 2;
+		} else
+			sb_add(&a, b.p + i++, 1);
+	}
+	/* Pass 3: ([\.,])([^0-9]) -> " \1 \2" */
+	b.n = 0;
+	for (size_t i = 0; i < a.n;) {
+		if (i + 1 < a.n && (a.p[i] == '.' || a.p[i] == ',') && !is_digit((unsigned char)a.p[i + 1])) {
+			char t[4] = { ' ', a.p[i], ' ', a.p[i + 1] };
+			sb_add(&b, t, 4);
+			i += 2;
+		} else
+			sb_add(&b, a.p + i++, 1);
+	}
+	/* Pass 4: ([0-9])(-) -> "\1 \2 " */
+	a.n = 0;
+	for (size_t i = 0; i < b.n;) {
+		if (i + 1 < b.n && is_digit((unsigned char)b.p[i]) && b.p[i + 1] == '-') {
+			char t[4] = { b.p[i], ' ', '-', ' ' };
+			sb_add(&a, t, 4);
+			i += 2;
+		} else
+			sb_add(&a, b.p + i++, 1);
+	}
+	H->free(b.p);
+	*out_len = a.n;
+	return a.p;
+}
+
+static size_t utf8_len(unsigned char c)
+{
+	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/*
+ * One segment as sacreBLEU prepares it: lower-cased if asked, rstrip()ped,
+ * tokenized, split on Python whitespace.  The units point into *keep,
+ * which the caller frees.
+ */
+static void segment(const struct state *s, const char *in, size_t n, struct units *u, char **keep)
+{
+	const char *t = in;
+	size_t tn = n;
+	if (s->lowercase)
+		t = H->lower(t, tn, &tn);
+	/* rstrip(): the end of the last word. */
+	size_t pos = 0, w, end = 0;
+	for (const char *p; (p = H->word(t, tn, &pos, &w));)
+		end = (size_t)(p - t) + w;
+	tn = end;
+	*keep = NULL;
+	if (s->tok == TOK_13A) {
+		*keep = tok13a(t, tn, &tn);
+		t = *keep;
+	}
+	pos = 0;
+	u->n = 0;
+	for (const char *p; (p = H->word(t, tn, &pos, &w));) {
+		if (s->tok != TOK_CHAR) {
+			push(u, p, w);
+			continue;
+		}
+		for (size_t i = 0; i < w;) {
+			size_t k = utf8_len((unsigned char)p[i]);
+			if (i + k > w)
+				k = w - i;
+			push(u, p + i, k);
+			i += k;
+		}
+	}
+}
+
+struct bstats {
+	double sys_len, ref_len, correct[MAXN], total[MAXN];
+};
+
+/* BLEU.compute_bleu() of sacreBLEU, on copies of the counts (add-k changes them). */
+static double compute(const struct state *s, const struct bstats *st, int effective, double *prec, double *bp_out)
+{
+	double correct[MAXN], total[MAXN];
+	memcpy(correct, st->correct, sizeof correct);
+	memcpy(total, st->total, sizeof total);
+	double smooth_mteval = 1;
+	int eff = s->order;
+	for (int i = 0; i < s->order; i++)
+		prec[i] = 0;
+	for (int n = 1; n <= s->order; n++) {
+		if (s->smooth == SM_ADDK && n > 1) {
+			correct[n - 1] += s->smooth_value;
+			total[n - 1] += s->smooth_value;
+		}
+		if (total[n - 1] == 0)
+			break;
+		if (effective)
+			eff = n;
+		if (correct[n - 1] == 0) {
+			if (s->smooth == SM_EXP) {
+				smooth_mteval *= 2;
+				prec[n - 1] = 100. / (smooth_mteval * total[n - 1]);
+			} else if (s->smooth == SM_FLOOR) {
+				prec[n - 1] = 100. * s->smooth_value / total[n - 1];
+			}
+		} else {
+			prec[n - 1] = 100. * correct[n - 1] / total[n - 1];
+		}
+	}
+	double bp = 1.0;
+	if (st->sys_len < st->ref_len)
+		bp = st->sys_len > 0 ? exp(1 - st->ref_len / st->sys_len) : 0.0;
+	*bp_out = bp;
+	double sum = 0;
+	for (int i = 0; i < eff; i++)
+		sum += prec[i] == 0.0 ? -9999999999.0 : log(prec[i]);
+	return bp * exp(sum / eff);
+}
+
+static const char *const stat_names[] = { "sys_len", "ref_len", "c1", "c2", "c3", "c4", "c5", "c6",
+	"c7", "c8", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8" };
+
+static void details_of(const struct state *s, const struct bstats *st, const double *prec, double bp,
+    struct qa_text *d, int with_stats)
+{
+	H->text_add(d, "{\"counts\":[", 11);
+	for (int i = 0; i < s->order; i++)
+		H->text_printf(d, "%s%.0f", i ? "," : "", st->correct[i]);
+	H->text_add(d, "],\"totals\":[", 12);
+	for (int i = 0; i < s->order; i++)
+		H->text_printf(d, "%s%.0f", i ? "," : "", st->total[i]);
+	H->text_add(d, "],\"precisions\":[", 16);
+	for (int i = 0; i < s->order; i++)
+		H->text_printf(d, "%s%.17g", i ? "," : "", prec[i]);
+	H->text_printf(d, "],\"bp\":%.17g,\"sys_len\":%.0f,\"ref_len\":%.0f", bp, st->sys_len, st->ref_len);
+	if (with_stats) {
+		H->text_printf(d, ",\"stats\":{\"sys_len\":%.0f,\"ref_len\":%.0f", st->sys_len, st->ref_len);
+		for (int i = 0; i < s->order; i++)
+			H->text_printf(d, ",\"%s\":%.0f,\"%s\":%.0f", stat_names[2 + i], st->correct[i],
+			    stat_names[10 + i], st->total[i]);
+		H->text_add(d, "}", 1);
+	}
+	H->text_add(d, "}", 1);
+}
+
+static int score(void *st_, const struct qa_input *in, struct qa_output *out)
+{
+	struct state *s = st_;
+	struct units hyp = { 0 }, ref = { 0 };
+	char *hk, *rk;
+	struct bstats st;
+	memset(&st, 0, sizeof st);
+	segment(s, in->answer, in->answer_len, &hyp, &hk);
+	st.sys_len = (double)hyp.n;
+	/* Empty references are dropped, as sacreBLEU does, unless all are empty. */
+	size_t nonempty = 0;
+	for (size_t r = 0; r < in->nrefs; r++)
+		nonempty += in->ref_lens[r] > 0;
+	double best_diff = INFINITY;
+	for (int n = 0; n < s->order; n++) {
+		st.total[n] = hyp.n >= (size_t)n + 1 ? (double)(hyp.n - (size_t)n) : 0;
+	}
+	/* Closest reference length (ties: the shorter), then clipped counts per order. */
+	struct gtab *t = &s->t;
+	for (int n = 1; n <= s->order; n++) {
+		gtab_fill(t, hyp.u, hyp.n, (size_t)n, H->alloc, H->free);
+		for (size_t r = 0; r < in->nrefs; r++) {
+			if (nonempty && in->ref_lens[r] == 0)
+				continue;
+			segment(s, in->refs[r], in->ref_lens[r], &ref, &rk);
+			if (n == 1) {
+				double len = (double)ref.n, diff = fabs(st.sys_len - len);
+				if (diff < best_diff || (diff == best_diff && len < st.ref_len)) {
+					best_diff = diff;
+					st.ref_len = len;
+				}
+			}
+			gtab_count_ref(t, ref.u, ref.n);
+			for (size_t k = 0; k < t->ntouched; k++) {
+				struct gram *g = &t->g[t->touched[k]];
+				if (g->cur > g->ref)
+					g->ref = g->cur;
+			}
+			H->free(rk);
+		}
+		double c = 0;
+		for (size_t k = 0; k < t->ntouched; k++) {
+			struct gram *g = &t->g[t->touched[k]];
+			c += g->hyp < g->ref ? g->hyp : g->ref;
+		}
+		st.correct[n - 1] = c;
+	}
+	H->free(hk);
+	H->free(hyp.u);
+	H->free(ref.u);
+
+	double prec[MAXN], bp;
+	out->score = compute(s, &st, s->effective_order, prec, &bp);
+	struct qa_text d = { 0 };
+	details_of(s, &st, prec, bp, &d, 1);
+	out->details = d.p;
+	return 0;
+}
+
+static int corpus(void *st_, const char *const *names, const double *sums, size_t n, double *score_out,
+    char **details)
+{
+	struct state *s = st_;
+	struct bstats st;
+	memset(&st, 0, sizeof st);
+	for (size_t i = 0; i < n; i++) {
+		double *slot = NULL;
+		if (strcmp(names[i], "sys_len") == 0)
+			slot = &st.sys_len;
+		else if (strcmp(names[i], "ref_len") == 0)
+			slot = &st.ref_len;
+		else if ((names[i][0] == 'c' || names[i][0] == 't') && names[i][1] >= '1' &&
+		    names[i][1] <= '0' + MAXN && !names[i][2])
+			slot = (names[i][0] == 'c' ? st.correct : st.total) + (names[i][1] - '1');
+		if (slot)
+			*slot = sums[i];
+	}
+	double prec[MAXN], bp;
+	/* corpus_score(): sacreBLEU's BLEU() default, no effective order. */
+	*score_out = compute(s, &st, 0, prec, &bp);
+	struct qa_text d = { 0 };
+	details_of(s, &st, prec, bp, &d, 0);
+	*details = d.p;
+	return 0;
+}
+
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "bleu", "1.0",
+	    "sacreBLEU 2.x BLEU, 0-100: sentence per record, corpus in the summary"),
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.init = init,
+	.score = score,
+	.fini = fini,
+	.corpus = corpus,
+};
+
+const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
+{
+	(void)name;
+	H = host;
+	return &plugin;
+}
