@@ -353,6 +353,16 @@ static double compute(const struct state *s, const struct bstats *st, int effect
 	int eff = s->order;
 	for (int i = 0; i < s->order; i++)
 		prec[i] = 0;
+	double bp = 1.0;
+	if (st->sys_len < st->ref_len)
+		bp = st->sys_len > 0 ? exp(1 - st->ref_len / st->sys_len) : 0.0;
+	*bp_out = bp;
+	/* sacreBLEU's early stop (its #141): no match of any order is 0, whatever the smoothing. */
+	int any = 0;
+	for (int i = 0; i < s->order; i++)
+		any |= correct[i] != 0;
+	if (!any)
+		return 0;
 	for (int n = 1; n <= s->order; n++) {
 		if (s->smooth == SM_ADDK && n > 1) {
 			correct[n - 1] += s->smooth_value;
@@ -373,10 +383,6 @@ static double compute(const struct state *s, const struct bstats *st, int effect
 			prec[n - 1] = 100. * correct[n - 1] / total[n - 1];
 		}
 	}
-	double bp = 1.0;
-	if (st->sys_len < st->ref_len)
-		bp = st->sys_len > 0 ? exp(1 - st->ref_len / st->sys_len) : 0.0;
-	*bp_out = bp;
 	double sum = 0;
 	for (int i = 0; i < eff; i++)
 		sum += prec[i] == 0.0 ? -9999999999.0 : log(prec[i]);
