@@ -75,10 +75,11 @@ static void fini(void *st)
 	H->free(s);
 }
 
-static const char *label(const struct state *s, const char *in, size_t n, size_t *out, int *invalid)
+/* The label of an answer (through the pattern, when asked) or of a gold reference (as it is). */
+static const char *label(const struct state *s, const char *in, size_t n, size_t *out, int *invalid, int answer)
 {
 	const char *t = in;
-	if (s->pattern && !(t = H->regex_pick(s->pattern, in, n, 0, &n))) {
+	if (answer && s->pattern && !(t = H->regex_pick(s->pattern, in, n, 0, &n))) {
 		*invalid = 1;
 		*out = strlen("[invalid]");
 		return "[invalid]";
@@ -92,8 +93,8 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	struct state *s = st;
 	size_t pn, gn;
 	int bad = 0, unused = 0;
-	const char *p = label(s, in->answer, in->answer_len, &pn, &bad);
-	const char *g = label(s, in->refs[0], in->ref_lens[0], &gn, &unused);
+	const char *p = label(s, in->answer, in->answer_len, &pn, &bad, 1);
+	const char *g = label(s, in->refs[0], in->ref_lens[0], &gn, &unused, 0);
 	if (memchr(p, SEP, pn) || memchr(g, SEP, gn) || memchr(p, 0, pn) || memchr(g, 0, gn)) {
 		out->error = H->format("a label holds U+001F or U+0000");
 		return -1;
