@@ -1116,6 +1116,8 @@ struct result {
 	const char *task;
 	const char *metric;	/* NULL: the records compare different scores */
 	int binary;
+	int flips;		/* some pair compares a 0/1 metric: b, c and nflip count those only */
+	size_t nflip;
 	size_t n;
 	long only[2], excluded;
 	struct sideres s[2];
@@ -1142,6 +1144,8 @@ struct result {
 static double *gbase, *gcand;
 static uint32_t *gcl;
 static uint32_t *gsoff[2], *gsn[2];	/* their corpus statistics, when some record has them */
+static uint16_t *gmet;		/* their compared metric */
+static unsigned char *met_binary;	/* per metric: every compared score of it is 0 or 1 */
 
 static double ratio(double a, double b)
 {
@@ -1501,12 +1505,23 @@ static void compute(struct result *r, const struct side side[2], struct dvec lat
 	if (D.bootstrap)
 		bootstrap(r, cand, base, n, stream);
 	corpus_compare(r, off, n, stream);
+	/*
+	 * Flips need right and wrong: they are counted over the pairs whose
+	 * metric is 0/1 throughout the runs, so a continuous metric (ROUGE)
+	 * beside 0/1 ones in the overall line leaves the others' flips as they were.
+	 */
 	r->b = r->c = 0;
-	if (r->binary) {
-		for (size_t i = 0; i < n; i++) {
-			r->b += base[i] == 1 && cand[i] == 0;
-			r->c += base[i] == 0 && cand[i] == 1;
-		}
+	r->nflip = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t m = gmet[off + i];
+		if (!met_binary[m == NO_METRIC ? D.nmetrics : m])
+			continue;
+		r->nflip++;
+		r->b += base[i] == 1 && cand[i] == 0;
+		r->c += base[i] == 0 && cand[i] == 1;
+	}
+	r->flips = r->nflip > 0;
+	if (r->flips) {
 		mcnemar(r->b, r->c, &r->mc);
 		r->mc.p_exact = exact_p(r->b, r->c, r->mc.p_exact);
 		/* No discordant pair: the exact test of zero trials gives 1, as statsmodels does; chi2 is 0/0. */
@@ -1631,7 +1646,7 @@ static void gate(struct result *r)
 	}
 	if (!isnan(D.max_flips)) {
 		r->ncheck++;
-		double pct = r->binary && r->n > 0 ? 100.0 * (double)(r->b + r->c) / (double)r->n : NAN;
+		double pct = r->flips ? 100.0 * (double)(r->b + r->c) / (double)r->nflip : NAN;
 		if (isnan(pct))
 			fail(r, "max-flips", NAN, D.max_flips, "--max-flips %g: flips are undefined (%s)",
 			    D.max_flips, r->n ? "scores are not binary" : "no paired items");
@@ -1838,7 +1853,7 @@ static void json_line(qa_buf *b, const struct result *r, int overall, int decisi
 	}
 	buf_addc(b, '}');
 
-	if (r->binary) {
+	if (r->flips) {
 		buf_printf(b, ",\"mcnemar\":{\"b\":%ld,\"c\":%ld", r->b, r->c);
 		jnum(b, "p_exact", r->mc.p_exact);
 		jnum(b, "chi2", r->mc.chi2);
@@ -1846,10 +1861,12 @@ static void json_line(qa_buf *b, const struct result *r, int overall, int decisi
 		jnum(b, "chi2_cc", r->mc.chi2_cc);
 		jnum(b, "p_chi2_cc", r->mc.p_chi2_cc);
 		buf_printf(b, "},\"flips\":{\"right_to_wrong\":%ld,\"wrong_to_right\":%ld", r->b, r->c);
-		double n = (double)r->n;
-		jnum(b, "pct_right_to_wrong", r->n ? 100.0 * (double)r->b / n : NAN);
-		jnum(b, "pct_wrong_to_right", r->n ? 100.0 * (double)r->c / n : NAN);
-		jnum(b, "pct", r->n ? 100.0 * (double)(r->b + r->c) / n : NAN);
+		double n = (double)r->nflip;
+		if (r->nflip != r->n)
+			buf_printf(b, ",\"n\":%zu", r->nflip);
+		jnum(b, "pct_right_to_wrong", 100.0 * (double)r->b / n);
+		jnum(b, "pct_wrong_to_right", 100.0 * (double)r->c / n);
+		jnum(b, "pct", 100.0 * (double)(r->b + r->c) / n);
 		buf_addc(b, '}');
 	} else {
 		buf_adds(b, ",\"mcnemar\":null,\"flips\":null");
@@ -1946,8 +1963,8 @@ static void row_cells(const struct result *r, char cell[NCOL][64])
 		snprintf(cell[5], 64, "[%+.4f, %+.4f]", lo, hi);
 	else
 		snprintf(cell[5], 64, "-");
-	fmt(cell[6], 64, "%.4g", r->binary ? r->mc.p_exact : NAN);
-	if (r->binary) {
+	fmt(cell[6], 64, "%.4g", r->flips ? r->mc.p_exact : NAN);
+	if (r->flips) {
 		snprintf(cell[7], 64, "%ld", r->b);
 		snprintf(cell[8], 64, "%ld", r->c);
 	} else {
@@ -2192,6 +2209,9 @@ static size_t gather(void)
 	gbase = xreallocarray(NULL, total ? total : 1, sizeof *gbase);
 	gcand = xreallocarray(NULL, total ? total : 1, sizeof *gcand);
 	gcl = any_cluster ? xreallocarray(NULL, total ? total : 1, sizeof *gcl) : NULL;
+	gmet = xreallocarray(NULL, total ? total : 1, sizeof *gmet);
+	met_binary = xreallocarray(NULL, D.nmetrics + 1, 1);
+	memset(met_binary, 1, D.nmetrics + 1);
 	if (CS.n)
 		for (int k = 0; k < 2; k++) {
 			gsoff[k] = xreallocarray(NULL, total ? total : 1, sizeof *gsoff[k]);
@@ -2205,6 +2225,9 @@ static size_t gather(void)
 		size_t at = t->off + t->n++;
 		gbase[at] = it->base;
 		gcand[at] = it->cand;
+		gmet[at] = it->metric;
+		if ((it->base != 0 && it->base != 1) || (it->cand != 0 && it->cand != 1))
+			met_binary[it->metric == NO_METRIC ? D.nmetrics : it->metric] = 0;
 		if (gcl)
 			gcl[at] = it->cluster;
 		for (int k = 0; k < 2 && gsn[0]; k++) {
@@ -2342,6 +2365,8 @@ static void cleanup(void)
 	free(gbase);
 	free(gcand);
 	free(gcl);
+	free(gmet);
+	free(met_binary);
 	for (int k = 0; k < 2; k++) {
 		free(gsoff[k]);
 		free(gsn[k]);

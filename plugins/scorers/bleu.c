@@ -6,7 +6,7 @@
  * statistics (hypothesis and closest reference length, matched and total
  * n-grams of each order) go into details.stats; qa-score sums them and
  * calls corpus(), which is BLEU().corpus_score() on the whole: not the mean
- * of sentence BLEUs.  See bleu(7).
+ * of sentence BLEUs.  See qa-bleu(7).
  *
  * Options: tokenize (13a, none, char; default 13a), lowercase, smooth_method
  * (exp, floor, add-k, none), smooth_value, effective_order, max_ngram_order.

@@ -9,7 +9,7 @@
  * punctuation mark split off; each reference gives [hyp, ref, match] per
  * order and the one with the best F wins (the first on ties).  Those
  * statistics are the record's details.stats; the corpus figure is
- * compute_f_score over their sums, as corpus_score().  See chrf(7).
+ * compute_f_score over their sums, as corpus_score().  See qa-bleu(7).
  *
  * Options: char_order (6), word_order (0 for chrf, 2 for chrfpp), beta (2),
  * lowercase, whitespace, eps_smoothing.

@@ -7,7 +7,7 @@
  * and corpus() computes from the summed matrix what scikit-learn 1.2's
  * precision_recall_fscore_support (per class, macro, micro, weighted),
  * accuracy_score and confusion_matrix give, labels being the sorted union
- * of gold and predicted labels.  The corpus figure is macro F1.  See f1(7).
+ * of gold and predicted labels.  The corpus figure is macro F1.  See qa-f1(7).
  *
  * Options: zero_division ("warn" (as 0), 0 or 1), pattern (a regular
  * expression; the label is its first match, the first non-empty group if

@@ -13,7 +13,7 @@
  * counted at most as often as it occurs on both sides.  Several references:
  * the one with the highest F (the first on ties), as score_multi().  The
  * corpus figures are the plain means of per-record P, R and F (details.stats
- * carries them to the summary).  See rouge(7).
+ * carries them to the summary).  See qa-rouge(7).
  */
 #include <stdint.h>
 #include <string.h>
