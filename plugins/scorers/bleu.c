@@ -162,143 +162,191 @@ static int punct13a(unsigned char c)
 	    (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
 }
 
-/* Appends to a host buffer (grown by doubling). */
-struct sbuf {
-	char *p;
-	size_t n, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *p = H->alloc(cap);
-		if (b->n)
-			memcpy(p, b->p, b->n);
-		H->free(b->p);
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
 static int has_at(const char *s, size_t n, size_t i, const char *lit)
 {
 	size_t k = strlen(lit);
 	return i + k <= n && memcmp(s + i, lit, k) == 0;
 }
 
+/* Removes every occurrence of lit from s[0..*n), in place, as str.replace(lit, "") does. */
+static void drop_all(char *s, size_t *n, const char *lit)
+{
+	size_t k = strlen(lit), o = 0;
+	for (size_t i = 0; i < *n;)
+		if (has_at(s, *n, i, lit))
+			i += k;
+		else
+			s[o++] = s[i++];
+	*n = o;
+}
+
 /*
- * sacrebleu's Tokenizer13a: drop <skipped>, join "-\n", \n to space,
- * unescape &quot; &amp; &lt; &gt;, pad with spaces, then TokenizerRegexp's
- * four re.sub passes in order.  Each pass is Python's re.sub scanning left
- * to right without overlap; bytes stand for code points, which gives the
- * same result since only ASCII is ever matched on the left of a pair and a
- * multi-byte character on the right is copied through whole.
+ * sacrebleu's Tokenizer13a: replace("<skipped>", ""), replace("-\n", ""),
+ * "\n" to space, unescape &quot; &amp; &lt; &gt; (in that order), pad with
+ * spaces, then TokenizerRegexp's four re.sub passes in order.  Each pass is
+ * Python's re.sub scanning left to right without overlap; bytes stand for
+ * code points, which gives the same result since only ASCII is ever
+ * matched on the left of a pair and a multi-byte character on the right
+ * is copied through whole.  Returns a host-allocated buffer.
  */
 static char *tok13a(const char *in, size_t n, size_t *out_len)
 {
-	struct sbuf a = { 0 }, b = { 0 };
-	sb_add(&a, " ", 1);
-	for (size_t i = 0; i < n;) {
-		if (has_at(in, n, i, "<skipped>"))
-			i += 9;
-		else if (has_at(in, n, i, "-\n"))
-			i += 2;
-		else if (in[i] == '\n')
-			sb_add(&a, " ", 1), i++;
-		else
-			sb_add(&a, in + i++, 1);
+	size_t cap = 3 * (n + 2) + 8;
+	char *a = H->alloc(cap), *b = H->alloc(cap);
+	size_t an = 0, bn = 0;
+	a[an++] = ' ';
+	memcpy(a + an, in, n);
+	an += n;
+	if (memchr(in, '<', n)) {
+		/* Only what follows the pad is the line. */
+		size_t ln = an - 1;
+		drop_all(a + 1, &ln, "<skipped>");
+		an = ln + 1;
 	}
-	/* The removals above ran in order over the whole string; redo them as Python would. */
-	if (memchr(in, '<', n) || memchr(in, '-', n)) {
-		/* replace('<skipped>', '') then replace('-\n', '') then replace('\n', ' '). */
-		struct sbuf s1 = { 0 }, s2 = { 0 };
-		for (size_t i = 0; i < n;)
-			if (has_at(in, n, i, "<skipped>"))
-				i += 9;
-			else
-				sb_add(&s1, in + i++, 1);
-		for (size_t i = 0; i < s1.n;)
-			if (has_at(s1.p, s1.n, i, "-\n"))
-				i += 2;
-			else
-				sb_add(&s2, s1.p + i++, 1);
-		a.n = 0;
-		sb_add(&a, " ", 1);
-		for (size_t i = 0; i < s2.n; i++)
-			sb_add(&a, s2.p[i] == '\n' ? " " : s2.p + i, 1);
-		H->free(s1.p);
-		H->free(s2.p);
+	if (memchr(a, '\n', an)) {
+		size_t ln = an - 1;
+		drop_all(a + 1, &ln, "-\n");
+		an = ln + 1;
+		for (size_t i = 0; i < an; i++)
+			if (a[i] == '\n')
+				a[i] = ' ';
 	}
-	sb_add(&a, " ", 1);
-	if (memchr(a.p, '&', a.n)) {
+	if (memchr(a, '&', an)) {
 		static const char *const ent[][2] = {
 			{ "&quot;", "\"" }, { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" },
 		};
 		for (size_t e = 0; e < 4; e++) {
-			b.n = 0;
-			for (size_t i = 0; i < a.n;)
-				if (has_at(a.p, a.n, i, ent[e][0]))
-					sb_add(&b, ent[e][1], 1), i += strlen(ent[e][0]);
+			size_t k = strlen(ent[e][0]), o = 0;
+			for (size_t i = 0; i < an;)
+				if (has_at(a, an, i, ent[e][0]))
+					a[o++] = ent[e][1][0], i += k;
 				else
-					sb_add(&b, a.p + i++, 1);
-			struct sbuf t = a;
-			a = b;
-			b = t;
+					a[o++] = a[i++];
+			an = o;
 		}
 	}
-	/* Pass 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> " \1 " */
-	b.n = 0;
-	for (size_t i = 0; i < a.n; i++) {
-		if (punct13a((unsigned char)a.p[i])) {
-			char t[3] = { ' ', a.p[i], ' ' };
-			sb_add(&b, t, 3);
-		} else
-			sb_add(&b, a.p + i, 1);
+	a[an++] = ' ';
+	/*
+	 * Which passes can match at all: none of them makes a character another
+	 * one looks for, so one scan decides, and most text skips most passes.
+	 */
+	size_t np1 = 0, ndot = 0, ndash = 0;
+	for (size_t i = 0; i < an; i++) {
+		unsigned char c = (unsigned char)a[i];
+		np1 += punct13a(c);
+		ndot += c == '.' || c == ',';
+		ndash += c == '-';
 	}
-	/* Pass 2: ([^0-9])([\.,]) -> "\1 \2 " */
-	a.n = 0;
-	for (size_t i = 0; i < b.n;) {
-		if (i + 1 < b.n && !is_digit((unsigned char)b.p[i]) && (b.p[i + 1] == '.' || b.p[i + 1] == ',')) {
-			char t[4] = { b.p[i], ' ', b.p[i + 1], ' ' };
-			sb_add(&a, t, 4);
-			i += 2;
-		} else
-			sb_add(&a, b.p + i++, 1);
+	/* Pass 1 adds 2 bytes per match, passes 2 and 3 at most 2 per . or , and pass 4 2 per -. */
+	size_t need = an + 2 * np1 + 4 * ndot + 2 * ndash + 8;
+	if (need > cap) {
+		char *na = H->alloc(need);
+		memcpy(na, a, an);
+		H->free(a);
+		H->free(b);
+		a = na;
+		b = H->alloc(need);
+		cap = need;
 	}
-	/* Pass 3: ([\.,])([^0-9]) -> " \1 \2" */
-	b.n = 0;
-	for (size_t i = 0; i < a.n;) {
-		if (i + 1 < a.n && (a.p[i] == '.' || a.p[i] == ',') && !is_digit((unsigned char)a.p[i + 1])) {
-			char t[4] = { ' ', a.p[i], ' ', a.p[i + 1] };
-			sb_add(&b, t, 4);
-			i += 2;
-		} else
-			sb_add(&b, a.p + i++, 1);
+	char *t;
+	if (np1) {
+		/* Pass 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> " \1 " */
+		bn = 0;
+		for (size_t i = 0; i < an; i++) {
+			if (punct13a((unsigned char)a[i])) {
+				b[bn++] = ' ';
+				b[bn++] = a[i];
+				b[bn++] = ' ';
+			} else
+				b[bn++] = a[i];
+		}
+		t = a, a = b, b = t, an = bn;
 	}
-	/* Pass 4: ([0-9])(-) -> "\1 \2 " */
-	a.n = 0;
-	for (size_t i = 0; i < b.n;) {
-		if (i + 1 < b.n && is_digit((unsigned char)b.p[i]) && b.p[i + 1] == '-') {
-			char t[4] = { b.p[i], ' ', '-', ' ' };
-			sb_add(&a, t, 4);
-			i += 2;
-		} else
-			sb_add(&a, b.p + i++, 1);
+	if (ndot) {
+		/* Pass 2: ([^0-9])([\.,]) -> "\1 \2 " */
+		bn = 0;
+		for (size_t i = 0; i < an;) {
+			if (i + 1 < an && !is_digit((unsigned char)a[i]) && (a[i + 1] == '.' || a[i + 1] == ',')) {
+				b[bn++] = a[i];
+				b[bn++] = ' ';
+				b[bn++] = a[i + 1];
+				b[bn++] = ' ';
+				i += 2;
+			} else
+				b[bn++] = a[i++];
+		}
+		t = a, a = b, b = t, an = bn;
+		/* Pass 3: ([\.,])([^0-9]) -> " \1 \2" */
+		bn = 0;
+		for (size_t i = 0; i < an;) {
+			if (i + 1 < an && (a[i] == '.' || a[i] == ',') && !is_digit((unsigned char)a[i + 1])) {
+				b[bn++] = ' ';
+				b[bn++] = a[i];
+				b[bn++] = ' ';
+				b[bn++] = a[i + 1];
+				i += 2;
+			} else
+				b[bn++] = a[i++];
+		}
+		t = a, a = b, b = t, an = bn;
 	}
-	H->free(b.p);
-	*out_len = a.n;
-	return a.p;
+	if (ndash) {
+		/* Pass 4: ([0-9])(-) -> "\1 \2 " */
+		bn = 0;
+		for (size_t i = 0; i < an;) {
+			if (i + 1 < an && is_digit((unsigned char)a[i]) && a[i + 1] == '-') {
+				b[bn++] = a[i];
+				b[bn++] = ' ';
+				b[bn++] = '-';
+				b[bn++] = ' ';
+				i += 2;
+			} else
+				b[bn++] = a[i++];
+		}
+		t = a, a = b, b = t, an = bn;
+	}
+	H->free(b);
+	*out_len = an;
+	return a;
 }
 
 static size_t utf8_len(unsigned char c)
 {
 	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+static int ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* Python's str.isspace() on an ASCII byte. */
+static int ascii_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+/* The next word of s as str.split() sees it: ASCII text directly, anything else through the host. */
+static const char *next_word(const char *s, size_t n, size_t *pos, size_t *w, int is_ascii)
+{
+	if (!is_ascii)
+		return H->word(s, n, pos, w);
+	size_t i = *pos;
+	while (i < n && ascii_space((unsigned char)s[i]))
+		i++;
+	if (i == n) {
+		*pos = n;
+		return NULL;
+	}
+	size_t j = i;
+	while (j < n && !ascii_space((unsigned char)s[j]))
+		j++;
+	*pos = j;
+	*w = j - i;
+	return s + i;
 }
 
 /*
@@ -309,13 +357,20 @@ static size_t utf8_len(unsigned char c)
 static void segment(const struct state *s, const char *in, size_t n, struct units *u, char **keep)
 {
 	const char *t = in;
-	size_t tn = n;
+	size_t tn = n, pos = 0, w;
 	if (s->lowercase)
 		t = H->lower(t, tn, &tn);
+	int is_ascii = ascii(t, tn);
 	/* rstrip(): the end of the last word. */
-	size_t pos = 0, w, end = 0;
-	for (const char *p; (p = H->word(t, tn, &pos, &w));)
-		end = (size_t)(p - t) + w;
+	size_t end = 0;
+	if (is_ascii) {
+		end = tn;
+		while (end > 0 && ascii_space((unsigned char)t[end - 1]))
+			end--;
+	} else {
+		for (const char *p; (p = H->word(t, tn, &pos, &w));)
+			end = (size_t)(p - t) + w;
+	}
 	tn = end;
 	*keep = NULL;
 	if (s->tok == TOK_13A) {
@@ -324,7 +379,7 @@ static void segment(const struct state *s, const char *in, size_t n, struct unit
 	}
 	pos = 0;
 	u->n = 0;
-	for (const char *p; (p = H->word(t, tn, &pos, &w));) {
+	for (const char *p; (p = next_word(t, tn, &pos, &w, is_ascii));) {
 		if (s->tok != TOK_CHAR) {
 			push(u, p, w);
 			continue;
@@ -392,68 +447,129 @@ static double compute(const struct state *s, const struct bstats *st, int effect
 static const char *const stat_names[] = { "sys_len", "ref_len", "c1", "c2", "c3", "c4", "c5", "c6",
 	"c7", "c8", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8" };
 
+/* A whole number's digits at p; returns the end.  Counts are whole: faster than printf's %g. */
+static char *put_int(char *p, double v)
+{
+	char tmp[24];
+	unsigned long long u = v < 0 ? (unsigned long long)-v : (unsigned long long)v;
+	int k = 0;
+	if (v < 0)
+		*p++ = '-';
+	do
+		tmp[k++] = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	while (k > 0)
+		*p++ = tmp[--k];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
 static void details_of(const struct state *s, const struct bstats *st, const double *prec, double bp,
     struct qa_text *d, int with_stats)
 {
-	H->text_add(d, "{\"counts\":[", 11);
-	for (int i = 0; i < s->order; i++)
-		H->text_printf(d, "%s%.0f", i ? "," : "", st->correct[i]);
-	H->text_add(d, "],\"totals\":[", 12);
-	for (int i = 0; i < s->order; i++)
-		H->text_printf(d, "%s%.0f", i ? "," : "", st->total[i]);
-	H->text_add(d, "],\"precisions\":[", 16);
-	for (int i = 0; i < s->order; i++)
-		H->text_printf(d, "%s%.17g", i ? "," : "", prec[i]);
-	H->text_printf(d, "],\"bp\":%.17g,\"sys_len\":%.0f,\"ref_len\":%.0f", bp, st->sys_len, st->ref_len);
-	if (with_stats) {
-		H->text_printf(d, ",\"stats\":{\"sys_len\":%.0f,\"ref_len\":%.0f", st->sys_len, st->ref_len);
-		for (int i = 0; i < s->order; i++)
-			H->text_printf(d, ",\"%s\":%.0f,\"%s\":%.0f", stat_names[2 + i], st->correct[i],
-			    stat_names[10 + i], st->total[i]);
-		H->text_add(d, "}", 1);
+	char buf[1024], *p = buf;	/* at most 8 orders: a few hundred bytes */
+	p = put_str(p, "{\"counts\":[");
+	for (int i = 0; i < s->order; i++) {
+		if (i)
+			*p++ = ',';
+		p = put_int(p, st->correct[i]);
 	}
-	H->text_add(d, "}", 1);
+	p = put_str(p, "],\"totals\":[");
+	for (int i = 0; i < s->order; i++) {
+		if (i)
+			*p++ = ',';
+		p = put_int(p, st->total[i]);
+	}
+	p = put_str(p, "],\"precisions\":[");
+	for (int i = 0; i < s->order; i++) {
+		if (i)
+			*p++ = ',';
+		if (prec[i] == (double)(long long)prec[i])
+			p = put_int(p, prec[i]);
+		else
+			p += snprintf(p, 32, "%.17g", prec[i]);
+	}
+	p = put_str(p, "],\"bp\":");
+	if (bp == 1)
+		*p++ = '1';
+	else
+		p += snprintf(p, 32, "%.17g", bp);
+	p = put_str(p, ",\"sys_len\":");
+	p = put_int(p, st->sys_len);
+	p = put_str(p, ",\"ref_len\":");
+	p = put_int(p, st->ref_len);
+	if (with_stats) {
+		p = put_str(p, ",\"stats\":{\"sys_len\":");
+		p = put_int(p, st->sys_len);
+		p = put_str(p, ",\"ref_len\":");
+		p = put_int(p, st->ref_len);
+		for (int i = 0; i < s->order; i++) {
+			*p++ = ',';
+			*p++ = '"';
+			p = put_str(p, stat_names[2 + i]);
+			p = put_str(p, "\":");
+			p = put_int(p, st->correct[i]);
+			*p++ = ',';
+			*p++ = '"';
+			p = put_str(p, stat_names[10 + i]);
+			p = put_str(p, "\":");
+			p = put_int(p, st->total[i]);
+		}
+		*p++ = '}';
+	}
+	*p++ = '}';
+	H->text_add(d, buf, (size_t)(p - buf));
 }
 
 static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 {
 	struct state *s = st_;
-	struct units hyp = { 0 }, ref = { 0 };
-	char *hk, *rk;
+	struct units hyp = { 0 };
+	char *hk;
 	struct bstats st;
 	memset(&st, 0, sizeof st);
 	segment(s, in->answer, in->answer_len, &hyp, &hk);
 	st.sys_len = (double)hyp.n;
-	/* Empty references are dropped, as sacreBLEU does, unless all are empty. */
-	size_t nonempty = 0;
+	for (int n = 0; n < s->order; n++)
+		st.total[n] = hyp.n >= (size_t)n + 1 ? (double)(hyp.n - (size_t)n) : 0;
+
+	/* Empty references are dropped, as sacreBLEU does, unless all are empty; each is tokenized once. */
+	size_t nonempty = 0, nref = 0;
 	for (size_t r = 0; r < in->nrefs; r++)
 		nonempty += in->ref_lens[r] > 0;
+	struct units *refs = H->alloc((in->nrefs + 1) * sizeof *refs);
+	char **keep = H->alloc((in->nrefs + 1) * sizeof *keep);
 	double best_diff = INFINITY;
-	for (int n = 0; n < s->order; n++) {
-		st.total[n] = hyp.n >= (size_t)n + 1 ? (double)(hyp.n - (size_t)n) : 0;
+	for (size_t r = 0; r < in->nrefs; r++) {
+		if (nonempty && in->ref_lens[r] == 0)
+			continue;
+		memset(&refs[nref], 0, sizeof refs[nref]);
+		segment(s, in->refs[r], in->ref_lens[r], &refs[nref], &keep[nref]);
+		/* The closest reference length; on ties the shorter. */
+		double len = (double)refs[nref].n, diff = fabs(st.sys_len - len);
+		if (diff < best_diff || (diff == best_diff && len < st.ref_len)) {
+			best_diff = diff;
+			st.ref_len = len;
+		}
+		nref++;
 	}
-	/* Closest reference length (ties: the shorter), then clipped counts per order. */
+	/* Clipped counts per order: each hypothesis n-gram at most as often as in the reference that has it most. */
 	struct gtab *t = &s->t;
 	for (int n = 1; n <= s->order; n++) {
 		gtab_fill(t, hyp.u, hyp.n, (size_t)n, H->alloc, H->free);
-		for (size_t r = 0; r < in->nrefs; r++) {
-			if (nonempty && in->ref_lens[r] == 0)
-				continue;
-			segment(s, in->refs[r], in->ref_lens[r], &ref, &rk);
-			if (n == 1) {
-				double len = (double)ref.n, diff = fabs(st.sys_len - len);
-				if (diff < best_diff || (diff == best_diff && len < st.ref_len)) {
-					best_diff = diff;
-					st.ref_len = len;
-				}
-			}
-			gtab_count_ref(t, ref.u, ref.n);
+		for (size_t r = 0; r < nref; r++) {
+			gtab_count_ref(t, refs[r].u, refs[r].n);
 			for (size_t k = 0; k < t->ntouched; k++) {
 				struct gram *g = &t->g[t->touched[k]];
 				if (g->cur > g->ref)
 					g->ref = g->cur;
 			}
-			H->free(rk);
 		}
 		double c = 0;
 		for (size_t k = 0; k < t->ntouched; k++) {
@@ -462,9 +578,14 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 		}
 		st.correct[n - 1] = c;
 	}
+	for (size_t r = 0; r < nref; r++) {
+		H->free(refs[r].u);
+		H->free(keep[r]);
+	}
+	H->free(refs);
+	H->free(keep);
 	H->free(hk);
 	H->free(hyp.u);
-	H->free(ref.u);
 
 	double prec[MAXN], bp;
 	out->score = compute(s, &st, s->effective_order, prec, &bp);

@@ -63,7 +63,7 @@ static int gram_eq(const struct unit *a, const struct unit *b, size_t n)
 /* The slot of gram u[0..order) in t: its own, or the empty one where it would go. */
 static struct gram *gtab_slot(struct gtab *t, const struct unit *u, uint64_t h)
 {
-	size_t i = (size_t)h & (t->cap - 1);
+	size_t i = (size_t)(h ^ (h >> 31)) & (t->cap - 1);	/* the high bits too: a product's low bits are weak */
 	for (;;) {
 		struct gram *g = &t->g[i];
 		if (!g->used || (g->h == h && gram_eq(t->u + g->at, u, t->order)))

@@ -16,6 +16,7 @@
  * carries them to the summary).  See qa-rouge(7).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <qa/plugin.h>
@@ -30,6 +31,7 @@ enum kind { R1, R2, RL, RLSUM };
 struct state {
 	enum kind kind;
 	int stem;
+	int tokens;	/* show the prediction's tokens in details */
 	struct gtab t;
 };
 
@@ -39,6 +41,7 @@ struct toks {
 	size_t *sent;	/* start of each sentence (rougeLsum), and n at the end */
 	size_t nsent, sentcap;
 	char *store;	/* stemmed text */
+	char *low;	/* the lower-cased text, when this plugin made it */
 };
 
 static int init_kind(const qa_json *o, void **state, char **err, enum kind k)
@@ -56,10 +59,18 @@ static int init_kind(const qa_json *o, void **state, char **err, enum kind k)
 				return -1;
 			}
 			s->stem = b;
+		} else if (strcmp(key, "tokens") == 0) {
+			int b = H->boolean(o, "tokens");
+			if (b < 0) {
+				*err = H->format("tokens: true or false");
+				return -1;
+			}
+			s->tokens = b;
 		} else if (strcmp(key, "split_summaries") == 0 && H->boolean(o, "split_summaries") == 0) {
 			continue;	/* the default: sentences are lines */
 		} else {
-			*err = H->format("unknown option '%s' (use_stemmer; split_summaries can only be false)", key);
+			*err = H->format("unknown option '%s' (use_stemmer, tokens; split_summaries can only be false)",
+			    key);
 			return -1;
 		}
 	}
@@ -99,8 +110,22 @@ static int alnum(unsigned char c)
 /* tokenize() of the whole text; for rougeLsum, sentence starts at each non-empty line. */
 static void tokenize(const struct state *s, const char *in, size_t n, struct toks *t)
 {
-	size_t ln;
-	const char *l = H->lower(in, n, &ln);
+	size_t ln = n;
+	const char *l = in;
+	int ascii = 1;
+	for (size_t i = 0; i < n && ascii; i++)
+		ascii = (unsigned char)in[i] < 0x80;
+	if (ascii) {
+		/* ASCII: str.lower() is the ASCII mapping, done here without the host's Unicode tables. */
+		char *low = H->alloc(n + 1);
+		for (size_t i = 0; i < n; i++)
+			low[i] = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] + 32) : in[i];
+		H->free(t->low);
+		t->low = low;
+		l = low;
+	} else {
+		l = H->lower(in, n, &ln);
+	}
 	t->n = t->nsent = 0;
 	H->free(t->store);
 	t->store = s->stem ? H->alloc(ln + 1) : NULL;
@@ -308,6 +333,7 @@ static void toks_free(struct toks *t)
 	H->free(t->u);
 	H->free(t->sent);
 	H->free(t->store);
+	H->free(t->low);
 }
 
 static int score(void *st, const struct qa_input *in, struct qa_output *out)
@@ -325,15 +351,27 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	if (best.f < 0)
 		best.f = 0;
 	out->score = best.f;
-	struct qa_text d = { 0 };
-	H->text_printf(&d, "{\"precision\":%.17g,\"recall\":%.17g,\"fmeasure\":%.17g,\"tokens\":[",
-	    best.p, best.r, best.f);
-	for (size_t i = 0; i < pred.n; i++) {
-		H->text_add(&d, i ? "," : "", i ? 1 : 0);
-		H->text_json(&d, pred.u[i].p, pred.u[i].n);
+	/* Each number formatted once, shown twice: printf of a double is most of a record's cost. */
+	char prf[3][32];
+	const double v[3] = { best.p, best.r, best.f };
+	for (int i = 0; i < 3; i++) {
+		if (v[i] == 0 || v[i] == 1)
+			snprintf(prf[i], sizeof prf[i], "%d", (int)v[i]);
+		else
+			snprintf(prf[i], sizeof prf[i], "%.17g", v[i]);
 	}
-	H->text_printf(&d, "],\"stats\":{\"n\":1,\"precision\":%.17g,\"recall\":%.17g,\"fmeasure\":%.17g}}",
-	    best.p, best.r, best.f);
+	struct qa_text d = { 0 };
+	H->text_printf(&d, "{\"precision\":%s,\"recall\":%s,\"fmeasure\":%s", prf[0], prf[1], prf[2]);
+	if (s->tokens) {
+		H->text_add(&d, ",\"tokens\":[", 11);
+		for (size_t i = 0; i < pred.n; i++) {
+			H->text_add(&d, i ? "," : "", i ? 1 : 0);
+			H->text_json(&d, pred.u[i].p, pred.u[i].n);
+		}
+		H->text_add(&d, "]", 1);
+	}
+	H->text_printf(&d, ",\"stats\":{\"n\":1,\"precision\":%s,\"recall\":%s,\"fmeasure\":%s}}",
+	    prf[0], prf[1], prf[2]);
 	out->details = d.p;
 	toks_free(&pred);
 	toks_free(&ref);
