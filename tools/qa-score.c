@@ -278,6 +278,15 @@ static struct tsum *task_get(const char *name)
 	return t;
 }
 
+static void msum_free(struct msum *m)
+{
+	free(m->metric);
+	for (size_t i = 0; i < m->ns; i++)
+		free(m->snames[i]);
+	free(m->snames);
+	free(m->svals);
+}
+
 /* Adds value to the corpus statistic called name. */
 static void stats_add(struct msum *m, const char *name, size_t len, double value)
 {
@@ -1029,13 +1038,13 @@ static void cleanup(struct run *r)
 	free(plugs);
 	for (size_t i = 0; i < ntasks; i++) {
 		for (size_t k = 0; k < tasks[i].nms; k++)
-			free(tasks[i].ms[k].metric);
+			msum_free(&tasks[i].ms[k]);
 		free(tasks[i].ms);
 		free(tasks[i].task);
 	}
 	free(tasks);
 	for (size_t k = 0; k < overall.nms; k++)
-		free(overall.ms[k].metric);
+		msum_free(&overall.ms[k]);
 	free(overall.ms);
 	free(r->cli);
 	buf_free(&r->out);
