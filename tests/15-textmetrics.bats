@@ -145,6 +145,25 @@ JSON
 	qa-diff e.jsonl e.jsonl | jq -se 'all(.[]; has("corpus") | not)'
 }
 
+@test "qa-diff --metric f1: macro-F1 of both runs, as the summaries have it, and its paired bootstrap" {
+	for i in $(seq 1 30); do
+		g=$(( i % 3 ))
+		echo "{\"id\":$i,\"response\":{\"text\":\"c$g\"},\"expected\":\"c$g\"}"
+	done > base.jsonl
+	# The candidate confuses class c2 with c1 on every other c2 item.
+	jq -c 'if .expected == "c2" and (.id % 2 == 0) then .response.text = "c1" else . end' base.jsonl > cand.jsonl
+	qa-score -m exact_match -m f1 base.jsonl > b.jsonl
+	qa-score -m exact_match -m f1 cand.jsonl > c.jsonl
+	wb=$(qa-score --summary -m f1 base.jsonl | jq 'select(.scope == "overall") | .corpus')
+	wc=$(qa-score --summary -m f1 cand.jsonl | jq 'select(.scope == "overall") | .corpus')
+	run_ok qa-diff --metric f1 --seed 3 b.jsonl c.jsonl
+	o=$(jq -c 'select(.scope == "overall")' <<<"$output")
+	jq -e --argjson b "$wb" --argjson c "$wc" '$b == 1 and $c < 1 and .corpus.baseline == $b and .corpus.candidate == $c' <<<"$o"
+	jq -e '.corpus.bootstrap.ci_low < .corpus.delta and .corpus.delta <= .corpus.bootstrap.ci_high and .corpus.bootstrap.ci_high <= 0' <<<"$o"
+	# The first metric (exact_match) has no corpus statistics: no corpus comparison.
+	qa-diff b.jsonl c.jsonl | jq -se 'all(.[]; has("corpus") | not)'
+}
+
 # Coverage: 200 data sets drawn from a known population (ROUGE-L F of the
 # baseline ~ U(0, 1), the candidate's = its own U(0, 1) + 0.05, so the true
 # corpus delta, a difference of means, is 0.05), 100 items each, a
