@@ -30,9 +30,11 @@ DIR_TOOLS = qa-report
 TOOLS += $(DIR_TOOLS)
 SCORERS = $(patsubst plugins/scorers/%.c,%,$(wildcard plugins/scorers/*.c))
 PROVIDERS = $(patsubst plugins/providers/%.c,%,$(wildcard plugins/providers/*.c))
+# chrf.c and rouge.c serve several names (see their rules below).
+SUMM_LINKS = chrfpp rouge1 rouge2 rougeL rougeLsum
 # squad.c serves two names: squad_em.so is built, squad_f1.so links to it.
-SCORER_SO = $(patsubst %,$(BUILD)/lib/qa/plugins/%.so,$(filter-out squad,$(SCORERS)) \
-	$(if $(filter squad,$(SCORERS)),squad_em squad_f1))
+SCORER_SO = $(patsubst %,$(BUILD)/lib/qa/plugins/%.so,$(filter-out squad rouge,$(SCORERS)) \
+	$(if $(filter squad,$(SCORERS)),squad_em squad_f1) $(SUMM_LINKS))
 PROVIDER_SO = $(PROVIDERS:%=$(BUILD)/lib/qa/plugins/%.so)
 UNIT = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
@@ -77,6 +79,30 @@ $(BUILD)/lib/qa/plugins/squad_em.so: plugins/scorers/squad.c lib/qa/plugin.h
 
 $(BUILD)/lib/qa/plugins/squad_f1.so: $(BUILD)/lib/qa/plugins/squad_em.so
 	ln -sf squad_em.so $@
+
+# Summarization scorers.  chrf.c serves chrf and chrfpp; rouge.c serves
+# rouge1, rouge2, rougeL and rougeLsum, with NLTK's Porter stemmer
+# (plugins/scorers/porter/, not a plugin of its own) compiled in.
+PORTER = plugins/scorers/porter/porter.c plugins/scorers/porter/porter.h
+
+$(BUILD)/lib/qa/plugins/chrfpp.so: $(BUILD)/lib/qa/plugins/chrf.so
+	ln -sf chrf.so $@
+
+$(BUILD)/lib/qa/plugins/rouge1.so: plugins/scorers/rouge.c $(PORTER) lib/qa/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -Iplugins/scorers/porter -shared -o $@ plugins/scorers/rouge.c \
+	    plugins/scorers/porter/porter.c $(ALL_LDFLAGS)
+
+$(BUILD)/lib/qa/plugins/rouge2.so $(BUILD)/lib/qa/plugins/rougeL.so \
+$(BUILD)/lib/qa/plugins/rougeLsum.so: $(BUILD)/lib/qa/plugins/rouge1.so
+	ln -sf rouge1.so $@
+
+# tests/14-porter.bats: the stemmer alone, word by word against python3-nltk.
+unit: $(BUILD)/tests/porter-stem
+$(BUILD)/tests/porter-stem: tests/porter/stem.c $(PORTER)
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -Iplugins/scorers/porter -o $@ tests/porter/stem.c \
+	    plugins/scorers/porter/porter.c $(ALL_LDFLAGS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libqa.a
 	@mkdir -p $(@D)

@@ -322,6 +322,9 @@ void host_fini(void);
  */
 int plugin_load(const char *name, uint32_t kind, qa_loaded *out, char *err, size_t errlen);
 void plugin_unload(qa_loaded *p);
+/* A scorer's corpus(), when its struct is new enough to have one (qa-plugin(7)); else NULL. */
+#define plugin_corpus(p) ((p)->size >= offsetof(struct qa_plugin, corpus) + sizeof (p)->corpus ? \
+	(p)->corpus : NULL)
 /*
  * Calls fn once for every plugin file on the path (kind 0: any kind), in
  * search order, for --list: p is NULL and err says why when it does not load.

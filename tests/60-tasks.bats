@@ -67,7 +67,7 @@ def wrong:
 @test "each battery uses its scorer; numeric items carry a '#### N' worked answer; mcq letters are offered" {
 	run_ok jq -r -n "$JQ_DEFS"'[inputs | "\(.task) \(first_name)"] | unique[]' "$TASKS"/*.jsonl
 	for want in "arith numeric" "mcq choice" "factqa squad_em" "extract exact_match" \
-	    "classify exact_match" "code exact_match" "instruct regex"; do
+	    "classify exact_match" "code exact_match" "instruct regex" "summarize rougeL"; do
 		grep -qx "$want" <<<"$output" || { echo "missing: $want"; return 1; }
 	done
 	# numeric references end in "#### N", and their prompts ask for that form

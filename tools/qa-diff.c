@@ -143,6 +143,7 @@ struct item {
 	uint32_t cluster;	/* NONE: none */
 	uint16_t metric;	/* the baseline's compared score, NO_METRIC when it has none */
 	uint8_t flags;
+	uint32_t soff[2], sn[2];	/* its corpus statistics in CS, per side (sn 0: none) */
 };
 enum { IN_BASE = 1, IN_CAND = 2 };
 
@@ -242,6 +243,74 @@ static void drift_merge(struct drift *into, const struct drift *from)
 	moments_merge(&into->cover, &from->cover);
 	into->kl_inf += from->kl_inf;
 	into->kl_undef += from->kl_undef;
+}
+
+/*
+ * Corpus statistics (qa-plugin(7)): a corpus scorer's details.stats of
+ * every record, kept so that the paired bootstrap can add them up again
+ * for each resample and ask the scorer's corpus() for the figure.
+ */
+struct cstat {
+	uint32_t name;
+	double v;
+};
+
+static struct {
+	struct cstat *v;
+	size_t n, cap;
+	char **names;
+	size_t nnames;
+	uint32_t *ix;		/* open addressing over names: index + 1, 0 empty */
+	size_t ixcap;
+} CS;
+
+static uint32_t cs_intern(const char *s, size_t n)
+{
+	if (2 * (CS.nnames + 1) > CS.ixcap) {
+		size_t cap = CS.ixcap ? 2 * CS.ixcap : 64;
+		uint32_t *ix = xcalloc(cap, sizeof *ix);
+		for (size_t i = 0; i < CS.nnames; i++) {
+			size_t at = (size_t)hash64('s', CS.names[i], strlen(CS.names[i])) & (cap - 1);
+			while (ix[at])
+				at = (at + 1) & (cap - 1);
+			ix[at] = (uint32_t)i + 1;
+		}
+		free(CS.ix);
+		CS.ix = ix;
+		CS.ixcap = cap;
+	}
+	size_t at = (size_t)hash64('s', s, n) & (CS.ixcap - 1);
+	for (; CS.ix[at]; at = (at + 1) & (CS.ixcap - 1)) {
+		const char *x = CS.names[CS.ix[at] - 1];
+		if (strlen(x) == n && memcmp(x, s, n) == 0)
+			return CS.ix[at] - 1;
+	}
+	CS.names = xreallocarray(CS.names, CS.nnames + 1, sizeof *CS.names);
+	CS.names[CS.nnames] = xstrndup(s, n);
+	CS.ix[at] = (uint32_t)++CS.nnames;
+	return (uint32_t)CS.nnames - 1;
+}
+
+/* Keeps the numbers of the stats object at tok; returns how many. */
+static uint32_t cs_read(const qa_json *j, int tok, uint32_t *off)
+{
+	*off = (uint32_t)CS.n;
+	uint32_t k = 0;
+	for (size_t i = 0; i < json_count(j, tok); i++) {
+		int key = json_key_at(j, tok, i);
+		size_t len;
+		double v;
+		const char *name = json_key(j, key, &len);
+		if (!name || memchr(name, '\0', len) || json_num(j, key + 1, &v) < 0)
+			continue;
+		if (CS.n == CS.cap) {
+			CS.cap = CS.cap ? 2 * CS.cap : 1024;
+			CS.v = xreallocarray(CS.v, CS.cap, sizeof *CS.v);
+		}
+		CS.v[CS.n++] = (struct cstat){ cs_intern(name, len), v };
+		k++;
+	}
+	return k;
 }
 
 /* What one run says about one task, record by record. */
@@ -962,6 +1031,9 @@ static void read_record(int side, unsigned long lineno, const char *line, size_t
 		it->base = score;
 	else
 		it->cand = score;
+	int st = json_member(j, json_member(j, json_member(j, 0, "details", 7), m, mlen), "stats", 5);
+	if (json_type(j, st) == QA_OBJECT)
+		it->sn[side] = cs_read(j, st, &it->soff[side]);
 
 	size_t plen = strlen(D.ppl_key);
 	double ppl = score_named(j, scores, D.ppl_key, plen);
@@ -1044,6 +1116,8 @@ struct result {
 	const char *task;
 	const char *metric;	/* NULL: the records compare different scores */
 	int binary;
+	int flips;		/* some pair compares a 0/1 metric: b, c and nflip count those only */
+	size_t nflip;
 	size_t n;
 	long only[2], excluded;
 	struct sideres s[2];
@@ -1051,6 +1125,10 @@ struct result {
 	size_t nclusters;	/* 0: no item has a cluster */
 	double cse, clo, chi;
 	double blo, bhi;	/* the bootstrap's CI, when asked for */
+	/* A corpus scorer's figure on each side, and the paired bootstrap of its delta. */
+	int has_corpus;
+	long cresamples;
+	double cbase, ccand, cdelta, clo_b, chi_b, cp;
 	long b, c;
 	struct qa_mcnemar mc;
 	double recovery;
@@ -1065,6 +1143,9 @@ struct result {
 /* The compared pairs, gathered task by task. */
 static double *gbase, *gcand;
 static uint32_t *gcl;
+static uint32_t *gsoff[2], *gsn[2];	/* their corpus statistics, when some record has them */
+static uint16_t *gmet;		/* their compared metric */
+static unsigned char *met_binary;	/* per metric: every compared score of it is 0 or 1 */
 
 static double ratio(double a, double b)
 {
@@ -1256,6 +1337,154 @@ static double exact_p(long b, long c, double libqa)
 	return p < 1 ? p : 1;
 }
 
+/* A metric's corpus(), from its plugin with default options; loaded once per metric. */
+struct cplug {
+	char *metric;
+	qa_loaded loaded;
+	void *state;
+	int (*fn)(void *, const char *const *, const double *, size_t, double *, char **);
+};
+static struct cplug *cplugs;
+static size_t ncplugs;
+
+static struct cplug *cplug_get(const char *metric)
+{
+	for (size_t i = 0; i < ncplugs; i++)
+		if (strcmp(cplugs[i].metric, metric) == 0)
+			return cplugs[i].fn ? &cplugs[i] : NULL;
+	cplugs = xreallocarray(cplugs, ncplugs + 1, sizeof *cplugs);
+	struct cplug *c = &cplugs[ncplugs++];
+	memset(c, 0, sizeof *c);
+	c->metric = xstrdup(metric);
+	char err[1024];
+	if (plugin_load(metric, QA_KIND_SCORER, &c->loaded, err, sizeof err) < 0) {
+		qa_warn("corpus statistics of %s: %s", metric, err);
+		return NULL;
+	}
+	const struct qa_plugin *p = c->loaded.plugin;
+	if (!plugin_corpus(p))
+		return NULL;
+	qa_json *none = json_new();
+	const char *perr;
+	size_t off;
+	json_parse(none, "{}", 2, &perr, &off);
+	char *ierr = NULL;
+	int rc = p->init ? p->init(none, &c->state, &ierr) : 0;
+	json_free(&none);
+	host_reset();
+	if (rc < 0) {
+		qa_warn("corpus statistics of %s: %s", metric, ierr ? ierr : "init failed");
+		free(ierr);
+		if (c->state && p->fini)
+			p->fini(c->state);
+		c->state = NULL;
+		return NULL;
+	}
+	c->fn = plugin_corpus(p);
+	return c;
+}
+
+static void cplug_free(void)
+{
+	for (size_t i = 0; i < ncplugs; i++) {
+		const struct qa_plugin *p = cplugs[i].loaded.plugin;
+		if (cplugs[i].state && p && p->fini)
+			p->fini(cplugs[i].state);
+		if (p)
+			plugin_unload(&cplugs[i].loaded);
+		free(cplugs[i].metric);
+	}
+	xfree(&cplugs);
+	ncplugs = 0;
+}
+
+/* The corpus figure of summed statistics (only the non-zero ones: a label absent from a resample is absent). */
+static double corpus_eval(struct cplug *c, const double *sum, const char **names, double *vals)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < CS.nnames; i++)
+		if (sum[i] != 0) {
+			names[k] = CS.names[i];
+			vals[k++] = sum[i];
+		}
+	double v = NAN;
+	char *details = NULL;
+	if (c->fn(c->state, names, vals, k, &v, &details) < 0)
+		v = NAN;
+	free(details);
+	host_reset();
+	return v;
+}
+
+static void corpus_add(double *sum, int side, size_t at)
+{
+	const struct cstat *v = CS.v + gsoff[side][at];
+	for (uint32_t i = 0; i < gsn[side][at]; i++)
+		sum[v[i].name] += v[i].v;
+}
+
+/*
+ * The paired bootstrap of a corpus figure, as sacreBLEU's paired-bs: each
+ * resample draws items with replacement, the same ones for both runs, and
+ * recomputes both corpus figures from the drawn items' statistics.  The CI
+ * is the percentile interval of the deltas; p is the two-sided share of
+ * resamples whose delta, centred on the resamples' mean (the null of no
+ * difference), is at least as far from 0 as the observed one, counting the
+ * observed sample: (1 + #) / (B + 1).
+ */
+static void corpus_compare(struct result *r, size_t off, size_t n, uint64_t stream)
+{
+	r->has_corpus = 0;
+	if (!gsn[0] || !r->metric || n == 0)
+		return;
+	int any = 0;
+	for (size_t i = 0; i < n && !any; i++)
+		any = gsn[BASE][off + i] && gsn[CAND][off + i];
+	struct cplug *c = any ? cplug_get(r->metric) : NULL;
+	if (!c)
+		return;
+	double *sum[2] = { xcalloc(CS.nnames, sizeof(double)), xcalloc(CS.nnames, sizeof(double)) };
+	const char **names = xcalloc(CS.nnames + 1, sizeof *names);
+	double *vals = xcalloc(CS.nnames + 1, sizeof *vals);
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++)
+			corpus_add(sum[k], k, off + i);
+	r->cbase = corpus_eval(c, sum[BASE], names, vals);
+	r->ccand = corpus_eval(c, sum[CAND], names, vals);
+	r->cdelta = r->ccand - r->cbase;
+	r->has_corpus = 1;
+	long B = D.bootstrap ? D.bootstrap : 1000;
+	r->cresamples = B;
+	double *deltas = xreallocarray(NULL, (size_t)B, sizeof *deltas);
+	uint64_t state = (uint64_t)D.seed ^ stream ^ 0x636f72707573ull;	/* "corpus": its own stream */
+	double mean = 0;
+	for (long b = 0; b < B; b++) {
+		memset(sum[BASE], 0, CS.nnames * sizeof(double));
+		memset(sum[CAND], 0, CS.nnames * sizeof(double));
+		for (size_t i = 0; i < n; i++) {
+			size_t at = off + draw(&state, (uint32_t)n);
+			corpus_add(sum[BASE], BASE, at);
+			corpus_add(sum[CAND], CAND, at);
+		}
+		deltas[b] = corpus_eval(c, sum[CAND], names, vals) - corpus_eval(c, sum[BASE], names, vals);
+		mean += deltas[b];
+	}
+	mean /= (double)B;
+	long extreme = 0;
+	for (long b = 0; b < B; b++)
+		extreme += fabs(deltas[b] - mean) >= fabs(r->cdelta);
+	r->cp = (double)(extreme + 1) / (double)(B + 1);
+	qsort(deltas, (size_t)B, sizeof *deltas, cmp_double);
+	double tail = 50 * erfc(D.z / sqrt(2));
+	r->clo_b = percentile_linear(deltas, (size_t)B, tail);
+	r->chi_b = percentile_linear(deltas, (size_t)B, 100 - tail);
+	free(deltas);
+	free(sum[BASE]);
+	free(sum[CAND]);
+	free(names);
+	free(vals);
+}
+
 static void compute(struct result *r, const struct side side[2], struct dvec lat[2], size_t off, size_t n,
     uint64_t stream)
 {
@@ -1275,12 +1504,24 @@ static void compute(struct result *r, const struct side side[2], struct dvec lat
 	r->blo = r->bhi = NAN;
 	if (D.bootstrap)
 		bootstrap(r, cand, base, n, stream);
+	corpus_compare(r, off, n, stream);
+	/*
+	 * Flips need right and wrong: they are counted over the pairs whose
+	 * metric is 0/1 throughout the runs, so a continuous metric (ROUGE)
+	 * beside 0/1 ones in the overall line leaves the others' flips as they were.
+	 */
 	r->b = r->c = 0;
-	if (r->binary) {
-		for (size_t i = 0; i < n; i++) {
-			r->b += base[i] == 1 && cand[i] == 0;
-			r->c += base[i] == 0 && cand[i] == 1;
-		}
+	r->nflip = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t m = gmet[off + i];
+		if (!met_binary[m == NO_METRIC ? D.nmetrics : m])
+			continue;
+		r->nflip++;
+		r->b += base[i] == 1 && cand[i] == 0;
+		r->c += base[i] == 0 && cand[i] == 1;
+	}
+	r->flips = r->nflip > 0;
+	if (r->flips) {
 		mcnemar(r->b, r->c, &r->mc);
 		r->mc.p_exact = exact_p(r->b, r->c, r->mc.p_exact);
 		/* No discordant pair: the exact test of zero trials gives 1, as statsmodels does; chi2 is 0/0. */
@@ -1405,7 +1646,7 @@ static void gate(struct result *r)
 	}
 	if (!isnan(D.max_flips)) {
 		r->ncheck++;
-		double pct = r->binary && r->n > 0 ? 100.0 * (double)(r->b + r->c) / (double)r->n : NAN;
+		double pct = r->flips ? 100.0 * (double)(r->b + r->c) / (double)r->nflip : NAN;
 		if (isnan(pct))
 			fail(r, "max-flips", NAN, D.max_flips, "--max-flips %g: flips are undefined (%s)",
 			    D.max_flips, r->n ? "scores are not binary" : "no paired items");
@@ -1612,7 +1853,7 @@ static void json_line(qa_buf *b, const struct result *r, int overall, int decisi
 	}
 	buf_addc(b, '}');
 
-	if (r->binary) {
+	if (r->flips) {
 		buf_printf(b, ",\"mcnemar\":{\"b\":%ld,\"c\":%ld", r->b, r->c);
 		jnum(b, "p_exact", r->mc.p_exact);
 		jnum(b, "chi2", r->mc.chi2);
@@ -1620,13 +1861,27 @@ static void json_line(qa_buf *b, const struct result *r, int overall, int decisi
 		jnum(b, "chi2_cc", r->mc.chi2_cc);
 		jnum(b, "p_chi2_cc", r->mc.p_chi2_cc);
 		buf_printf(b, "},\"flips\":{\"right_to_wrong\":%ld,\"wrong_to_right\":%ld", r->b, r->c);
-		double n = (double)r->n;
-		jnum(b, "pct_right_to_wrong", r->n ? 100.0 * (double)r->b / n : NAN);
-		jnum(b, "pct_wrong_to_right", r->n ? 100.0 * (double)r->c / n : NAN);
-		jnum(b, "pct", r->n ? 100.0 * (double)(r->b + r->c) / n : NAN);
+		double n = (double)r->nflip;
+		if (r->nflip != r->n)
+			buf_printf(b, ",\"n\":%zu", r->nflip);
+		jnum(b, "pct_right_to_wrong", 100.0 * (double)r->b / n);
+		jnum(b, "pct_wrong_to_right", 100.0 * (double)r->c / n);
+		jnum(b, "pct", 100.0 * (double)(r->b + r->c) / n);
 		buf_addc(b, '}');
 	} else {
 		buf_adds(b, ",\"mcnemar\":null,\"flips\":null");
+	}
+	if (r->has_corpus) {
+		/* Only for corpus scorers: other runs print as before. */
+		buf_adds(b, ",\"corpus\":{\"baseline\":");
+		buf_json_number(b, r->cbase);
+		jnum(b, "candidate", r->ccand);
+		jnum(b, "delta", r->cdelta);
+		buf_printf(b, ",\"bootstrap\":{\"resamples\":%ld,\"seed\":%llu", r->cresamples, D.seed);
+		jnum(b, "ci_low", r->clo_b);
+		jnum(b, "ci_high", r->chi_b);
+		jnum(b, "p", r->cp);
+		buf_adds(b, "}}");
 	}
 	jnum(b, "recovery_pct", r->recovery);
 	buf_adds(b, ",\"ratios\":{\"p50_latency\":");
@@ -1708,8 +1963,8 @@ static void row_cells(const struct result *r, char cell[NCOL][64])
 		snprintf(cell[5], 64, "[%+.4f, %+.4f]", lo, hi);
 	else
 		snprintf(cell[5], 64, "-");
-	fmt(cell[6], 64, "%.4g", r->binary ? r->mc.p_exact : NAN);
-	if (r->binary) {
+	fmt(cell[6], 64, "%.4g", r->flips ? r->mc.p_exact : NAN);
+	if (r->flips) {
 		snprintf(cell[7], 64, "%ld", r->b);
 		snprintf(cell[8], 64, "%ld", r->c);
 	} else {
@@ -1954,6 +2209,14 @@ static size_t gather(void)
 	gbase = xreallocarray(NULL, total ? total : 1, sizeof *gbase);
 	gcand = xreallocarray(NULL, total ? total : 1, sizeof *gcand);
 	gcl = any_cluster ? xreallocarray(NULL, total ? total : 1, sizeof *gcl) : NULL;
+	gmet = xreallocarray(NULL, total ? total : 1, sizeof *gmet);
+	met_binary = xreallocarray(NULL, D.nmetrics + 1, 1);
+	memset(met_binary, 1, D.nmetrics + 1);
+	if (CS.n)
+		for (int k = 0; k < 2; k++) {
+			gsoff[k] = xreallocarray(NULL, total ? total : 1, sizeof *gsoff[k]);
+			gsn[k] = xreallocarray(NULL, total ? total : 1, sizeof *gsn[k]);
+		}
 	for (size_t i = 0; i < D.nitems; i++) {
 		const struct item *it = &D.items[i];
 		if (it->flags != (IN_BASE | IN_CAND) || isnan(it->base) || isnan(it->cand))
@@ -1962,8 +2225,15 @@ static size_t gather(void)
 		size_t at = t->off + t->n++;
 		gbase[at] = it->base;
 		gcand[at] = it->cand;
+		gmet[at] = it->metric;
+		if ((it->base != 0 && it->base != 1) || (it->cand != 0 && it->cand != 1))
+			met_binary[it->metric == NO_METRIC ? D.nmetrics : it->metric] = 0;
 		if (gcl)
 			gcl[at] = it->cluster;
+		for (int k = 0; k < 2 && gsn[0]; k++) {
+			gsoff[k][at] = it->soff[k];
+			gsn[k][at] = it->sn[k];
+		}
 	}
 	xfree(&D.items);
 	xfree(&D.idoff);
@@ -2095,6 +2365,18 @@ static void cleanup(void)
 	free(gbase);
 	free(gcand);
 	free(gcl);
+	free(gmet);
+	free(met_binary);
+	for (int k = 0; k < 2; k++) {
+		free(gsoff[k]);
+		free(gsn[k]);
+	}
+	cplug_free();
+	for (size_t i = 0; i < CS.nnames; i++)
+		free(CS.names[i]);
+	free(CS.names);
+	free(CS.ix);
+	free(CS.v);
 	json_free(&D.j);
 	host_fini();
 }

@@ -239,6 +239,15 @@ struct msum {
 	long ppl_n;
 	double ppl_ll, ppl_tokens, ppl_words, ppl_bytes;
 	int ppl_nowords, ppl_nobytes;
+	/*
+	 * Corpus scorers (a corpus() callback, qa-plugin(7)): their details'
+	 * "stats" summed by name, and the instance that computes the corpus
+	 * figure from the sums (the first one seen for this metric).
+	 */
+	struct inst *inst;
+	char **snames;
+	double *svals;
+	size_t ns;
 };
 
 /* What a perplexity scorer's details add to the corpus sums. */
@@ -269,6 +278,44 @@ static struct tsum *task_get(const char *name)
 	return t;
 }
 
+static void msum_free(struct msum *m)
+{
+	free(m->metric);
+	for (size_t i = 0; i < m->ns; i++)
+		free(m->snames[i]);
+	free(m->snames);
+	free(m->svals);
+}
+
+/* Adds value to the corpus statistic called name. */
+static void stats_add(struct msum *m, const char *name, size_t len, double value)
+{
+	for (size_t i = m->ns; i-- > 0;)
+		if (strlen(m->snames[i]) == len && memcmp(m->snames[i], name, len) == 0) {
+			m->svals[i] += value;
+			return;
+		}
+	m->snames = xreallocarray(m->snames, m->ns + 1, sizeof *m->snames);
+	m->svals = xreallocarray(m->svals, m->ns + 1, sizeof *m->svals);
+	m->snames[m->ns] = xstrndup(name, len);
+	m->svals[m->ns++] = value;
+}
+
+/* Every number of the object at tok (a scorer's details.stats, a summary's stats) into m's sums. */
+static void stats_add_object(struct msum *m, const qa_json *j, int tok)
+{
+	if (json_type(j, tok) != QA_OBJECT)
+		return;
+	for (size_t i = 0; i < json_count(j, tok); i++) {
+		int k = json_key_at(j, tok, i);
+		double v;
+		size_t len;
+		const char *name = json_key(j, k, &len);
+		if (json_num(j, k + 1, &v) == 0 && name && !memchr(name, '\0', len))
+			stats_add(m, name, len, v);
+	}
+}
+
 static struct msum *metric_get(struct tsum *t, const char *metric)
 {
 	for (size_t i = 0; i < t->nms; i++)
@@ -281,10 +328,18 @@ static struct msum *metric_get(struct tsum *t, const char *metric)
 	return m;
 }
 
-static void summary_add(struct tsum *t, const char *metric, double score, int invalid,
-    const struct ppl_add *ppl)
+static void summary_add(struct tsum *t, struct inst *in, double score, int invalid,
+    const struct ppl_add *ppl, const qa_json *details)
 {
-	struct msum *m = metric_get(t, metric);
+	struct msum *m = metric_get(t, in->key);
+	if (details && json_type(details, 0) == QA_OBJECT) {
+		int st = json_member(details, 0, "stats", 5);
+		if (st >= 0) {
+			stats_add_object(m, details, st);
+			if (!m->inst)
+				m->inst = in;
+		}
+	}
 	if (ppl) {
 		m->ppl_n++;
 		m->ppl_ll += ppl->ll;
@@ -361,6 +416,28 @@ static struct ppl_line ppl_of(const struct msum *m)
 	return p;
 }
 
+/*
+ * The corpus figure of a corpus scorer, from the summed stats: 0 with
+ * *score and *details (malloc'd JSON or NULL), -1 when it has none.
+ */
+static int corpus_of(const struct msum *m, double *score, char **details)
+{
+	*details = NULL;
+	if (!m->ns || !m->inst || m->inst->err)
+		return -1;
+	const struct qa_plugin *p = m->inst->plug->loaded.plugin;
+	int (*fn)(void *, const char *const *, const double *, size_t, double *, char **) = plugin_corpus(p);
+	if (!fn)
+		return -1;
+	int rc = fn(m->inst->state, (const char *const *)m->snames, m->svals, m->ns, score, details);
+	host_reset();
+	if (rc < 0) {
+		free(*details);
+		*details = NULL;
+	}
+	return rc;
+}
+
 static void json_line(qa_buf *out, const char *scope, const char *task, const struct msum *m, long errors)
 {
 	buf_printf(out, "{\"scope\":\"%s\",\"task\":", scope);
@@ -416,6 +493,28 @@ static void json_line(qa_buf *out, const char *scope, const char *task, const st
 		buf_adds(out, ",\"bytes\":");
 		buf_json_number(out, m->ppl_nobytes ? NAN : m->ppl_bytes);
 	}
+	if (m->ns && m->inst) {
+		/* The corpus figure, and what --merge needs to recompute it: the sums and the metric. */
+		double cs;
+		char *cd;
+		buf_adds(out, ",\"corpus\":");
+		if (corpus_of(m, &cs, &cd) == 0)
+			buf_json_number(out, cs);
+		else
+			buf_adds(out, "null");
+		buf_adds(out, ",\"corpus_details\":");
+		buf_adds(out, cd ? cd : "null");
+		free(cd);
+		buf_adds(out, ",\"stats\":{");
+		for (size_t i = 0; i < m->ns; i++) {
+			buf_adds(out, i ? "," : "");
+			buf_json_string(out, m->snames[i], strlen(m->snames[i]));
+			buf_addc(out, ':');
+			buf_json_number(out, m->svals[i]);
+		}
+		buf_adds(out, "},\"spec\":");
+		buf_adds(out, m->inst->spec);
+	}
 	buf_adds(out, "}\n");
 }
 
@@ -456,6 +555,15 @@ static void table_line(qa_buf *out, const char *task, const struct msum *m, long
 		buf_printf(out, "  corpus %s: token_ppl %s  word_ppl %s  byte_ppl %s  bits_per_byte %s"
 		    "  (%.0f tokens)\n", m->metric, tok, word, byte, bpb, m->ppl_tokens);
 	}
+	double cs;
+	char *cd;
+	if (corpus_of(m, &cs, &cd) == 0) {
+		/* MEAN above is the mean of per-record scores; a corpus scorer's own figure differs. */
+		char v[32];
+		fmt_num(v, sizeof v, "%.4f", cs);
+		buf_printf(out, "  corpus %s: %s\n", m->metric, v);
+	}
+	free(cd);
 }
 
 static void summary_print(int table)
@@ -744,8 +852,8 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 						pa.bytes = NAN;
 					ppl = &pa;
 				}
-				summary_add(task_get(task), in->key, o.score, o.invalid, ppl);
-				summary_add(&overall, in->key, o.score, o.invalid, ppl);
+				summary_add(task_get(task), in, o.score, o.invalid, ppl, o.details ? d : NULL);
+				summary_add(&overall, in, o.score, o.invalid, ppl, o.details ? d : NULL);
 			}
 		}
 		free(owned_fail);
@@ -843,6 +951,15 @@ static int merge_line(const qa_json *j, const char **why)
 	}
 	json_num(j, json_find(j, 0, "invalid"), &invalid);
 	json_num(j, json_find(j, 0, "nonfinite"), &nonfinite);
+	int stats = json_find(j, 0, "stats"), spec = json_find(j, 0, "spec");
+	if (stats >= 0 && spec >= 0) {
+		/* A corpus scorer: its sums add up, and its plugin recomputes the figure from them. */
+		size_t sl;
+		const char *sr = json_raw(j, spec, &sl);
+		if (!m->inst)
+			m->inst = inst_get(sr, sl);
+		stats_add_object(m, j, stats);
+	}
 	qa_moments part = { .n = n, .mean = n > 0 ? sum / n : 0, .m2 = m2 };
 	moments_merge(&m->m, &part);
 	m->sum += sum;
@@ -921,13 +1038,13 @@ static void cleanup(struct run *r)
 	free(plugs);
 	for (size_t i = 0; i < ntasks; i++) {
 		for (size_t k = 0; k < tasks[i].nms; k++)
-			free(tasks[i].ms[k].metric);
+			msum_free(&tasks[i].ms[k]);
 		free(tasks[i].ms);
 		free(tasks[i].task);
 	}
 	free(tasks);
 	for (size_t k = 0; k < overall.nms; k++)
-		free(overall.ms[k].metric);
+		msum_free(&overall.ms[k]);
 	free(overall.ms);
 	free(r->cli);
 	buf_free(&r->out);

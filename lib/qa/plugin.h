@@ -326,6 +326,24 @@ struct qa_plugin {
 	    const char *body, size_t len, struct qa_reply *out);
 	int (*respond)(void *state, const qa_json *record, const struct qa_endpoint *ep,
 	    const struct qa_request *req, struct qa_sim *sim, char **err);
+
+	/*
+	 * Corpus statistics, for scorers whose corpus figure is not the mean
+	 * of per-record scores (corpus BLEU and chrF, F1 over classes).  Came
+	 * after the first struct: the host calls it only when size says it is
+	 * there, so older plugins are read as having none.
+	 *
+	 * score() puts the record's sufficient statistics in its details as
+	 * "stats": an object of name: number.  The host adds them up by name
+	 * over the records of each task and overall (qa-score --summary), over
+	 * shards (qa-score --merge) and over resamples (qa-diff's paired
+	 * bootstrap), then calls corpus() with the sums, names in the order
+	 * first seen.  corpus() sets *score (the corpus figure, on the
+	 * scorer's own scale) and may set *details to a host->alloc'd JSON
+	 * object to show beside it; it returns -1 when the figure is undefined.
+	 */
+	int (*corpus)(void *state, const char *const *names, const double *sums, size_t n,
+	    double *score, char **details);
 };
 
 #define QA_PLUGIN_HEADER(kind_, name_, version_, summary_) \

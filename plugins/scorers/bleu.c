@@ -1,0 +1,640 @@
+/*
+ * bleu: sacreBLEU 2.x BLEU on its 0-100 scale, sentence and corpus.
+ *
+ * Per record: BLEU().sentence_score(answer, references) (effective order on
+ * by default, as sacrebleu.sentence_bleu).  Corpus: the record's sufficient
+ * statistics (hypothesis and closest reference length, matched and total
+ * n-grams of each order) go into details.stats; qa-score sums them and
+ * calls corpus(), which is BLEU().corpus_score() on the whole: not the mean
+ * of sentence BLEUs.  See qa-bleu(7).
+ *
+ * Options: tokenize (13a, none, char; default 13a), lowercase, smooth_method
+ * (exp, floor, add-k, none), smooth_value, effective_order, max_ngram_order.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <qa/plugin.h>
+
+#include "ngram.h"
+
+static const struct qa_host *H;
+
+enum tok { TOK_13A, TOK_NONE, TOK_CHAR };
+enum smooth { SM_EXP, SM_FLOOR, SM_ADDK, SM_NONE };
+
+#define MAXN 8
+
+struct state {
+	enum tok tok;
+	enum smooth smooth;
+	double smooth_value;
+	int lowercase, effective_order, order;
+	struct gtab t;
+};
+
+static const char *const own_keys[] = { "tokenize", "lowercase", "smooth_method", "smooth_value",
+	"effective_order", "max_ngram_order", NULL };
+
+static int init(const qa_json *o, void **state, char **err)
+{
+	struct state *s = H->alloc(sizeof *s);
+	memset(s, 0, sizeof *s);
+	*state = s;
+	s->effective_order = 1;
+	s->order = 4;
+	for (size_t i = 0; i < H->count(o, ""); i++) {
+		const char *k = H->key(o, "", i);
+		size_t j = 0;
+		while (own_keys[j] && strcmp(own_keys[j], k) != 0)
+			j++;
+		if (!own_keys[j]) {
+			*err = H->format("unknown option '%s' (tokenize, lowercase, smooth_method, "
+			    "smooth_value, effective_order, max_ngram_order)", k);
+			return -1;
+		}
+	}
+	const char *v;
+	if ((v = H->string(o, "tokenize", NULL))) {
+		if (strcmp(v, "13a") == 0)
+			s->tok = TOK_13A;
+		else if (strcmp(v, "none") == 0)
+			s->tok = TOK_NONE;
+		else if (strcmp(v, "char") == 0)
+			s->tok = TOK_CHAR;
+		else {
+			*err = H->format("tokenize: '%s' is not one of 13a, none, char", v);
+			return -1;
+		}
+	} else if (H->type(o, "tokenize") != QA_ABSENT) {
+		*err = H->format("tokenize: a string");
+		return -1;
+	}
+	s->smooth_value = NAN;
+	if ((v = H->string(o, "smooth_method", NULL))) {
+		if (strcmp(v, "exp") == 0)
+			s->smooth = SM_EXP;
+		else if (strcmp(v, "floor") == 0)
+			s->smooth = SM_FLOOR, s->smooth_value = 0.1;
+		else if (strcmp(v, "add-k") == 0)
+			s->smooth = SM_ADDK, s->smooth_value = 1;
+		else if (strcmp(v, "none") == 0)
+			s->smooth = SM_NONE;
+		else {
+			*err = H->format("smooth_method: '%s' is not one of exp, floor, add-k, none", v);
+			return -1;
+		}
+	}
+	double d;
+	if (H->type(o, "smooth_value") == QA_NUMBER) {
+		H->number(o, "smooth_value", &d);
+		if (!(d >= 0)) {
+			*err = H->format("smooth_value: a number >= 0");
+			return -1;
+		}
+		if (s->smooth == SM_FLOOR || s->smooth == SM_ADDK)
+			s->smooth_value = d;
+	} else if (H->type(o, "smooth_value") != QA_ABSENT && H->type(o, "smooth_value") != QA_NULL) {
+		*err = H->format("smooth_value: a number");
+		return -1;
+	}
+	int b;
+	if ((b = H->boolean(o, "lowercase")) >= 0)
+		s->lowercase = b;
+	else if (H->type(o, "lowercase") != QA_ABSENT) {
+		*err = H->format("lowercase: true or false");
+		return -1;
+	}
+	if ((b = H->boolean(o, "effective_order")) >= 0)
+		s->effective_order = b;
+	else if (H->type(o, "effective_order") != QA_ABSENT) {
+		*err = H->format("effective_order: true or false");
+		return -1;
+	}
+	if (H->type(o, "max_ngram_order") != QA_ABSENT) {
+		if (H->number(o, "max_ngram_order", &d) < 0 || d != floor(d) || d < 1 || d > MAXN) {
+			*err = H->format("max_ngram_order: an integer from 1 to %d", MAXN);
+			return -1;
+		}
+		s->order = (int)d;
+	}
+	return 0;
+}
+
+static void fini(void *st)
+{
+	struct state *s = st;
+	gtab_free(&s->t, H->free);
+	H->free(s);
+}
+
+/* A growing array of units, host-allocated. */
+struct units {
+	struct unit *u;
+	size_t n, cap;
+};
+
+static void push(struct units *a, const char *p, size_t n)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 64;
+		struct unit *u = H->alloc(cap * sizeof *u);
+		if (a->n)
+			memcpy(u, a->u, a->n * sizeof *u);
+		H->free(a->u);
+		a->u = u;
+		a->cap = cap;
+	}
+	a->u[a->n++] = (struct unit){ p, n, unit_hash(p, n) };
+}
+
+static int is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* 13a's first rule: every ASCII punctuation mark but ' , - . is set apart. */
+static int punct13a(unsigned char c)
+{
+	return (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
+	    (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
+}
+
+static int has_at(const char *s, size_t n, size_t i, const char *lit)
+{
+	size_t k = strlen(lit);
+	return i + k <= n && memcmp(s + i, lit, k) == 0;
+}
+
+/* Removes every occurrence of lit from s[0..*n), in place, as str.replace(lit, "") does. */
+static void drop_all(char *s, size_t *n, const char *lit)
+{
+	size_t k = strlen(lit), o = 0;
+	for (size_t i = 0; i < *n;)
+		if (has_at(s, *n, i, lit))
+			i += k;
+		else
+			s[o++] = s[i++];
+	*n = o;
+}
+
+/*
+ * sacrebleu's Tokenizer13a: replace("<skipped>", ""), replace("-\n", ""),
+ * "\n" to space, unescape &quot; &amp; &lt; &gt; (in that order), pad with
+ * spaces, then TokenizerRegexp's four re.sub passes in order.  Each pass is
+ * Python's re.sub scanning left to right without overlap; bytes stand for
+ * code points, which gives the same result since only ASCII is ever
+ * matched on the left of a pair and a multi-byte character on the right
+ * is copied through whole.  Returns a host-allocated buffer.
+ */
+static char *tok13a(const char *in, size_t n, size_t *out_len)
+{
+	size_t cap = 3 * (n + 2) + 8;
+	char *a = H->alloc(cap), *b = H->alloc(cap);
+	size_t an = 0, bn = 0;
+	a[an++] = ' ';
+	memcpy(a + an, in, n);
+	an += n;
+	if (memchr(in, '<', n)) {
+		/* Only what follows the pad is the line. */
+		size_t ln = an - 1;
+		drop_all(a + 1, &ln, "<skipped>");
+		an = ln + 1;
+	}
+	if (memchr(a, '\n', an)) {
+		size_t ln = an - 1;
+		drop_all(a + 1, &ln, "-\n");
+		an = ln + 1;
+		for (size_t i = 0; i < an; i++)
+			if (a[i] == '\n')
+				a[i] = ' ';
+	}
+	if (memchr(a, '&', an)) {
+		static const char *const ent[][2] = {
+			{ "&quot;", "\"" }, { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" },
+		};
+		for (size_t e = 0; e < 4; e++) {
+			size_t k = strlen(ent[e][0]), o = 0;
+			for (size_t i = 0; i < an;)
+				if (has_at(a, an, i, ent[e][0]))
+					a[o++] = ent[e][1][0], i += k;
+				else
+					a[o++] = a[i++];
+			an = o;
+		}
+	}
+	a[an++] = ' ';
+	/*
+	 * Which passes can match at all: none of them makes a character another
+	 * one looks for, so one scan decides, and most text skips most passes.
+	 */
+	size_t np1 = 0, ndot = 0, ndash = 0;
+	for (size_t i = 0; i < an; i++) {
+		unsigned char c = (unsigned char)a[i];
+		np1 += punct13a(c);
+		ndot += c == '.' || c == ',';
+		ndash += c == '-';
+	}
+	/* Pass 1 adds 2 bytes per match, passes 2 and 3 at most 2 per . or , and pass 4 2 per -. */
+	size_t need = an + 2 * np1 + 4 * ndot + 2 * ndash + 8;
+	if (need > cap) {
+		char *na = H->alloc(need);
+		memcpy(na, a, an);
+		H->free(a);
+		H->free(b);
+		a = na;
+		b = H->alloc(need);
+		cap = need;
+	}
+	char *t;
+	if (np1) {
+		/* Pass 1: ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> " \1 " */
+		bn = 0;
+		for (size_t i = 0; i < an; i++) {
+			if (punct13a((unsigned char)a[i])) {
+				b[bn++] = ' ';
+				b[bn++] = a[i];
+				b[bn++] = ' ';
+			} else
+				b[bn++] = a[i];
+		}
+		t = a, a = b, b = t, an = bn;
+	}
+	if (ndot) {
+		/* Pass 2: ([^0-9])([\.,]) -> "\1 \2 " */
+		bn = 0;
+		for (size_t i = 0; i < an;) {
+			if (i + 1 < an && !is_digit((unsigned char)a[i]) && (a[i + 1] == '.' || a[i + 1] == ',')) {
+				b[bn++] = a[i];
+				b[bn++] = ' ';
+				b[bn++] = a[i + 1];
+				b[bn++] = ' ';
+				i += 2;
+			} else
+				b[bn++] = a[i++];
+		}
+		t = a, a = b, b = t, an = bn;
+		/* Pass 3: ([\.,])([^0-9]) -> " \1 \2" */
+		bn = 0;
+		for (size_t i = 0; i < an;) {
+			if (i + 1 < an && (a[i] == '.' || a[i] == ',') && !is_digit((unsigned char)a[i + 1])) {
+				b[bn++] = ' ';
+				b[bn++] = a[i];
+				b[bn++] = ' ';
+				b[bn++] = a[i + 1];
+				i += 2;
+			} else
+				b[bn++] = a[i++];
+		}
+		t = a, a = b, b = t, an = bn;
+	}
+	if (ndash) {
+		/* Pass 4: ([0-9])(-) -> "\1 \2 " */
+		bn = 0;
+		for (size_t i = 0; i < an;) {
+			if (i + 1 < an && is_digit((unsigned char)a[i]) && a[i + 1] == '-') {
+				b[bn++] = a[i];
+				b[bn++] = ' ';
+				b[bn++] = '-';
+				b[bn++] = ' ';
+				i += 2;
+			} else
+				b[bn++] = a[i++];
+		}
+		t = a, a = b, b = t, an = bn;
+	}
+	H->free(b);
+	*out_len = an;
+	return a;
+}
+
+static size_t utf8_len(unsigned char c)
+{
+	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+static int ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* Python's str.isspace() on an ASCII byte. */
+static int ascii_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+/* The next word of s as str.split() sees it: ASCII text directly, anything else through the host. */
+static const char *next_word(const char *s, size_t n, size_t *pos, size_t *w, int is_ascii)
+{
+	if (!is_ascii)
+		return H->word(s, n, pos, w);
+	size_t i = *pos;
+	while (i < n && ascii_space((unsigned char)s[i]))
+		i++;
+	if (i == n) {
+		*pos = n;
+		return NULL;
+	}
+	size_t j = i;
+	while (j < n && !ascii_space((unsigned char)s[j]))
+		j++;
+	*pos = j;
+	*w = j - i;
+	return s + i;
+}
+
+/*
+ * One segment as sacreBLEU prepares it: lower-cased if asked, rstrip()ped,
+ * tokenized, split on Python whitespace.  The units point into *keep,
+ * which the caller frees.
+ */
+static void segment(const struct state *s, const char *in, size_t n, struct units *u, char **keep)
+{
+	const char *t = in;
+	size_t tn = n, pos = 0, w;
+	if (s->lowercase)
+		t = H->lower(t, tn, &tn);
+	int is_ascii = ascii(t, tn);
+	/* rstrip(): the end of the last word. */
+	size_t end = 0;
+	if (is_ascii) {
+		end = tn;
+		while (end > 0 && ascii_space((unsigned char)t[end - 1]))
+			end--;
+	} else {
+		for (const char *p; (p = H->word(t, tn, &pos, &w));)
+			end = (size_t)(p - t) + w;
+	}
+	tn = end;
+	*keep = NULL;
+	if (s->tok == TOK_13A) {
+		*keep = tok13a(t, tn, &tn);
+		t = *keep;
+	}
+	pos = 0;
+	u->n = 0;
+	for (const char *p; (p = next_word(t, tn, &pos, &w, is_ascii));) {
+		if (s->tok != TOK_CHAR) {
+			push(u, p, w);
+			continue;
+		}
+		for (size_t i = 0; i < w;) {
+			size_t k = utf8_len((unsigned char)p[i]);
+			if (i + k > w)
+				k = w - i;
+			push(u, p + i, k);
+			i += k;
+		}
+	}
+}
+
+struct bstats {
+	double sys_len, ref_len, correct[MAXN], total[MAXN];
+};
+
+/* BLEU.compute_bleu() of sacreBLEU, on copies of the counts (add-k changes them). */
+static double compute(const struct state *s, const struct bstats *st, int effective, double *prec, double *bp_out)
+{
+	double correct[MAXN], total[MAXN];
+	memcpy(correct, st->correct, sizeof correct);
+	memcpy(total, st->total, sizeof total);
+	double smooth_mteval = 1;
+	int eff = s->order;
+	for (int i = 0; i < s->order; i++)
+		prec[i] = 0;
+	double bp = 1.0;
+	if (st->sys_len < st->ref_len)
+		bp = st->sys_len > 0 ? exp(1 - st->ref_len / st->sys_len) : 0.0;
+	*bp_out = bp;
+	/* sacreBLEU's early stop (its #141): no match of any order is 0, whatever the smoothing. */
+	int any = 0;
+	for (int i = 0; i < s->order; i++)
+		any |= correct[i] != 0;
+	if (!any)
+		return 0;
+	for (int n = 1; n <= s->order; n++) {
+		if (s->smooth == SM_ADDK && n > 1) {
+			correct[n - 1] += s->smooth_value;
+			total[n - 1] += s->smooth_value;
+		}
+		if (total[n - 1] == 0)
+			break;
+		if (effective)
+			eff = n;
+		if (correct[n - 1] == 0) {
+			if (s->smooth == SM_EXP) {
+				smooth_mteval *= 2;
+				prec[n - 1] = 100. / (smooth_mteval * total[n - 1]);
+			} else if (s->smooth == SM_FLOOR) {
+				prec[n - 1] = 100. * s->smooth_value / total[n - 1];
+			}
+		} else {
+			prec[n - 1] = 100. * correct[n - 1] / total[n - 1];
+		}
+	}
+	double sum = 0;
+	for (int i = 0; i < eff; i++)
+		sum += prec[i] == 0.0 ? -9999999999.0 : log(prec[i]);
+	return bp * exp(sum / eff);
+}
+
+static const char *const stat_names[] = { "sys_len", "ref_len", "c1", "c2", "c3", "c4", "c5", "c6",
+	"c7", "c8", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8" };
+
+/* A whole number's digits at p; returns the end.  Counts are whole: faster than printf's %g. */
+static char *put_int(char *p, double v)
+{
+	char tmp[24];
+	unsigned long long u = v < 0 ? (unsigned long long)-v : (unsigned long long)v;
+	int k = 0;
+	if (v < 0)
+		*p++ = '-';
+	do
+		tmp[k++] = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	while (k > 0)
+		*p++ = tmp[--k];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static void details_of(const struct state *s, const struct bstats *st, const double *prec, double bp,
+    struct qa_text *d, int with_stats)
+{
+	char buf[1024], *p = buf;	/* at most 8 orders: a few hundred bytes */
+	p = put_str(p, "{\"counts\":[");
+	for (int i = 0; i < s->order; i++) {
+		if (i)
+			*p++ = ',';
+		p = put_int(p, st->correct[i]);
+	}
+	p = put_str(p, "],\"totals\":[");
+	for (int i = 0; i < s->order; i++) {
+		if (i)
+			*p++ = ',';
+		p = put_int(p, st->total[i]);
+	}
+	p = put_str(p, "],\"precisions\":[");
+	for (int i = 0; i < s->order; i++) {
+		if (i)
+			*p++ = ',';
+		if (prec[i] == (double)(long long)prec[i])
+			p = put_int(p, prec[i]);
+		else
+			p += snprintf(p, 32, "%.17g", prec[i]);
+	}
+	p = put_str(p, "],\"bp\":");
+	if (bp == 1)
+		*p++ = '1';
+	else
+		p += snprintf(p, 32, "%.17g", bp);
+	p = put_str(p, ",\"sys_len\":");
+	p = put_int(p, st->sys_len);
+	p = put_str(p, ",\"ref_len\":");
+	p = put_int(p, st->ref_len);
+	if (with_stats) {
+		p = put_str(p, ",\"stats\":{\"sys_len\":");
+		p = put_int(p, st->sys_len);
+		p = put_str(p, ",\"ref_len\":");
+		p = put_int(p, st->ref_len);
+		for (int i = 0; i < s->order; i++) {
+			*p++ = ',';
+			*p++ = '"';
+			p = put_str(p, stat_names[2 + i]);
+			p = put_str(p, "\":");
+			p = put_int(p, st->correct[i]);
+			*p++ = ',';
+			*p++ = '"';
+			p = put_str(p, stat_names[10 + i]);
+			p = put_str(p, "\":");
+			p = put_int(p, st->total[i]);
+		}
+		*p++ = '}';
+	}
+	*p++ = '}';
+	H->text_add(d, buf, (size_t)(p - buf));
+}
+
+static int score(void *st_, const struct qa_input *in, struct qa_output *out)
+{
+	struct state *s = st_;
+	struct units hyp = { 0 };
+	char *hk;
+	struct bstats st;
+	memset(&st, 0, sizeof st);
+	segment(s, in->answer, in->answer_len, &hyp, &hk);
+	st.sys_len = (double)hyp.n;
+	for (int n = 0; n < s->order; n++)
+		st.total[n] = hyp.n >= (size_t)n + 1 ? (double)(hyp.n - (size_t)n) : 0;
+
+	/* Empty references are dropped, as sacreBLEU does, unless all are empty; each is tokenized once. */
+	size_t nonempty = 0, nref = 0;
+	for (size_t r = 0; r < in->nrefs; r++)
+		nonempty += in->ref_lens[r] > 0;
+	struct units *refs = H->alloc((in->nrefs + 1) * sizeof *refs);
+	char **keep = H->alloc((in->nrefs + 1) * sizeof *keep);
+	double best_diff = INFINITY;
+	for (size_t r = 0; r < in->nrefs; r++) {
+		if (nonempty && in->ref_lens[r] == 0)
+			continue;
+		memset(&refs[nref], 0, sizeof refs[nref]);
+		segment(s, in->refs[r], in->ref_lens[r], &refs[nref], &keep[nref]);
+		/* The closest reference length; on ties the shorter. */
+		double len = (double)refs[nref].n, diff = fabs(st.sys_len - len);
+		if (diff < best_diff || (diff == best_diff && len < st.ref_len)) {
+			best_diff = diff;
+			st.ref_len = len;
+		}
+		nref++;
+	}
+	/* Clipped counts per order: each hypothesis n-gram at most as often as in the reference that has it most. */
+	struct gtab *t = &s->t;
+	for (int n = 1; n <= s->order; n++) {
+		gtab_fill(t, hyp.u, hyp.n, (size_t)n, H->alloc, H->free);
+		for (size_t r = 0; r < nref; r++) {
+			gtab_count_ref(t, refs[r].u, refs[r].n);
+			for (size_t k = 0; k < t->ntouched; k++) {
+				struct gram *g = &t->g[t->touched[k]];
+				if (g->cur > g->ref)
+					g->ref = g->cur;
+			}
+		}
+		double c = 0;
+		for (size_t k = 0; k < t->ntouched; k++) {
+			struct gram *g = &t->g[t->touched[k]];
+			c += g->hyp < g->ref ? g->hyp : g->ref;
+		}
+		st.correct[n - 1] = c;
+	}
+	for (size_t r = 0; r < nref; r++) {
+		H->free(refs[r].u);
+		H->free(keep[r]);
+	}
+	H->free(refs);
+	H->free(keep);
+	H->free(hk);
+	H->free(hyp.u);
+
+	double prec[MAXN], bp;
+	out->score = compute(s, &st, s->effective_order, prec, &bp);
+	struct qa_text d = { 0 };
+	details_of(s, &st, prec, bp, &d, 1);
+	out->details = d.p;
+	return 0;
+}
+
+static int corpus(void *st_, const char *const *names, const double *sums, size_t n, double *score_out,
+    char **details)
+{
+	struct state *s = st_;
+	struct bstats st;
+	memset(&st, 0, sizeof st);
+	for (size_t i = 0; i < n; i++) {
+		double *slot = NULL;
+		if (strcmp(names[i], "sys_len") == 0)
+			slot = &st.sys_len;
+		else if (strcmp(names[i], "ref_len") == 0)
+			slot = &st.ref_len;
+		else if ((names[i][0] == 'c' || names[i][0] == 't') && names[i][1] >= '1' &&
+		    names[i][1] <= '0' + MAXN && !names[i][2])
+			slot = (names[i][0] == 'c' ? st.correct : st.total) + (names[i][1] - '1');
+		if (slot)
+			*slot = sums[i];
+	}
+	double prec[MAXN], bp;
+	/* corpus_score(): sacreBLEU's BLEU() default, no effective order. */
+	*score_out = compute(s, &st, 0, prec, &bp);
+	struct qa_text d = { 0 };
+	details_of(s, &st, prec, bp, &d, 0);
+	*details = d.p;
+	return 0;
+}
+
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "bleu", "1.0",
+	    "sacreBLEU 2.x BLEU, 0-100: sentence per record, corpus in the summary"),
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.init = init,
+	.score = score,
+	.fini = fini,
+	.corpus = corpus,
+};
+
+const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
+{
+	(void)name;
+	H = host;
+	return &plugin;
+}

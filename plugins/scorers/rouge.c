@@ -1,0 +1,426 @@
+/*
+ * rouge1, rouge2, rougeL, rougeLsum: Google's rouge-score
+ * (google-research rouge/), the F-measure (0-1) as the score, precision
+ * and recall in details.  One file serves the four names: rouge2.so,
+ * rougeL.so and rougeLsum.so link to rouge1.so.
+ *
+ * Tokens as its tokenize(): Python str.lower(), every run of characters
+ * outside [a-z0-9] is a separator; with use_stemmer, tokens longer than 3
+ * characters go through NLTK's PorterStemmer (porter/porter.c).  ROUGE-N
+ * counts clipped n-gram matches; ROUGE-L is the LCS; ROUGE-Lsum splits
+ * both texts into sentences on "\n" and takes the union LCS of each
+ * reference sentence against the prediction's sentences, each token
+ * counted at most as often as it occurs on both sides.  Several references:
+ * the one with the highest F (the first on ties), as score_multi().  The
+ * corpus figures are the plain means of per-record P, R and F (details.stats
+ * carries them to the summary).  See qa-rouge(7).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <qa/plugin.h>
+
+#include "ngram.h"
+#include "porter.h"
+
+static const struct qa_host *H;
+
+enum kind { R1, R2, RL, RLSUM };
+
+struct state {
+	enum kind kind;
+	int stem;
+	int tokens;	/* show the prediction's tokens in details */
+	struct gtab t;
+};
+
+struct toks {
+	struct unit *u;
+	size_t n, cap;
+	size_t *sent;	/* start of each sentence (rougeLsum), and n at the end */
+	size_t nsent, sentcap;
+	char *store;	/* stemmed text */
+	char *low;	/* the lower-cased text, when this plugin made it */
+};
+
+static int init_kind(const qa_json *o, void **state, char **err, enum kind k)
+{
+	struct state *s = H->alloc(sizeof *s);
+	memset(s, 0, sizeof *s);
+	*state = s;
+	s->kind = k;
+	for (size_t i = 0; i < H->count(o, ""); i++) {
+		const char *key = H->key(o, "", i);
+		if (strcmp(key, "use_stemmer") == 0) {
+			int b = H->boolean(o, "use_stemmer");
+			if (b < 0) {
+				*err = H->format("use_stemmer: true or false");
+				return -1;
+			}
+			s->stem = b;
+		} else if (strcmp(key, "tokens") == 0) {
+			int b = H->boolean(o, "tokens");
+			if (b < 0) {
+				*err = H->format("tokens: true or false");
+				return -1;
+			}
+			s->tokens = b;
+		} else if (strcmp(key, "split_summaries") == 0 && H->boolean(o, "split_summaries") == 0) {
+			continue;	/* the default: sentences are lines */
+		} else {
+			*err = H->format("unknown option '%s' (use_stemmer, tokens; split_summaries can only be false)",
+			    key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int init1(const qa_json *o, void **s, char **e) { return init_kind(o, s, e, R1); }
+static int init2(const qa_json *o, void **s, char **e) { return init_kind(o, s, e, R2); }
+static int initl(const qa_json *o, void **s, char **e) { return init_kind(o, s, e, RL); }
+static int initlsum(const qa_json *o, void **s, char **e) { return init_kind(o, s, e, RLSUM); }
+
+static void fini(void *st)
+{
+	struct state *s = st;
+	gtab_free(&s->t, H->free);
+	H->free(s);
+}
+
+static void grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return;
+	size_t c = *cap ? 2 * *cap : 64;
+	void *q = H->alloc(c * size);
+	if (*cap)
+		memcpy(q, *p, *cap * size);
+	H->free(*p);
+	*p = q;
+	*cap = c;
+}
+
+static int alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* tokenize() of the whole text; for rougeLsum, sentence starts at each non-empty line. */
+static void tokenize(const struct state *s, const char *in, size_t n, struct toks *t)
+{
+	size_t ln = n;
+	const char *l = in;
+	int ascii = 1;
+	for (size_t i = 0; i < n && ascii; i++)
+		ascii = (unsigned char)in[i] < 0x80;
+	if (ascii) {
+		/* ASCII: str.lower() is the ASCII mapping, done here without the host's Unicode tables. */
+		char *low = H->alloc(n + 1);
+		for (size_t i = 0; i < n; i++)
+			low[i] = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] + 32) : in[i];
+		H->free(t->low);
+		t->low = low;
+		l = low;
+	} else {
+		l = H->lower(in, n, &ln);
+	}
+	t->n = t->nsent = 0;
+	H->free(t->store);
+	t->store = s->stem ? H->alloc(ln + 1) : NULL;
+	size_t so = 0;
+	int line_start = 1;
+	for (size_t i = 0; i <= ln;) {
+		if (i == ln || l[i] == '\n') {
+			line_start = 1;
+			i++;
+			continue;
+		}
+		if (!alnum((unsigned char)l[i])) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < ln && alnum((unsigned char)l[j]))
+			j++;
+		if (line_start) {
+			grow((void **)&t->sent, &t->sentcap, t->nsent + 1, sizeof *t->sent);
+			t->sent[t->nsent++] = t->n;
+			line_start = 0;
+		}
+		const char *p = l + i;
+		size_t w = j - i;
+		if (s->stem && w > 3) {
+			size_t k = porter_stem(p, w, t->store + so);
+			p = t->store + so;
+			so += k;
+			w = k;
+		}
+		grow((void **)&t->u, &t->cap, t->n, sizeof *t->u);
+		t->u[t->n++] = (struct unit){ p, w, unit_hash(p, w) };
+		i = j;
+	}
+	grow((void **)&t->sent, &t->sentcap, t->nsent + 1, sizeof *t->sent);
+	t->sent[t->nsent] = t->n;
+}
+
+static int same(const struct unit *a, const struct unit *b)
+{
+	return a->h == b->h && a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
+}
+
+struct prf {
+	double p, r, f;
+};
+
+static double fmeasure(double p, double r)
+{
+	return p + r > 0 ? 2 * p * r / (p + r) : 0;
+}
+
+static struct prf rouge_n(struct state *s, const struct toks *target, const struct toks *pred, size_t n)
+{
+	struct gtab *t = &s->t;
+	gtab_fill(t, pred->u, pred->n, n, H->alloc, H->free);
+	size_t tn = gtab_count_ref(t, target->u, target->n);
+	double inter = 0;
+	for (size_t k = 0; k < t->ntouched; k++) {
+		struct gram *g = &t->g[t->touched[k]];
+		inter += g->hyp < g->cur ? g->hyp : g->cur;
+	}
+	size_t pn = pred->n >= n ? pred->n - n + 1 : 0;
+	struct prf x;
+	x.p = inter / (double)(pn > 1 ? pn : 1);
+	x.r = inter / (double)(tn > 1 ? tn : 1);
+	x.f = fmeasure(x.p, x.r);
+	return x;
+}
+
+/* LCS length of a[0..na) and b[0..nb), two rows. */
+static size_t lcs_len(const struct unit *a, size_t na, const struct unit *b, size_t nb)
+{
+	uint32_t *row = H->alloc((nb + 1) * sizeof *row);
+	memset(row, 0, (nb + 1) * sizeof *row);
+	for (size_t i = 1; i <= na; i++) {
+		uint32_t diag = 0;
+		for (size_t j = 1; j <= nb; j++) {
+			uint32_t up = row[j];
+			if (same(&a[i - 1], &b[j - 1]))
+				row[j] = diag + 1;
+			else if (row[j - 1] > row[j])
+				row[j] = row[j - 1];
+			diag = up;
+		}
+	}
+	size_t v = row[nb];
+	H->free(row);
+	return v;
+}
+
+/* _lcs_table + _backtrack_norec: marks in mark[] the indices of ref on the LCS path. */
+static void lcs_mark(const struct unit *ref, size_t nr, const struct unit *can, size_t nc, char *mark)
+{
+	uint32_t *t = H->alloc((nr + 1) * (nc + 1) * sizeof *t);
+	memset(t, 0, (nr + 1) * (nc + 1) * sizeof *t);
+#define T(i, j) t[(i) * (nc + 1) + (j)]
+	for (size_t i = 1; i <= nr; i++)
+		for (size_t j = 1; j <= nc; j++)
+			T(i, j) = same(&ref[i - 1], &can[j - 1]) ? T(i - 1, j - 1) + 1 :
+			    (T(i - 1, j) > T(i, j - 1) ? T(i - 1, j) : T(i, j - 1));
+	size_t i = nr, j = nc;
+	while (i > 0 && j > 0) {
+		if (same(&ref[i - 1], &can[j - 1])) {
+			mark[i - 1] = 1;
+			i--, j--;
+		} else if (T(i, j - 1) > T(i - 1, j))
+			j--;
+		else
+			i--;
+	}
+#undef T
+	H->free(t);
+}
+
+/* Counts of unit u among units[0..n) still available, by linear search in a small table. */
+struct cnt {
+	const struct unit *u;
+	long c;
+};
+
+static struct cnt *cnt_find(struct cnt *tab, size_t n, const struct unit *u)
+{
+	for (size_t i = 0; i < n; i++)
+		if (same(tab[i].u, u))
+			return &tab[i];
+	return NULL;
+}
+
+static size_t cnt_build(struct cnt *tab, const struct toks *t)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct cnt *c = cnt_find(tab, k, &t->u[i]);
+		if (c)
+			c->c++;
+		else
+			tab[k++] = (struct cnt){ &t->u[i], 1 };
+	}
+	return k;
+}
+
+static struct prf rouge_lsum(const struct toks *ref, const struct toks *can)
+{
+	struct prf x = { 0, 0, 0 };
+	if (!ref->nsent || !can->nsent || !ref->n || !can->n)
+		return x;
+	struct cnt *cr = H->alloc(ref->n * sizeof *cr), *cc = H->alloc(can->n * sizeof *cc);
+	size_t ncr = cnt_build(cr, ref), ncc = cnt_build(cc, can);
+	char *mark = H->alloc(ref->n + 1);
+	double hits = 0;
+	for (size_t s = 0; s < ref->nsent; s++) {
+		const struct unit *r = ref->u + ref->sent[s];
+		size_t nr = ref->sent[s + 1] - ref->sent[s];
+		memset(mark, 0, nr + 1);
+		for (size_t c = 0; c < can->nsent; c++)
+			lcs_mark(r, nr, can->u + can->sent[c], can->sent[c + 1] - can->sent[c], mark);
+		for (size_t i = 0; i < nr; i++) {
+			if (!mark[i])
+				continue;
+			struct cnt *a = cnt_find(cc, ncc, &r[i]), *b = cnt_find(cr, ncr, &r[i]);
+			if (a && b && a->c > 0 && b->c > 0) {
+				hits++;
+				a->c--;
+				b->c--;
+			}
+		}
+	}
+	H->free(cr);
+	H->free(cc);
+	H->free(mark);
+	x.r = hits / (double)ref->n;
+	x.p = hits / (double)can->n;
+	x.f = fmeasure(x.p, x.r);
+	return x;
+}
+
+static struct prf one(struct state *s, const struct toks *target, const struct toks *pred)
+{
+	struct prf x = { 0, 0, 0 };
+	switch (s->kind) {
+	case R1:
+		return rouge_n(s, target, pred, 1);
+	case R2:
+		return rouge_n(s, target, pred, 2);
+	case RL:
+		if (!target->n || !pred->n)
+			return x;
+		{
+			double l = (double)lcs_len(target->u, target->n, pred->u, pred->n);
+			x.p = l / (double)pred->n;
+			x.r = l / (double)target->n;
+			x.f = fmeasure(x.p, x.r);
+		}
+		return x;
+	case RLSUM:
+		return rouge_lsum(target, pred);
+	}
+	return x;
+}
+
+static void toks_free(struct toks *t)
+{
+	H->free(t->u);
+	H->free(t->sent);
+	H->free(t->store);
+	H->free(t->low);
+}
+
+static int score(void *st, const struct qa_input *in, struct qa_output *out)
+{
+	struct state *s = st;
+	struct toks pred = { 0 }, ref = { 0 };
+	tokenize(s, in->answer, in->answer_len, &pred);
+	struct prf best = { 0, 0, -1 };
+	for (size_t r = 0; r < in->nrefs; r++) {
+		tokenize(s, in->refs[r], in->ref_lens[r], &ref);
+		struct prf x = one(s, &ref, &pred);
+		if (x.f > best.f)
+			best = x;
+	}
+	if (best.f < 0)
+		best.f = 0;
+	out->score = best.f;
+	/* Each number formatted once, shown twice: printf of a double is most of a record's cost. */
+	char prf[3][32];
+	const double v[3] = { best.p, best.r, best.f };
+	for (int i = 0; i < 3; i++) {
+		if (v[i] == 0 || v[i] == 1)
+			snprintf(prf[i], sizeof prf[i], "%d", (int)v[i]);
+		else
+			snprintf(prf[i], sizeof prf[i], "%.17g", v[i]);
+	}
+	struct qa_text d = { 0 };
+	H->text_printf(&d, "{\"precision\":%s,\"recall\":%s,\"fmeasure\":%s", prf[0], prf[1], prf[2]);
+	if (s->tokens) {
+		H->text_add(&d, ",\"tokens\":[", 11);
+		for (size_t i = 0; i < pred.n; i++) {
+			H->text_add(&d, i ? "," : "", i ? 1 : 0);
+			H->text_json(&d, pred.u[i].p, pred.u[i].n);
+		}
+		H->text_add(&d, "]", 1);
+	}
+	H->text_printf(&d, ",\"stats\":{\"n\":1,\"precision\":%s,\"recall\":%s,\"fmeasure\":%s}}",
+	    prf[0], prf[1], prf[2]);
+	out->details = d.p;
+	toks_free(&pred);
+	toks_free(&ref);
+	return 0;
+}
+
+/* The corpus figure is the plain mean (rouge-score's BootstrapAggregator mid only approximates it). */
+static int corpus(void *st, const char *const *names, const double *sums, size_t n, double *score_out,
+    char **details)
+{
+	(void)st;
+	double cnt = 0, p = 0, r = 0, f = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], "n") == 0)
+			cnt = sums[i];
+		else if (strcmp(names[i], "precision") == 0)
+			p = sums[i];
+		else if (strcmp(names[i], "recall") == 0)
+			r = sums[i];
+		else if (strcmp(names[i], "fmeasure") == 0)
+			f = sums[i];
+	}
+	if (cnt <= 0)
+		return -1;
+	*score_out = f / cnt;
+	*details = H->format("{\"precision\":%.17g,\"recall\":%.17g,\"fmeasure\":%.17g}", p / cnt, r / cnt,
+	    f / cnt);
+	return 0;
+}
+
+#define ROUGE(name_, init_, what_) { \
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, name_, "1.0", "rouge-score " what_ " F-measure, 0-1 (P, R in details)"), \
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE, .init = init_, .score = score, .fini = fini, \
+	.corpus = corpus }
+
+static const struct qa_plugin plugins[4] = {
+	ROUGE("rouge1", init1, "ROUGE-1"),
+	ROUGE("rouge2", init2, "ROUGE-2"),
+	ROUGE("rougeL", initl, "ROUGE-L (LCS)"),
+	ROUGE("rougeLsum", initlsum, "ROUGE-Lsum (union LCS over \\n-split sentences)"),
+};
+
+const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
+{
+	H = host;
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < 4; i++)
+		if (strcmp(plugins[i].name, name) == 0)
+			return &plugins[i];
+	return NULL;
+}
