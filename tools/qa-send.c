@@ -24,6 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -283,6 +286,11 @@ struct endpoint {
 	long cooldowns;		/* times it went into cooldown, for the summary */
 	long served;		/* records it answered as a fallback, for the summary */
 	char cool_why[64];	/* what put it there, for the records that skip it */
+	/* What a server that times itself (llama.cpp) said, for report_server() */
+	long st_n, st_slow;	/* answers with server_timings; those much slower than its compute */
+	double st_lat, st_comp;	/* the slow ones' latency and compute, summed */
+	char *chat_prompt;	/* the first chat request made from a prompt string, */
+	double chat_tokens;	/* and the prompt_tokens the server counted for it */
 };
 
 static struct endpoint **eps;
@@ -363,6 +371,7 @@ static void endpoint_free(struct endpoint *e)
 	free(e->model);
 	free(e->auth);
 	free(e->why);
+	free(e->chat_prompt);
 	free(e);
 }
 
@@ -1191,9 +1200,26 @@ static void on_header_line(struct hdrs *h, const char *p, size_t len)
 #undef IS
 }
 
+/*
+ * The answer's first bytes are here: acknowledge them now.  A server that
+ * writes its headers and its body separately, with Nagle on, holds the
+ * body until the headers are acknowledged, and a delayed ACK makes that
+ * a stall of up to 40 ms on every reused connection.  TCP_QUICKACK does
+ * not stay set (tcp(7)), so it is set again for each answer.
+ */
+static void quickack(CURL *c)
+{
+	curl_socket_t fd;
+	int one = 1;
+	if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct task *t = arg;
+	if (size * n >= 5 && memcmp(p, "HTTP/", 5) == 0 && t->easy)
+		quickack(t->easy);
 	on_header_line(&t->h, p, size * n);
 	return size * n;
 }
@@ -1235,6 +1261,8 @@ struct outcome {
 	int deadline;		/* the attempt was cut by the record's deadline */
 	struct qa_reply reply;
 	double latency_ms;
+	int timed;		/* an HTTP attempt: libcurl's breakdown below is set */
+	double connect_ms, tls_ms, ttfb_ms;
 };
 
 static void reply_free(struct qa_reply *r)
@@ -1246,6 +1274,7 @@ static void reply_free(struct qa_reply *r)
 	xfree(&r->usage);
 	xfree(&r->logprobs);
 	xfree(&r->error);
+	xfree(&r->server_timings);
 }
 
 /* What a status means when the provider does not say. */
@@ -1711,10 +1740,44 @@ out:
 	return rc;
 }
 
+/*
+ * An answer whose server timed itself: latency much larger than the
+ * server's compute (prompt_ms + predicted_ms) is waiting, not work; and
+ * the first chat request made from a bare prompt is kept, to compare its
+ * prompt_tokens with the prompt's own at the end (report_server()).
+ */
+static void note_server(struct task *t, const struct outcome *o)
+{
+	const struct qa_reply *r = &o->reply;
+	struct endpoint *e = t->ep;
+	double pm, gm, pt;
+	if (json_parse(scratch, r->server_timings, strlen(r->server_timings), &(const char *){ 0 },
+	    &(size_t){ 0 }) == 0 && json_num(scratch, json_find(scratch, 0, "prompt_ms"), &pm) == 0 &&
+	    json_num(scratch, json_find(scratch, 0, "predicted_ms"), &gm) == 0) {
+		double compute = pm + gm, over = o->latency_ms - compute;
+		e->st_n++;
+		if (over > 250 && over > 2 * compute) {
+			e->st_slow++;
+			e->st_lat += o->latency_ms;
+			e->st_comp += compute;
+		}
+	}
+	size_t plen;
+	const char *prompt = json_str(t->j, json_member(t->j, 0, "prompt", 6), &plen);
+	if (!e->chat_prompt && prompt && json_member(t->j, 0, "system", 6) < 0 && t->req.url &&
+	    strstr(t->req.url, "/chat/completions") && r->usage &&
+	    json_parse(scratch, r->usage, strlen(r->usage), &(const char *){ 0 }, &(size_t){ 0 }) == 0 &&
+	    json_num(scratch, json_find(scratch, 0, "prompt_tokens"), &pt) == 0) {
+		e->chat_prompt = xstrndup(prompt, plen);
+		e->chat_tokens = pt;
+	}
+}
+
 static void succeed(struct task *t, const struct outcome *o, double now)
 {
 	const struct qa_reply *r = &o->reply;
-	if ((r->usage && !valid_json(r->usage)) || (r->logprobs && !valid_json(r->logprobs))) {
+	if ((r->usage && !valid_json(r->usage)) || (r->logprobs && !valid_json(r->logprobs)) ||
+	    (r->server_timings && !valid_json(r->server_timings))) {
 		if (fall_back(t, "bad_response", o->status, "the provider returned usage or logprobs that are not JSON",
 		    now) == 0 && enter(t, now) == 0)
 			ready_push(t);
@@ -1763,6 +1826,15 @@ static void succeed(struct task *t, const struct outcome *o, double now)
 		buf_adds(&b, r->usage ? r->usage : "null");
 	buf_adds(&b, ",\"latency_ms\":");
 	buf_json_number(&b, round((t->win ? t->win->latency_ms : o->latency_ms) * 10) / 10);
+	/* libcurl's breakdown of the (last) attempt, ms from its start: queueing shows in ttfb. */
+	if (o->timed)
+		buf_printf(&b, ",\"timing\":{\"connect\":%.1f,\"tls\":%.1f,\"ttfb\":%.1f}", o->connect_ms, o->tls_ms,
+		    o->ttfb_ms);
+	if (r->server_timings && !t->win) {
+		buf_adds(&b, ",\"server_timings\":");
+		buf_adds(&b, r->server_timings);
+		note_server(t, o);
+	}
 	buf_printf(&b, ",\"attempts\":%d,\"status\":%ld,\"request_id\":", t->prior_attempts + t->attempts,
 	    o->status);
 	if (t->h.request_id.len)
@@ -2008,6 +2080,7 @@ struct finished {
 	CURLcode rc;
 	long status;
 	double latency_ms;
+	double connect_ms, tls_ms, ttfb_ms;
 };
 
 static struct finished *fin;
@@ -2034,6 +2107,15 @@ static size_t reap(void)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
 		curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us);
 		f->latency_ms = (double)us / 1000;
+		us = 0;
+		curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &us);
+		f->connect_ms = (double)us / 1000;
+		us = 0;
+		curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &us);
+		f->tls_ms = (double)us / 1000;
+		us = 0;
+		curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &us);
+		f->ttfb_ms = (double)us / 1000;
 		curl_multi_remove_handle(multi, c);
 		easy_put(c);
 		struct task *t = f->t;
@@ -2054,6 +2136,10 @@ static void settle_finished(size_t n, double now)
 		struct outcome o = { 0 };
 		o.hint_ms = -1;
 		o.latency_ms = fin[i].latency_ms;
+		o.timed = 1;
+		o.connect_ms = fin[i].connect_ms;
+		o.tls_ms = fin[i].tls_ms;
+		o.ttfb_ms = fin[i].ttfb_ms;
 		if (fin[i].rc != CURLE_OK) {
 			o.deadline = fin[i].rc == CURLE_OPERATION_TIMEDOUT && t->t0 + opt.timeout_ms > t->deadline;
 			classify_curl(t, fin[i].rc, t->errbuf, &o);
@@ -2345,6 +2431,110 @@ static void report_fallback(void)
 	buf_free(&b);
 }
 
+static size_t on_side_body(char *p, size_t size, size_t n, void *arg)
+{
+	qa_buf *b = arg;
+	if (b->len + size * n > (1u << 20))
+		return 0;
+	buf_add(b, p, size * n);
+	return size * n;
+}
+
+/*
+ * One small request to the server beside the API (llama.cpp's /props,
+ * /tokenize): the base URL without its /v1, at most 2 s, failures
+ * ignored.  The parsed answer in scratch, or -1.
+ */
+static int side_request(const struct endpoint *e, const char *path, const char *post)
+{
+	qa_buf url = { 0 }, body = { 0 };
+	size_t n = strlen(e->base_url);
+	while (n && e->base_url[n - 1] == '/')
+		n--;
+	if (n >= 3 && strncmp(e->base_url + n - 3, "/v1", 3) == 0)
+		n -= 3;
+	buf_add(&url, e->base_url, n);
+	buf_adds(&url, path);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	int rc = -1;
+	long status = 0;
+	if (!c)
+		goto out;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (e->auth)
+		h = curl_slist_append(h, e->auth);
+	curl_easy_setopt(c, CURLOPT_URL, buf_cstr(&url));
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "qa-send/" QA_VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_side_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	if (post)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+	if (curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status == 200 && json_parse(scratch, body.p ? body.p : "", body.len, &(const char *){ 0 },
+	    &(size_t){ 0 }) == 0)
+		rc = 0;
+out:
+	curl_slist_free_all(h);
+	if (c)
+		curl_easy_cleanup(c);
+	buf_free(&url);
+	buf_free(&body);
+	return rc;
+}
+
+/*
+ * The end of a run against servers that time themselves (llama.cpp): say
+ * once when many answers waited far longer than the server computed (a
+ * client with more connections than the server has slots queues, and
+ * llama-server's idle keep-alive connections hold its HTTP threads for 5 s),
+ * and when a chat endpoint wrapped a bare prompt in a chat template.
+ */
+static void report_server(void)
+{
+	for (size_t i = 0; i < neps; i++) {
+		struct endpoint *e = eps[i];
+		if (e->st_slow >= 3 && 5 * e->st_slow >= e->st_n) {
+			double slots;
+			int known = side_request(e, "/props", NULL) == 0 &&
+			    json_num(scratch, json_find(scratch, 0, "total_slots"), &slots) == 0 && slots >= 1;
+			char fix[160];
+			if (known && (double)opt.concurrency > slots)
+				snprintf(fix, sizeof fix, "-c %ld is above the server's %.0f slots (/props total_slots): "
+				    "use -c %.0f", opt.concurrency, slots, slots);
+			else if (known)
+				snprintf(fix, sizeof fix, "the server has %.0f slots (/props total_slots) and other "
+				    "clients may be using them", slots);
+			else
+				snprintf(fix, sizeof fix, "keep -c (now %ld) at or below the server's parallel slots "
+				    "(llama-server -np)", opt.concurrency);
+			qa_warn("endpoint '%s': %ld of %ld answers took much longer than the server's own compute "
+			    "(mean latency_ms %.0f, server prompt_ms + predicted_ms %.0f): they waited for the server, "
+			    "so latency_ms is queueing, not speed; %s", e->name, e->st_slow, e->st_n,
+			    e->st_lat / (double)e->st_slow, e->st_comp / (double)e->st_slow, fix);
+		}
+		if (e->chat_prompt) {
+			qa_buf q = { 0 };
+			buf_adds(&q, "{\"add_special\":true,\"content\":");
+			buf_json_string(&q, e->chat_prompt, strlen(e->chat_prompt));
+			buf_addc(&q, '}');
+			int tok;
+			if (side_request(e, "/tokenize", buf_cstr(&q)) == 0 &&
+			    json_type(scratch, (tok = json_find(scratch, 0, "tokens"))) == QA_ARRAY &&
+			    e->chat_tokens > (double)json_count(scratch, tok) + 4)
+				qa_warn("endpoint '%s': a prompt of %zu tokens was sent as %.0f: the server wrapped it "
+				    "in a chat template; right for a chat model, but a base model answers the template "
+				    "too (use --provider openai-completions for base models)", e->name,
+				    json_count(scratch, tok), e->chat_tokens);
+			buf_free(&q);
+		}
+	}
+}
+
 static QA_NORETURN void usage(int status)
 {
 	fputs(usage_text, status ? stderr : stdout);
@@ -2597,6 +2787,7 @@ int main(int argc, char **argv)
 		buf_free(&b);
 	}
 	report_fallback();
+	report_server();
 	if (f.failed)
 		exit_status = QA_EXIT_USAGE;
 	out_close();

@@ -224,7 +224,8 @@ static char *from_prompt_logprobs(const qa_json *d, const char *at)
  * token_logprobs, top_logprobs}.  A top list becomes an object keyed by
  * token string, and several tokens may spell the same string (byte tokens
  * that all read as U+FFFD, a byte token and the character it is): the
- * likeliest keeps the key, and "collisions" counts the entries dropped.
+ * likeliest keeps the key, and "collisions" (when there are any) counts
+ * the entries dropped.
  */
 static char *content_logprobs(const qa_json *d, const char *base)
 {
@@ -291,7 +292,10 @@ static char *content_logprobs(const qa_json *d, const char *base)
 	}
 	H->text_add(&tok, lp.p, lp.len);
 	H->text_add(&tok, top.p, top.len);
-	H->text_printf(&tok, "],\"collisions\":%ld}", collisions);
+	H->text_add(&tok, "]", 1);
+	if (collisions)
+		H->text_printf(&tok, ",\"collisions\":%ld", collisions);
+	H->text_add(&tok, "}", 1);
 	H->free(lp.p);
 	H->free(top.p);
 	return tok.p;
@@ -338,6 +342,7 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	out->model = H->copy(d, "model", QA_STRING);
 	out->id = H->copy(d, "id", QA_STRING);
 	out->usage = H->copy(d, "usage", QA_OBJECT);
+	out->server_timings = H->copy(d, "timings", QA_OBJECT);	/* llama.cpp's */
 	if (H->type(d, "choices[0].prompt_logprobs") == QA_ARRAY && !wants_echo(ep)) {
 		out->logprobs = from_prompt_logprobs(d, "choices[0].prompt_logprobs");
 		return 0;

@@ -130,7 +130,8 @@ static int build(void *st, const qa_json *rec, const struct qa_endpoint *ep, str
  * token_logprobs, top_logprobs}.  A top list becomes an object keyed by
  * token string, and several tokens may spell the same string (byte tokens
  * that all read as U+FFFD, a byte token and the character it is): the
- * likeliest keeps the key, and "collisions" counts the entries dropped.
+ * likeliest keeps the key, and "collisions" (when there are any) counts
+ * the entries dropped.
  */
 static char *content_logprobs(const qa_json *d, const char *base)
 {
@@ -197,7 +198,10 @@ static char *content_logprobs(const qa_json *d, const char *base)
 	}
 	H->text_add(&tok, lp.p, lp.len);
 	H->text_add(&tok, top.p, top.len);
-	H->text_printf(&tok, "],\"collisions\":%ld}", collisions);
+	H->text_add(&tok, "]", 1);
+	if (collisions)
+		H->text_printf(&tok, ",\"collisions\":%ld", collisions);
+	H->text_add(&tok, "}", 1);
 	H->free(lp.p);
 	H->free(top.p);
 	return tok.p;
@@ -258,6 +262,7 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	out->model = H->copy(d, "model", QA_STRING);
 	out->id = H->copy(d, "id", QA_STRING);
 	out->usage = H->copy(d, "usage", QA_OBJECT);
+	out->server_timings = H->copy(d, "timings", QA_OBJECT);	/* llama.cpp's */
 	out->logprobs = content_logprobs(d, "choices[0].logprobs.content");
 	return 0;
 }
