@@ -1636,6 +1636,53 @@ static int token_offsets(qa_json *lp, int *tokens, size_t **off, size_t *n, qa_b
 }
 
 /*
+ * Whether a token is a special one (BOS, EOS, ...) that spells nothing of
+ * the text: "<s>", "</s>", "<|begin_of_text|>", "<bos>", or empty.
+ */
+static int special_token(const char *s, size_t len)
+{
+	if (len == 0)
+		return 1;
+	if (len < 3 || s[0] != '<' || s[len - 1] != '>')
+		return 0;
+	for (size_t i = 1; i < len - 1; i++)
+		if (s[i] == ' ' || s[i] == '<' || s[i] == '>' || s[i] == '\n')
+			return 0;
+	return 1;
+}
+
+/*
+ * Which of an answer's tokens spell text: [*skip, *end), past leading
+ * and trailing special tokens (a BOS, an EOS), the first of them *shift
+ * bytes in (1 when a SentencePiece tokenizer added its leading space to
+ * a text that had none of its own).  0 when they spell text exactly, -1
+ * when they do not.
+ */
+static int spelling_start(const size_t *off, size_t n, const char *sp, const char *text, size_t len,
+    size_t *skip, size_t *end, size_t *shift)
+{
+	size_t trimmed = n;
+	while (trimmed > 0 && special_token(sp + off[trimmed - 1], off[trimmed] - off[trimmed - 1]))
+		trimmed--;
+	for (*skip = 0; *skip <= n && *skip < 3; ++*skip) {
+		for (int k = 0; k < 2; k++) {
+			*end = k ? trimmed : n;
+			if (*end < *skip || (k && trimmed == n))
+				continue;
+			size_t have = off[*end] - off[*skip];
+			const char *s0 = sp + off[*skip];
+			for (*shift = 0; *shift < 2; ++*shift)
+				if (have == len + *shift && (*shift == 0 || s0[0] == ' ') &&
+				    memcmp(s0 + *shift, text, len) == 0)
+					return 0;
+		}
+		if (*skip == n || !special_token(sp + off[*skip], off[*skip + 1] - off[*skip]))
+			break;
+	}
+	return -1;
+}
+
+/*
  * A logprobs answer under --context.  0: the record's logprobs are final
  * (*merged, when set, replaces the answer's); 1: another window was asked
  * for; -1: the record failed.
@@ -1675,23 +1722,24 @@ static int window_step(struct task *t, const struct outcome *o, char **merged)
 			fail(t, "bad_record", 0, "--context: windows are cut from a prompt string (no system, no messages)");
 			goto out;
 		}
-		/* The tokens spell the prompt, maybe after a BOS token that spells nothing of it. */
-		size_t first = 0;
-		while (first < 2 && first < n && !(spelled.len - off[first] == plen &&
-		    memcmp(spelled.p + off[first], prompt, plen) == 0))
-			first++;
-		if (first == 2 || first == n) {
-			fail(t, "bad_response", o->status, "--context: the endpoint's tokens do not spell the prompt, "
+		/* The tokens spell the prompt, maybe between special tokens that spell nothing of it. */
+		size_t first, end, shift;
+		if (spelling_start(off, n, spelled.p, prompt, plen, &first, &end, &shift) < 0) {
+			/* The same prompt gets the same tokens again: nothing to retry, nowhere to fall back. */
+			fail(t, "bad_request", o->status, "--context: the endpoint's tokens do not spell the prompt, "
 			    "so windows cannot be cut at token boundaries");
 			goto out;
 		}
 		w = t->win = xcalloc(1, sizeof *w);
-		w->text = xmalloc(spelled.len + 1);
-		memcpy(w->text, spelled.p, spelled.len);
-		w->text[spelled.len] = '\0';
+		w->text = xmalloc(plen + 1);
+		memcpy(w->text, prompt, plen);
+		w->text[plen] = '\0';
+		/* Offsets into the prompt: the special tokens before it, and an added space, at 0. */
+		for (size_t i = 0; i <= end; i++)
+			off[i] = i <= first || off[i] - off[first] < shift ? 0 : off[i] - off[first] - shift;
 		w->off = off;
 		off = NULL;
-		w->ntok = n;
+		w->ntok = end;
 		w->first = first;
 		for (size_t i = 0; i < opt.context; i++) {
 			add_member(&w->tokens, lp, tokens, i);
@@ -1703,14 +1751,15 @@ static int window_step(struct task *t, const struct outcome *o, char **merged)
 		/* The window's tokens from the first one that starts where the scored ones end. */
 		size_t base = w->off[w->begin], from = w->off[w->done];
 		size_t end = w->done + opt.stride < w->ntok ? w->done + opt.stride : w->ntok;
-		if (spelled.len != w->off[end] - base || memcmp(spelled.p, w->text + base, spelled.len) != 0) {
-			fail(t, "bad_response", o->status, "--context: a window's tokens do not spell its text");
+		size_t skip, stop, shift;
+		if (spelling_start(off, n, spelled.p, w->text + base, w->off[end] - base, &skip, &stop, &shift) < 0) {
+			fail(t, "bad_request", o->status, "--context: a window's tokens do not spell its text");
 			goto out;
 		}
-		size_t i = 0;
-		while (i < n && base + off[i] < from)
+		size_t i = skip;
+		while (i < stop && base + (off[i] - off[skip]) < from + shift)
 			i++;
-		for (; i < n; i++) {
+		for (; i < stop; i++) {
 			add_member(&w->tokens, lp, tokens, i);
 			add_member(&w->lps, lp, lps, i);
 			add_member(&w->tops, lp, tops, i);

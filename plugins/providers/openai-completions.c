@@ -23,9 +23,9 @@
  *   - vLLM's prompt_logprobs: K, a list of {token_id: {logprob, rank,
  *     decoded_token}} whose first entry is the prompt's own token (vLLM
  *     puts it first), converted to tokens/token_logprobs/top_logprobs;
- *   - a server that refuses echo (llama.cpp's answers 500 "Unsupported
- *     param: echo") or ignores it is a bad_request saying so, not a
- *     server error to retry.
+ *   - a server that refuses echo (llama.cpp's answers "Unsupported param:
+ *     echo", or "Only no echo is supported") or ignores it is a
+ *     bad_request saying so, not a server error to retry.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,8 +307,9 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	(void)st, (void)rec;
 	if (status < 200 || status > 299) {
 		H->error_body(status, body, len, out);
-		if (wants_echo(ep) && mentions(out->error, "echo") &&
-		    (mentions(out->error, "unsupported") || mentions(out->error, "not support"))) {
+		/* llama.cpp's server: "Unsupported param: echo", or newer, "Only no echo is supported". */
+		if (wants_echo(ep) && mentions(out->error, "echo") && (mentions(out->error, "unsupported") ||
+		    mentions(out->error, "not support") || mentions(out->error, "no echo"))) {
 			char *said = out->error;
 			out->error = H->format("the endpoint refuses echo, so it cannot return the prompt's "
 			    "logprobs (llama.cpp's server does this); use a server that echoes, such as vLLM "
