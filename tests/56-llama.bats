@@ -204,3 +204,25 @@ chat() {
 	[ "$(jq -s 'map(select(.endpoint == "q4")) | length' $r/stage-2.jsonl)" = "${#PROMPTS[@]}" ]
 	[ "$(jq -s 'map(.response.server_timings.predicted_n > 0) | all' $r/stage-2.jsonl)" = true ]
 }
+
+@test "--context windows with llama.cpp's own tokenizer: the BOS and the SentencePiece space are not text" {
+	# Prompt logprobs from llama-server's tokenizer (tests/llama/echo-shim): <s>, then " the", " cat", ...
+	mkfifo shim.port
+	"$QA_ROOT/tests/llama/echo-shim" "$f32_PORT" >shim.port 2>shim.log 3>&- &
+	shim=$!
+	read -r -t 20 port <shim.port
+	text="the cat and the dog made the king of the river know the way to the sea water"
+	jq -nc --arg p "$text" '{prompt: $p}' >long.jsonl
+	n=$(curl -sf "http://127.0.0.1:$f32_PORT/tokenize" -d "$(jq -nc --arg p "$text" '{content: $p}')" |
+		jq '.tokens | length')
+	run_ok completions "http://127.0.0.1:$port/v1" f32 --mode logprobs --context 6 --stride 3 -r 0 long.jsonl
+	kill "$shim"
+	# Every token of the prompt once (the BOS first, null), in 1 + ceil((T - 6) / 3) requests for T with it.
+	t=$((n + 1))
+	[ "$(field '.response.logprobs.tokens | length')" = "$t" ]
+	[ "$(field '.response.logprobs.windows.requests')" = $((1 + (t - 6 + 2) / 3)) ]
+	[ "$(field '.response.logprobs.tokens[0]')" = '"<s>"' ]
+	[ "$(field '.response.logprobs.tokens[1:] | join("")')" = "\" $text\"" ]
+	[ "$(field '.response.attempts')" = "$(field '.response.logprobs.windows.requests')" ]
+	run_ok qa-score -m perplexity <<<"$output"
+}
