@@ -20,7 +20,7 @@ setup_file() {
 	local d=$BATS_FILE_TMPDIR
 	for p in "${PROMPTS[@]}"; do jq -nc --arg p "$p" '{prompt: $p}'; done |
 		awk '{ sub(/^\{/, "{\"id\":\"g" NR "\",\"task\":\"greedy\","); print }' >"$d/prompts.jsonl"
-	"$QA_BIN/qa-send" -q --provider openai-completions --base-url "$F32" --model f32 --key-env QA_LLAMA_KEY \
+	"$QA_BIN/qa-send" -q -c 2 --provider openai-completions --base-url "$F32" --model f32 --key-env QA_LLAMA_KEY \
 		-p temperature=0 -p max_tokens=6 "$d/prompts.jsonl" |
 		jq -c '{id, task, prompt, expected: .response.text, metric: "exact_match", params: {max_tokens: 6}}' \
 		>"$d/tasks.jsonl"
@@ -30,6 +30,7 @@ setup_file() {
 	base_url = $F32
 	model = f32
 	key_env = QA_LLAMA_KEY
+	concurrency = 2
 	input_per_mtok = 1
 	output_per_mtok = 2
 	[q4]
@@ -37,6 +38,7 @@ setup_file() {
 	base_url = $Q4
 	model = q4
 	key_env = QA_LLAMA_KEY
+	concurrency = 2
 	input_per_mtok = 0.25
 	output_per_mtok = 0.5
 	EOF
@@ -56,22 +58,27 @@ setup() {
 completions() {
 	local base=$1 model=$2
 	shift 2
-	timeout 120 qa-send -q --provider openai-completions --base-url "$base" --model "$model" \
+	timeout 120 qa-send -q -c 2 --provider openai-completions --base-url "$base" --model "$model" \
 		--key-env QA_LLAMA_KEY "$@"
 }
 chat() {
 	local base=$1 model=$2
 	shift 2
-	timeout 120 qa-send -q --provider openai --base-url "$base" --model "$model" --key-env QA_LLAMA_KEY "$@"
+	timeout 120 qa-send -q -c 2 --provider openai --base-url "$base" --model "$model" --key-env QA_LLAMA_KEY "$@"
 }
 
 @test "llama.cpp: the test models are llama-architecture GGUFs the server loads, F32 and Q4_0" {
 	[ "$(llama_get "$f32_PORT" /props | jq -r .total_slots)" = 2 ]
 	[ "$(llama_get "$q4_PORT" /props | jq -r .total_slots)" = 2 ]
-	grep -q 'general.architecture.*llama' "$D/f32.log"
-	grep -q 'file type.*all F32' "$D/f32.log"
-	grep -q 'file type.*Q4_0' "$D/q4.log"
-	[ "$(llama_get "$f32_PORT" /v1/models | jq -r '.data[0].id')" = f32 ]
+	[ "$(llama_get "$f32_PORT" /props | jq -r .model_ftype)" = "all F32" ]
+	[ "$(llama_get "$q4_PORT" /props | jq -r .model_ftype)" = "Q4_0" ]
+	[ "$(llama_get "$f32_PORT" /props | jq -r .bos_token)" = "<s>" ]
+	# The shapes mkmodel writes, as the server read them.
+	[ "$(llama_get "$f32_PORT" /v1/models | jq -c '.data[0] | [.id, .meta.n_vocab, .meta.n_embd, .meta.n_ctx_train]')" = \
+		'["f32",512,256,512]' ]
+	# Q8_0 and the k-quant were made too: rows of 256 quantize without fallbacks.
+	for q in q8_0 q4_k; do [ -s "$LLAMA_MODELS/$q.gguf" ]; done
+	[ "$(stat -c %s "$LLAMA_MODELS/q4_0.gguf")" -lt "$(stat -c %s "$LLAMA_MODELS/q8_0.gguf")" ]
 	# Same generator, same bytes: the model is made, not downloaded.
 	PYTHONPATH="$LLAMA_PREFIX/gguf-py" "$QA_ROOT/tests/llama/mkmodel" again.gguf 1
 	cmp again.gguf "$LLAMA_MODELS/f32.gguf"
@@ -80,7 +87,7 @@ chat() {
 @test "greedy completions: deterministic, different per prompt, and the quantization changes some" {
 	run_ok completions "$F32" f32 -p temperature=0 -p max_tokens=6 "$D/prompts.jsonl"
 	echo "$output" | jq -r .response.text >a.txt
-	run_ok completions "$F32" f32 -p temperature=0 -p max_tokens=6 -c 2 "$D/prompts.jsonl"
+	run_ok completions "$F32" f32 -p temperature=0 -p max_tokens=6 -c 1 "$D/prompts.jsonl"
 	echo "$output" | jq -r .response.text >b.txt
 	cmp a.txt b.txt
 	[ "$(sort -u a.txt | wc -l)" -ge 6 ]
@@ -114,11 +121,12 @@ chat() {
 }
 
 @test "qa-diff: drift between F32 and Q4_0 names the collisions; perplexity recovery is baseline / candidate" {
-	completions "$F32" f32 -p temperature=0 -p max_tokens=6 -p logprobs=20 "$D/prompts.jsonl" |
+	# Two tokens: greedy F32 and Q4_0 mostly agree that far, so positions line up.
+	completions "$F32" f32 -p temperature=0 -p max_tokens=2 -p logprobs=20 "$D/prompts.jsonl" |
 		qa-score -m perplexity >base.jsonl
-	completions "$Q4" q4 -p temperature=0 -p max_tokens=6 -p logprobs=20 "$D/prompts.jsonl" |
+	completions "$Q4" q4 -p temperature=0 -p max_tokens=2 -p logprobs=20 "$D/prompts.jsonl" |
 		qa-score -m perplexity >cand.jsonl
-	run qa-diff -m perplexity base.jsonl cand.jsonl
+	run --separate-stderr qa-diff -m perplexity base.jsonl cand.jsonl
 	[ "$status" -le 1 ]
 	ov=$(echo "$output" | jq -c 'select(.scope == "overall")')
 	[ "$(jq .lower_is_better <<<"$ov")" = true ]
@@ -129,7 +137,7 @@ chat() {
 	# Positions both runs generated alike are compared, and their top lists' shared strings reported.
 	[ "$(jq '.drift.tokens' <<<"$ov")" -gt 0 ]
 	[ "$(jq '.drift.top_collisions.baseline' <<<"$ov")" -gt 0 ]
-	run qa-diff -m perplexity --format table base.jsonl cand.jsonl
+	run --separate-stderr qa-diff -m perplexity --format table base.jsonl cand.jsonl
 	assert_output --partial "top-k collisions:"
 	# The gate bounds a rise of perplexity: a candidate whose perplexity is higher fails --max-drop 0.
 	if jq -e -n --argjson b "$want" --argjson c "$got" '$c > $b' >/dev/null; then

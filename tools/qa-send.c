@@ -1735,8 +1735,9 @@ static int window_step(struct task *t, const struct outcome *o, char **merged)
 		memcpy(w->text, prompt, plen);
 		w->text[plen] = '\0';
 		/* Offsets into the prompt: the special tokens before it, and an added space, at 0. */
+		size_t at = off[first];
 		for (size_t i = 0; i <= end; i++)
-			off[i] = i <= first || off[i] - off[first] < shift ? 0 : off[i] - off[first] - shift;
+			off[i] = i <= first || off[i] - at < shift ? 0 : off[i] - at - shift;
 		w->off = off;
 		off = NULL;
 		w->ntok = end;
@@ -2489,6 +2490,9 @@ static size_t on_side_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* The answer of the last side request: scratch points into it. */
+static qa_buf side_body;
+
 /*
  * One small request to the server beside the API (llama.cpp's /props,
  * /tokenize): the base URL without its /v1, at most 2 s, failures
@@ -2496,7 +2500,8 @@ static size_t on_side_body(char *p, size_t size, size_t n, void *arg)
  */
 static int side_request(const struct endpoint *e, const char *path, const char *post)
 {
-	qa_buf url = { 0 }, body = { 0 };
+	qa_buf url = { 0 }, *body = &side_body;
+	body->len = 0;
 	size_t n = strlen(e->base_url);
 	while (n && e->base_url[n - 1] == '/')
 		n--;
@@ -2520,11 +2525,11 @@ static int side_request(const struct endpoint *e, const char *path, const char *
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "qa-send/" QA_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_side_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 	if (post)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
 	if (curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-	    status == 200 && json_parse(scratch, body.p ? body.p : "", body.len, &(const char *){ 0 },
+	    status == 200 && json_parse(scratch, buf_cstr(body), body->len, &(const char *){ 0 },
 	    &(size_t){ 0 }) == 0)
 		rc = 0;
 out:
@@ -2532,7 +2537,6 @@ out:
 	if (c)
 		curl_easy_cleanup(c);
 	buf_free(&url);
-	buf_free(&body);
 	return rc;
 }
 
@@ -2582,6 +2586,7 @@ static void report_server(void)
 			buf_free(&q);
 		}
 	}
+	buf_free(&side_body);
 }
 
 static QA_NORETURN void usage(int status)
