@@ -24,9 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1200,26 +1197,9 @@ static void on_header_line(struct hdrs *h, const char *p, size_t len)
 #undef IS
 }
 
-/*
- * The answer's first bytes are here: acknowledge them now.  A server that
- * writes its headers and its body separately, with Nagle on, holds the
- * body until the headers are acknowledged, and a delayed ACK makes that
- * a stall of up to 40 ms on every reused connection.  TCP_QUICKACK does
- * not stay set (tcp(7)), so it is set again for each answer.
- */
-static void quickack(CURL *c)
-{
-	curl_socket_t fd;
-	int one = 1;
-	if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-}
-
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct task *t = arg;
-	if (size * n >= 5 && memcmp(p, "HTTP/", 5) == 0 && t->easy)
-		quickack(t->easy);
 	on_header_line(&t->h, p, size * n);
 	return size * n;
 }
