@@ -5,6 +5,7 @@
 # itself reports (its timings, /props, /tokenize, token counts).
 
 load llama
+load testd
 
 PROMPTS=("the cat" "the dog" "a king" "the queen of" "water in the" "one two" "the sun and the moon"
 	"people who" "the river" "a little bird" "what is the" "my house")
@@ -14,6 +15,7 @@ setup_file() {
 	llama_models
 	start_llama f32 f32.gguf -np 2
 	start_llama q4 q4_0.gguf -np 2
+	start_testd S
 	export F32="http://127.0.0.1:$f32_PORT/v1" Q4="http://127.0.0.1:$q4_PORT/v1"
 	export QA_LLAMA_KEY=none
 	# The battery: each prompt with the F32 model's own greedy continuation as its answer.
@@ -46,6 +48,7 @@ setup_file() {
 
 teardown_file() {
 	stop_llama f32 q4
+	stop_testd S
 }
 
 setup() {
@@ -179,6 +182,23 @@ chat() {
 	else
 		[[ "$stderr" != *"queueing"* ]]
 	fi
+}
+
+@test "queueing, decided on answers that waited: 300 ms each for 1 ms of compute, by qa-testd" {
+	# The same decision as above, on answers that certainly waited (qa-testd holds each 300 ms).
+	for i in 1 2 3 4 5 6; do jq -nc --arg p "!timed:ms=300 #w$i" '{prompt: $p}'; done >wait.jsonl
+	run_ok completions "http://127.0.0.1:$S_PORT/v1" m -c 6 wait.jsonl
+	[ "$(echo "$output" | jq -s 'map(.response.server_timings.predicted_ms) | add')" = 2.4 ]
+	assert_stderr --partial "6 of 6 answers took much longer than the server's own compute"
+	assert_stderr --partial "-c 6 is above the server's 2 slots (/props total_slots): use -c 2"
+	[ "$(grep -c queueing <<<"$stderr")" = 1 ]
+	# At the server's slots the fix is not -c: the message says what else to check.
+	run_ok completions "http://127.0.0.1:$S_PORT/v1" m -c 2 wait.jsonl
+	assert_stderr --partial "the server has 2 slots (/props total_slots) and other clients may be using them"
+	# Answers that did not wait are not named.
+	for i in 1 2 3 4 5 6; do jq -nc --arg p "!timed:ms=0 #n$i" '{prompt: $p}'; done >now.jsonl
+	run_ok completions "http://127.0.0.1:$S_PORT/v1" m -c 6 now.jsonl
+	[[ "$stderr" != *queueing* ]]
 }
 
 @test "assess.mk end to end: greedy by default, the baseline reproduces itself, the report says how" {
