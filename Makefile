@@ -129,7 +129,16 @@ deps:
 
 unit: $(UNIT_BINS)
 
-test: deps
+# llama.cpp, pinned (build-aux/llama.sh): llama-server, llama-quantize and
+# llama-perplexity for the real-server tests, and libllama, which a build
+# finds through `pkg-config llama`.  Built once per machine into the cache;
+# make test runs it, make demo does not.
+LLAMA_PREFIX := $(shell build-aux/llama.sh --prefix)
+export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+llama: deps
+	@build-aux/llama.sh >/dev/null
+
+test: deps llama
 	@$(MAKE) --no-print-directory all unit
 	@QA_BUILD=$(BUILD) tests/run
 
@@ -177,4 +186,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps unit test demo bench install uninstall clean FORCE
+.PHONY: all deps unit llama test demo bench install uninstall clean FORCE

@@ -24,39 +24,61 @@ if [ -f "$prefix/.installed" ]; then
 	exit 0
 fi
 
-for tool in npm git cmake c++; do
+# npm is not a Debian package here: Debian's clashes with a Node.js from
+# nodejs.org or nvm, which is what most machines that have one have.
+command -v npm >/dev/null 2>&1 || {
+	echo "build-aux/llama.sh: npm is needed to fetch llama.cpp's source (node-llama-cpp@$NODE_LLAMA_CPP);" \
+	    "install Node.js 18 or later with npm (https://nodejs.org), then run make llama again" >&2
+	exit 2
+}
+for tool in git cmake c++; do
 	command -v $tool >/dev/null 2>&1 || {
 		echo "build-aux/llama.sh: $tool is needed to build llama.cpp (make deps installs it)" >&2
 		exit 2
 	}
 done
 
+# One build at a time: a second make waits for the first, then finds the stamp.
+mkdir -p "$cache"
+exec 9>"$cache/llama-$RELEASE.lock"
+flock 9
+if [ -f "$prefix/.installed" ]; then
+	echo "$prefix"
+	exit 0
+fi
+
+# A build that stopped half-way is resumed: the source and cmake's object
+# directory are kept until the install succeeds.
 work=$cache/llama-$RELEASE.build
-rm -rf "$work"
 mkdir -p "$work"
 log=$work/build.log
 echo "llama.cpp $RELEASE: building once into $prefix (about 13 minutes on 2 cores; log: $log)" >&2
 (
 	cd "$work"
-	# --omit=optional: without it npm also pulls 730 MB of CUDA and Vulkan builds.
-	npm install --ignore-scripts --omit=optional --no-audit --no-fund \
-	    --prefix "$work/npm" "node-llama-cpp@$NODE_LLAMA_CPP"
-	pkg=$work/npm/node_modules/node-llama-cpp/llama
-	grep -q "\"tag\": *\"$RELEASE\"" "$pkg/llama.cpp.info.json" || {
-		echo "node-llama-cpp@$NODE_LLAMA_CPP does not ship llama.cpp $RELEASE:" >&2
-		cat "$pkg/llama.cpp.info.json" >&2
-		exit 1
-	}
-	git clone -q "$pkg/gitRelease.bundle" src
+	if [ ! -d src/.git ]; then
+		rm -rf npm src obj
+		# --omit=optional: without it npm also pulls 730 MB of CUDA and Vulkan builds.
+		npm install --ignore-scripts --omit=optional --no-audit --no-fund \
+		    --prefix "$work/npm" "node-llama-cpp@$NODE_LLAMA_CPP"
+		pkg=$work/npm/node_modules/node-llama-cpp/llama
+		grep -q "\"tag\": *\"$RELEASE\"" "$pkg/llama.cpp.info.json" || {
+			echo "node-llama-cpp@$NODE_LLAMA_CPP does not ship llama.cpp $RELEASE:" >&2
+			cat "$pkg/llama.cpp.info.json" >&2
+			exit 1
+		}
+		git clone -q "$pkg/gitRelease.bundle" src.tmp
+		mv src.tmp src
+	fi
 	# Nothing may be fetched at build time: the web UI would come from a hub.
 	cmake -S src -B obj -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \
 	    -DBUILD_SHARED_LIBS=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
 	    -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_APP=OFF \
 	    -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF \
-	    -DGGML_NATIVE=ON -DGGML_CCACHE=OFF
+	    -DGGML_NATIVE=ON -DGGML_CCACHE=OFF -DCMAKE_INSTALL_RPATH='$ORIGIN/../lib'
 	cmake --build obj -j "$(nproc)"
 	cmake --install obj
 	# gguf-py writes the test models; keep it beside the build.
+	rm -rf "$prefix/gguf-py"
 	cp -R src/gguf-py "$prefix/gguf-py"
 ) >"$log" 2>&1 || {
 	echo "build-aux/llama.sh: the llama.cpp build failed; the last lines of $log:" >&2

@@ -6,7 +6,7 @@
 #        [CONFIG=endpoints.conf] [PRICES=prices.csv] [NAME=ep1-vs-ep2]
 #        [MAX_DROP=0.02] [GATE_ON=ci] [GATE_FLAGS=...] [MONTHLY=1000000]
 #        [PERPLEXITY=yes] [PPL_BASELINE=ep] [PPL_CANDIDATE=ep]
-#        [SEND_FLAGS=...] [SCORE_FLAGS=...]
+#        [DECODE='temperature=0 seed=1'] [SEND_FLAGS=...] [SCORE_FLAGS=...]
 #
 # Everything lands in runs/NAME/:
 #   ENDPOINT.sent.jsonl, ENDPOINT.scored.jsonl   the raw records; scored and priced
@@ -18,6 +18,8 @@
 #   cost.json / cost.md                          qa-cost, savings at MONTHLY
 #   report.md                                    all of it, one screen
 #   report.html                                  all of it as one page to share (qa-report)
+# Both sides decode greedily (DECODE, default temperature=0 seed=1: qa-send
+# --param defaults, a record's own params win); report.md says what was used.
 # Make's dependencies mean a re-run redoes only what changed: edit the
 # config, and only the sends (and what follows them) run again.
 #
@@ -93,7 +95,7 @@ $(R)/cost.md: $(RUNS_OF) $(CONFIG) $(PRICES)
 	$(call data,cat $(RUNS_OF) | $(QA_BIN)qa-cost --summary --format md --baseline $(BASELINE) \
 		--monthly-tasks $(MONTHLY) > $@ 2> /dev/null)
 
-REPORT_IN = $(R)/diff.json $(R)/cost.json $(R)/cost.md $(R)/diff.txt \
+REPORT_IN = $(R)/diff.json $(R)/cost.json $(R)/cost.md $(R)/diff.txt $(R)/decoding.txt \
 	$(foreach e,$(BASELINE) $(CANDIDATE),$(R)/$(e).summary.txt $(R)/$(e).summary.json)
 ifeq ($(PERPLEXITY),yes)
 REPORT_IN += $(R)/ppl.summary.json $(R)/drift.json $(R)/drift.txt

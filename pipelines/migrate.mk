@@ -7,6 +7,7 @@
 #   make -f pipelines/migrate.mk BASELINE=old CANDIDATE=new [PLAN=10,30,60,100]
 #        [TASKS=files] [CONFIG=endpoints.conf] [PRICES=prices.csv] [NAME=...]
 #        [MAX_DROP=0.05] [MAX_ERRORS=1] [GATE_ON=point] [GATE_FLAGS=...] [SALT=qa]
+#        [DECODE='temperature=0 seed=1']
 #
 # Each stage routes the whole battery (the stand-in for a window of live
 # traffic), sends it, scores it, and compares the candidate's share with
@@ -22,6 +23,8 @@
 # reports "Error 1" and exits non-zero.  Re-running redoes only what
 # changed (the config, the battery, the tools); to start over after a
 # rollback, remove runs/NAME or pick another NAME.
+#
+# Every stage and the baseline decode greedily (DECODE, as in assess.mk).
 #
 # The gate reads the point estimate by default: a stage's share of a
 # 300-item battery is 30 to 200 items, and a 95% CI over 30 items is about
@@ -54,14 +57,14 @@ migrate: $(R)/stage-$(LAST).pass
 # Stage K: route, send (the candidate falls back to the baseline), score,
 # price.  A stage starts only after the one before it passed.
 define stage
-$(R)/stage-$(1).jsonl: $(R)/tasks.jsonl $(CONFIG) $(QA_TOOLS) $(if $(filter 1,$(1)),,$(R)/stage-$(call prev,$(1)).pass)
-	$(ROUTE) --stage $(1) --fallback $(BASELINE) $$< | $$(call data,$(QA_BIN)qa-send -q $(SEND_FLAGS)) | \
+$(R)/stage-$(1).jsonl: $(R)/tasks.jsonl $(R)/decoding.txt $(CONFIG) $(QA_TOOLS) $(if $(filter 1,$(1)),,$(R)/stage-$(call prev,$(1)).pass)
+	$(ROUTE) --stage $(1) --fallback $(BASELINE) $$< | $$(call data,$(QA_BIN)qa-send -q $(DECODE_FLAGS) $(SEND_FLAGS)) | \
 		$$(call data,$(QA_BIN)qa-score $(SCORE_FLAGS)) > $$@
 endef
 $(foreach k,$(STAGES),$(eval $(call stage,$(k))))
 # Stage 0 is the rollback: it runs only when a gate failed.
-$(R)/stage-0.jsonl: $(R)/tasks.jsonl $(QA_TOOLS)
-	$(ROUTE) --stage 0 $< | $(call data,$(QA_BIN)qa-send -q $(SEND_FLAGS)) | \
+$(R)/stage-0.jsonl: $(R)/tasks.jsonl $(R)/decoding.txt $(QA_TOOLS)
+	$(ROUTE) --stage 0 $< | $(call data,$(QA_BIN)qa-send -q $(DECODE_FLAGS) $(SEND_FLAGS)) | \
 		$(call data,$(QA_BIN)qa-score $(SCORE_FLAGS)) > $@
 
 .SECONDARY: $(foreach k,0 $(STAGES),$(R)/stage-$(k).jsonl $(R)/stage-$(k).cost.json)

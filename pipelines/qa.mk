@@ -43,6 +43,14 @@ export QA_CONFIG := $(CONFIG)
 export QA_PRICES := $(PRICES)
 SEND_FLAGS ?=
 SCORE_FLAGS ?=
+# Decoding: greedy unless told otherwise.  A server's default sampling
+# makes two runs of the same model disagree (a baseline scored 28% on its
+# own greedy continuations), so both sides decode with these, as
+# qa-send --param defaults: a record's own params still win.  Add a seed
+# for a server that samples anyway (DECODE='temperature=0.7 seed=1');
+# DECODE= (empty) leaves decoding to each server.  The report says which.
+DECODE ?= temperature=0
+DECODE_FLAGS = $(foreach p,$(DECODE),-p $(p))
 
 data = { $(1) || [ $$? -eq 1 ]; }
 
@@ -57,6 +65,12 @@ ifeq ($(strip $(TASK_FILES)),)
 $(error TASKS names no file: $(TASKS))
 endif
 
+# What the report says of decoding: the defaults both sides were sent
+# with.  Written as the makefile is read (after the checks above), and only when it changes, so a
+# new DECODE sends again and make -n stays true.
+DECODING_TEXT := $(if $(strip $(DECODE)),$(strip $(DECODE)),server defaults)
+DECODING_SET := $(shell mkdir -p '$(R)' && { echo '$(DECODING_TEXT)' | cmp -s - '$(R)/decoding.txt' || echo '$(DECODING_TEXT)' > '$(R)/decoding.txt'; })
+
 $(R)/tasks.jsonl: $(TASK_FILES) | $(R)/.
 	cat $(TASK_FILES) > $@
 
@@ -67,8 +81,8 @@ $(R)/.:
 # that qa-diff compares cost per correct answer too (a model without a
 # price is left unpriced, with a warning in ENDPOINT.cost.err).  The record
 # keeps everything qa-send wrote (response or error) for the later steps.
-$(R)/%.sent.jsonl: $(R)/tasks.jsonl $(CONFIG) $(QA_TOOLS)
-	$(call data,$(QA_BIN)qa-send -q --endpoint $* $(SEND_FLAGS) $< > $@)
+$(R)/%.sent.jsonl: $(R)/tasks.jsonl $(R)/decoding.txt $(CONFIG) $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-send -q --endpoint $* $(DECODE_FLAGS) $(SEND_FLAGS) $< > $@)
 
 $(R)/%.scored.jsonl: $(R)/%.sent.jsonl $(CONFIG) $(PRICES) $(QA_TOOLS)
 	$(call data,$(QA_BIN)qa-score $(SCORE_FLAGS) $< | $(QA_BIN)qa-cost 2> $(R)/$*.cost.err > $@)

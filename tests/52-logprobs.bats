@@ -103,7 +103,9 @@ words() { seq "$1" | awk '{ printf "%sw%d", (NR > 1 ? " " : ""), ($1 * 7919) % 1
 	# qa-testd's tokens are the prompt's words without their spaces.
 	s="!200 a b c d e f #$T"
 	run_data completions --mode logprobs -p max_tokens=1 --context 3 <<<"$(rec "$s")"
-	[ "$(field .error.type)" = '"bad_response"' ]
+	# The same prompt gets the same tokens: a bad request, never retried.
+	[ "$(field .error.type)" = '"bad_request"' ]
+	[ "$(field .error.attempts)" = 1 ]
 	[[ "$(field .error.message)" == *"do not spell the prompt"* ]]
 	# A system string is not part of what windows are cut from.
 	run_data qa-send -q --provider mock --mode logprobs --context 3 <<<'{"system":"be brief","prompt":"one two three four five"}'

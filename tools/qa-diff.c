@@ -38,12 +38,13 @@ static const char usage_text[] =
     "                          table or md (for people, the decision first)\n"
     "  -v, --verbose           list every id found in only one run\n"
     "      --max-drop F        gate: accuracy may drop at most F (a fraction: 0.02 is\n"
-    "                          two points)\n"
+    "                          two points); a lower-is-better score may rise at most F\n"
     "      --gate-on WHAT      --max-drop reads the CI's lower bound (ci, default) or\n"
     "                          the point estimate (point)\n"
     "      --gate-scope WHERE  gate the overall line (default), each task, or both\n"
     "      --max-flips PCT     gate: at most PCT % of the items may flip\n"
-    "      --min-recovery PCT  gate: candidate / baseline x 100 at least PCT\n"
+    "      --min-recovery PCT  gate: candidate / baseline x 100 at least PCT (baseline /\n"
+    "                          candidate for perplexity, bits_per_byte, latency)\n"
     "      --max-invalid PCT   gate: the candidate's invalid rate at most PCT %\n"
     "      --max-errors PCT    gate: the candidate's error rate at most PCT %\n"
     "      --max-p95-ratio R   gate: candidate p95 latency / baseline p95 at most R\n"
@@ -222,6 +223,7 @@ struct drift {
 	qa_moments cover;	/* the baseline's probability on the tokens both lists share */
 	long kl_inf, kl_undef;	/* positions whose KL is infinite, or undefined */
 	struct dvec kl;		/* every finite KL value, for the percentiles */
+	long dup[2];		/* per run: top-list entries dropped for a likelier one of the same string */
 };
 
 static void drift_merge(struct drift *into, const struct drift *from)
@@ -243,6 +245,8 @@ static void drift_merge(struct drift *into, const struct drift *from)
 	moments_merge(&into->cover, &from->cover);
 	into->kl_inf += from->kl_inf;
 	into->kl_undef += from->kl_undef;
+	into->dup[BASE] += from->dup[BASE];
+	into->dup[CAND] += from->dup[CAND];
 }
 
 /*
@@ -668,10 +672,12 @@ static void alt_sort(struct alt *v, size_t n, int by_ord)
 
 /*
  * One position's top list into D.alt[side], sorted by token hash: every
- * token once (the last, where a key repeats, as json_member reads it); an
- * entry whose logprob is null is not listed.
+ * token string once; an entry whose logprob is null is not listed.  A
+ * string that several tokens share (byte tokens that all read as U+FFFD,
+ * a byte token and the character token it spells) keeps its likeliest
+ * entry, as the server ranked them; *dup counts the others.
  */
-static size_t alts_read(int side, const qa_json *j, int obj)
+static size_t alts_read(int side, const qa_json *j, int obj, long *dup)
 {
 	size_t k = json_count(j, obj), n = 0;
 	if (k > D.altcap[side]) {
@@ -691,8 +697,12 @@ static size_t alts_read(int side, const qa_json *j, int obj)
 	alt_sort(v, n, 0);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (m && v[m - 1].h == v[i].h)
-			m--;
+		if (m && v[m - 1].h == v[i].h) {
+			(*dup)++;
+			if (v[i].lp > v[m - 1].lp || (v[i].lp == v[m - 1].lp && v[i].ord < v[m - 1].ord))
+				v[m - 1] = v[i];
+			continue;
+		}
 		v[m++] = v[i];
 	}
 	return m;
@@ -711,7 +721,7 @@ static uint64_t alt_top(const struct alt *v, size_t n)
 /* One position's top lists, ob in the baseline and oc in the candidate: same top token, and the KL. */
 static void top_pair(struct drift *d, const qa_json *jb, int ob, const qa_json *jc, int oc)
 {
-	size_t nb = alts_read(BASE, jb, ob), nc = alts_read(CAND, jc, oc);
+	size_t nb = alts_read(BASE, jb, ob, &d->dup[BASE]), nc = alts_read(CAND, jc, oc, &d->dup[CAND]);
 	if (!nb || !nc)
 		return;
 	struct alt *b = D.alt[BASE], *c = D.alt[CAND];
@@ -820,6 +830,12 @@ static void drift_pair(struct drift *d, const qa_json *jb, int lb, const qa_json
 		}
 		return;
 	}
+	/* What the providers dropped already when they turned a top list into an object. */
+	double dupb, dupc;
+	if (json_num(jb, json_member(jb, lb, "collisions", 10), &dupb) == 0 && dupb > 0)
+		d->dup[BASE] += (long)dupb;
+	if (json_num(jc, json_member(jc, lc, "collisions", 10), &dupc) == 0 && dupc > 0)
+		d->dup[CAND] += (long)dupc;
 	int topb = json_member(jb, lb, "top_logprobs", 12), topc = json_member(jc, lc, "top_logprobs", 12);
 	size_t n = json_count(jb, vb), ntb = json_count(jb, topb), ntc = json_count(jc, topc);
 	if (json_count(jc, vc) < n)
@@ -1150,6 +1166,22 @@ static unsigned char *met_binary;	/* per metric: every compared score of it is 0
 static double ratio(double a, double b)
 {
 	return isfinite(a) && isfinite(b) && b != 0 ? a / b : NAN;
+}
+
+/*
+ * Scores where less is better.  For these, recovery is baseline /
+ * candidate x 100 (a perplexity 6% higher recovers 94%, not 106%), and
+ * the drop --max-drop bounds is a rise.
+ */
+static int lower_better(const char *metric)
+{
+	static const char *const names[] = {
+		"perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte", "latency", "latency_ms",
+	};
+	for (size_t i = 0; metric && i < sizeof names / sizeof *names; i++)
+		if (strcmp(metric, names[i]) == 0)
+			return 1;
+	return 0;
 }
 
 static void side_stats(struct sideres *r, const struct side *s, const double *x, size_t n, int binary,
@@ -1528,7 +1560,8 @@ static void compute(struct result *r, const struct side side[2], struct dvec lat
 		if (r->b + r->c == 0 && n > 0)
 			r->mc.p_exact = 1;
 	}
-	r->recovery = n > 0 ? 100 * ratio(r->s[CAND].mean, r->s[BASE].mean) : NAN;
+	r->recovery = n == 0 ? NAN : lower_better(r->metric) ? 100 * ratio(r->s[BASE].mean, r->s[CAND].mean) :
+	    100 * ratio(r->s[CAND].mean, r->s[BASE].mean);
 	r->r_p50 = ratio(r->s[CAND].p50, r->s[BASE].p50);
 	r->r_p95 = ratio(r->s[CAND].p95, r->s[BASE].p95);
 	r->r_p99 = ratio(r->s[CAND].p99, r->s[BASE].p99);
@@ -1632,17 +1665,20 @@ static void gate(struct result *r)
 		return;
 	if (!isnan(D.max_drop)) {
 		r->ncheck++;
-		double drop = D.gate_ci ? -lo : -r->pd.mean_diff;
+		/* For a lower-is-better score the loss is a rise: the CI's upper bound. */
+		int low = lower_better(r->metric);
+		double drop = low ? (D.gate_ci ? hi : r->pd.mean_diff) : (D.gate_ci ? -lo : -r->pd.mean_diff);
+		const char *what = low ? r->metric : r->binary ? "accuracy" : "the mean score";
 		if (isnan(drop))
 			fail(r, "max-drop", NAN, D.max_drop, "--max-drop %g: the %s is undefined (%zu paired "
 			    "item%s)", D.max_drop, D.gate_ci ? "CI" : "difference", r->n, r->n == 1 ? "" : "s");
 		else if (drop > D.max_drop + EPS && D.gate_ci)
-			fail(r, "max-drop", drop, D.max_drop, "%s may drop by %.4g (the %s CI's lower bound "
-			    "is %.4g), over --max-drop %g", r->binary ? "accuracy" : "the mean score", drop, r->gate_ci,
-			    lo, D.max_drop);
+			fail(r, "max-drop", drop, D.max_drop, "%s may %s by %.4g (the %s CI's %s bound "
+			    "is %.4g), over --max-drop %g", what, low ? "rise" : "drop", drop, r->gate_ci,
+			    low ? "upper" : "lower", low ? hi : lo, D.max_drop);
 		else if (drop > D.max_drop + EPS)
-			fail(r, "max-drop", drop, D.max_drop, "%s drops by %.4g, over --max-drop %g",
-			    r->binary ? "accuracy" : "the mean score", drop, D.max_drop);
+			fail(r, "max-drop", drop, D.max_drop, "%s %s by %.4g, over --max-drop %g",
+			    what, low ? "rises" : "drops", drop, D.max_drop);
 	}
 	if (!isnan(D.max_flips)) {
 		r->ncheck++;
@@ -1811,7 +1847,7 @@ static void json_drift(qa_buf *b, const struct driftres *r)
 	buf_printf(b, "},\"same_top\":{\"n\":%ld,\"same\":%ld", d->top_n, d->same_top);
 	jnum(b, "pct", r->same_pct);
 	jnum(b, "pct_se", r->same_se);
-	buf_adds(b, "}}");
+	buf_printf(b, "},\"top_collisions\":{\"baseline\":%ld,\"candidate\":%ld}}", d->dup[BASE], d->dup[CAND]);
 }
 
 static void json_line(qa_buf *b, const struct result *r, int overall, int decision)
@@ -1884,6 +1920,7 @@ static void json_line(qa_buf *b, const struct result *r, int overall, int decisi
 		buf_adds(b, "}}");
 	}
 	jnum(b, "recovery_pct", r->recovery);
+	buf_printf(b, ",\"lower_is_better\":%s", lower_better(r->metric) ? "true" : "false");
 	buf_adds(b, ",\"ratios\":{\"p50_latency\":");
 	buf_json_number(b, r->r_p50);
 	jnum(b, "p95_latency", r->r_p95);
@@ -2027,6 +2064,10 @@ static void drift_text(qa_buf *b, const struct driftres *r)
 	if (d->differ)
 		buf_printf(b, "tokens differ: %ld record%s, left out of token drift\n", d->differ,
 		    d->differ == 1 ? "" : "s");
+	if (d->dup[BASE] || d->dup[CAND])
+		buf_printf(b, "top-k collisions: %ld baseline and %ld candidate entries named a token string a "
+		    "likelier entry of the same list had (several tokens spell it); the likeliest was kept\n",
+		    d->dup[BASE], d->dup[CAND]);
 	buf_adds(b, "\n====== Perplexity statistics ======\n");
 	buf_printf(b, "Mean PPL(Q)                   : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ppl[CAND]),
 	    fnum(y, sizeof y, 10, 6, r->ppl_se[CAND]));

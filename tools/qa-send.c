@@ -283,6 +283,11 @@ struct endpoint {
 	long cooldowns;		/* times it went into cooldown, for the summary */
 	long served;		/* records it answered as a fallback, for the summary */
 	char cool_why[64];	/* what put it there, for the records that skip it */
+	/* What a server that times itself (llama.cpp) said, for report_server() */
+	long st_n, st_slow;	/* answers with server_timings; those much slower than its compute */
+	double st_lat, st_comp;	/* the slow ones' latency and compute, summed */
+	char *chat_prompt;	/* the first chat request made from a prompt string, */
+	double chat_tokens;	/* and the prompt_tokens the server counted for it */
 };
 
 static struct endpoint **eps;
@@ -363,6 +368,7 @@ static void endpoint_free(struct endpoint *e)
 	free(e->model);
 	free(e->auth);
 	free(e->why);
+	free(e->chat_prompt);
 	free(e);
 }
 
@@ -1235,6 +1241,8 @@ struct outcome {
 	int deadline;		/* the attempt was cut by the record's deadline */
 	struct qa_reply reply;
 	double latency_ms;
+	int timed;		/* an HTTP attempt: libcurl's breakdown below is set */
+	double connect_ms, tls_ms, ttfb_ms;
 };
 
 static void reply_free(struct qa_reply *r)
@@ -1246,6 +1254,7 @@ static void reply_free(struct qa_reply *r)
 	xfree(&r->usage);
 	xfree(&r->logprobs);
 	xfree(&r->error);
+	xfree(&r->server_timings);
 }
 
 /* What a status means when the provider does not say. */
@@ -1607,6 +1616,53 @@ static int token_offsets(qa_json *lp, int *tokens, size_t **off, size_t *n, qa_b
 }
 
 /*
+ * Whether a token is a special one (BOS, EOS, ...) that spells nothing of
+ * the text: "<s>", "</s>", "<|begin_of_text|>", "<bos>", or empty.
+ */
+static int special_token(const char *s, size_t len)
+{
+	if (len == 0)
+		return 1;
+	if (len < 3 || s[0] != '<' || s[len - 1] != '>')
+		return 0;
+	for (size_t i = 1; i < len - 1; i++)
+		if (s[i] == ' ' || s[i] == '<' || s[i] == '>' || s[i] == '\n')
+			return 0;
+	return 1;
+}
+
+/*
+ * Which of an answer's tokens spell text: [*skip, *end), past leading
+ * and trailing special tokens (a BOS, an EOS), the first of them *shift
+ * bytes in (1 when a SentencePiece tokenizer added its leading space to
+ * a text that had none of its own).  0 when they spell text exactly, -1
+ * when they do not.
+ */
+static int spelling_start(const size_t *off, size_t n, const char *sp, const char *text, size_t len,
+    size_t *skip, size_t *end, size_t *shift)
+{
+	size_t trimmed = n;
+	while (trimmed > 0 && special_token(sp + off[trimmed - 1], off[trimmed] - off[trimmed - 1]))
+		trimmed--;
+	for (*skip = 0; *skip <= n && *skip < 3; ++*skip) {
+		for (int k = 0; k < 2; k++) {
+			*end = k ? trimmed : n;
+			if (*end < *skip || (k && trimmed == n))
+				continue;
+			size_t have = off[*end] - off[*skip];
+			const char *s0 = sp + off[*skip];
+			for (*shift = 0; *shift < 2; ++*shift)
+				if (have == len + *shift && (*shift == 0 || s0[0] == ' ') &&
+				    memcmp(s0 + *shift, text, len) == 0)
+					return 0;
+		}
+		if (*skip == n || !special_token(sp + off[*skip], off[*skip + 1] - off[*skip]))
+			break;
+	}
+	return -1;
+}
+
+/*
  * A logprobs answer under --context.  0: the record's logprobs are final
  * (*merged, when set, replaces the answer's); 1: another window was asked
  * for; -1: the record failed.
@@ -1646,23 +1702,25 @@ static int window_step(struct task *t, const struct outcome *o, char **merged)
 			fail(t, "bad_record", 0, "--context: windows are cut from a prompt string (no system, no messages)");
 			goto out;
 		}
-		/* The tokens spell the prompt, maybe after a BOS token that spells nothing of it. */
-		size_t first = 0;
-		while (first < 2 && first < n && !(spelled.len - off[first] == plen &&
-		    memcmp(spelled.p + off[first], prompt, plen) == 0))
-			first++;
-		if (first == 2 || first == n) {
-			fail(t, "bad_response", o->status, "--context: the endpoint's tokens do not spell the prompt, "
+		/* The tokens spell the prompt, maybe between special tokens that spell nothing of it. */
+		size_t first, end, shift;
+		if (spelling_start(off, n, spelled.p, prompt, plen, &first, &end, &shift) < 0) {
+			/* The same prompt gets the same tokens again: nothing to retry, nowhere to fall back. */
+			fail(t, "bad_request", o->status, "--context: the endpoint's tokens do not spell the prompt, "
 			    "so windows cannot be cut at token boundaries");
 			goto out;
 		}
 		w = t->win = xcalloc(1, sizeof *w);
-		w->text = xmalloc(spelled.len + 1);
-		memcpy(w->text, spelled.p, spelled.len);
-		w->text[spelled.len] = '\0';
+		w->text = xmalloc(plen + 1);
+		memcpy(w->text, prompt, plen);
+		w->text[plen] = '\0';
+		/* Offsets into the prompt: the special tokens before it, and an added space, at 0. */
+		size_t at = off[first];
+		for (size_t i = 0; i <= end; i++)
+			off[i] = i <= first || off[i] - at < shift ? 0 : off[i] - at - shift;
 		w->off = off;
 		off = NULL;
-		w->ntok = n;
+		w->ntok = end;
 		w->first = first;
 		for (size_t i = 0; i < opt.context; i++) {
 			add_member(&w->tokens, lp, tokens, i);
@@ -1674,14 +1732,15 @@ static int window_step(struct task *t, const struct outcome *o, char **merged)
 		/* The window's tokens from the first one that starts where the scored ones end. */
 		size_t base = w->off[w->begin], from = w->off[w->done];
 		size_t end = w->done + opt.stride < w->ntok ? w->done + opt.stride : w->ntok;
-		if (spelled.len != w->off[end] - base || memcmp(spelled.p, w->text + base, spelled.len) != 0) {
-			fail(t, "bad_response", o->status, "--context: a window's tokens do not spell its text");
+		size_t skip, stop, shift;
+		if (spelling_start(off, n, spelled.p, w->text + base, w->off[end] - base, &skip, &stop, &shift) < 0) {
+			fail(t, "bad_request", o->status, "--context: a window's tokens do not spell its text");
 			goto out;
 		}
-		size_t i = 0;
-		while (i < n && base + off[i] < from)
+		size_t i = skip;
+		while (i < stop && base + (off[i] - off[skip]) < from + shift)
 			i++;
-		for (; i < n; i++) {
+		for (; i < stop; i++) {
 			add_member(&w->tokens, lp, tokens, i);
 			add_member(&w->lps, lp, lps, i);
 			add_member(&w->tops, lp, tops, i);
@@ -1711,10 +1770,44 @@ out:
 	return rc;
 }
 
+/*
+ * An answer whose server timed itself: latency much larger than the
+ * server's compute (prompt_ms + predicted_ms) is waiting, not work; and
+ * the first chat request made from a bare prompt is kept, to compare its
+ * prompt_tokens with the prompt's own at the end (report_server()).
+ */
+static void note_server(struct task *t, const struct outcome *o)
+{
+	const struct qa_reply *r = &o->reply;
+	struct endpoint *e = t->ep;
+	double pm, gm, pt;
+	if (json_parse(scratch, r->server_timings, strlen(r->server_timings), &(const char *){ 0 },
+	    &(size_t){ 0 }) == 0 && json_num(scratch, json_find(scratch, 0, "prompt_ms"), &pm) == 0 &&
+	    json_num(scratch, json_find(scratch, 0, "predicted_ms"), &gm) == 0) {
+		double compute = pm + gm, over = o->latency_ms - compute;
+		e->st_n++;
+		if (over > 250 && over > 2 * compute) {
+			e->st_slow++;
+			e->st_lat += o->latency_ms;
+			e->st_comp += compute;
+		}
+	}
+	size_t plen;
+	const char *prompt = json_str(t->j, json_member(t->j, 0, "prompt", 6), &plen);
+	if (!e->chat_prompt && prompt && json_member(t->j, 0, "system", 6) < 0 && t->req.url &&
+	    strstr(t->req.url, "/chat/completions") && r->usage &&
+	    json_parse(scratch, r->usage, strlen(r->usage), &(const char *){ 0 }, &(size_t){ 0 }) == 0 &&
+	    json_num(scratch, json_find(scratch, 0, "prompt_tokens"), &pt) == 0) {
+		e->chat_prompt = xstrndup(prompt, plen);
+		e->chat_tokens = pt;
+	}
+}
+
 static void succeed(struct task *t, const struct outcome *o, double now)
 {
 	const struct qa_reply *r = &o->reply;
-	if ((r->usage && !valid_json(r->usage)) || (r->logprobs && !valid_json(r->logprobs))) {
+	if ((r->usage && !valid_json(r->usage)) || (r->logprobs && !valid_json(r->logprobs)) ||
+	    (r->server_timings && !valid_json(r->server_timings))) {
 		if (fall_back(t, "bad_response", o->status, "the provider returned usage or logprobs that are not JSON",
 		    now) == 0 && enter(t, now) == 0)
 			ready_push(t);
@@ -1763,6 +1856,15 @@ static void succeed(struct task *t, const struct outcome *o, double now)
 		buf_adds(&b, r->usage ? r->usage : "null");
 	buf_adds(&b, ",\"latency_ms\":");
 	buf_json_number(&b, round((t->win ? t->win->latency_ms : o->latency_ms) * 10) / 10);
+	/* libcurl's breakdown of the (last) attempt, ms from its start: queueing shows in ttfb. */
+	if (o->timed)
+		buf_printf(&b, ",\"timing\":{\"connect\":%.1f,\"tls\":%.1f,\"ttfb\":%.1f}", o->connect_ms, o->tls_ms,
+		    o->ttfb_ms);
+	if (r->server_timings && !t->win) {
+		buf_adds(&b, ",\"server_timings\":");
+		buf_adds(&b, r->server_timings);
+		note_server(t, o);
+	}
 	buf_printf(&b, ",\"attempts\":%d,\"status\":%ld,\"request_id\":", t->prior_attempts + t->attempts,
 	    o->status);
 	if (t->h.request_id.len)
@@ -2008,6 +2110,7 @@ struct finished {
 	CURLcode rc;
 	long status;
 	double latency_ms;
+	double connect_ms, tls_ms, ttfb_ms;
 };
 
 static struct finished *fin;
@@ -2034,6 +2137,15 @@ static size_t reap(void)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
 		curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us);
 		f->latency_ms = (double)us / 1000;
+		us = 0;
+		curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &us);
+		f->connect_ms = (double)us / 1000;
+		us = 0;
+		curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &us);
+		f->tls_ms = (double)us / 1000;
+		us = 0;
+		curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &us);
+		f->ttfb_ms = (double)us / 1000;
 		curl_multi_remove_handle(multi, c);
 		easy_put(c);
 		struct task *t = f->t;
@@ -2054,6 +2166,10 @@ static void settle_finished(size_t n, double now)
 		struct outcome o = { 0 };
 		o.hint_ms = -1;
 		o.latency_ms = fin[i].latency_ms;
+		o.timed = 1;
+		o.connect_ms = fin[i].connect_ms;
+		o.tls_ms = fin[i].tls_ms;
+		o.ttfb_ms = fin[i].ttfb_ms;
 		if (fin[i].rc != CURLE_OK) {
 			o.deadline = fin[i].rc == CURLE_OPERATION_TIMEDOUT && t->t0 + opt.timeout_ms > t->deadline;
 			classify_curl(t, fin[i].rc, t->errbuf, &o);
@@ -2345,6 +2461,114 @@ static void report_fallback(void)
 	buf_free(&b);
 }
 
+static size_t on_side_body(char *p, size_t size, size_t n, void *arg)
+{
+	qa_buf *b = arg;
+	if (b->len + size * n > (1u << 20))
+		return 0;
+	buf_add(b, p, size * n);
+	return size * n;
+}
+
+/* The answer of the last side request: scratch points into it. */
+static qa_buf side_body;
+
+/*
+ * One small request to the server beside the API (llama.cpp's /props,
+ * /tokenize): the base URL without its /v1, at most 2 s, failures
+ * ignored.  The parsed answer in scratch, or -1.
+ */
+static int side_request(const struct endpoint *e, const char *path, const char *post)
+{
+	qa_buf url = { 0 }, *body = &side_body;
+	body->len = 0;
+	size_t n = strlen(e->base_url);
+	while (n && e->base_url[n - 1] == '/')
+		n--;
+	if (n >= 3 && strncmp(e->base_url + n - 3, "/v1", 3) == 0)
+		n -= 3;
+	buf_add(&url, e->base_url, n);
+	buf_adds(&url, path);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	int rc = -1;
+	long status = 0;
+	if (!c)
+		goto out;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (e->auth)
+		h = curl_slist_append(h, e->auth);
+	curl_easy_setopt(c, CURLOPT_URL, buf_cstr(&url));
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "qa-send/" QA_VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_side_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	if (post)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+	if (curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status == 200 && json_parse(scratch, buf_cstr(body), body->len, &(const char *){ 0 },
+	    &(size_t){ 0 }) == 0)
+		rc = 0;
+out:
+	curl_slist_free_all(h);
+	if (c)
+		curl_easy_cleanup(c);
+	buf_free(&url);
+	return rc;
+}
+
+/*
+ * The end of a run against servers that time themselves (llama.cpp): say
+ * once when many answers waited far longer than the server computed (a
+ * client with more connections than the server has slots queues, and
+ * llama-server's idle keep-alive connections hold its HTTP threads for 5 s),
+ * and when a chat endpoint wrapped a bare prompt in a chat template.
+ */
+static void report_server(void)
+{
+	for (size_t i = 0; i < neps; i++) {
+		struct endpoint *e = eps[i];
+		if (e->st_slow >= 3 && 5 * e->st_slow >= e->st_n) {
+			double slots;
+			int known = side_request(e, "/props", NULL) == 0 &&
+			    json_num(scratch, json_find(scratch, 0, "total_slots"), &slots) == 0 && slots >= 1;
+			char fix[160];
+			if (known && (double)opt.concurrency > slots)
+				snprintf(fix, sizeof fix, "-c %ld is above the server's %.0f slots (/props total_slots): "
+				    "use -c %.0f", opt.concurrency, slots, slots);
+			else if (known)
+				snprintf(fix, sizeof fix, "the server has %.0f slots (/props total_slots) and other "
+				    "clients may be using them", slots);
+			else
+				snprintf(fix, sizeof fix, "keep -c (now %ld) at or below the server's parallel slots "
+				    "(llama-server -np)", opt.concurrency);
+			qa_warn("endpoint '%s': %ld of %ld answers took much longer than the server's own compute "
+			    "(mean latency_ms %.0f, server prompt_ms + predicted_ms %.0f): they waited for the server, "
+			    "so latency_ms is queueing, not speed; %s", e->name, e->st_slow, e->st_n,
+			    e->st_lat / (double)e->st_slow, e->st_comp / (double)e->st_slow, fix);
+		}
+		if (e->chat_prompt) {
+			qa_buf q = { 0 };
+			buf_adds(&q, "{\"add_special\":true,\"content\":");
+			buf_json_string(&q, e->chat_prompt, strlen(e->chat_prompt));
+			buf_addc(&q, '}');
+			int tok;
+			if (side_request(e, "/tokenize", buf_cstr(&q)) == 0 &&
+			    json_type(scratch, (tok = json_find(scratch, 0, "tokens"))) == QA_ARRAY &&
+			    e->chat_tokens > (double)json_count(scratch, tok) + 4)
+				qa_warn("endpoint '%s': a prompt of %zu tokens was sent as %.0f: the server wrapped it "
+				    "in a chat template; right for a chat model, but a base model answers the template "
+				    "too (use --provider openai-completions for base models)", e->name,
+				    json_count(scratch, tok), e->chat_tokens);
+			buf_free(&q);
+		}
+	}
+	buf_free(&side_body);
+}
+
 static QA_NORETURN void usage(int status)
 {
 	fputs(usage_text, status ? stderr : stdout);
@@ -2597,6 +2821,7 @@ int main(int argc, char **argv)
 		buf_free(&b);
 	}
 	report_fallback();
+	report_server();
 	if (f.failed)
 		exit_status = QA_EXIT_USAGE;
 	out_close();

@@ -269,6 +269,14 @@ struct qa_reply {
 	const char *error_type;
 	int retry;		/* QA_RETRY_*: the provider's own verdict, when it has one */
 	double retry_after_ms;	/* a delay the body asks for (Gemini's retryDelay); 0: none */
+	/*
+	 * The server's own account of its time, a JSON object as it sent it
+	 * (llama.cpp's "timings": prompt_n, prompt_ms, predicted_n,
+	 * predicted_ms, ...); NULL when it sends none.  qa-send writes it as
+	 * response.server_timings.  Added after the first struct: an older
+	 * provider leaves it NULL.
+	 */
+	char *server_timings;
 };
 
 /* What respond() says the network would have answered (in-process providers). */

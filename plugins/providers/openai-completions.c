@@ -11,6 +11,10 @@
  * text_offset}, the first entry null when the prompt is echoed.  Error
  * bodies are read as the openai provider reads them.
  *
+ * llama.cpp's server answers completions logprobs in the chat layout
+ * {"content": [{token, logprob, top_logprobs}]}: converted as the openai
+ * provider converts chat's.
+ *
  * Prompt logprobs (perplexity) come back in the same layout, whichever way
  * the server gives them:
  *   - echo: true with max_tokens 0 (OpenAI, vLLM); with max_tokens N the
@@ -19,9 +23,9 @@
  *   - vLLM's prompt_logprobs: K, a list of {token_id: {logprob, rank,
  *     decoded_token}} whose first entry is the prompt's own token (vLLM
  *     puts it first), converted to tokens/token_logprobs/top_logprobs;
- *   - a server that refuses echo (llama.cpp's answers 500 "Unsupported
- *     param: echo") or ignores it is a bad_request saying so, not a
- *     server error to retry.
+ *   - a server that refuses echo (llama.cpp's answers "Unsupported param:
+ *     echo", or "Only no echo is supported") or ignores it is a
+ *     bad_request saying so, not a server error to retry.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,14 +218,98 @@ static char *from_prompt_logprobs(const qa_json *d, const char *at)
 	return out;
 }
 
+/*
+ * The chat layout of logprobs, {"content": [{token, logprob, top_logprobs:
+ * [{token, logprob}]}]}, as the completions layout {tokens,
+ * token_logprobs, top_logprobs}.  A top list becomes an object keyed by
+ * token string, and several tokens may spell the same string (byte tokens
+ * that all read as U+FFFD, a byte token and the character it is): the
+ * likeliest keeps the key, and "collisions" (when there are any) counts
+ * the entries dropped.
+ */
+static char *content_logprobs(const qa_json *d, const char *base)
+{
+	if (H->type(d, base) != QA_ARRAY)
+		return NULL;
+	size_t n = H->count(d, base);
+	struct qa_text tok = { 0 }, lp = { 0 }, top = { 0 };
+	H->text_add(&tok, "{\"tokens\":[", 11);
+	H->text_add(&lp, "],\"token_logprobs\":[", 20);
+	H->text_add(&top, "],\"top_logprobs\":[", 18);
+	char path[160];
+	long collisions = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i ? "," : "";
+		size_t len;
+		snprintf(path, sizeof path, "%s[%zu].token", base, i);
+		const char *s = H->string(d, path, &len);
+		H->text_add(&tok, sep, strlen(sep));
+		H->text_json(&tok, s ? s : "", s ? len : 0);
+		snprintf(path, sizeof path, "%s[%zu].logprob", base, i);
+		const char *v = H->type(d, path) == QA_NUMBER ? H->raw(d, path, &len) : NULL;
+		H->text_add(&lp, sep, strlen(sep));
+		H->text_add(&lp, v ? v : "null", v ? len : 4);
+		snprintf(path, sizeof path, "%s[%zu].top_logprobs", base, i);
+		size_t nt = H->count(d, path);
+		H->text_add(&top, sep, strlen(sep));
+		H->text_add(&top, "{", 1);
+		int first = 1;
+		for (size_t k = 0; k < nt; k++) {
+			char p2[200];
+			snprintf(p2, sizeof p2, "%s[%zu].top_logprobs[%zu].token", base, i, k);
+			size_t tl, vl;
+			const char *ts = H->string(d, p2, &tl);
+			snprintf(p2, sizeof p2, "%s[%zu].top_logprobs[%zu].logprob", base, i, k);
+			double x;
+			const char *tv = H->number(d, p2, &x) == 0 ? H->raw(d, p2, &vl) : NULL;
+			if (!ts || !tv)
+				continue;
+			/* Kept only when no other entry of the list with this string is likelier (or as likely, earlier). */
+			int beaten = 0;
+			for (size_t o = 0; o < nt && !beaten; o++) {
+				if (o == k)
+					continue;
+				size_t ol;
+				double y;
+				snprintf(p2, sizeof p2, "%s[%zu].top_logprobs[%zu].token", base, i, o);
+				const char *os = H->string(d, p2, &ol);
+				snprintf(p2, sizeof p2, "%s[%zu].top_logprobs[%zu].logprob", base, i, o);
+				if (os && ol == tl && memcmp(os, ts, tl) == 0 && H->number(d, p2, &y) == 0)
+					beaten = y > x || (y == x && o < k);
+			}
+			if (beaten) {
+				collisions++;
+				continue;
+			}
+			if (!first)
+				H->text_add(&top, ",", 1);
+			first = 0;
+			H->text_json(&top, ts, tl);
+			H->text_add(&top, ":", 1);
+			H->text_add(&top, tv, vl);
+		}
+		H->text_add(&top, "}", 1);
+	}
+	H->text_add(&tok, lp.p, lp.len);
+	H->text_add(&tok, top.p, top.len);
+	H->text_add(&tok, "]", 1);
+	if (collisions)
+		H->text_printf(&tok, ",\"collisions\":%ld", collisions);
+	H->text_add(&tok, "}", 1);
+	H->free(lp.p);
+	H->free(top.p);
+	return tok.p;
+}
+
 static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
     const char *body, size_t len, struct qa_reply *out)
 {
 	(void)st, (void)rec;
 	if (status < 200 || status > 299) {
 		H->error_body(status, body, len, out);
-		if (wants_echo(ep) && mentions(out->error, "echo") &&
-		    (mentions(out->error, "unsupported") || mentions(out->error, "not support"))) {
+		/* llama.cpp's server: "Unsupported param: echo", or newer, "Only no echo is supported". */
+		if (wants_echo(ep) && mentions(out->error, "echo") && (mentions(out->error, "unsupported") ||
+		    mentions(out->error, "not support") || mentions(out->error, "no echo"))) {
 			char *said = out->error;
 			out->error = H->format("the endpoint refuses echo, so it cannot return the prompt's "
 			    "logprobs (llama.cpp's server does this); use a server that echoes, such as vLLM "
@@ -255,8 +343,14 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	out->model = H->copy(d, "model", QA_STRING);
 	out->id = H->copy(d, "id", QA_STRING);
 	out->usage = H->copy(d, "usage", QA_OBJECT);
+	out->server_timings = H->copy(d, "timings", QA_OBJECT);	/* llama.cpp's */
 	if (H->type(d, "choices[0].prompt_logprobs") == QA_ARRAY && !wants_echo(ep)) {
 		out->logprobs = from_prompt_logprobs(d, "choices[0].prompt_logprobs");
+		return 0;
+	}
+	if (!wants_echo(ep) && H->type(d, "choices[0].logprobs.content") == QA_ARRAY) {
+		/* llama.cpp's server answers completions in the chat layout. */
+		out->logprobs = content_logprobs(d, "choices[0].logprobs.content");
 		return 0;
 	}
 	if (!wants_echo(ep) || H->type(d, "choices[0].logprobs") != QA_OBJECT) {

@@ -124,10 +124,17 @@ static int build(void *st, const qa_json *rec, const struct qa_endpoint *ep, str
 	return 0;
 }
 
-/* chat's logprobs.content[] as the completions layout {tokens, token_logprobs, top_logprobs}. */
-static char *chat_logprobs(const qa_json *d)
+/*
+ * The chat layout of logprobs, {"content": [{token, logprob, top_logprobs:
+ * [{token, logprob}]}]}, as the completions layout {tokens,
+ * token_logprobs, top_logprobs}.  A top list becomes an object keyed by
+ * token string, and several tokens may spell the same string (byte tokens
+ * that all read as U+FFFD, a byte token and the character it is): the
+ * likeliest keeps the key, and "collisions" (when there are any) counts
+ * the entries dropped.
+ */
+static char *content_logprobs(const qa_json *d, const char *base)
 {
-	const char *base = "choices[0].logprobs.content";
 	if (H->type(d, base) != QA_ARRAY)
 		return NULL;
 	size_t n = H->count(d, base);
@@ -135,7 +142,8 @@ static char *chat_logprobs(const qa_json *d)
 	H->text_add(&tok, "{\"tokens\":[", 11);
 	H->text_add(&lp, "],\"token_logprobs\":[", 20);
 	H->text_add(&top, "],\"top_logprobs\":[", 18);
-	char path[96];
+	char path[160];
+	long collisions = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *sep = i ? "," : "";
 		size_t len;
@@ -151,17 +159,37 @@ static char *chat_logprobs(const qa_json *d)
 		size_t nt = H->count(d, path);
 		H->text_add(&top, sep, strlen(sep));
 		H->text_add(&top, "{", 1);
+		int first = 1;
 		for (size_t k = 0; k < nt; k++) {
-			char p2[128];
+			char p2[200];
 			snprintf(p2, sizeof p2, "%s[%zu].top_logprobs[%zu].token", base, i, k);
 			size_t tl, vl;
 			const char *ts = H->string(d, p2, &tl);
 			snprintf(p2, sizeof p2, "%s[%zu].top_logprobs[%zu].logprob", base, i, k);
-			const char *tv = H->type(d, p2) == QA_NUMBER ? H->raw(d, p2, &vl) : NULL;
+			double x;
+			const char *tv = H->number(d, p2, &x) == 0 ? H->raw(d, p2, &vl) : NULL;
 			if (!ts || !tv)
 				continue;
-			if (top.p[top.len - 1] != '{')
+			/* Kept only when no other entry of the list with this string is likelier (or as likely, earlier). */
+			int beaten = 0;
+			for (size_t o = 0; o < nt && !beaten; o++) {
+				if (o == k)
+					continue;
+				size_t ol;
+				double y;
+				snprintf(p2, sizeof p2, "%s[%zu].top_logprobs[%zu].token", base, i, o);
+				const char *os = H->string(d, p2, &ol);
+				snprintf(p2, sizeof p2, "%s[%zu].top_logprobs[%zu].logprob", base, i, o);
+				if (os && ol == tl && memcmp(os, ts, tl) == 0 && H->number(d, p2, &y) == 0)
+					beaten = y > x || (y == x && o < k);
+			}
+			if (beaten) {
+				collisions++;
+				continue;
+			}
+			if (!first)
 				H->text_add(&top, ",", 1);
+			first = 0;
 			H->text_json(&top, ts, tl);
 			H->text_add(&top, ":", 1);
 			H->text_add(&top, tv, vl);
@@ -170,7 +198,10 @@ static char *chat_logprobs(const qa_json *d)
 	}
 	H->text_add(&tok, lp.p, lp.len);
 	H->text_add(&tok, top.p, top.len);
-	H->text_add(&tok, "]}", 2);
+	H->text_add(&tok, "]", 1);
+	if (collisions)
+		H->text_printf(&tok, ",\"collisions\":%ld", collisions);
+	H->text_add(&tok, "}", 1);
 	H->free(lp.p);
 	H->free(top.p);
 	return tok.p;
@@ -231,7 +262,8 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	out->model = H->copy(d, "model", QA_STRING);
 	out->id = H->copy(d, "id", QA_STRING);
 	out->usage = H->copy(d, "usage", QA_OBJECT);
-	out->logprobs = chat_logprobs(d);
+	out->server_timings = H->copy(d, "timings", QA_OBJECT);	/* llama.cpp's */
+	out->logprobs = content_logprobs(d, "choices[0].logprobs.content");
 	return 0;
 }
 
