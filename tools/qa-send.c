@@ -1434,13 +1434,15 @@ static void classify_curl(struct task *t, CURLcode rc, const char *errbuf, struc
 		o->retry = 1;
 		if (o->deadline)
 			snprintf(msg, sizeof msg, "no answer before the record's deadline (%.0f ms)", opt.deadline_ms);
-		else if (t->easy_done && t->connect_ms <= 0)
-			snprintf(msg, sizeof msg, "no connection within %g s (%s)",
-			    (opt.connect_timeout_ms < t->attempt_ms ? opt.connect_timeout_ms : t->attempt_ms) / 1000, what);
-		else if (t->easy_done && t->appconnect_ms <= 0 && strncasecmp(t->req.url, "https:", 6) == 0)
+		/* curl leaves the connect time unset when the TLS handshake is what timed out; its message says so. */
+		else if (t->easy_done && t->appconnect_ms <= 0 && strncasecmp(t->req.url, "https:", 6) == 0 &&
+		    (t->connect_ms > 0 || strstr(what, "SSL")))
 			snprintf(msg, sizeof msg, "the TLS handshake did not finish within %g s: is the port "
 			    "speaking TLS? (%s)", (opt.connect_timeout_ms < t->attempt_ms ? opt.connect_timeout_ms :
 			    t->attempt_ms) / 1000, what);
+		else if (t->easy_done && t->connect_ms <= 0)
+			snprintf(msg, sizeof msg, "no connection within %g s (%s)",
+			    (opt.connect_timeout_ms < t->attempt_ms ? opt.connect_timeout_ms : t->attempt_ms) / 1000, what);
 		else
 			snprintf(msg, sizeof msg, "no answer within %g s (%s)", t->attempt_ms / 1000, what);
 		break;
@@ -2534,6 +2536,9 @@ static void run(struct feed *f)
 		if (got_signal && !stopping) {
 			stopping = 1;
 			grace_end = now_ms() + opt.grace_ms;
+			if (opt.trace)
+				fprintf(opt.trace, "{\"decision\":\"stop\",\"reason\":\"%s\",\"in_flight\":%ld,"
+				    "\"grace_ms\":%.0f}\n", strsignal(got_signal), inflight, opt.grace_ms);
 		}
 		if (!stopping)
 			admit_input(f);
