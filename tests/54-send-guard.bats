@@ -143,15 +143,22 @@ print(len(text.split("\n")) - 1)
 	[ "$output" = "" ]
 }
 
-# qa-send in the background on records that the server holds; the trace,
-# a FIFO, says when the signal has been taken.
+# qa-send in the background on records that the server holds, once the
+# server holds $held of them; the trace, a FIFO, says when the signal has
+# been taken.  Every wait is bounded: a qa-send that fails must not hang
+# the suite.  timeout passes the signals on.
 start_held() {
 	mkfifo tr.fifo
-	qa-send -q --provider openai --base-url "$BASE" --model m -c 3 --window 3 --trace tr.fifo "$@" \
-		in.jsonl >out.jsonl 2>err.txt &
+	exec {trfd}<>tr.fifo
+	timeout --foreground 60 qa-send -q --provider openai --base-url "$BASE" --model m -c 3 --window 3 --trace tr.fifo \
+		"$@" in.jsonl >out.jsonl 2>err.txt &
 	pid=$!
-	exec {trfd}<tr.fifo
-	get "$PORT" "/_wait?held=$held" >/dev/null
+	local fd line
+	exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'GET /_wait?held=%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' "$held" >&"$fd"
+	read -r -t 30 line <&"$fd"
+	exec {fd}>&-
+	[[ "$line" == "HTTP/1.1 200"* ]]
 }
 
 @test "SIGTERM: nothing more admitted, requests in flight get the grace, every admitted record written" {
@@ -159,11 +166,10 @@ start_held() {
 	for i in $(seq 1 10); do rec "!hold #$T-$i"; done >in.jsonl
 	start_held --grace 60
 	kill -TERM "$pid"
-	read -r -t 30 line <&"$trfd"
+	read -r -t 30 line <&"$trfd" || true
 	[ "$(jq -r '[.decision, .in_flight] | @tsv' <<<"$line")" = "stop	3" ]
 	printf 'POST /_release HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' |
 		{ exec 9<>"/dev/tcp/127.0.0.1/$PORT"; cat >&9; cat <&9 >/dev/null; }
-	cat <&"$trfd" >/dev/null
 	st=0
 	wait "$pid" || st=$?
 	[ "$st" = 1 ]
@@ -179,7 +185,6 @@ start_held() {
 	for i in $(seq 1 10); do rec "!hold #$T-$i"; done >in.jsonl
 	start_held --grace 0
 	kill -INT "$pid"
-	cat <&"$trfd" >/dev/null
 	st=0
 	wait "$pid" || st=$?
 	stop_testd H1
@@ -193,9 +198,8 @@ start_held() {
 	PORT=$H2_PORT BASE="http://127.0.0.1:$H2_PORT/v1"
 	start_held --grace 600
 	kill -HUP "$pid"
-	read -r -t 30 line <&"$trfd"
+	read -r -t 30 line <&"$trfd" || true
 	kill -HUP "$pid"
-	cat <&"$trfd" >/dev/null
 	st=0
 	wait "$pid" || st=$?
 	stop_testd H2
