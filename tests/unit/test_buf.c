@@ -51,7 +51,7 @@ int main(void)
 	CHECK_STR(quoted("\xed\xa0\x80", 3), "\"\\ufffd\\ufffd\\ufffd\"");	/* a surrogate */
 
 	/* Copied JSON made strict: one line, control characters escaped, bad UTF-8 replaced. */
-	CHECK_STR(cleaned("{\"a\":[1,\"x\"]}", 15), "{\"a\":[1,\"x\"]}");
+	CHECK_STR(cleaned("{\"a\":[1,\"x\"]}", 13), "{\"a\":[1,\"x\"]}");
 	CHECK_STR(cleaned("{\"a\":\"x\ny\"}", 12), "{\"a\":\"x\\u000ay\"}");
 	CHECK_STR(cleaned("{\"a\n\":\n\"\x01\t\"}", 13), "{\"a\\u000a\": \"\\u0001\\u0009\"}");
 	CHECK_STR(cleaned("[\"\\\"\n\",\"\\\\\"]", 12), "[\"\\\"\\u000a\",\"\\\\\"]");
