@@ -14,6 +14,15 @@ teardown_file() {
 	stop_testd S
 }
 
+teardown() {
+	# the signal tests' own servers, and their qa-send, even when a check failed half-way
+	[ -z "${pid:-}" ] || kill "$pid" 2>/dev/null || true
+	local n
+	for n in H1 H2; do
+		[ ! -f "$BATS_FILE_TMPDIR/$n.pid" ] || stop_testd "$n" 2>/dev/null
+	done
+}
+
 setup() {
 	load test_helper
 	cd "$BATS_TEST_TMPDIR"
