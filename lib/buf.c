@@ -149,6 +149,68 @@ void buf_json_string(qa_buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 }
 
+/*
+ * JSON text that json_parse() accepted may still hold what RFC 8259 does
+ * not: the scanner lets raw control characters and invalid UTF-8 through
+ * inside strings (as jsmn did), and a line break between tokens is
+ * whitespace to it.  Copied into a record as it is, a raw newline splits
+ * the record in two.  So every byte is looked at again here: inside
+ * strings, escapes are kept, control characters escaped, bad UTF-8 made
+ * \ufffd; outside them, line breaks become blanks.
+ */
+void buf_json_clean(qa_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n && u[i] >= 0x20 && u[i] < 0x80)
+		i++;
+	if (i == n) {	/* nothing to clean, as almost always */
+		buf_add(b, s, n);
+		return;
+	}
+	buf_grow(b, n);
+	buf_add(b, s, i);
+	int in_string = 0;
+	for (size_t j = 0; j < i; j++)	/* where the clean prefix left us */
+		if (u[j] == '\\' && in_string)
+			j++;
+		else if (u[j] == '"')
+			in_string = !in_string;
+	while (i < n) {
+		unsigned char c = u[i];
+		if (!in_string) {
+			if (c == '"')
+				in_string = 1;
+			buf_addc(b, c == '\n' || c == '\r' ? ' ' : (char)c);
+			i++;
+			continue;
+		}
+		if (c == '"') {
+			in_string = 0;
+			buf_addc(b, '"');
+			i++;
+		} else if (c == '\\' && i + 1 < n && u[i + 1] >= 0x20 && u[i + 1] < 0x80) {
+			buf_add(b, s + i, 2);	/* an escape; \uXXXX's digits follow as plain bytes */
+			i += 2;
+		} else if (c < 0x20 || c == '\\') {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			buf_add(b, e, 6);
+			i++;
+		} else if (c >= 0x80) {
+			size_t k = utf8_valid_len(u + i, n - i);
+			if (k)
+				buf_add(b, s + i, k);
+			else
+				buf_add(b, "\\ufffd", 6);
+			i += k ? k : 1;
+		} else {
+			buf_addc(b, (char)c);
+			i++;
+		}
+	}
+}
+
 #ifdef __SIZEOF_INT128__
 __extension__ typedef unsigned __int128 u128;
 

@@ -265,17 +265,43 @@ static void h_text_json(struct qa_text *t, const char *s, size_t len)
 	t->p = b.p, t->len = b.len, t->cap = b.cap;
 }
 
-static char *h_copy(const qa_json *doc, const char *path, enum qa_type want)
+/* A value's JSON text goes into records: re-escaped, never byte for byte (buf_json_clean). */
+static char *h_copy_len(const qa_json *doc, const char *path, enum qa_type want, size_t *len)
 {
 	enum qa_type t = h_type(doc, path);
 	if (t == QA_ABSENT || (want != QA_ABSENT && t != want))
 		return NULL;
 	size_t n;
-	const char *s = t == QA_STRING ? h_string(doc, path, &n) : h_raw(doc, path, &n);
-	char *d = xmalloc(n + 1);
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
+	if (t == QA_STRING) {
+		const char *s = h_string(doc, path, &n);
+		char *d = xmalloc(n + 1);
+		memcpy(d, s, n);
+		d[n] = '\0';
+		if (len)
+			*len = n;
+		return d;
+	}
+	const char *s = h_raw(doc, path, &n);
+	qa_buf b = { 0 };
+	buf_json_clean(&b, s, n);
+	if (len)
+		*len = b.len;
+	return (char *)buf_cstr(&b);
+}
+
+static char *h_copy(const qa_json *doc, const char *path, enum qa_type want)
+{
+	return h_copy_len(doc, path, want, NULL);
+}
+
+static char *h_clean(const char *text, size_t len)
+{
+	const char *err;
+	if (!h_parse(text, len, &err))
+		return NULL;
+	qa_buf b = { 0 };
+	buf_json_clean(&b, text, len);
+	return (char *)buf_cstr(&b);
 }
 
 /* "22s", "1.5s", "500ms", "2m": a Google duration, in milliseconds; 0 when unreadable. */
@@ -369,6 +395,8 @@ const struct qa_host qa_host_table = {
 	.text_json = h_text_json,
 	.copy = h_copy,
 	.error_body = h_error_body,
+	.copy_len = h_copy_len,
+	.clean = h_clean,
 };
 
 void host_init(void)

@@ -66,6 +66,12 @@ void buf_free(qa_buf *b);
 const char *buf_cstr(qa_buf *b);
 /* A quoted, escaped JSON string; invalid UTF-8 bytes become \ufffd. */
 void buf_json_string(qa_buf *b, const char *s, size_t n);
+/*
+ * JSON text that json_parse() accepted, made strict RFC 8259 on one line:
+ * control characters in strings escaped, invalid UTF-8 as \ufffd, line
+ * breaks between tokens as blanks.  For anything copied into a record.
+ */
+void buf_json_clean(qa_buf *b, const char *s, size_t n);
 /* The shortest text that reads back as the same double; NaN and infinities are null. */
 void buf_json_number(qa_buf *b, double v);
 

@@ -35,6 +35,8 @@ send() {
 	timeout 60 qa-send -q --provider openai --base-url "$BASE" --model m --seed 7 \
 		--backoff-base 0.01 --backoff-cap 0.05 "$@"
 }
+# The retry decisions of --trace tr.jsonl: "reason delay_ms" per retry.
+retries() { jq -r 'select(.decision == "retry") | "\(.reason) \(.delay_ms)"' tr.jsonl; }
 # Seconds since $t0, as a decimal.
 since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }'; }
 
@@ -84,44 +86,55 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 
 @test "429 with retry-after in seconds: waits that long, then retries" {
 	s="!429:ra=1 200 #$T"
-	t0=$EPOCHREALTIME
-	run_ok send <<<"$(rec "$s")"
-	is "$(since) >= 0.95"
+	run_ok send --trace tr.jsonl <<<"$(rec "$s")"
+	[ "$(retries)" = "retry-after 1000" ]
+	[ "$(jq -c '[.line, .attempt, .decision, .status, .type]' tr.jsonl | tr '\n' ' ')" = \
+		'[1,1,"retry",429,"rate_limit"] [1,2,"answer",200,null] ' ]
 	[ "$(count "$s")" = 2 ]
 	[ "$(field .response.attempts)" = 2 ]
 }
 
 @test "429 with retry-after as an HTTP date" {
 	s="!429:radate=2 200 #$T"
-	t0=$EPOCHREALTIME
-	run_ok send <<<"$(rec "$s")"
-	# the date has whole seconds: the wait is between 1 and 2 s
-	is "$(since) >= 0.9"
+	run_ok send --trace tr.jsonl <<<"$(rec "$s")"
+	# the date has whole seconds: the wait is over 0 and at most 2 s
+	[ "$(jq -r 'select(.decision == "retry") | .reason' tr.jsonl)" = retry-after ]
+	is "$(jq -r 'select(.decision == "retry") | .delay_ms' tr.jsonl) > 0"
+	is "$(jq -r 'select(.decision == "retry") | .delay_ms' tr.jsonl) <= 2000"
 	[ "$(count "$s")" = 2 ]
 }
 
 @test "retry-after-ms wins over retry-after" {
 	s="!503:rams=300,ra=30 200 #$T"
-	t0=$EPOCHREALTIME
-	run_ok send <<<"$(rec "$s")"
-	d=$(since)
-	is "$d >= 0.28 && $d < 10"
+	run_ok send --trace tr.jsonl <<<"$(rec "$s")"
+	[ "$(retries)" = "retry-after-ms 300" ]
 	[ "$(count "$s")" = 2 ]
 }
 
 @test "a retry-after past --retry-after-max is not honoured: backoff instead" {
 	s="!429:ra=100 200 #$T"
-	t0=$EPOCHREALTIME
-	run_ok send --retry-after-max 2 <<<"$(rec "$s")"
-	is "$(since) < 10"
+	run_ok send --retry-after-max 2 --trace tr.jsonl <<<"$(rec "$s")"
+	[ "$(retries | cut -d' ' -f1-7)" = "retry-after 100000 ms is over --retry-after-max: backoff" ]
+	is "$(retries | cut -d' ' -f8) <= 10"	# --backoff-base 0.01: the first ceiling is 10 ms
 	[ "$(count "$s")" = 2 ]
+}
+
+@test "retry-after of 0, negative, a past date or unreadable: backoff, as openai-python does" {
+	for ra in ra=0 ra=-5 radate=-30 ra=soon rams=0; do rec "!429:$ra 200 #$T-$ra"; done >in.jsonl
+	run_ok send -c 1 --trace tr.jsonl in.jsonl
+	[ "$(jq -r 'select(.decision == "retry") | "\(.line) \(.reason)"' tr.jsonl)" = "1 retry-after 0 ms is not over 0: backoff
+2 retry-after -5000 ms is not over 0: backoff
+3 retry-after -30000 ms is not over 0: backoff
+4 retry-after unreadable: backoff
+5 retry-after-ms 0 ms is not over 0: backoff" ]
+	[ "$(jq -r 'select(.decision == "retry") | .delay_ms <= 10' tr.jsonl | sort -u)" = true ]
+	[ "$(jq -r .response.attempts <<<"$output" | sort -u)" = 2 ]
 }
 
 @test "Gemini's retryDelay in an error body is honoured" {
 	s="!gemini429:delay=0.4s 200 #$T"
-	t0=$EPOCHREALTIME
-	run_ok send <<<"$(rec "$s")"
-	is "$(since) >= 0.38"
+	run_ok send --trace tr.jsonl <<<"$(rec "$s")"
+	[ "$(retries)" = "retryDelay 400" ]
 	[ "$(count "$s")" = 2 ]
 }
 
@@ -254,7 +267,7 @@ since() { awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.3f", a - b }';
 	total=0
 	for i in 1 2 3; do total=$((total + $(count "!500 #$T-$i"))); done
 	[ "$total" = 5 ]
-	[[ "$(sed -n 3p <<<"$output" | jq -r .error.message)" == *"retry budget"* ]]
+	[[ "$(sed -n 3p <<<"$output" | jq -r .error.message)" == *"retry cap (--max-retries-total) is reached"* ]]
 }
 
 @test "a 200 that is not JSON, empty, or an error in disguise: bad_response or server, not retried" {

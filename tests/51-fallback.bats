@@ -80,7 +80,8 @@ send() {
 	[ "$(last A "$s" | jq -r .body.model)" = own ]
 	[ "$(last H "$s" | jq -r .body.model)" = mh ]
 	[ "$(field .response.model)" = '"mh"' ]
-	assert_stderr 'qa-send: 1 of 1 record fell back to another endpoint, 1 answered there (h 1)'
+	assert_stderr 'qa-send: 1 of 1 record fell back to another endpoint, 1 answered there (h 1)
+qa-send: 2 retries of a budget of 20 (20 + 0.5 per record read)'
 }
 
 @test "without a fallback nothing changes: no fallback_from, no summary line" {

@@ -20,10 +20,12 @@
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +34,7 @@
 
 static const char usage_text[] =
     "usage: qa-send [-q] [--unordered] [-c N] [-r N] [-t SECONDS] [-p KEY=VALUE]...\n"
+    "               [--grace SECONDS] [--trace FILE]\n"
     "               [-e NAME] [--provider NAME] [--base-url URL] [--key-env VAR] [-m MODEL]\n"
     "               [--config FILE] [-F NAME,...] [file ...]\n"
     "\n"
@@ -69,11 +72,16 @@ static const char usage_text[] =
     "      --backoff-base SECONDS  first backoff ceiling (default 0.5)\n"
     "      --backoff-cap SECONDS   largest backoff ceiling (default 8)\n"
     "      --retry-after-max SECONDS  largest server-asked wait honoured (default 60)\n"
-    "      --max-retries-total N retries allowed in the whole run (default 1000)\n"
+    "      --retry-budget R      retries the run may spend per record read, plus 20\n"
+    "                            (default 0.5)\n"
+    "      --max-retries-total N a fixed cap on the run's retries (default: none)\n"
     "  -t, --timeout SECONDS     bound on one attempt (default 300)\n"
     "      --connect-timeout SECONDS  bound on connecting (default 10)\n"
     "      --deadline SECONDS    bound on a record's attempts and waits (default 600)\n"
     "      --seed N              seed of the backoff jitter (default: from the clock)\n"
+    "      --grace SECONDS       on SIGINT, SIGTERM or SIGHUP, how long requests in\n"
+    "                            flight may finish (default 10)\n"
+    "      --trace FILE          write each retry decision to FILE as a JSON line\n"
     "Output:\n"
     "  -q, --quiet               no progress line on a terminal\n"
     "  -h, --help                show this help and exit\n"
@@ -85,7 +93,10 @@ static const char usage_text[] =
 /* ---- settings ---- */
 
 static struct {
-	long concurrency, window, retries, max_retries_total;
+	long concurrency, window, retries, max_retries_total;	/* max_retries_total < 0: no fixed cap */
+	double retry_budget;		/* --retry-budget: retries per record read */
+	double grace_ms;		/* --grace */
+	FILE *trace;			/* --trace */
 	double timeout_ms, connect_timeout_ms, deadline_ms;
 	double backoff_base_ms, backoff_cap_ms, retry_after_max_ms;
 	double cooldown_ms;		/* 0: no cooldown breaker */
@@ -100,7 +111,7 @@ static struct {
 	qa_buf params;			/* --param, as JSON members: "k":v,"k2":v2 */
 	qa_json *params_j;		/* the same as an object, for lookups */
 } opt = {
-	.concurrency = 16, .retries = 2, .max_retries_total = 1000,
+	.concurrency = 16, .retries = 2, .max_retries_total = -1, .retry_budget = 0.5, .grace_ms = 10e3,
 	.timeout_ms = 300e3, .connect_timeout_ms = 10e3, .deadline_ms = 600e3,
 	.backoff_base_ms = 500, .backoff_cap_ms = 8000, .retry_after_max_ms = 60e3,
 	.cooldown_ms = 5000, .allowed_fails = 3,
@@ -120,6 +131,15 @@ static struct {
  */
 #define COOL_MIN_REQUESTS 5
 #define COOL_WINDOW_MS 60000.0
+/* A wait no server asked for (retry-after and the like). */
+#define HINT_NONE (-1e300)
+/*
+ * The run's retry budget: RETRY_FLOOR retries, plus --retry-budget per
+ * record read so far.  It grows with the run, so a long run cannot spend
+ * it early by accident; an endpoint that fails everything still costs at
+ * most that many requests more than the records.
+ */
+#define RETRY_FLOOR 20
 
 static double now_ms(void)
 {
@@ -142,16 +162,30 @@ static double rng_unif(void)
 
 /* ---- keys never leave the process ---- */
 
+/*
+ * Every secret qa-send was given: the key variables' values, the values
+ * of credential-like --header lines, the userinfo of base URLs.  A server
+ * may quote one back in any case (a key echoed lower-cased), so they are
+ * found case-insensitively.
+ */
 static char **keys;
 static size_t nkeys;
+
+static const char *find_nocase(const char *h, size_t hl, const char *n, size_t nl)
+{
+	for (size_t i = 0; nl <= hl && i <= hl - nl; i++)
+		if (strncasecmp(h + i, n, nl) == 0)
+			return h + i;
+	return NULL;
+}
 
 /* Replaces every key in b with [redacted]. */
 static void scrub(qa_buf *b)
 {
 	for (size_t k = 0; k < nkeys; k++) {
-		size_t kl = strlen(keys[k]);
-		char *hit;
-		while (b->len && (hit = memmem(b->p, b->len, keys[k], kl))) {
+		size_t kl = strlen(keys[k]), from = 0;
+		const char *hit;
+		while (b->len > from && (hit = find_nocase(b->p + from, b->len - from, keys[k], kl))) {
 			static const char red[] = "[redacted]";
 			size_t at = (size_t)(hit - b->p), rl = sizeof red - 1;
 			if (rl > kl)
@@ -159,6 +193,7 @@ static void scrub(qa_buf *b)
 			memmove(b->p + at + rl, b->p + at + kl, b->len - at - kl);
 			memcpy(b->p + at, red, rl);
 			b->len = b->len - kl + rl;
+			from = at + rl;
 		}
 	}
 }
@@ -169,10 +204,71 @@ static void remember_key(const char *key)
 	if (strlen(key) < 8)
 		return;
 	for (size_t k = 0; k < nkeys; k++)
-		if (strcmp(keys[k], key) == 0)
+		if (strcasecmp(keys[k], key) == 0)
 			return;
 	keys = xreallocarray(keys, nkeys + 1, sizeof *keys);
 	keys[nkeys++] = xstrdup(key);
+}
+
+/*
+ * A --header line's value is a secret when the name says so
+ * (Authorization, api-key, x-api-key, anything with key, token, secret,
+ * auth or cookie in it) or when it looks like a key: 8 or more
+ * characters of one word that mixes letters and digits.  Its last word
+ * is remembered too, so "Bearer sk-..." is scrubbed without "Bearer".
+ */
+static void remember_header(const char *line)
+{
+	const char *colon = strchr(line, ':');
+	size_t nl = (size_t)(colon - line);
+	const char *v = colon + 1;
+	v += strspn(v, " \t");
+	static const char *const names[] = { "key", "token", "secret", "auth", "cookie", "password", "signature" };
+	int named = 0;
+	for (size_t i = 0; i < sizeof names / sizeof *names && !named; i++)
+		named = find_nocase(line, nl, names[i], strlen(names[i])) != NULL;
+	size_t vl = strlen(v);
+	while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		vl--;
+	char *val = xstrndup(v, vl);
+	const char *last = strrchr(val, ' ');
+	last = last ? last + 1 : val;
+	int alpha = 0, digit = 0;
+	for (const char *p = last; *p; p++)
+		alpha |= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'), digit |= *p >= '0' && *p <= '9';
+	if (named || (strlen(last) >= 8 && alpha && digit)) {
+		remember_key(val);
+		remember_key(last);
+	}
+	free(val);
+}
+
+/* "https://user:pass@host/v1": the userinfo, and the password alone. */
+static void remember_userinfo(const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return;
+	p += 3;
+	size_t auth = strcspn(p, "/?#");
+	const char *at = memrchr(p, '@', auth);
+	if (!at)
+		return;
+	char *ui = xstrndup(p, (size_t)(at - p));
+	remember_key(ui);
+	char *colon = strchr(ui, ':');
+	if (colon)
+		remember_key(colon + 1);
+	free(ui);
+}
+
+/* qa_die() for a message that may hold a secret (a URL's userinfo). */
+static QA_NORETURN void die_scrubbed(const char *msg)
+{
+	qa_buf b = { 0 };
+	buf_adds(&b, msg);
+	scrub(&b);
+	qa_die(QA_EXIT_USAGE, "%s", buf_cstr(&b));
 }
 
 /* ---- stderr: warnings and the progress line share it ---- */
@@ -336,6 +432,7 @@ static struct endpoint *endpoint_make(const char *name, const char *provider, co
 		return e;
 	}
 	e->base_url = xstrdup(url);
+	remember_userinfo(url);
 	if (!url_ok(url)) {
 		snprintf(why, sizeof why, "endpoint '%s': base URL '%s' is not http:// or https://", name, url);
 		e->why = xstrdup(why);
@@ -541,8 +638,8 @@ static long count_lines(char **files, int n)
 enum tstate { T_FREE, T_READY, T_ACTIVE, T_WAIT, T_SIMWAIT, T_DONE };
 
 struct hdrs {
-	double retry_after_ms;	/* retry-after-ms; < 0: none */
-	double retry_after;	/* retry-after, in ms; < 0: none */
+	double retry_after_ms;	/* retry-after-ms; HINT_NONE: none, NAN: unreadable */
+	double retry_after;	/* retry-after, in ms (a past date: <= 0); the same */
 	int should_retry;	/* -1 none, 0 false, 1 true */
 	qa_buf request_id;
 	qa_buf ratelimit;	/* JSON members */
@@ -577,6 +674,10 @@ struct task {
 	CURL *easy;
 	double attempt_ms;	/* its timeout */
 	char errbuf[CURL_ERROR_SIZE];
+	int sends;		/* requests curl sent for this attempt (it resends on its own) */
+	int resend_refused;	/* a resend was stopped: past -r or the budget */
+	double connect_ms, appconnect_ms;	/* how far the attempt got: TCP, TLS */
+	int easy_done;		/* the two above are the last HTTP attempt's (not a simulated one) */
 	qa_buf body;
 	int too_big;
 	struct hdrs h;
@@ -602,6 +703,7 @@ static long inflight, waiting, inwindow;
 
 static struct {
 	long read, done, errors, retries, requests;
+	long denied;		/* retries the budget refused */
 	long moves;		/* records sent on to another endpoint */
 	long cooldowns;		/* endpoints put in cooldown */
 	long fell_back, fb_served;	/* records that left their first endpoint; of those, answered */
@@ -689,9 +791,20 @@ static void emit(struct task *t, const char *response, size_t rlen, const char *
 		{ "response", response, rlen },
 		{ "error", error, elen },
 	};
+	/*
+	 * The record's own bytes and what a server sent were accepted by a
+	 * scanner that lets raw control characters and bad UTF-8 through in
+	 * strings: the line is re-escaped, so that it is one line of strict
+	 * JSON whatever came in.
+	 */
+	static qa_buf line;
+	line.len = 0;
+	splice_record(&line, t->j, t->line, t->len, f, 2);
 	t->out.len = 0;
-	splice_record(&t->out, t->j, t->line, t->len, f, 2);
+	buf_json_clean(&t->out, line.p, line.len);
 	buf_addc(&t->out, '\n');
+	if (line.cap > (1u << 20))
+		buf_free(&line);
 }
 
 /* A message as a JSON string: scrubbed of keys, cut at a character boundary. */
@@ -721,6 +834,13 @@ static void fail(struct task *t, const char *type, long status, const char *msg)
 		buf_printf(&e, ",\"status\":%ld", status);
 	buf_adds(&e, ",\"message\":");
 	add_message(&e, msg);
+	if (strcmp(type, "bad_record") == 0) {
+		/* A valid line the run cannot send: say where it is, as for one that is not JSON. */
+		buf_adds(&e, ",\"file\":");
+		buf_json_string(&e, t->file, strlen(t->file));
+		buf_printf(&e, ",\"line\":%lu", t->lineno);
+		warn_scrubbed(t->file, t->lineno, "%s", msg ? msg : type);
+	}
 	buf_printf(&e, ",\"attempts\":%d", t->prior_attempts + t->attempts);
 	if (t->ep) {
 		buf_adds(&e, ",\"endpoint\":");
@@ -1132,8 +1252,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 
 static void hdrs_reset(struct hdrs *h)
 {
-	h->retry_after_ms = -1;
-	h->retry_after = -1;
+	h->retry_after_ms = HINT_NONE;
+	h->retry_after = HINT_NONE;
 	h->should_retry = -1;
 	h->request_id.len = 0;
 	h->ratelimit.len = 0;
@@ -1159,21 +1279,19 @@ static void on_header_line(struct hdrs *h, const char *p, size_t len)
 	char val[256];
 	snprintf(val, sizeof val, "%.*s", (int)(vl < sizeof val ? vl : sizeof val - 1), v);
 #define IS(name) (nl == sizeof(name) - 1 && strncasecmp(p, name, nl) == 0)
+	/* Kept as said, 0, negative and unreadable included: retry_delay() judges them. */
 	if (IS("retry-after-ms")) {
 		double ms;
-		if (parse_double(val, 0, 1e12, &ms) == 0)
-			h->retry_after_ms = ms;
+		h->retry_after_ms = parse_double(val, -1e12, 1e12, &ms) == 0 ? ms : NAN;
 	} else if (IS("retry-after")) {
 		double s;
-		if (parse_double(val, 0, 1e9, &s) == 0) {
+		time_t when;
+		if (parse_double(val, -1e9, 1e9, &s) == 0)
 			h->retry_after = s * 1000;
-		} else {
-			time_t when = curl_getdate(val, NULL);
-			if (when != -1) {
-				double d = difftime(when, time(NULL)) * 1000;
-				h->retry_after = d > 0 ? d : 0;
-			}
-		}
+		else if ((when = curl_getdate(val, NULL)) != -1)
+			h->retry_after = difftime(when, time(NULL)) * 1000;
+		else
+			h->retry_after = NAN;
 	} else if (IS("x-should-retry")) {
 		if (strcmp(val, "true") == 0)
 			h->should_retry = 1;
@@ -1237,7 +1355,8 @@ struct outcome {
 	long status;		/* HTTP status; 0 when there was none */
 	char *message;
 	int retry;		/* may be retried */
-	double hint_ms;		/* a wait the server asked for; < 0 none */
+	double hint_ms;		/* a wait the server asked for; HINT_NONE: none, NAN: unreadable */
+	const char *hint_from;	/* the header (or body field) it came from */
 	int deadline;		/* the attempt was cut by the record's deadline */
 	struct qa_reply reply;
 	double latency_ms;
@@ -1305,13 +1424,17 @@ static void classify_http(struct task *t, long status, struct outcome *o)
 	else
 		o->retry = status_retryable(status);
 	/* FACTS.md's order: retry-after-ms, retry-after, then what the body asks (Gemini's retryDelay). */
-	o->hint_ms = t->h.retry_after_ms >= 0 ? t->h.retry_after_ms : t->h.retry_after >= 0 ? t->h.retry_after :
-	    r->retry_after_ms > 0 ? r->retry_after_ms : -1;
+	if (t->h.retry_after_ms != HINT_NONE)
+		o->hint_ms = t->h.retry_after_ms, o->hint_from = "retry-after-ms";
+	else if (t->h.retry_after != HINT_NONE)
+		o->hint_ms = t->h.retry_after, o->hint_from = "retry-after";
+	else if (r->retry_after_ms > 0)
+		o->hint_ms = r->retry_after_ms, o->hint_from = "retryDelay";
 }
 
 static void classify_curl(struct task *t, CURLcode rc, const char *errbuf, struct outcome *o)
 {
-	o->hint_ms = -1;
+	o->hint_ms = HINT_NONE;
 	char msg[CURL_ERROR_SIZE + 64];
 	const char *what = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
 	switch (rc) {
@@ -1320,8 +1443,22 @@ static void classify_curl(struct task *t, CURLcode rc, const char *errbuf, struc
 		o->retry = 1;
 		if (o->deadline)
 			snprintf(msg, sizeof msg, "no answer before the record's deadline (%.0f ms)", opt.deadline_ms);
+		/* curl leaves the connect time unset when the TLS handshake is what timed out; its message says so. */
+		else if (t->easy_done && t->appconnect_ms <= 0 && strncasecmp(t->req.url, "https:", 6) == 0 &&
+		    (t->connect_ms > 0 || strstr(what, "SSL")))
+			snprintf(msg, sizeof msg, "the TLS handshake did not finish within %g s: is the port "
+			    "speaking TLS? (%s)", (opt.connect_timeout_ms < t->attempt_ms ? opt.connect_timeout_ms :
+			    t->attempt_ms) / 1000, what);
+		else if (t->easy_done && t->connect_ms <= 0)
+			snprintf(msg, sizeof msg, "no connection within %g s (%s)",
+			    (opt.connect_timeout_ms < t->attempt_ms ? opt.connect_timeout_ms : t->attempt_ms) / 1000, what);
 		else
 			snprintf(msg, sizeof msg, "no answer within %g s (%s)", t->attempt_ms / 1000, what);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+		o->type = "network";
+		o->retry = 1;
+		snprintf(msg, sizeof msg, "the TLS handshake failed: is the port speaking TLS? (%s)", what);
 		break;
 	case CURLE_WRITE_ERROR:
 		o->type = t->too_big ? "bad_response" : "network";
@@ -1337,6 +1474,11 @@ static void classify_curl(struct task *t, CURLcode rc, const char *errbuf, struc
 		o->retry = 0;	/* waiting will not fix these */
 		snprintf(msg, sizeof msg, "%s", what);
 		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		o->type = "network";
+		o->retry = 1;	/* decide() says why not: past -r or the budget */
+		snprintf(msg, sizeof msg, "the connection closed before an answer");
+		break;
 	default:
 		o->type = "network";
 		o->retry = 1;
@@ -1348,19 +1490,98 @@ static void classify_curl(struct task *t, CURLcode rc, const char *errbuf, struc
 
 /* ---- the decisions: retry, give up ---- */
 
-/* How long to wait before the next attempt: the server's word when it is sane, else full jitter. */
-static double retry_delay(const struct task *t, const struct outcome *o)
+static double budget_total(void)
 {
-	if (o->hint_ms >= 0 && o->hint_ms <= opt.retry_after_max_ms)
-		return o->hint_ms;
+	return RETRY_FLOOR + opt.retry_budget * (double)stats.read;
+}
+
+/* Why the run may not retry once more, or NULL when it may. */
+static const char *budget_spent(void)
+{
+	if (opt.max_retries_total >= 0 && stats.retries >= opt.max_retries_total)
+		return "the run's retry cap (--max-retries-total) is reached";
+	if ((double)stats.retries >= budget_total())
+		return "the run's retry budget (--retry-budget) is spent";
+	return NULL;
+}
+
+/*
+ * --trace: one JSON line per decision, for tests and for anyone asking
+ * why a record waited: the record (file, line, its id), the attempt, the
+ * decision (answer, retry, resend, give_up), why, and the delay chosen.
+ */
+static void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason,
+    double delay_ms)
+{
+	if (!opt.trace)
+		return;
+	qa_buf b = { 0 };
+	buf_adds(&b, "{\"file\":");
+	buf_json_string(&b, t->file, strlen(t->file));
+	buf_printf(&b, ",\"line\":%lu,\"id\":", t->lineno);
+	int id = t->j ? json_member(t->j, 0, "id", 2) : -1;
+	size_t n;
+	const char *raw = id >= 0 ? json_raw(t->j, id, &n) : NULL;
+	if (raw)
+		buf_json_clean(&b, raw, n);
+	else
+		buf_adds(&b, "null");
+	buf_printf(&b, ",\"endpoint\":");
+	buf_json_string(&b, t->ep->name, strlen(t->ep->name));
+	buf_printf(&b, ",\"attempt\":%d,\"decision\":\"%s\",\"status\":%ld,\"type\":", t->prior_attempts + t->attempts,
+	    decision, o ? o->status : 0L);
+	if (o && o->type)
+		buf_json_string(&b, o->type, strlen(o->type));
+	else
+		buf_adds(&b, "null");
+	buf_adds(&b, ",\"reason\":");
+	buf_json_string(&b, reason, strlen(reason));
+	buf_adds(&b, ",\"delay_ms\":");
+	if (delay_ms >= 0)
+		buf_json_number(&b, round(delay_ms * 1000) / 1000);
+	else
+		buf_adds(&b, "null");
+	buf_adds(&b, "}\n");
+	scrub(&b);
+	fwrite(b.p, 1, b.len, opt.trace);
+	buf_free(&b);
+}
+
+/*
+ * How long to wait before the next attempt: the server's word when
+ * 0 < value <= --retry-after-max, as openai-python's
+ * _calculate_retry_timeout takes it (FACTS.md); else, and for 0, a
+ * negative value, a past date or one that does not parse, full jitter.
+ * *reason says which, for the trace.
+ */
+static double retry_delay(const struct task *t, const struct outcome *o, char *reason, size_t rlen)
+{
+	if (o->hint_ms != HINT_NONE) {
+		if (isnan(o->hint_ms))
+			snprintf(reason, rlen, "%s unreadable: backoff", o->hint_from);
+		else if (o->hint_ms <= 0)
+			snprintf(reason, rlen, "%s %.0f ms is not over 0: backoff", o->hint_from, o->hint_ms);
+		else if (o->hint_ms > opt.retry_after_max_ms)
+			snprintf(reason, rlen, "%s %.0f ms is over --retry-after-max: backoff", o->hint_from, o->hint_ms);
+		else {
+			snprintf(reason, rlen, "%s", o->hint_from);
+			return o->hint_ms;
+		}
+	} else {
+		snprintf(reason, rlen, "backoff");
+	}
 	double ceiling = opt.backoff_base_ms * pow(2, t->attempts - 1);
 	if (ceiling > opt.backoff_cap_ms)
 		ceiling = opt.backoff_cap_ms;
 	return rng_unif() * ceiling;
 }
 
-/* 1 and *delay when the record gets another attempt; 0 when it gives up (*why says why, if not obvious). */
-static int decide(const struct task *t, const struct outcome *o, double now, double *delay, const char **why)
+/*
+ * 1 and *delay when the record gets another attempt, *reason saying how
+ * the delay was chosen; 0 when it gives up (*why says why, if not obvious).
+ */
+static int decide(const struct task *t, const struct outcome *o, double now, double *delay, const char **why,
+    char *reason, size_t rlen)
 {
 	*why = NULL;
 	if (!o->retry)
@@ -1377,11 +1598,11 @@ static int decide(const struct task *t, const struct outcome *o, double now, dou
 		*why = "the endpoint is cooling down";
 		return 0;
 	}
-	if (stats.retries >= opt.max_retries_total) {
-		*why = "the run's retry budget (--max-retries-total) is spent";
+	if ((*why = budget_spent()) != NULL) {
+		stats.denied++;
 		return 0;
 	}
-	*delay = retry_delay(t, o);
+	*delay = retry_delay(t, o, reason, rlen);
 	if (now + *delay >= t->deadline) {
 		*why = "the record's deadline would pass";
 		return 0;
@@ -1830,8 +2051,8 @@ static void succeed(struct task *t, const struct outcome *o, double now)
 	const char *text = t->win ? t->win->text : r->text;
 	qa_buf b = { 0 };
 	buf_adds(&b, "{\"text\":");
-	if (text)
-		buf_json_string(&b, text, strlen(text));
+	if (text)	/* an answer may hold NULs (\u0000): its length, not strlen's */
+		buf_json_string(&b, text, !t->win && r->text_len ? r->text_len : strlen(text));
 	else
 		buf_adds(&b, "null");
 	buf_adds(&b, ",\"finish_reason\":");
@@ -1900,11 +2121,14 @@ static void settle(struct task *t, struct outcome *o, double now)
 {
 	note_outcome(t->ep, o, now);
 	if (o->ok) {
+		trace(t, "answer", o, "", -1);
 		succeed(t, o, now);
 	} else {
-		double delay;
+		double delay = 0;
 		const char *why;
-		if (decide(t, o, now, &delay, &why)) {
+		char reason[160] = "";
+		if (decide(t, o, now, &delay, &why, reason, sizeof reason)) {
+			trace(t, "retry", o, reason, delay);
 			t->st = T_WAIT;
 			t->wake = now + delay;
 			waiting++;
@@ -1914,6 +2138,7 @@ static void settle(struct task *t, struct outcome *o, double now)
 			t->last_msg.len = 0;
 			buf_adds(&t->last_msg, o->message ? o->message : o->type);
 		} else {
+			trace(t, "give_up", o, why ? why : o->retry ? "retries exhausted" : "not retryable", -1);
 			give_up(t, o, why, now);
 		}
 	}
@@ -1922,6 +2147,35 @@ static void settle(struct task *t, struct outcome *o, double now)
 }
 
 /* ---- dispatch ---- */
+
+static void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason,
+    double delay_ms);
+static const char *budget_spent(void);
+
+/*
+ * libcurl calls this before each request it sends, and when a reused
+ * keep-alive connection dies before an answer it sends the request again
+ * on a new one without asking.  Each of those left the machine and may be
+ * billed, so each counts as an attempt and a retry, against -r and the
+ * budget; one past them is not sent.
+ */
+static int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	struct task *t = arg;
+	(void)ip, (void)local_ip, (void)port, (void)local_port;
+	if (t->sends++ == 0)
+		return CURL_PREREQFUNC_OK;
+	const char *why = t->attempts > opt.retries ? "retries exhausted" : budget_spent();
+	if (why) {
+		t->resend_refused = 1;	/* settle() gives up on it, saying why */
+		return CURL_PREREQFUNC_ABORT;
+	}
+	t->attempts++;
+	stats.requests++;
+	stats.retries++;
+	trace(t, "resend", NULL, "a reused connection closed before an answer: libcurl resent", 0);
+	return CURL_PREREQFUNC_OK;
+}
 
 static void start_http(struct task *t, double now)
 {
@@ -1941,6 +2195,9 @@ static void start_http(struct task *t, double now)
 	curl_easy_setopt(c, CURLOPT_PRIVATE, t);
 	t->errbuf[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+	t->sends = t->resend_refused = 0;
+	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, t);
 	t->st = T_ACTIVE;
 	CURLMcode mc = curl_multi_add_handle(multi, c);
 	if (mc != CURLM_OK)
@@ -1986,7 +2243,7 @@ static void finish_sim(struct task *t, double now)
 	inflight--;
 	t->ep->inflight--;
 	struct outcome o = { 0 };
-	o.hint_ms = -1;
+	o.hint_ms = HINT_NONE;
 	hdrs_reset(&t->h);
 	if (t->sim_timeout) {
 		classify_curl(t, CURLE_OPERATION_TIMEDOUT, "simulated", &o);
@@ -2034,6 +2291,7 @@ static void start(struct task *t, double now)
 	}
 	t->attempts++;
 	stats.requests++;
+	t->easy_done = 0;
 	inflight++;
 	t->ep->inflight++;
 	if (t->ep->rpm)
@@ -2146,10 +2404,14 @@ static size_t reap(void)
 		us = 0;
 		curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &us);
 		f->ttfb_ms = (double)us / 1000;
+		curl_off_t cus = (curl_off_t)(f->connect_ms * 1000), aus = (curl_off_t)(f->tls_ms * 1000);
 		curl_multi_remove_handle(multi, c);
 		easy_put(c);
 		struct task *t = f->t;
 		t->easy = NULL;
+		t->easy_done = 1;
+		t->connect_ms = (double)cus / 1000;
+		t->appconnect_ms = (double)aus / 1000;
 		inflight--;
 		t->ep->inflight--;
 		if (f->rc == CURLE_OK)
@@ -2164,7 +2426,7 @@ static void settle_finished(size_t n, double now)
 	for (size_t i = 0; i < n; i++) {
 		struct task *t = fin[i].t;
 		struct outcome o = { 0 };
-		o.hint_ms = -1;
+		o.hint_ms = HINT_NONE;
 		o.latency_ms = fin[i].latency_ms;
 		o.timed = 1;
 		o.connect_ms = fin[i].connect_ms;
@@ -2256,6 +2518,107 @@ static void progress(double now, int final)
 	progress_drawn = 1;
 }
 
+/* ---- signals: stop admitting, let what is in flight finish, write it all ---- */
+
+static volatile sig_atomic_t got_signal, nsignals;
+static int stopping;
+static double grace_end;
+
+static void on_signal(int sig)
+{
+	if (!got_signal)
+		got_signal = sig;
+	nsignals++;
+	if (multi)
+		curl_multi_wakeup(multi);	/* a write to curl's own socket pair: out of the wait at once */
+}
+
+static void setup_signals(void)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;	/* a write of the output is finished, never cut */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* A record the signal caught before it was answered. */
+static void interrupt(struct task *t)
+{
+	char msg[96];
+	snprintf(msg, sizeof msg, "interrupted by %s before an answer", strsignal(got_signal));
+	fail(t, "interrupted", 0, msg);
+}
+
+/*
+ * After a signal, every record that is not in flight is done at once;
+ * those in flight get until the grace ends (or a second signal), then
+ * they are taken off curl and done too.
+ */
+static void stop_idle(double now)
+{
+	int all = nsignals > 1 || now >= grace_end;
+	for (size_t i = 0; i < ntasks; i++) {
+		struct task *t = &tasks[i];
+		switch (t->st) {
+		case T_READY:
+			interrupt(t);
+			break;
+		case T_WAIT:
+			waiting--;
+			interrupt(t);
+			break;
+		case T_SIMWAIT:
+			if (!all)
+				break;
+			waiting--;
+			inflight--;
+			t->ep->inflight--;
+			interrupt(t);
+			break;
+		case T_ACTIVE:
+			if (!all)
+				break;
+			curl_multi_remove_handle(multi, t->easy);
+			easy_put(t->easy);
+			t->easy = NULL;
+			inflight--;
+			t->ep->inflight--;
+			interrupt(t);
+			break;
+		default:
+			break;
+		}
+	}
+	ready_head = ready_tail = -1;
+}
+
+/* Input records never admitted: those that can be read without waiting.  -1 after the count: more may follow. */
+static long never_admitted(struct feed *f, int *more)
+{
+	long n = 0;
+	*more = 0;
+	for (;;) {
+		char *line;
+		size_t len;
+		int r = feed_line(f, &line, &len);
+		if (r < 0)
+			return n;
+		if (r == 0) {
+			if (!fd_readable(f->fd)) {
+				*more = 1;
+				return n;
+			}
+			feed_fill(f);
+			continue;
+		}
+		if (strspn(line, " \t\r") != len)
+			n++;
+	}
+}
+
 /* ---- the loop ---- */
 
 /* The earliest wake-up among waiting records, or 0. */
@@ -2284,23 +2647,36 @@ static void run(struct feed *f)
 	stats.start = now_ms();
 	for (;;) {
 		long before = turn_mark();
-		admit_input(f);
+		if (got_signal && !stopping) {
+			stopping = 1;
+			grace_end = now_ms() + opt.grace_ms;
+			if (opt.trace)
+				fprintf(opt.trace, "{\"decision\":\"stop\",\"reason\":\"%s\",\"in_flight\":%ld,"
+				    "\"grace_ms\":%.0f}\n", strsignal(got_signal), inflight, opt.grace_ms);
+		}
+		if (!stopping)
+			admit_input(f);
 		double now = now_ms(), timer = 0;
+		if (stopping)
+			stop_idle(now);
 		wake(now, &timer);
-		dispatch(now, &timer);
+		if (!stopping)
+			dispatch(now, &timer);
 		int running = 0;
 		curl_multi_perform(multi, &running);
 		size_t nfin = reap();
-		if (nfin) {
+		if (nfin && !stopping) {
 			/* Refill the freed slots and send before reading what came back. */
 			dispatch(now_ms(), &timer);
 			curl_multi_perform(multi, &running);
 		}
 		settle_finished(nfin, now_ms());
+		if (stopping)
+			stop_idle(now_ms());	/* what settling sent back to wait or to another endpoint */
 		collect();
 		flush_out();
 		progress(now_ms(), 0);
-		if (f->done && !inwindow)
+		if ((f->done || stopping) && !inwindow)
 			break;
 		int busy = turn_mark() != before;
 		int need_input = !f->done && window_has_room();
@@ -2319,6 +2695,11 @@ static void run(struct feed *f)
 			}
 			if (progress_on && wait > 200)
 				wait = 200;
+			if (stopping) {	/* the grace's end is a timer too */
+				double d = grace_end - now_ms();
+				if (d < wait)
+					wait = d <= 0 ? 0 : (long)ceil(d);
+			}
 		}
 		struct curl_waitfd in = { .fd = f->fd, .events = CURL_WAIT_POLLIN };
 		if (wait > 0)
@@ -2423,8 +2804,11 @@ static void setup_fallback(const char *list)
 			e = endpoint_make(name, c->provider, c->base_url, c->model, c->key_env, c->concurrency,
 			    c->rpm);
 		}
-		if (e->why)
-			qa_die(QA_EXIT_USAGE, "--fallback: %s", e->why);
+		if (e->why) {
+			char m[1300];
+			snprintf(m, sizeof m, "--fallback: %s", e->why);
+			die_scrubbed(m);
+		}
 		size_t k;
 		for (k = 0; k < opt.nfallback && opt.fallback[k] != e; k++)
 			continue;
@@ -2569,6 +2953,30 @@ static void report_server(void)
 	buf_free(&side_body);
 }
 
+/*
+ * Each request in flight holds a socket: -c needs that many descriptors,
+ * and some to spare (stdio, curl's wakeup pair, the input, --trace,
+ * plugins).  Past the soft limit, connections would fail as network
+ * errors and spend the retries; so the soft limit is raised to the hard
+ * one, and past that the run is refused before it starts.
+ */
+static void setup_files(void)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)opt.concurrency + 32;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		qa_die(QA_EXIT_USAGE, "-c %ld needs %lu open files, over the limit of %lu (hard limit %lu); "
+		    "lower -c or raise the limit (ulimit -n)", opt.concurrency, (unsigned long)need,
+		    (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max);
+	unsigned long soft = (unsigned long)rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		qa_die(QA_EXIT_USAGE, "-c %ld needs %lu open files, over the limit of %lu, which could not be "
+		    "raised: %s", opt.concurrency, (unsigned long)need, soft, strerror(errno));
+}
+
 static QA_NORETURN void usage(int status)
 {
 	fputs(usage_text, status ? stderr : stdout);
@@ -2628,6 +3036,8 @@ static void cleanup(void)
 	json_free(&opt.params_j);
 	json_free(&scratch);
 	buf_free(&outbuf);
+	if (opt.trace && fclose(opt.trace) != 0)
+		qa_warn("--trace: %s", strerror(errno));
 	config_free(&config);
 	host_fini();
 	curl_global_cleanup();
@@ -2638,7 +3048,7 @@ int main(int argc, char **argv)
 	enum {
 		O_ALLOWED_FAILS = 256, O_BACKOFF_BASE, O_BACKOFF_CAP, O_BASE_URL, O_CONFIG, O_CONNECT_TIMEOUT,
 		O_COOLDOWN, O_DEADLINE, O_H2C, O_KEY_ENV, O_MAX_RETRIES_TOTAL, O_PROVIDER, O_RETRY_AFTER_MAX,
-		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE,
+		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE, O_GRACE, O_RETRY_BUDGET, O_TRACE,
 	};
 	static const struct option longopts[] = {
 		{ "allowed-fails", required_argument, NULL, O_ALLOWED_FAILS },
@@ -2653,6 +3063,7 @@ int main(int argc, char **argv)
 		{ "deadline", required_argument, NULL, O_DEADLINE },
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "fallback", required_argument, NULL, 'F' },
+		{ "grace", required_argument, NULL, O_GRACE },
 		{ "header", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "http2-prior-knowledge", no_argument, NULL, O_H2C },
@@ -2665,16 +3076,18 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "retry-after-max", required_argument, NULL, O_RETRY_AFTER_MAX },
+		{ "retry-budget", required_argument, NULL, O_RETRY_BUDGET },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "stride", required_argument, NULL, O_STRIDE },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "trace", required_argument, NULL, O_TRACE },
 		{ "unordered", no_argument, NULL, O_UNORDERED },
 		{ "version", no_argument, NULL, 'V' },
 		{ "window", required_argument, NULL, O_WINDOW },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *endpoint = NULL, *provider = NULL, *base_url = NULL, *model = NULL, *key_env = NULL;
-	const char *config_path = NULL, *fallback = NULL;
+	const char *config_path = NULL, *fallback = NULL, *trace_path = NULL;
 	int c, seeded = 0;
 
 	qa_tool_init(argv[0]);
@@ -2700,7 +3113,9 @@ int main(int argc, char **argv)
 			if (!strchr(optarg, ':') || strchr(optarg, '\n') || strchr(optarg, '\r'))
 				qa_die(QA_EXIT_USAGE, "--header: not 'Name: value'");
 			opt.headers = curl_slist_append(opt.headers, optarg);
+			remember_header(optarg);
 			break;
+		case O_GRACE: opt.grace_ms = seconds_arg("grace", optarg, 0); break;
 		case 'h': usage(QA_EXIT_OK);
 		case O_H2C: opt.h2c = 1; break;
 		case O_KEY_ENV: key_env = optarg; break;
@@ -2718,12 +3133,18 @@ int main(int argc, char **argv)
 		case 'q': opt.quiet = 1; break;
 		case 'r': opt.retries = count_arg("retries", optarg, 0, 100); break;
 		case O_RETRY_AFTER_MAX: opt.retry_after_max_ms = seconds_arg("retry-after-max", optarg, 0); break;
+		case O_RETRY_BUDGET:
+			if (parse_double(optarg, 0, 100, &opt.retry_budget) < 0)
+				qa_die(QA_EXIT_USAGE, "--retry-budget: '%s' is not a number of retries per record from 0 "
+				    "to 100", optarg);
+			break;
 		case O_STRIDE: opt.stride = (size_t)count_arg("stride", optarg, 1, 100000000); break;
 		case O_SEED:
 			opt.seed = (uint64_t)count_arg("seed", optarg, 0, 0x7fffffffffffffffL);
 			seeded = 1;
 			break;
 		case 't': opt.timeout_ms = seconds_arg("timeout", optarg, 0.001); break;
+		case O_TRACE: trace_path = optarg; break;
 		case O_UNORDERED: opt.unordered = 1; break;
 		case 'V':
 			printf("qa-send %s\n", QA_VERSION);
@@ -2750,6 +3171,12 @@ int main(int argc, char **argv)
 			qa_die(QA_EXIT_USAGE, "--param: %s", err);
 	}
 	setup_mode();
+	if (trace_path) {
+		if (!(opt.trace = fopen(trace_path, "w")))
+			qa_die(QA_EXIT_USAGE, "--trace: %s: %s", trace_path, strerror(errno));
+		setvbuf(opt.trace, NULL, _IOLBF, 0);	/* whole lines, even if the run is killed */
+	}
+	setup_files();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		qa_die(QA_EXIT_USAGE, "curl_global_init failed");
 
@@ -2773,7 +3200,7 @@ int main(int argc, char **argv)
 		    model ? model : ec ? ec->model : NULL, key_env ? key_env : ec ? ec->key_env : NULL,
 		    ec ? ec->concurrency : 0, ec ? ec->rpm : 0);
 		if (default_ep->why)
-			qa_die(QA_EXIT_USAGE, "%s", default_ep->why);
+			die_scrubbed(default_ep->why);
 	} else if (!config_loaded || !config.n) {
 		qa_die(QA_EXIT_USAGE, "no endpoint: give --endpoint NAME, --provider NAME, or set OPENAI_BASE_URL "
 		    "(try --provider mock)");
@@ -2807,7 +3234,16 @@ int main(int argc, char **argv)
 	stats.total = progress_on ? count_lines(f.files, f.nfiles) : -1;
 	feed_next_file(&f);
 
+	setup_signals();
 	run(&f);
+	if (stopping) {
+		int more;
+		long left = never_admitted(&f, &more);
+		progress_clear();
+		qa_warn("%s: stopped admitting records; %ld input record%s never admitted%s", strsignal(got_signal),
+		    left, left == 1 ? " was" : "s were", more ? " (and the input went on)" : "");
+		exit_status = exit_status > QA_EXIT_DATA ? exit_status : QA_EXIT_DATA;
+	}
 
 	if (f.own)
 		close(f.fd);
@@ -2822,6 +3258,10 @@ int main(int argc, char **argv)
 	}
 	report_fallback();
 	report_server();
+	if (stats.retries || stats.denied)
+		qa_warn("%ld retr%s of a budget of %.0f (20 + %g per record read)%s", stats.retries,
+		    stats.retries == 1 ? "y" : "ies", budget_total(), opt.retry_budget,
+		    stats.denied ? "; the budget refused some" : "");
 	if (f.failed)
 		exit_status = QA_EXIT_USAGE;
 	out_close();

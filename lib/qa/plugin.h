@@ -199,6 +199,22 @@ struct qa_host {
 	 */
 	char *(*copy)(const qa_json *doc, const char *path, enum qa_type want);
 	void (*error_body)(long status, const char *body, size_t len, struct qa_reply *out);
+
+	/*
+	 * After error_body (check host->size > offsetof(struct qa_host,
+	 * copy_len) on an older host):
+	 *
+	 * copy_len(): copy() that also says the length, for a string that
+	 * may hold NULs (an answer with \u0000); *len may be NULL.
+	 *
+	 * clean(): JSON text a plugin assembled itself, as a host->alloc'd
+	 * string on one line that any RFC 8259 reader takes (control
+	 * characters in strings escaped, invalid UTF-8 as \ufffd); NULL when
+	 * it is not JSON.  copy() and copy_len() already return non-string
+	 * values this way.
+	 */
+	char *(*copy_len)(const qa_json *doc, const char *path, enum qa_type want, size_t *len);
+	char *(*clean)(const char *json, size_t len);
 };
 
 /* What a scorer sees of one record. */
@@ -277,6 +293,7 @@ struct qa_reply {
 	 * provider leaves it NULL.
 	 */
 	char *server_timings;
+	size_t text_len;	/* bytes in text when it may hold NULs (copy_len()); 0: strlen(text) */
 };
 
 /* What respond() says the network would have answered (in-process providers). */

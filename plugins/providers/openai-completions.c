@@ -338,7 +338,7 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 		out->error = H->format("the response has no choices");
 		return -1;
 	}
-	out->text = H->copy(d, "choices[0].text", QA_STRING);
+	out->text = H->copy_len(d, "choices[0].text", QA_STRING, &out->text_len);
 	out->finish_reason = H->copy(d, "choices[0].finish_reason", QA_STRING);
 	out->model = H->copy(d, "model", QA_STRING);
 	out->id = H->copy(d, "id", QA_STRING);

@@ -208,11 +208,11 @@ static char *content_logprobs(const qa_json *d, const char *base)
 }
 
 /* message.content: a string, or (some relays) an array of {type: "text", text} parts. */
-static char *content_text(const qa_json *d)
+static char *content_text(const qa_json *d, size_t *text_len)
 {
 	const char *c = "choices[0].message.content";
 	if (H->type(d, c) == QA_STRING)
-		return H->copy(d, c, QA_STRING);
+		return H->copy_len(d, c, QA_STRING, text_len);
 	if (H->type(d, c) != QA_ARRAY)
 		return NULL;
 	struct qa_text t = { 0 };
@@ -226,6 +226,7 @@ static char *content_text(const qa_json *d)
 		if (s)
 			H->text_add(&t, s, len);
 	}
+	*text_len = t.len;
 	return t.p;
 }
 
@@ -255,9 +256,9 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 		out->error = H->format("the response has no choices");
 		return -1;
 	}
-	out->text = content_text(d);
+	out->text = content_text(d, &out->text_len);
 	if (!out->text && H->type(d, "choices[0].message.refusal") == QA_STRING)
-		out->text = H->copy(d, "choices[0].message.refusal", QA_STRING);
+		out->text = H->copy_len(d, "choices[0].message.refusal", QA_STRING, &out->text_len);
 	out->finish_reason = H->copy(d, "choices[0].finish_reason", QA_STRING);
 	out->model = H->copy(d, "model", QA_STRING);
 	out->id = H->copy(d, "id", QA_STRING);

@@ -21,6 +21,14 @@ static const char *num(double v)
 	return buf_cstr(&b);
 }
 
+static const char *cleaned(const char *s, size_t n)
+{
+	static qa_buf b;
+	b.len = 0;
+	buf_json_clean(&b, s, n);
+	return buf_cstr(&b);
+}
+
 int main(void)
 {
 	qa_buf b = { 0 };
@@ -41,6 +49,37 @@ int main(void)
 	CHECK_STR(quoted("\xc3", 1), "\"\\ufffd\"");	/* truncated sequence */
 	CHECK_STR(quoted("\xc0\xaf", 2), "\"\\ufffd\\ufffd\"");	/* overlong */
 	CHECK_STR(quoted("\xed\xa0\x80", 3), "\"\\ufffd\\ufffd\\ufffd\"");	/* a surrogate */
+
+	/* Copied JSON made strict: one line, control characters escaped, bad UTF-8 replaced. */
+	CHECK_STR(cleaned("{\"a\":[1,\"x\"]}", 13), "{\"a\":[1,\"x\"]}");
+	CHECK_STR(cleaned("{\"a\":\"x\ny\"}", 12), "{\"a\":\"x\\u000ay\"}");
+	CHECK_STR(cleaned("{\"a\n\":\n\"\x01\t\"}", 13), "{\"a\\u000a\": \"\\u0001\\u0009\"}");
+	CHECK_STR(cleaned("[\"\\\"\n\",\"\\\\\"]", 12), "[\"\\\"\\u000a\",\"\\\\\"]");
+	CHECK_STR(cleaned("[\"a\xff\xc3\",\"\xc3\xa9\"]", 12), "[\"a\\ufffd\\ufffd\",\"\xc3\xa9\"]");
+	CHECK_STR(cleaned("[\"\\u0000\",\r\n1]", 14), "[\"\\u0000\",  1]");
+	CHECK_STR(cleaned("[\"\xed\xa0\x80\"]", 7), "[\"\\ufffd\\ufffd\\ufffd\"]");
+	{
+		/* Whatever the scanner lets through comes out as one line a strict reader takes. */
+		static const char *const in[] = {
+			"{\"u\":{\"k\":\"a\nb\rc\"},\"lp\":[\"\x7f\x80\",\"\x1b[0m\"]}",
+			"[\"\\\"\",\"\xf0\x9f\x98\",\n\"\xf4\x90\x80\x80\"]",
+		};
+		qa_json *j = json_new();
+		for (size_t k = 0; k < sizeof in / sizeof *in; k++) {
+			const char *err;
+			size_t off;
+			CHECK(json_parse(j, in[k], strlen(in[k]), &err, &off) == 0);
+			const char *c = cleaned(in[k], strlen(in[k]));
+			for (const unsigned char *p = (const unsigned char *)c; *p; p++)
+				CHECK(*p >= 0x20);
+			CHECK(json_parse(j, c, strlen(c), &err, &off) == 0);
+			qa_buf q = { 0 };
+			buf_json_clean(&q, c, strlen(c));
+			CHECK_STR(buf_cstr(&q), c);	/* clean text stays as it is */
+			buf_free(&q);
+		}
+		json_free(&j);
+	}
 
 	CHECK_STR(num(0), "0");
 	CHECK_STR(num(-0.0), "0");
