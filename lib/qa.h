@@ -29,6 +29,15 @@
 /* Exit statuses, for every tool. */
 enum { QA_EXIT_OK = 0, QA_EXIT_DATA = 1, QA_EXIT_USAGE = 2 };
 
+/*
+ * The run status (lib/status.c), OpenBSD's rval: one per process, only ever
+ * raised, and what every exit reports, a closed reader's (EPIPE) included.
+ */
+void status_raise(int status);
+int status_get(void);
+/* The last thing a tool does: stdout closed and checked, then exit with the run status. */
+QA_NORETURN void status_exit(void);
+
 /* ---- allocation ---- */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -46,6 +55,7 @@ void qa_warn(const char *fmt, ...) QA_PRINTF(1, 2);
 /* file may be NULL; line 0 leaves the line out. */
 void qa_warn_at(const char *file, unsigned long line, const char *fmt, ...) QA_PRINTF(3, 4);
 void qa_vwarn_at(const char *file, unsigned long line, const char *fmt, va_list ap);
+/* Exits with status, or the run status when that is higher. */
 QA_NORETURN void qa_die(int status, const char *fmt, ...) QA_PRINTF(2, 3);
 /* Where qa_warn_at() without a file says the warning comes from (plugins' host->log). */
 void qa_set_where(const char *file, unsigned long line);
@@ -157,7 +167,11 @@ void splice_record(qa_buf *out, const qa_json *j, const char *text, size_t len,
     const qa_field *fields, size_t nfields);
 
 /* ---- output ---- */
-/* Writes all of b to fp.  On EPIPE exits 0 quietly; on any other error exits 2 with a message. */
+/*
+ * Writes all of b to fp.  On EPIPE (the reader went away) the tool stops
+ * quietly with the run status decided so far; on any other error it exits 2
+ * with a message.
+ */
 void out_write(FILE *fp, qa_buf *b);
 /* fflush + fclose of stdout checked, as the last thing a tool does. */
 void out_close(void);

@@ -305,7 +305,6 @@ static struct {
 	struct side extra[2];
 	long noid[2], unscored[2], other_task;
 	unsigned long unscored_line[2], other_task_line;
-	int status;
 
 	/* logprobs: the baseline's spooled to a file, where lpoff[item] says (NO_LP: none) */
 	FILE *spool;
@@ -800,7 +799,7 @@ static void read_logprobs(int side, size_t item, unsigned long lineno)
 		const char *why = lp_check(j, lp);
 		if (why) {
 			qa_warn_at(D.file[side], lineno, "%s: left out of token drift", why);
-			D.status = QA_EXIT_DATA;
+			status_raise(QA_EXIT_DATA);
 			lp = -1;
 		}
 	}
@@ -835,7 +834,7 @@ static void read_record(int side, unsigned long lineno, const char *line, size_t
 		qa_warn_at(D.file[side], lineno, "%s", msg);
 		D.extra[side].records++;
 		D.extra[side].errors++;
-		D.status = QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 		return;
 	}
 
@@ -852,7 +851,7 @@ static void read_record(int side, unsigned long lineno, const char *line, size_t
 		qa_warn_at(D.file[side], lineno, "id is neither a string nor a number");
 		D.extra[side].records++;
 		D.extra[side].errors++;
-		D.status = QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 		return;
 	}
 
@@ -1916,7 +1915,7 @@ static void report_unpaired(void)
 			qa_warn_at(D.file[side], 0, "%ld record%s no score to compare (first at line %lu): not "
 			    "compared", D.unscored[side], D.unscored[side] == 1 ? " has" : "s have",
 			    D.unscored_line[side]);
-			D.status = QA_EXIT_DATA;
+			status_raise(QA_EXIT_DATA);
 		}
 	}
 	if (D.other_task)
@@ -2048,7 +2047,7 @@ static void finish(void)
 		pass &= res[i].nfail == 0;
 	}
 	if (!pass)
-		D.status = QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 
 	qa_buf out = { 0 };
 	if (D.table)
@@ -2278,7 +2277,6 @@ int main(int argc, char **argv)
 		qa_die(QA_EXIT_USAGE, "writing the temporary logprobs file: %s", strerror(errno));
 	read_run(CAND);
 	finish();
-	out_close();
 	cleanup();
-	return D.status;
+	status_exit();
 }

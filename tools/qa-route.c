@@ -75,7 +75,6 @@ static struct {
 	qa_buf *ep_json;	/* each endpoint's name as a JSON string */
 	qa_json *j;
 	qa_buf out, val, tmp;
-	int status;
 	long nokey;
 	char *nokey_file;
 	unsigned long nokey_line;
@@ -412,7 +411,7 @@ static void route_record(const char *file, unsigned long lineno, const char *lin
 		return;
 	if (rc < 0) {
 		qa_warn_at(file, lineno, "%s", msg);
-		R.status = QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 		bad_record(&R.out, file, lineno, line, len, msg);
 		buf_addc(&R.out, '\n');
 		return;
@@ -491,7 +490,7 @@ static void route_file(const char *path)
 
 	if (lines_open(&in, path) < 0) {
 		qa_warn("%s: %s", path, strerror(errno));
-		R.status = QA_EXIT_USAGE;
+		status_raise(QA_EXIT_USAGE);
 		return;
 	}
 	while ((n = lines_next(&in, &line)) >= 0) {
@@ -501,7 +500,7 @@ static void route_file(const char *path)
 	}
 	if (lines_error(&in) < 0) {
 		qa_warn("%s: read error: %s", path, strerror(errno));
-		R.status = QA_EXIT_USAGE;
+		status_raise(QA_EXIT_USAGE);
 	}
 	lines_close(&in);
 	out_write(stdout, &R.out);
@@ -651,7 +650,6 @@ int main(int argc, char **argv)
 		qa_warn("%ld record%s no string or number \"%s\" (first at %s:%lu): the line number "
 		    "stands in as the key", R.nokey, R.nokey == 1 ? " has" : "s have", R.key,
 		    R.nokey_file, R.nokey_line);
-	out_close();
 
 	json_free(&R.j);
 	buf_free(&R.out);
@@ -677,5 +675,5 @@ int main(int argc, char **argv)
 	free(R.rules);
 	free(R.mirror);
 	free(R.nokey_file);
-	return R.status;
+	status_exit();
 }

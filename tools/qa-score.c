@@ -547,19 +547,11 @@ struct run {
 	struct inst **cli;	/* --metric instances; NULL: the record's own */
 	size_t ncli;
 	int summary;
-	int status;
 	long no_answer;
 	qa_json *j;
 	qa_json *scratch;	/* for checking what plugins return */
 	qa_buf out;
 };
-
-/* A run's status only ever gets worse: an unreadable file (2) outranks a bad record (1). */
-static void raise_status(struct run *r, int status)
-{
-	if (status > r->status)
-		r->status = status;
-}
 
 /* The record's metric/metrics, as instances. */
 static size_t record_metrics(struct run *r, const struct top *t, struct inst ***list, size_t *cap)
@@ -639,7 +631,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 		return;
 	if (rc < 0) {
 		qa_warn_at(file, lineno, "%s", msg);
-		raise_status(r, QA_EXIT_DATA);
+		status_raise(QA_EXIT_DATA);
 		overall.errors++;
 		if (!r->summary) {
 			bad_record(&r->out, file, lineno, line, len, msg);
@@ -656,7 +648,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	    !json_str_eq(j, json_member(j, e, "type", 4), "scorer", 6);
 	if (prior_error) {
 		/* Failed upstream: not our error, and not a wrong answer either. */
-		raise_status(r, QA_EXIT_DATA);
+		status_raise(QA_EXIT_DATA);
 		task_get(task)->errors++;
 		overall.errors++;
 		if (!r->summary) {
@@ -756,7 +748,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 		buf_adds(&errors, "no metric: give --metric, or a metric field in the record");
 
 	if (errors.len) {
-		raise_status(r, QA_EXIT_DATA);
+		status_raise(QA_EXIT_DATA);
 		task_get(task)->errors++;
 		overall.errors++;
 	}
@@ -794,7 +786,7 @@ static void each_line(struct run *r, const char *path, line_fn *fn)
 
 	if (lines_open(&in, path) < 0) {
 		qa_warn("%s: %s", path, strerror(errno));
-		raise_status(r, QA_EXIT_USAGE);
+		status_raise(QA_EXIT_USAGE);
 		return;
 	}
 	while ((n = lines_next(&in, &line)) >= 0) {
@@ -804,7 +796,7 @@ static void each_line(struct run *r, const char *path, line_fn *fn)
 	}
 	if (lines_error(&in) < 0) {
 		qa_warn("%s: read error: %s", path, strerror(errno));
-		raise_status(r, QA_EXIT_USAGE);
+		status_raise(QA_EXIT_USAGE);
 	}
 	lines_close(&in);
 	out_write(stdout, &r->out);
@@ -882,7 +874,7 @@ static void merge_record(struct run *r, const char *file, unsigned long lineno, 
 		qa_warn_at(file, lineno, "%s", why);
 	else
 		return;
-	raise_status(r, QA_EXIT_USAGE);
+	status_raise(QA_EXIT_USAGE);
 }
 
 static void list_one(const qa_loaded *p, const char *path, const char *err, void *arg)
@@ -1023,9 +1015,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < argc; i++)
 			each_line(&r, argv[i], merge_record);
 		summary_print(strcmp(format, "table") == 0);
-		out_close();
 		cleanup(&r);
-		return r.status;
+		status_exit();
 	}
 	if (argc == 0)
 		each_line(&r, "-", score_record);
@@ -1036,7 +1027,6 @@ int main(int argc, char **argv)
 		    r.no_answer == 1 ? "" : "s", r.answer_path);
 	if (r.summary)
 		summary_print(strcmp(format, "table") == 0);
-	out_close();
 	cleanup(&r);
-	return r.status;
+	status_exit();
 }

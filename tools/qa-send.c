@@ -611,7 +611,6 @@ static CURL **easy_pool;
 static size_t neasy;
 static qa_json *scratch;	/* checks JSON that plugins return */
 static qa_buf outbuf;
-static int exit_status;
 
 /* Tasks made ready: a turn that readied one has work for the next turn, not a wait. */
 static long readied;
@@ -672,7 +671,7 @@ static void task_done(struct task *t)
 	if (t->failed) {
 		stats.errors++;
 		count_type(t->etype);
-		exit_status = exit_status > QA_EXIT_DATA ? exit_status : QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 	}
 }
 
@@ -2106,7 +2105,7 @@ static void flush_out(void)
 	out_write(stdout, &outbuf);
 	if (fflush(stdout) != 0) {
 		if (errno == EPIPE)
-			_exit(QA_EXIT_OK);
+			_exit(status_get());
 		qa_die(QA_EXIT_USAGE, "write error: %s", strerror(errno));
 	}
 }
@@ -2598,8 +2597,8 @@ int main(int argc, char **argv)
 	}
 	report_fallback();
 	if (f.failed)
-		exit_status = QA_EXIT_USAGE;
+		status_raise(QA_EXIT_USAGE);
 	out_close();
 	cleanup();
-	return exit_status;
+	return status_get();
 }
