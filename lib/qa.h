@@ -147,7 +147,7 @@ int json_num(const qa_json *j, int tok, double *out);
 int json_next(const qa_json *j, int tok);
 int json_ntokens(const qa_json *j);
 
-/* Unescapes JSON string body s[0..n) into out (at most n bytes). Returns the length. */
+/* Unescapes JSON string body s[0..n) into out (at most 3n bytes: a bad byte becomes U+FFFD). Returns the length. */
 size_t json_unescape(const char *s, size_t n, char *out);
 
 /* ---- the splice writer: a record's own bytes plus the fields a tool owns ---- */
