@@ -803,3 +803,24 @@ int json_find(const qa_json *j, int tok, const char *path)
 	}
 	return tok;
 }
+
+const char *json_num_key(const qa_json *j, int tok, qa_buf *out, size_t *len)
+{
+	if (json_type(j, tok) != QA_NUMBER)
+		return NULL;
+	size_t n;
+	const char *s = json_raw(j, tok, &n);
+	out->len = 0;
+	if (strspn(s, "-0123456789") >= n) {
+		/* Digits, not a double: 20-digit ids stay apart. */
+		if (n == 2 && s[0] == '-' && s[1] == '0')
+			s = "0", n = 1;
+		buf_add(out, s, n);
+	} else {
+		double v = 0;
+		json_num(j, tok, &v);
+		buf_json_number(out, v);
+	}
+	*len = out->len;
+	return buf_cstr(out);
+}

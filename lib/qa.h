@@ -143,6 +143,13 @@ const char *json_key(const qa_json *j, int tok, size_t *len);
 /* Compares a string token with s without unescaping when it can. */
 int json_str_eq(const qa_json *j, int tok, const char *s, size_t n);
 int json_num(const qa_json *j, int tok, double *out);
+/*
+ * A number as an identity (ids, routing keys), the same in every tool: an
+ * integer written without fraction or exponent by its digits, at any size
+ * (-0 is 0); anything else by its value, as buf_json_number() writes it, so
+ * 1, 1.0 and 1e0 are one key.  Written into out; NULL when tok is no number.
+ */
+const char *json_num_key(const qa_json *j, int tok, qa_buf *out, size_t *len);
 /* The next token after tok's whole subtree. */
 int json_next(const qa_json *j, int tok);
 int json_ntokens(const qa_json *j);

@@ -396,18 +396,9 @@ static int value_hash(const qa_json *j, int tok, uint64_t *h)
 		*h = hash64('s', s, n);
 		return 0;
 	case QA_NUMBER:
-		s = json_raw(j, tok, &n);
-		if (strspn(s, "-0123456789") >= n) {
-			if (n == 2 && s[0] == '-' && s[1] == '0')
-				s = "0", n = 1;
-			*h = hash64('n', s, n);
-			return 0;
-		}
-		double v;
-		json_num(j, tok, &v);
-		num.len = 0;
-		buf_json_number(&num, v);
-		*h = hash64('n', num.p, num.len);
+		/* The same key qa-route buckets by (json_num_key). */
+		s = json_num_key(j, tok, &num, &n);
+		*h = hash64('n', s, n);
 		return 0;
 	default:
 		return -1;
