@@ -4,7 +4,8 @@
  * Ownership: functions that return memory say so with a name ending in _new
  * or a leading x (xstrdup); the caller frees it.  Everything else borrows:
  * pointers into a qa_json stay valid until its next parse, arena memory until
- * the arena is reset.  Out of memory aborts with a message; nothing checks
+ * the arena is reset.  Out of memory ends the run (a message, exit 2,
+ * stdout whole records only: lib/xalloc.c); nothing checks
  * malloc at the call site.
  */
 #ifndef QA_H
