@@ -7,11 +7,11 @@
 setup() {
 	load test_helper
 	cd "$BATS_TEST_TMPDIR"
-	# 20,000 records: megabytes of output, far more than a pipe holds, so
+	# 2,000 records: hundreds of kilobytes of output, far more than a pipe holds, so
 	# the tool is still writing when head has gone (EPIPE, not a lucky fit).
-	seq 20000 | awk '{ printf "{\"id\":%d,\"task\":\"t%d\",\"prompt\":\"q\",\"expected\":\"a\",\"response\":{\"text\":\"a\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}},\"scores\":{\"exact_match\":%d}}\n", $1, $1, ($1 % 3 > 0) }' > good.jsonl
+	seq 2000 | awk '{ printf "{\"id\":%d,\"task\":\"t%d\",\"prompt\":\"q\",\"expected\":\"a\",\"response\":{\"text\":\"a\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}},\"scores\":{\"exact_match\":%d}}\n", $1, $1, ($1 % 3 > 0) }' > good.jsonl
 	{ echo 'not a record'; cat good.jsonl; } > bad.jsonl
-	seq 20000 | awk '{ printf "{\"id\":%d,\"task\":\"t%d\",\"scores\":{\"exact_match\":%d}}\n", $1, $1, $1 % 2 }' > worse.jsonl
+	seq 2000 | awk '{ printf "{\"id\":%d,\"task\":\"t%d\",\"scores\":{\"exact_match\":%d}}\n", $1, $1, $1 % 2 }' > worse.jsonl
 }
 
 # head_status WANT CMD...: CMD | head -n 1 under pipefail exits WANT.
@@ -43,7 +43,7 @@ head_status() {
 }
 
 @test "qa-diff: a failing gate stays 1 under | head -n 4 (the issue's case)" {
-	# 20,000 tasks: one table line each, megabytes of it.
+	# 2,000 tasks: one table line each, megabytes of it.
 	run_data qa-diff --max-drop 0.02 good.jsonl worse.jsonl
 	status_is 1 bash -c 'set -o pipefail; qa-diff --max-drop 0.02 good.jsonl worse.jsonl | head -n 4 > head.out'
 	[ "$(wc -l < head.out)" -eq 4 ]
