@@ -181,6 +181,8 @@ void splice_record(qa_buf *out, const qa_json *j, const char *text, size_t len,
  * with a message.
  */
 void out_write(FILE *fp, qa_buf *b);
+/* fflush of stdout, checked as out_write() checks: for a tool that hands each record on at once. */
+void out_flush(void);
 /* fflush + fclose of stdout checked, as the last thing a tool does. */
 void out_close(void);
 

@@ -35,6 +35,12 @@ void out_write(FILE *fp, qa_buf *b)
 	b->len = 0;
 }
 
+void out_flush(void)
+{
+	if (fflush(stdout) != 0)
+		write_failed();
+}
+
 void out_close(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout))

@@ -2103,11 +2103,7 @@ static void flush_out(void)
 	if (!outbuf.len)
 		return;
 	out_write(stdout, &outbuf);
-	if (fflush(stdout) != 0) {
-		if (errno == EPIPE)
-			_exit(status_get());
-		qa_die(QA_EXIT_USAGE, "write error: %s", strerror(errno));
-	}
+	out_flush();
 }
 
 /* ---- progress ---- */
