@@ -127,7 +127,24 @@ deps:
 	    echo "  apt-get install -y $$missing"; exit 2; \
 	fi
 
-unit: $(UNIT_BINS)
+# ---- fuzzing: AFL++ targets in tests/fuzz/ ----
+# make test replays their seeds and regressions with the plain build; make fuzz
+# builds everything again with afl-cc (in $(BUILD)-afl, SANITIZE applies) and
+# runs each target FUZZ_SECONDS.
+FUZZ = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS = $(FUZZ:%=$(BUILD)/tests/%)
+FUZZ_SECONDS ?= 60
+AFL_CC ?= afl-cc
+
+$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tools/qa-score.c $(BUILD)/libqa.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
+
+unit: $(UNIT_BINS) $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)-afl CC=$(AFL_CC) all $(FUZZ:%=$(BUILD)-afl/tests/%)
+	@tests/fuzz/run $(abspath $(BUILD))-afl $(FUZZ_SECONDS)
 
 # llama.cpp, pinned (build-aux/llama.sh): llama-server, llama-quantize and
 # llama-perplexity for the real-server tests, and libllama, which a build
@@ -184,6 +201,6 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-afl build-san-afl
 
-.PHONY: all deps unit llama test demo bench install uninstall clean FORCE
+.PHONY: all deps unit llama test demo bench install uninstall clean fuzz FORCE

@@ -61,5 +61,6 @@ void qa_die(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	qa_vwarn_at(NULL, 0, fmt, ap);
 	va_end(ap);
-	exit(status);
+	status_raise(status);
+	exit(status_get());
 }

@@ -4,7 +4,8 @@
  * Ownership: functions that return memory say so with a name ending in _new
  * or a leading x (xstrdup); the caller frees it.  Everything else borrows:
  * pointers into a qa_json stay valid until its next parse, arena memory until
- * the arena is reset.  Out of memory aborts with a message; nothing checks
+ * the arena is reset.  Out of memory ends the run (a message, exit 2,
+ * stdout whole records only: lib/xalloc.c); nothing checks
  * malloc at the call site.
  */
 #ifndef QA_H
@@ -29,6 +30,15 @@
 /* Exit statuses, for every tool. */
 enum { QA_EXIT_OK = 0, QA_EXIT_DATA = 1, QA_EXIT_USAGE = 2 };
 
+/*
+ * The run status (lib/status.c), OpenBSD's rval: one per process, only ever
+ * raised, and what every exit reports, a closed reader's (EPIPE) included.
+ */
+void status_raise(int status);
+int status_get(void);
+/* The last thing a tool does: stdout closed and checked, then exit with the run status. */
+QA_NORETURN void status_exit(void);
+
 /* ---- allocation ---- */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -46,6 +56,7 @@ void qa_warn(const char *fmt, ...) QA_PRINTF(1, 2);
 /* file may be NULL; line 0 leaves the line out. */
 void qa_warn_at(const char *file, unsigned long line, const char *fmt, ...) QA_PRINTF(3, 4);
 void qa_vwarn_at(const char *file, unsigned long line, const char *fmt, va_list ap);
+/* Exits with status, or the run status when that is higher. */
 QA_NORETURN void qa_die(int status, const char *fmt, ...) QA_PRINTF(2, 3);
 /* Where qa_warn_at() without a file says the warning comes from (plugins' host->log). */
 void qa_set_where(const char *file, unsigned long line);
@@ -139,11 +150,18 @@ const char *json_key(const qa_json *j, int tok, size_t *len);
 /* Compares a string token with s without unescaping when it can. */
 int json_str_eq(const qa_json *j, int tok, const char *s, size_t n);
 int json_num(const qa_json *j, int tok, double *out);
+/*
+ * A number as an identity (ids, routing keys), the same in every tool: an
+ * integer written without fraction or exponent by its digits, at any size
+ * (-0 is 0); anything else by its value, as buf_json_number() writes it, so
+ * 1, 1.0 and 1e0 are one key.  Written into out; NULL when tok is no number.
+ */
+const char *json_num_key(const qa_json *j, int tok, qa_buf *out, size_t *len);
 /* The next token after tok's whole subtree. */
 int json_next(const qa_json *j, int tok);
 int json_ntokens(const qa_json *j);
 
-/* Unescapes JSON string body s[0..n) into out (at most n bytes). Returns the length. */
+/* Unescapes JSON string body s[0..n) into out (at most 3n bytes: a bad byte becomes U+FFFD). Returns the length. */
 size_t json_unescape(const char *s, size_t n, char *out);
 
 /* ---- the splice writer: a record's own bytes plus the fields a tool owns ---- */
@@ -163,8 +181,14 @@ void splice_record(qa_buf *out, const qa_json *j, const char *text, size_t len,
     const qa_field *fields, size_t nfields);
 
 /* ---- output ---- */
-/* Writes all of b to fp.  On EPIPE exits 0 quietly; on any other error exits 2 with a message. */
+/*
+ * Writes all of b to fp.  On EPIPE (the reader went away) the tool stops
+ * quietly with the run status decided so far; on any other error it exits 2
+ * with a message.
+ */
 void out_write(FILE *fp, qa_buf *b);
+/* fflush of stdout, checked as out_write() checks: for a tool that hands each record on at once. */
+void out_flush(void);
 /* fflush + fclose of stdout checked, as the last thing a tool does. */
 void out_close(void);
 

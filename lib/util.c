@@ -17,9 +17,14 @@ void qa_tool_init(const char *argv0)
 
 static QA_NORETURN void write_failed(void)
 {
-	/* The reader went away (| head): that ends the run, quietly and successfully. */
+	/*
+	 * The reader went away (| head): nobody reads what follows, so the run
+	 * stops here, quietly, with the status it has earned so far.  A failed
+	 * gate or an error record already written stays 1; EPIPE itself is
+	 * no failure, so it does not raise it.
+	 */
 	if (errno == EPIPE)
-		_exit(QA_EXIT_OK);
+		_exit(status_get());
 	qa_die(QA_EXIT_USAGE, "write error: %s", strerror(errno));
 }
 
@@ -28,6 +33,12 @@ void out_write(FILE *fp, qa_buf *b)
 	if (b->len && fwrite(b->p, 1, b->len, fp) != b->len)
 		write_failed();
 	b->len = 0;
+}
+
+void out_flush(void)
+{
+	if (fflush(stdout) != 0)
+		write_failed();
 }
 
 void out_close(void)

@@ -69,7 +69,7 @@ endpoints() { awk -F'"endpoint":"' '{ split($2, a, "\""); print a[1] }'; }
 	assert_line --index 0 '{"id":1,"endpoint":"old","route":{"bucket":4898,"weight":90,"stage":null,"rule":"split"}}'
 	assert_line --index 1 '{"id":"abc","endpoint":"old","route":{"bucket":4134,"weight":90,"stage":null,"rule":"split"}}'
 	assert_line --index 2 '{"id":5,"endpoint":"new","route":{"bucket":644,"weight":10,"stage":null,"rule":"split"}}'
-	# The number's text as written, the string unescaped.
+	# The string unescaped; a number by its value (1, 1.0 and 1e0 are one key).
 	run_ok qa-route --split old=90,new=10 --key k <<<'{"k":"a\u0062c"}'
 	[ "$(field .route.bucket)" = 4134 ]
 }
@@ -188,4 +188,32 @@ not json
 	assert_line --index 1 '{"error":{"type":"bad_record","line":2,"message":"invalid JSON at byte 1"},"input":"not json"}'
 	assert_line --index 2 --partial '"message":"not a JSON object"'
 	assert_line --index 3 --partial '"endpoint":"new"'
+}
+
+@test "numeric keys by value, as qa-diff joins ids: 1, 1.0, 1e0 and 10e-1 share a bucket" {
+	run_ok qa-route --split old=90,new=10 <<<'{"id":1}
+{"id":1.0}
+{"id":1e0}
+{"id":10e-1}
+{"id":-0}
+{"id":0}
+{"id":12345678901234567890}
+{"id":12345678901234567891}'
+	[ "$(jq -c .route.bucket <<<"$output" | paste -sd,)" = 4898,4898,4898,4898,7894,7894,7664,698 ]
+	# The bytes stay as written; only the key is read by value.
+	assert_line --index 1 '{"id":1.0,"endpoint":"old","route":{"bucket":4898,"weight":90,"stage":null,"rule":"split"}}'
+	# And qa-diff joins the same records: a baseline written 1.0, a candidate written 1e0.
+	printf '%s\n' '{"id":1.0,"scores":{"m":1}}' '{"id":2,"scores":{"m":1}}' > base.jsonl
+	printf '%s\n' '{"id":1e0,"scores":{"m":0}}' '{"id":2.0,"scores":{"m":1}}' > cand.jsonl
+	run_data qa-diff --max-drop 0.02 base.jsonl cand.jsonl
+	[ "$(jq -c 'select(.scope == "overall") | [.n, .only_baseline, .only_candidate]' <<<"$output")" = '[2,0,0]' ]
+}
+
+@test "a plan that goes down is a usage error naming the stage" {
+	run_usage qa-route --split old=90,new=10 --plan 10,30,5,100 --stage 1 <<<'{"id":1}'
+	assert_stderr 'qa-route: --plan 10,30,5,100: stage 3 (5%) is below stage 2 (30%): a plan only goes up (roll back with --stage)'
+	[ -z "$output" ]
+	# Holding a stage is no step down.
+	run_ok qa-route --split old=90,new=10 --plan 10,30,30,100 --stage 3 <<<'{"id":1}'
+	[ "$(field .route.stage)" = 3 ]
 }

@@ -918,7 +918,6 @@ static void add_currency(struct group *g, const char *cur)
 #define ADDL(b, lit) buf_add((b), lit, sizeof lit - 1)
 
 struct run {
-	int status;
 	qa_json *j;
 	qa_buf out, cost, mismatch, err, scratch;
 	long missing_usage, no_model, unknown_models, bad, mismatches;
@@ -927,13 +926,6 @@ struct run {
 	char **warned;		/* unknown models already named */
 	size_t nwarned;
 };
-
-/* Exit 1 for the data, unless something already asked for 2. */
-static void fail_data(struct run *r)
-{
-	if (r->status < QA_EXIT_DATA)
-		r->status = QA_EXIT_DATA;
-}
 
 static const char *str_at(qa_json *j, int tok, size_t *len)
 {
@@ -1022,7 +1014,7 @@ static void cost_record(struct run *r, const char *file, unsigned long lineno, c
 		return;
 	if (rc < 0) {
 		qa_warn_at(file, lineno, "%s", msg);
-		fail_data(r);
+		status_raise(QA_EXIT_DATA);
 		r->bad++;
 		overall.tasks++;
 		overall.errors++;
@@ -1138,13 +1130,13 @@ static void cost_record(struct run *r, const char *file, unsigned long lineno, c
 	struct rprice *price = NULL;
 	int priced = 0, unpriced = 0;
 	if (bad) {
-		fail_data(r);
+		status_raise(QA_EXIT_DATA);
 		r->bad++;
 		qa_warn_at(file, lineno, "%s", buf_cstr(&r->err));
 	} else if (!have_tokens) {
 		if (!is_error) {
 			unpriced = 1;
-			fail_data(r);
+			status_raise(QA_EXIT_DATA);
 			if (!r->missing_usage++) {
 				r->missing_first_file = file;
 				r->missing_first_line = lineno;
@@ -1152,19 +1144,19 @@ static void cost_record(struct run *r, const char *file, unsigned long lineno, c
 		}
 	} else if (!model) {
 		unpriced = 1;
-		fail_data(r);
+		status_raise(QA_EXIT_DATA);
 		if (!r->no_model++)
 			qa_warn_at(file, lineno, "no model to price (response.model or model): cost left out");
 	} else if (!(price = lookup(endpoint, model, mlen, &r->scratch))) {
 		unpriced = 1;
-		fail_data(r);
+		status_raise(QA_EXIT_DATA);
 		r->unknown_models++;
 		warn_unknown(r, file, lineno, model, mlen);
 	} else {
 		priced = 1;
 	}
 	if (is_error)
-		fail_data(r);
+		status_raise(QA_EXIT_DATA);
 
 	double c_in = 0, c_cached = 0, c_write = 0, c_out = 0, c_reason = 0, total = 0;
 	if (priced) {
@@ -1299,7 +1291,7 @@ static void cost_file(struct run *r, const char *path)
 
 	if (lines_open(&in, path) < 0) {
 		qa_warn("%s: %s", path, strerror(errno));
-		r->status = QA_EXIT_USAGE;
+		status_raise(QA_EXIT_USAGE);
 		return;
 	}
 	/* Fewer, larger reads than the 4 KiB default; stdin only before its first read. */
@@ -1313,7 +1305,7 @@ static void cost_file(struct run *r, const char *path)
 	}
 	if (lines_error(&in) < 0) {
 		qa_warn("%s: read error: %s", path, strerror(errno));
-		r->status = QA_EXIT_USAGE;
+		status_raise(QA_EXIT_USAGE);
 	}
 	lines_close(&in);
 	out_write(stdout, &r->out);
@@ -2307,8 +2299,6 @@ int main(int argc, char **argv)
 		    r.mismatches == 1 ? "" : "s");
 	if (O.summary)
 		summary_print();
-	out_close();
-	int status = r.status;
 	cleanup(&r);
-	return status;
+	status_exit();
 }

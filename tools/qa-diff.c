@@ -378,7 +378,6 @@ static struct {
 	struct side extra[2];
 	long noid[2], unscored[2], other_task;
 	unsigned long unscored_line[2], other_task_line;
-	int status;
 
 	/* logprobs: the baseline's spooled to a file, where lpoff[item] says (NO_LP: none) */
 	FILE *spool;
@@ -470,18 +469,9 @@ static int value_hash(const qa_json *j, int tok, uint64_t *h)
 		*h = hash64('s', s, n);
 		return 0;
 	case QA_NUMBER:
-		s = json_raw(j, tok, &n);
-		if (strspn(s, "-0123456789") >= n) {
-			if (n == 2 && s[0] == '-' && s[1] == '0')
-				s = "0", n = 1;
-			*h = hash64('n', s, n);
-			return 0;
-		}
-		double v;
-		json_num(j, tok, &v);
-		num.len = 0;
-		buf_json_number(&num, v);
-		*h = hash64('n', num.p, num.len);
+		/* The same key qa-route buckets by (json_num_key). */
+		s = json_num_key(j, tok, &num, &n);
+		*h = hash64('n', s, n);
 		return 0;
 	default:
 		return -1;
@@ -885,7 +875,7 @@ static void read_logprobs(int side, size_t item, unsigned long lineno)
 		const char *why = lp_check(j, lp);
 		if (why) {
 			qa_warn_at(D.file[side], lineno, "%s: left out of token drift", why);
-			D.status = QA_EXIT_DATA;
+			status_raise(QA_EXIT_DATA);
 			lp = -1;
 		}
 	}
@@ -920,7 +910,7 @@ static void read_record(int side, unsigned long lineno, const char *line, size_t
 		qa_warn_at(D.file[side], lineno, "%s", msg);
 		D.extra[side].records++;
 		D.extra[side].errors++;
-		D.status = QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 		return;
 	}
 
@@ -937,7 +927,7 @@ static void read_record(int side, unsigned long lineno, const char *line, size_t
 		qa_warn_at(D.file[side], lineno, "id is neither a string nor a number");
 		D.extra[side].records++;
 		D.extra[side].errors++;
-		D.status = QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 		return;
 	}
 
@@ -2212,7 +2202,7 @@ static void report_unpaired(void)
 			qa_warn_at(D.file[side], 0, "%ld record%s no score to compare (first at line %lu): not "
 			    "compared", D.unscored[side], D.unscored[side] == 1 ? " has" : "s have",
 			    D.unscored_line[side]);
-			D.status = QA_EXIT_DATA;
+			status_raise(QA_EXIT_DATA);
 		}
 	}
 	if (D.other_task)
@@ -2359,7 +2349,7 @@ static void finish(void)
 		pass &= res[i].nfail == 0;
 	}
 	if (!pass)
-		D.status = QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 
 	qa_buf out = { 0 };
 	if (D.table)
@@ -2601,7 +2591,6 @@ int main(int argc, char **argv)
 		qa_die(QA_EXIT_USAGE, "writing the temporary logprobs file: %s", strerror(errno));
 	read_run(CAND);
 	finish();
-	out_close();
 	cleanup();
-	return D.status;
+	status_exit();
 }

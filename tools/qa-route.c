@@ -20,10 +20,12 @@ static const char usage_text[] =
     "\n"
     "  -S, --split LIST      endpoints and weights in percent (up to 2 decimals,\n"
     "                        summing to 100): old=90,new=10\n"
-    "  -k, --key FIELD       top-level field that keeps a record sticky (default id)\n"
+    "  -k, --key FIELD       top-level field that keeps a record sticky (default id);\n"
+    "                        a number by its value: 1, 1.0 and 1e0 are one key\n"
     "  -s, --salt TEXT       salt of the bucket hash (default qa)\n"
     "  -c, --candidate NAME  the endpoint being ramped up (default: the last in --split)\n"
-    "  -p, --plan LIST       the candidate's weight at each stage: 10,30,60,100\n"
+    "  -p, --plan LIST       the candidate's weight at each stage, never going\n"
+    "                        down: 10,30,60,100\n"
     "  -t, --stage N         stage of the plan to apply: 1..N, N% (a weight in the\n"
     "                        plan), or 0 (rollback: candidate weight 0)\n"
     "  -r, --rule RULE       FIELD=VALUE:endpoint=NAME or FIELD~REGEX:endpoint=NAME,\n"
@@ -74,8 +76,7 @@ static struct {
 	size_t nfb;
 	qa_buf *ep_json;	/* each endpoint's name as a JSON string */
 	qa_json *j;
-	qa_buf out, val, tmp;
-	int status;
+	qa_buf out, val, tmp, numkey;
 	long nokey;
 	char *nokey_file;
 	unsigned long nokey_line;
@@ -262,7 +263,8 @@ static void parse_fallback(const char *arg, char ***names, size_t *nnames)
 static long stage_weight(const char *plan, const char *arg, long *stage)
 {
 	long w[64], n = 0;
-	const char *p = plan;
+	const char *p = plan, *prev = NULL;
+	size_t prevlen = 0;
 	for (;;) {
 		size_t len = strcspn(p, ",");
 		if (n == 64)
@@ -270,6 +272,13 @@ static long stage_weight(const char *plan, const char *arg, long *stage)
 		if ((w[n++] = parse_pct(p, len)) < 0)
 			qa_die(QA_EXIT_USAGE, "--plan: '%.*s' is not a weight between 0 and 100 with up "
 			    "to 2 decimals", (int)len, p);
+		/* A rollout only goes up; going back is --stage 0 (or an earlier stage). */
+		if (n > 1 && w[n - 1] < w[n - 2])
+			qa_die(QA_EXIT_USAGE, "--plan %s: stage %ld (%.*s%%) is below stage %ld (%.*s%%): a "
+			    "plan only goes up (roll back with --stage)", plan, n, (int)len, p, n - 1,
+			    (int)prevlen, prev);
+		prev = p;
+		prevlen = len;
 		if (!p[len])
 			break;
 		p += len + 1;
@@ -412,7 +421,7 @@ static void route_record(const char *file, unsigned long lineno, const char *lin
 		return;
 	if (rc < 0) {
 		qa_warn_at(file, lineno, "%s", msg);
-		R.status = QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 		bad_record(&R.out, file, lineno, line, len, msg);
 		buf_addc(&R.out, '\n');
 		return;
@@ -426,7 +435,10 @@ static void route_record(const char *file, unsigned long lineno, const char *lin
 	long bucket = -1;
 	if (!rule || R.mirror) {
 		size_t kn;
-		const char *k = scalar_text(j, json_member(j, 0, R.key, R.keylen), &kn);
+		int kt = json_member(j, 0, R.key, R.keylen);
+		/* A number by its value, as qa-diff joins ids: 1, 1.0 and 1e0 are one key. */
+		const char *k = json_type(j, kt) == QA_NUMBER ? json_num_key(j, kt, &R.numkey, &kn) :
+		    scalar_text(j, kt, &kn);
 		char num[32];
 		if (!k) {
 			kn = (size_t)snprintf(num, sizeof num, "%lu", lineno);
@@ -491,7 +503,7 @@ static void route_file(const char *path)
 
 	if (lines_open(&in, path) < 0) {
 		qa_warn("%s: %s", path, strerror(errno));
-		R.status = QA_EXIT_USAGE;
+		status_raise(QA_EXIT_USAGE);
 		return;
 	}
 	while ((n = lines_next(&in, &line)) >= 0) {
@@ -501,7 +513,7 @@ static void route_file(const char *path)
 	}
 	if (lines_error(&in) < 0) {
 		qa_warn("%s: read error: %s", path, strerror(errno));
-		R.status = QA_EXIT_USAGE;
+		status_raise(QA_EXIT_USAGE);
 	}
 	lines_close(&in);
 	out_write(stdout, &R.out);
@@ -651,12 +663,12 @@ int main(int argc, char **argv)
 		qa_warn("%ld record%s no string or number \"%s\" (first at %s:%lu): the line number "
 		    "stands in as the key", R.nokey, R.nokey == 1 ? " has" : "s have", R.key,
 		    R.nokey_file, R.nokey_line);
-	out_close();
 
 	json_free(&R.j);
 	buf_free(&R.out);
 	buf_free(&R.val);
 	buf_free(&R.tmp);
+	buf_free(&R.numkey);
 	buf_free(&R.fallback);
 	for (size_t i = 0; i < R.nep; i++) {
 		free(R.ep[i].name);
@@ -677,5 +689,5 @@ int main(int argc, char **argv)
 	free(R.rules);
 	free(R.mirror);
 	free(R.nokey_file);
-	return R.status;
+	status_exit();
 }

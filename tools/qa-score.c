@@ -24,7 +24,8 @@ static const char usage_text[] =
     "                      errors per task and overall instead of the records\n"
     "  -f, --format FMT    summary format: json (default) or table\n"
     "  -M, --merge         read --summary JSON lines (of shards) and print the\n"
-    "                      summary of the whole, as one run would have\n"
+    "                      summary of the whole, as one run would have; a line\n"
+    "                      that cannot be (n < 0, a 0/1 mean above 1) is refused\n"
     "  -l, --list          list the plugins on the search path and exit\n"
     "  -h, --help          show this help and exit\n"
     "  -V, --version       show the version and exit\n"
@@ -655,19 +656,11 @@ struct run {
 	struct inst **cli;	/* --metric instances; NULL: the record's own */
 	size_t ncli;
 	int summary;
-	int status;
 	long no_answer;
 	qa_json *j;
 	qa_json *scratch;	/* for checking what plugins return */
 	qa_buf out;
 };
-
-/* A run's status only ever gets worse: an unreadable file (2) outranks a bad record (1). */
-static void raise_status(struct run *r, int status)
-{
-	if (status > r->status)
-		r->status = status;
-}
 
 /* The record's metric/metrics, as instances. */
 static size_t record_metrics(struct run *r, const struct top *t, struct inst ***list, size_t *cap)
@@ -747,7 +740,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 		return;
 	if (rc < 0) {
 		qa_warn_at(file, lineno, "%s", msg);
-		raise_status(r, QA_EXIT_DATA);
+		status_raise(QA_EXIT_DATA);
 		overall.errors++;
 		if (!r->summary) {
 			bad_record(&r->out, file, lineno, line, len, msg);
@@ -764,7 +757,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	    !json_str_eq(j, json_member(j, e, "type", 4), "scorer", 6);
 	if (prior_error) {
 		/* Failed upstream: not our error, and not a wrong answer either. */
-		raise_status(r, QA_EXIT_DATA);
+		status_raise(QA_EXIT_DATA);
 		task_get(task)->errors++;
 		overall.errors++;
 		if (!r->summary) {
@@ -864,7 +857,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 		buf_adds(&errors, "no metric: give --metric, or a metric field in the record");
 
 	if (errors.len) {
-		raise_status(r, QA_EXIT_DATA);
+		status_raise(QA_EXIT_DATA);
 		task_get(task)->errors++;
 		overall.errors++;
 	}
@@ -902,7 +895,7 @@ static void each_line(struct run *r, const char *path, line_fn *fn)
 
 	if (lines_open(&in, path) < 0) {
 		qa_warn("%s: %s", path, strerror(errno));
-		raise_status(r, QA_EXIT_USAGE);
+		status_raise(QA_EXIT_USAGE);
 		return;
 	}
 	while ((n = lines_next(&in, &line)) >= 0) {
@@ -912,7 +905,7 @@ static void each_line(struct run *r, const char *path, line_fn *fn)
 	}
 	if (lines_error(&in) < 0) {
 		qa_warn("%s: read error: %s", path, strerror(errno));
-		raise_status(r, QA_EXIT_USAGE);
+		status_raise(QA_EXIT_USAGE);
 	}
 	lines_close(&in);
 	out_write(stdout, &r->out);
@@ -986,6 +979,101 @@ static int merge_line(const qa_json *j, const char **why)
 	return 0;
 }
 
+/*
+ * A shard summary that cannot be (n = -5, a mean of 3.5 for a 0/1 metric,
+ * more invalid answers than answers): refused with the field and the
+ * reason, before any of it is merged.  Absent fields are merge_line's
+ * business; a present one must be possible.  0, or -1 with why.
+ */
+static int merge_check(const qa_json *j, char *why, size_t whylen)
+{
+	/* Counts: whole numbers, 0 or more; those of scored items at most n. */
+	static const char *const counts[] = { "n", "errors", "invalid", "nonfinite", "tokens", "words", "bytes" };
+	/* Non-negative reals; a standard error and a sum of squares cannot be below 0. */
+	static const char *const nonneg[] = { "se", "m2" };
+	double v[sizeof counts / sizeof *counts], n = -1, x;
+	int tok;
+
+	for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+		v[i] = 0;
+		tok = json_find(j, 0, counts[i]);
+		if (tok < 0 || json_type(j, tok) == QA_NULL)
+			continue;
+		if (json_num(j, tok, &v[i]) < 0 || !isfinite(v[i]) || v[i] < 0 || v[i] != floor(v[i]) || v[i] > 9e15) {
+			size_t len;
+			const char *raw = json_raw(j, tok, &len);
+			snprintf(why, whylen, "%s is %.*s: a count is a whole number, 0 or more", counts[i],
+			    len > 40 ? 40 : (int)len, raw);
+			return -1;
+		}
+		if (i == 0)
+			n = v[0];
+	}
+	for (size_t i = 2; i <= 3 && n >= 0; i++)
+		if (v[i] > n) {
+			snprintf(why, whylen, "%s is %.10g, more than n (%.10g)", counts[i], v[i], n);
+			return -1;
+		}
+	for (size_t i = 0; i < sizeof nonneg / sizeof *nonneg; i++) {
+		tok = json_find(j, 0, nonneg[i]);
+		if (tok < 0 || json_type(j, tok) == QA_NULL)
+			continue;
+		if (json_num(j, tok, &x) < 0 || !isfinite(x) || x < 0) {
+			snprintf(why, whylen, "%s must be a finite number, 0 or more", nonneg[i]);
+			return -1;
+		}
+	}
+	double sum = 0, mean;
+	int has_sum = json_num(j, json_find(j, 0, "sum"), &sum) == 0;
+	if (has_sum && !isfinite(sum)) {
+		snprintf(why, whylen, "sum must be a finite number");
+		return -1;
+	}
+	size_t len;
+	const char *method = json_str(j, json_find(j, 0, "ci_method"), &len);
+	int binary = method && strcmp(method, "wilson") == 0;
+	tok = json_find(j, 0, "mean");
+	if (tok >= 0 && json_type(j, tok) != QA_NULL) {
+		if (json_num(j, tok, &mean) < 0 || !isfinite(mean)) {
+			snprintf(why, whylen, "mean must be a finite number or null");
+			return -1;
+		}
+		if (binary && (mean < 0 || mean > 1)) {
+			snprintf(why, whylen, "mean is %.10g: a 0/1 metric (ci_method wilson) has its mean in [0, 1]", mean);
+			return -1;
+		}
+		/* The mean is printed from sum / n: a line where they disagree was edited or mixed up. */
+		if (has_sum && n > 0 && fabs(mean - sum / n) > 1e-9 * fmax(1, fabs(mean))) {
+			snprintf(why, whylen, "mean %.10g is not sum / n (%.10g / %.10g)", mean, sum, n);
+			return -1;
+		}
+	}
+	if (binary && has_sum && n >= 0 && (sum < 0 || sum > n || sum != floor(sum))) {
+		snprintf(why, whylen, "sum is %.10g: a 0/1 metric's sum is a whole number from 0 to n (%.10g)", sum, n);
+		return -1;
+	}
+	if (n == 0 && has_sum && sum != 0) {
+		snprintf(why, whylen, "sum is %.10g with n 0", sum);
+		return -1;
+	}
+	double rate;
+	if (json_num(j, json_find(j, 0, "invalid_rate"), &rate) == 0 && !(rate >= 0 && rate <= 1)) {
+		snprintf(why, whylen, "invalid_rate is %.10g: a rate is in [0, 1]", rate);
+		return -1;
+	}
+	double lo, hi;
+	if (json_num(j, json_find(j, 0, "ci_low"), &lo) == 0 && json_num(j, json_find(j, 0, "ci_high"), &hi) == 0 &&
+	    !(lo <= hi)) {
+		snprintf(why, whylen, "ci_low %.10g is above ci_high %.10g", lo, hi);
+		return -1;
+	}
+	if (json_num(j, json_find(j, 0, "sum_logprob"), &x) == 0 && !(isfinite(x) && x <= 0)) {
+		snprintf(why, whylen, "sum_logprob is %.10g: a sum of log-probabilities is finite and 0 or less", x);
+		return -1;
+	}
+	return 0;
+}
+
 static void merge_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
 {
 	const char *why;
@@ -995,11 +1083,13 @@ static void merge_record(struct run *r, const char *file, unsigned long lineno, 
 		return;
 	if (rc < 0)
 		qa_warn_at(file, lineno, "%s", msg);
+	else if (merge_check(r->j, msg, sizeof msg) < 0)
+		qa_warn_at(file, lineno, "not a possible summary: %s", msg);
 	else if (merge_line(r->j, &why) < 0)
 		qa_warn_at(file, lineno, "%s", why);
 	else
 		return;
-	raise_status(r, QA_EXIT_USAGE);
+	status_raise(QA_EXIT_USAGE);
 }
 
 static void list_one(const qa_loaded *p, const char *path, const char *err, void *arg)
@@ -1140,9 +1230,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < argc; i++)
 			each_line(&r, argv[i], merge_record);
 		summary_print(strcmp(format, "table") == 0);
-		out_close();
 		cleanup(&r);
-		return r.status;
+		status_exit();
 	}
 	if (argc == 0)
 		each_line(&r, "-", score_record);
@@ -1153,7 +1242,6 @@ int main(int argc, char **argv)
 		    r.no_answer == 1 ? "" : "s", r.answer_path);
 	if (r.summary)
 		summary_print(strcmp(format, "table") == 0);
-	out_close();
 	cleanup(&r);
-	return r.status;
+	status_exit();
 }

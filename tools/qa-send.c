@@ -719,7 +719,6 @@ static CURL **easy_pool;
 static size_t neasy;
 static qa_json *scratch;	/* checks JSON that plugins return */
 static qa_buf outbuf;
-static int exit_status;
 
 /* Tasks made ready: a turn that readied one has work for the next turn, not a wait. */
 static long readied;
@@ -780,7 +779,7 @@ static void task_done(struct task *t)
 	if (t->failed) {
 		stats.errors++;
 		count_type(t->etype);
-		exit_status = exit_status > QA_EXIT_DATA ? exit_status : QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 	}
 }
 
@@ -2482,11 +2481,7 @@ static void flush_out(void)
 	if (!outbuf.len)
 		return;
 	out_write(stdout, &outbuf);
-	if (fflush(stdout) != 0) {
-		if (errno == EPIPE)
-			_exit(QA_EXIT_OK);
-		qa_die(QA_EXIT_USAGE, "write error: %s", strerror(errno));
-	}
+	out_flush();
 }
 
 /* ---- progress ---- */
@@ -3242,7 +3237,7 @@ int main(int argc, char **argv)
 		progress_clear();
 		qa_warn("%s: stopped admitting records; %ld input record%s never admitted%s", strsignal(got_signal),
 		    left, left == 1 ? " was" : "s were", more ? " (and the input went on)" : "");
-		exit_status = exit_status > QA_EXIT_DATA ? exit_status : QA_EXIT_DATA;
+		status_raise(QA_EXIT_DATA);
 	}
 
 	if (f.own)
@@ -3263,8 +3258,8 @@ int main(int argc, char **argv)
 		    stats.retries == 1 ? "y" : "ies", budget_total(), opt.retry_budget,
 		    stats.denied ? "; the budget refused some" : "");
 	if (f.failed)
-		exit_status = QA_EXIT_USAGE;
+		status_raise(QA_EXIT_USAGE);
 	out_close();
 	cleanup();
-	return exit_status;
+	return status_get();
 }

@@ -100,6 +100,10 @@ int main(void)
 	}
 	CHECK(parses("{\"key\":\"a\\u0062\"}"));
 	CHECK(json_str_eq(J, json_find(J, 0, "key"), "ab", 2));
+	/* Escapes shorten and invalid bytes lengthen: the key is still found under its own name. */
+	CHECK(parses("{\"\xff\xff\xff\\u0041\":1}"));
+	CHECK(json_str_eq(J, json_key_at(J, 0, 0), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "A", 10));
+	CHECK(json_member(J, 0, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "A", 10) == 2);
 
 	/* a deep line is neither a stack overflow nor slow */
 	{

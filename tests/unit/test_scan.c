@@ -332,12 +332,9 @@ static int key_ok(const char *body, size_t n, int i)
 		want = xrealloc(want, cap);
 	}
 	size_t wl = json_unescape(body, n, want);
-	int ascii = 1;
-	for (size_t k = 0; k < n; k++)
-		ascii &= (unsigned char)body[k] < 0x80;
-	/* (json_str_eq assumes unescaping shortens: an invalid byte's U+FFFD is longer.) */
-	return key != body && kl == wl && memcmp(key, want, wl) == 0 &&
-	    (!ascii || (json_str_eq(J, i, want, wl) && !json_str_eq(J, i, body, n)));
+	/* A key is found under its unescaped name, invalid bytes (U+FFFD, longer) and all. */
+	return key != body && kl == wl && memcmp(key, want, wl) == 0 && json_str_eq(J, i, want, wl) &&
+	    (wl == n && memcmp(want, body, n) == 0 ? 1 : !json_str_eq(J, i, body, n));
 }
 
 /* The byte an error names is the kind of byte its message speaks of. */

@@ -1,0 +1,90 @@
+/*
+ * The providers' response parsers (the .c files in plugins/providers), fed as a server
+ * would answer: the first byte of a case picks the HTTP status and the
+ * record that asked, the rest is the body.  Every provider parses every
+ * case.  Oracles: a parser says yes with an answer or an error, no with a
+ * reason; the JSON fields it hands qa-send (usage, logprobs) scan as JSON.
+ */
+#include <string.h>
+
+#include "fuzz.h"
+
+static const char *const names[] = { "openai", "openai-completions", "mock" };
+#define NPROV (sizeof names / sizeof names[0])
+static qa_loaded prov[NPROV];
+static void *state[NPROV];
+static const long statuses[] = { 200, 200, 200, 200, 400, 401, 403, 404, 408, 429, 500, 502, 503, 529, 0, 302 };
+static const char *const records[] = {
+	"{\"prompt\":\"hi\"}",
+	"{\"prompt\":\"hi\",\"params\":{\"logprobs\":true,\"top_logprobs\":2}}",
+	"{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"params\":{\"logprobs\":1}}",
+	"{\"prompt\":\"hi\",\"params\":{\"echo\":true,\"logprobs\":0,\"max_tokens\":0}}",
+};
+static qa_json *rec[4], *params[4], *check;
+
+static void fuzz_setup(void)
+{
+	char err[512];
+	const char *e;
+	size_t off;
+	for (size_t i = 0; i < NPROV; i++) {
+		if (plugin_load(names[i], QA_KIND_PROVIDER, &prov[i], err, sizeof err) < 0) {
+			fprintf(stderr, "%s\n", err);
+			exit(2);
+		}
+		qa_json *empty = json_new();
+		json_parse(empty, "{}", 2, &e, &off);
+		char *ierr = NULL;
+		if (prov[i].plugin->init && prov[i].plugin->init(empty, &state[i], &ierr) < 0) {
+			fprintf(stderr, "%s: %s\n", names[i], ierr ? ierr : "init failed");
+			exit(2);
+		}
+		json_free(&empty);
+	}
+	for (size_t r = 0; r < 4; r++) {
+		rec[r] = json_new();
+		FUZZ_CHECK(json_parse(rec[r], records[r], strlen(records[r]), &e, &off) == 0);
+		params[r] = json_new();
+		int pt = json_member(rec[r], 0, "params", 6);
+		size_t len = 2;
+		const char *ptext = pt >= 0 ? json_raw(rec[r], pt, &len) : "{}";
+		FUZZ_CHECK(json_parse(params[r], ptext, len, &e, &off) == 0);
+	}
+	check = json_new();
+}
+
+static void scans(const char *s)
+{
+	const char *e;
+	size_t off;
+	if (s)
+		FUZZ_CHECK(json_parse(check, s, strlen(s), &e, &off) == 0);
+}
+
+static void fuzz_one(const char *p, size_t n)
+{
+	unsigned char pick = n ? (unsigned char)p[0] : 0;
+	long status = statuses[pick & 15];
+	size_t r = (pick >> 4) & 3;
+	const char *body = n ? p + 1 : p;
+	size_t len = n ? n - 1 : 0;
+	struct qa_endpoint ep = { "fuzz", "http://127.0.0.1:1/v1", "m", params[r] };
+	for (size_t i = 0; i < NPROV; i++) {
+		struct qa_reply out = { 0 };
+		int rc = prov[i].plugin->parse(state[i], rec[r], &ep, status, body, len, &out);
+		FUZZ_CHECK(rc == 0 || rc == -1);
+		if (rc < 0)
+			FUZZ_CHECK(out.error != NULL);
+		scans(out.usage);
+		scans(out.logprobs);
+		FUZZ_CHECK(out.retry >= -1 && out.retry <= 1 && out.retry_after_ms >= 0);
+		free(out.text);
+		free(out.finish_reason);
+		free(out.model);
+		free(out.id);
+		free(out.usage);
+		free(out.logprobs);
+		free(out.error);
+		host_reset();
+	}
+}
