@@ -22,4 +22,4 @@ status=0
 make -s -f pipelines/assess.mk "${conf[@]}" report 2> runs/demo/make.err || status=$?
 [ $status -eq 0 ] || { cat runs/demo/make.err >&2; exit $status; }
 printf '\nThe report as one page, to open in a browser: %s\n' "$PWD/runs/demo/report.html"
-printf '\nEverything above, and the raw records, are in runs/demo/ (report.md, diff.txt, cost.md, ramp.txt, ...).\n'
+printf 'Everything above, and the raw records, are in runs/demo/ (report.md, diff.txt, cost.md, ramp.txt, ...).\n'
