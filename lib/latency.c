@@ -113,7 +113,8 @@ void lat_summary_stats(qa_lat_summary *s, int m, qa_lat_stats *out)
 	double sum = 0;
 
 	out->n = n;
-	qsort(s->v[m], n, sizeof *s->v[m], cmp_double);
+	if (n > 1)
+		qsort(s->v[m], n, sizeof *s->v[m], cmp_double);
 	for (i = 0; i < n; i++)
 		sum += s->v[m][i];
 	out->mean = n ? sum / (double)n : NAN;
