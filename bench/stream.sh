@@ -1,0 +1,166 @@
+# Streaming latency (issue 18), the skeleton the qa-send --stream column
+# plugs into: tests/server/qa-streamd sends the role chunk at once, the
+# first token after 100 ms and then one every 10 ms (32 tokens), so the true
+# ttft_ms is 100 and the true tpot_ms 10.  Each client measures the same
+# stream with the same formulas (lib/latency.h):
+#   curl -N   --trace-time timestamps of its own "Send"/"Recv data" lines,
+#             one request at a time (concurrency 1);
+#   aiohttp   a python3 client stamping each "data:" line, at concurrency 1 and 64;
+#   qa-send   --stream, its records' ttft_ms and tpot_ms (once it streams).
+# Printed: median and p99 of each measure, and of its error against the
+# schedule.  Targets (issue 18): qa-send's median error at most 1 ms, p99 at
+# most 5 ms.  A python server's own scheduling error is in every column: compare
+# columns, not against zero.
+. bench/lib.sh
+n=${BENCH_STREAM_N:-64}
+py=/usr/bin/python3	# Debian's, with python3-aiohttp
+
+rm -f "$BENCH_TMP/sd.port"
+mkfifo "$BENCH_TMP/sd.port"
+tests/server/qa-streamd --ttft 100 --gap 10 --tokens 32 >"$BENCH_TMP/sd.port" &
+sd_pid=$!
+trap 'kill "$sd_pid" 2>/dev/null; wait "$sd_pid" 2>/dev/null' EXIT
+read -r port <"$BENCH_TMP/sd.port"
+url=http://127.0.0.1:$port/v1/chat/completions
+body='{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"count"}]}'
+
+# Per-request timings as JSON lines {ttft_ms, tpot_ms}, from the times of the
+# content chunks (ms from sending) and the usage's completion_tokens.
+cat >"$BENCH_TMP/lat.py" <<'PY'
+import json, sys
+
+def timings(t_content, tokens):
+    if not t_content:
+        return {"ttft_ms": None, "tpot_ms": None}
+    tpot = (t_content[-1] - t_content[0]) / (tokens - 1) if tokens > 1 else None
+    return {"ttft_ms": t_content[0], "tpot_ms": tpot}
+
+def events(text):
+    """The data of each event in an SSE body (LF line ends, as qa-streamd sends)."""
+    for block in text.split("\n\n"):
+        data = [l[6:] if l.startswith("data: ") else l[5:] for l in block.split("\n") if l.startswith("data:")]
+        if data:
+            yield "\n".join(data)
+
+def content(ev):
+    try:
+        d = json.loads(ev)
+    except ValueError:
+        return False, None
+    ch = d.get("choices") or []
+    delta = ch[0].get("delta", {}) if ch else {}
+    has = bool(delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning"))
+    return has, (d.get("usage") or {}).get("completion_tokens")
+PY
+
+# The curl -N column: its own --trace-time times of the bytes as they came
+# (hex dump: chunked encoding and all); the request is "sent" at its first
+# Send line, a data: line arrives with the Recv block that completes it.
+cat >"$BENCH_TMP/curl_trace.py" <<'PY'
+import re, sys, json
+sys.path.insert(0, sys.argv[1])
+from lat import timings, content
+def ms(hms):
+    h, m, s = hms.split(":")
+    return (int(h) * 3600 + int(m) * 60 + float(s)) * 1000
+t_sent, t_recv, recv, pending, tc, tokens = None, None, False, b"", [], None
+for line in open(sys.argv[2], errors="replace"):
+    m = re.match(r"(\d\d:\d\d:\d\d\.\d+) (=>|<=|==) (\w+) ?(\w*)", line)
+    if m:
+        if m.group(2) == "=>" and t_sent is None:
+            t_sent = ms(m.group(1))
+        recv = m.group(2) == "<=" and m.group(4) == "data"
+        t_recv = ms(m.group(1))
+        continue
+    if not recv or not re.match(r"[0-9a-f]{4}: ", line):
+        continue
+    pending += bytes.fromhex(line[6:54])
+    while b"\n" in pending:
+        l, pending = pending.split(b"\n", 1)
+        l = l.rstrip(b"\r").decode("utf-8", "replace")
+        if l.startswith("data:"):
+            has, u = content(l[5:].strip())
+            if has:
+                tc.append(t_recv - t_sent)
+            if u is not None:
+                tokens = u
+print(json.dumps(timings(tc, tokens or len(tc))))
+PY
+
+cat >"$BENCH_TMP/aio.py" <<'PY'
+import asyncio, json, sys, time
+import aiohttp
+sys.path.insert(0, sys.argv[1])
+from lat import timings, content
+
+async def one(s, url, body):
+    t0 = time.perf_counter()
+    tc, tokens = [], None
+    async with s.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+        async for line in r.content:
+            t = (time.perf_counter() - t0) * 1000
+            line = line.decode().rstrip("\r\n")
+            if not line.startswith("data:"):
+                continue
+            has, u = content(line[5:].strip())
+            if has:
+                tc.append(t)
+            if u is not None:
+                tokens = u
+    return timings(tc, tokens or len(tc))
+
+async def main(url, body, n, conc):
+    sem = asyncio.Semaphore(conc)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as s:
+        async def run():
+            async with sem:
+                return await one(s, url, body)
+        for r in await asyncio.gather(*(run() for _ in range(n))):
+            print(json.dumps(r))
+
+asyncio.run(main(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])))
+PY
+
+# summary NAME FILE: median and p99 of ttft_ms and tpot_ms, and of |error| against 100 and 10 ms.
+summary() {
+	"$py" - "$1" "$2" <<'PY'
+import json, sys
+def pct(v, q):
+    v = sorted(v)
+    if not v:
+        return float("nan")
+    x = (len(v) - 1) * q / 100
+    i = int(x)
+    return v[i] if i + 1 >= len(v) else v[i] + (v[i + 1] - v[i]) * (x - i)
+rows = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+out = ["  %-22s n=%-4d" % (sys.argv[1], len(rows))]
+for k, truth in (("ttft_ms", 100.0), ("tpot_ms", 10.0)):
+    v = [r[k] for r in rows if r.get(k) is not None]
+    e = [abs(x - truth) for x in v]
+    out.append("%s p50 %7.2f p99 %7.2f |err| p50 %5.2f p99 %5.2f" % (k, pct(v, 50), pct(v, 99), pct(e, 50), pct(e, 99)))
+print("  ".join(out))
+PY
+}
+
+echo "  server: first token after 100 ms, then one every 10 ms; 32 tokens; $n requests"
+: >"$BENCH_TMP/curl.jsonl"
+for i in $(seq 1 "$n"); do
+	curl -sN --trace "$BENCH_TMP/trace" --trace-time -o /dev/null "$url" -d "$body"
+	"$py" "$BENCH_TMP/curl_trace.py" "$BENCH_TMP" "$BENCH_TMP/trace" >>"$BENCH_TMP/curl.jsonl"
+done
+summary "curl -N, c=1" "$BENCH_TMP/curl.jsonl"
+for c in 1 64; do
+	"$py" "$BENCH_TMP/aio.py" "$BENCH_TMP" "$url" "$body" "$n" "$c" >"$BENCH_TMP/aio.jsonl"
+	summary "aiohttp, c=$c" "$BENCH_TMP/aio.jsonl"
+done
+if "$QA_BIN/qa-send" --help 2>/dev/null | grep -q -- '--stream'; then
+	for c in 1 64; do
+		for i in $(seq 1 "$n"); do printf '{"id":%d,"prompt":"count"}\n' "$i"; done |
+			OPENAI_API_KEY=sk-bench "$QA_BIN/qa-send" -q --stream -c "$c" --provider openai \
+			    --base-url "http://127.0.0.1:$port/v1" --model m - |
+			jq -c '{ttft_ms: .response.ttft_ms, tpot_ms: .response.tpot_ms}' >"$BENCH_TMP/qa.jsonl"
+		summary "qa-send --stream, c=$c" "$BENCH_TMP/qa.jsonl"
+	done
+else
+	echo "  qa-send --stream: not yet (issue 18's integration step); its rows print here once it streams"
+fi

@@ -1,0 +1,181 @@
+/* Per-record timings of a streamed response and a run's percentiles (see latency.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "latency.h"
+
+const qa_lat_measure qa_lat_measures[QA_LAT_NMEASURES] = {
+	[QA_LAT_TTFT] = { "ttft_ms", "t(first content chunk) - t(sent)" },
+	[QA_LAT_FIRST_CHUNK] = { "first_chunk_ms", "t(first chunk with choices, role-only too) - t(sent)" },
+	[QA_LAT_TPOT] = { "tpot_ms", "(t(last token) - t(first token)) / (tokens - 1)" },
+	[QA_LAT_ITL] = { "itl_ms", "mean gap between content chunks, per request" },
+	[QA_LAT_CHUNK_GAP] = { "chunk_gaps_ms", "each gap between content chunks, pooled" },
+	[QA_LAT_E2E] = { "latency_ms", "t(last byte) - t(sent)" },
+	[QA_LAT_TOKENS_PER_S] = { "tokens_per_s", "tokens / latency_ms * 1000" },
+};
+
+void latency_compute(qa_latency *out, const qa_chunk_time *c, size_t n, double end_ms,
+    long usage_tokens, long chunk_tokens, double queue_ms)
+{
+	const unsigned tok = QA_CHUNK_CONTENT | QA_CHUNK_REASONING;
+	double first = NAN, last = NAN, prev = NAN;
+	size_t i, k = 0;
+
+	memset(out, 0, sizeof *out);
+	out->first_chunk_ms = NAN;
+	out->queue_ms = queue_ms;
+	out->latency_ms = end_ms;
+	for (i = 0; i < n; i++)
+		if (c[i].flags & tok)
+			k++;
+	if (k > 1)
+		out->gaps = xcalloc(k - 1, sizeof *out->gaps);
+	for (i = 0; i < n; i++) {
+		if ((c[i].flags & QA_CHUNK_CHOICES) && isnan(out->first_chunk_ms))
+			out->first_chunk_ms = c[i].t_ms;
+		if (!(c[i].flags & tok))
+			continue;
+		if (isnan(first))
+			first = c[i].t_ms;
+		else
+			out->gaps[out->ngaps++] = (int32_t)lround((c[i].t_ms - prev) * 10);
+		prev = last = c[i].t_ms;
+	}
+	out->ttft_ms = first;
+	out->estimated = usage_tokens < 0;
+	out->tokens = usage_tokens >= 0 ? usage_tokens : chunk_tokens;
+	out->tpot_ms = out->tokens > 1 && k > 0 ? (last - first) / (double)(out->tokens - 1) : NAN;
+	out->itl_ms = k > 1 ? (last - first) / (double)(k - 1) : NAN;
+	out->tokens_per_s = end_ms > 0 ? (double)out->tokens / end_ms * 1000 : NAN;
+}
+
+void latency_free(qa_latency *l)
+{
+	xfree(&l->gaps);
+	l->ngaps = 0;
+}
+
+static void field(qa_buf *out, const char *name, double v)
+{
+	buf_printf(out, ",\"%s\":", name);
+	buf_json_number(out, v);
+}
+
+void latency_json(qa_buf *out, const qa_latency *l)
+{
+	size_t i;
+
+	field(out, "queue_ms", l->queue_ms);
+	field(out, "ttft_ms", l->ttft_ms);
+	field(out, "first_chunk_ms", l->first_chunk_ms);
+	field(out, "tpot_ms", l->tpot_ms);
+	field(out, "itl_ms", l->itl_ms);
+	field(out, "latency_ms", l->latency_ms);
+	field(out, "tokens_per_s", l->tokens_per_s);
+	buf_adds(out, ",\"chunk_gaps_ms\":[");
+	for (i = 0; i < l->ngaps; i++) {
+		int32_t g = l->gaps[i];
+		/* Tenths printed as a decimal: exact, and as short as the integer. */
+		buf_printf(out, "%s%s%ld.%ld", i ? "," : "", g < 0 ? "-" : "", labs((long)g) / 10, labs((long)g) % 10);
+	}
+	buf_addc(out, ']');
+}
+
+void lat_summary_add(qa_lat_summary *s, int m, double v)
+{
+	if (isnan(v))
+		return;
+	if (s->n[m] == s->cap[m]) {
+		s->cap[m] = s->cap[m] ? 2 * s->cap[m] : 64;
+		s->v[m] = xreallocarray(s->v[m], s->cap[m], sizeof *s->v[m]);
+	}
+	s->v[m][s->n[m]++] = v;
+}
+
+void lat_summary_add_record(qa_lat_summary *s, const qa_latency *l)
+{
+	size_t i;
+
+	lat_summary_add(s, QA_LAT_TTFT, l->ttft_ms);
+	lat_summary_add(s, QA_LAT_FIRST_CHUNK, l->first_chunk_ms);
+	lat_summary_add(s, QA_LAT_TPOT, l->tpot_ms);
+	lat_summary_add(s, QA_LAT_ITL, l->itl_ms);
+	for (i = 0; i < l->ngaps; i++)
+		lat_summary_add(s, QA_LAT_CHUNK_GAP, l->gaps[i] / 10.0);
+	lat_summary_add(s, QA_LAT_E2E, l->latency_ms);
+	lat_summary_add(s, QA_LAT_TOKENS_PER_S, l->tokens_per_s);
+}
+
+void lat_summary_stats(qa_lat_summary *s, int m, qa_lat_stats *out)
+{
+	size_t i, n = s->n[m];
+	double sum = 0;
+
+	out->n = n;
+	if (n > 1)
+		qsort(s->v[m], n, sizeof *s->v[m], cmp_double);
+	for (i = 0; i < n; i++)
+		sum += s->v[m][i];
+	out->mean = n ? sum / (double)n : NAN;
+	out->p50 = percentile_linear(s->v[m], n, 50);
+	out->p90 = percentile_linear(s->v[m], n, 90);
+	out->p95 = percentile_linear(s->v[m], n, 95);
+	out->p99 = percentile_linear(s->v[m], n, 99);
+}
+
+static void num(FILE *fp, double v)
+{
+	if (isnan(v))
+		fprintf(fp, " %9s", "-");
+	else
+		fprintf(fp, " %9.1f", v);
+}
+
+void lat_summary_print(FILE *fp, qa_lat_summary *s)
+{
+	qa_lat_stats st;
+	int m;
+
+	fprintf(fp, "%-15s %-52s %7s %9s %9s %9s %9s %9s\n", "measure", "formula (times in ms from sending)",
+	    "n", "mean", "p50", "p90", "p95", "p99");
+	for (m = 0; m < QA_LAT_NMEASURES; m++) {
+		lat_summary_stats(s, m, &st);
+		fprintf(fp, "%-15s %-52s %7zu", qa_lat_measures[m].name, qa_lat_measures[m].formula, st.n);
+		num(fp, st.mean);
+		num(fp, st.p50);
+		num(fp, st.p90);
+		num(fp, st.p95);
+		num(fp, st.p99);
+		fputc('\n', fp);
+	}
+}
+
+/* FACTS.md, "Latency: the same names mean different things", with its sources. */
+static const char *const names[][5] = {
+	{ "qa", "vLLM bench serve", "GuideLLM", "LLMPerf", "genai-perf" },
+	{ "ttft_ms", "-", "TTFT", "TTFT", "TTFT" },
+	{ "first_chunk_ms", "TTFT", "-", "-", "-" },
+	{ "tpot_ms", "TPOT", "ITL", "-", "ITL" },
+	{ "chunk_gaps_ms", "ITL", "-", "-", "-" },
+	{ "latency_ms", "E2EL", "request latency", "end-to-end latency", "request latency" },
+	{ "(not in qa)", "-", "TPOT = (t(last token) - t(sent)) / tokens", "ITL = all gaps incl. TTFT / tokens", "-" },
+};
+
+void lat_names_print(FILE *fp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		fprintf(fp, "%-15s %-17s %-42s %-35s %s\n", names[i][0], names[i][1], names[i][2], names[i][3],
+		    names[i][4]);
+}
+
+void lat_summary_free(qa_lat_summary *s)
+{
+	int m;
+
+	for (m = 0; m < QA_LAT_NMEASURES; m++)
+		xfree(&s->v[m]);
+	memset(s, 0, sizeof *s);
+}
