@@ -108,6 +108,9 @@ int main(int argc, char **argv)
 			printf("{\"error\":");
 			jstr(err);
 			printf(",\"aborted\":%s}\n", rc == LE_ABORTED ? "true" : "false");
+			if (p != prompt)
+				free(p);
+			le_close(e);
 			return 2;
 		}
 		printf("{\"prompt\":");
@@ -141,6 +144,10 @@ int main(int argc, char **argv)
 		printf("{\"error\":");
 		jstr(err);
 		printf(",\"aborted\":%s}\n", rc == LE_ABORTED ? "true" : "false");
+		free(tok);
+		free(t);
+		le_close(b);
+		le_close(e);
 		return 2;
 	}
 	double sec = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
