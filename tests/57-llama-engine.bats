@@ -110,6 +110,9 @@ close() {
 	[ "$(jq .ppl <<<"$output")" != "$(jq .ppl <<<"$one")" ]
 	run_usage "$PPL" -m "$LLAMA_MODELS/f32.gguf" -f "$D/short.txt" -c 8 -s 8 -t 1
 	[[ $(jq -r .error <<<"$output") == *"0 < stride < context"* ]]
+	# --context alone scores whole chunks only: none in a text shorter than one.
+	run_usage "$PPL" -m "$LLAMA_MODELS/f32.gguf" -f "$D/short.txt" -c 512 -t 1
+	[[ $(jq -r .error <<<"$output") == *"no token to score"* ]]
 }
 
 @test "llama engine: greedy generation is stable; stop strings cut it; a seed repeats sampling" {

@@ -140,6 +140,10 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = le_score(e, b, tok, n, ctx, stride, le_sum_add, &s, err, sizeof err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == LE_OK && s.n == 0) {
+		snprintf(err, sizeof err, "no token to score: the text has %zu tokens, the context is %d", n, ctx);
+		rc = LE_ERROR;
+	}
 	if (rc != LE_OK) {
 		printf("{\"error\":");
 		jstr(err);

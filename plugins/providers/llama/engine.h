@@ -60,11 +60,12 @@ int le_generate(le_engine *e, const char *prompt, const struct le_gen *g, struct
  *     first token is replaced by BOS; in each chunk the tokens at chunk
  *     positions N/2+1 .. N-1 are scored (the second half, each with at
  *     least N/2 tokens of context).  The rest of the text is not scored.
- *   stride S (0 < S < N): windows of N tokens start at 0, S, 2S, ... of
- *     the text (BOS first, when the model adds one, then N-1 text tokens);
- *     the first window scores all its text tokens after the first, each
- *     later one only the tokens no earlier window scored, so every token
- *     after the first is scored once, with at least N-1-S tokens before it.
+ *   stride S (0 < S < N): windows of N tokens of tok start at tok
+ *     indices 0, S, 2S, ..., each with its first token replaced by BOS
+ *     (when the model adds one); the first window scores all its tokens
+ *     after BOS, each later one only the tokens no earlier window scored,
+ *     so every token after tok[0] is scored once, with at least N-S
+ *     tokens (BOS included) before it.
  * Windows go to libllama several at a time, one sequence each, one decode
  * per batch.  With base, the base model decodes the same batch and each
  * scored position carries the exact drift.
