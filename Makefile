@@ -165,6 +165,28 @@ export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:
 llama: deps
 	@build-aux/llama.sh >/dev/null
 
+# The in-process llama engine (issue 17; plugins/providers/llama/, not a
+# plugin of its own: the llama provider will link it), built when
+# `pkg-config llama` finds libllama, and its test driver.  Make 4.3 does not
+# pass exported variables to $(shell), hence the explicit PKG_CONFIG_PATH.
+LLAMA_PC = PKG_CONFIG_PATH='$(PKG_CONFIG_PATH)' $(PKG_CONFIG)
+ifeq ($(shell $(LLAMA_PC) --exists llama && echo yes),yes)
+LLAMA_CFLAGS := $(shell $(LLAMA_PC) --cflags llama)
+LLAMA_LIBS := $(shell $(LLAMA_PC) --libs llama) \
+	-Wl,--disable-new-dtags,-rpath,$(shell $(LLAMA_PC) --variable=libdir llama) -lm -lpthread
+LLAMA_ENGINE = plugins/providers/llama/engine.c plugins/providers/llama/engine.h
+unit: $(BUILD)/tests/llama-ppl
+$(BUILD)/obj/llama-engine.o: $(LLAMA_ENGINE)
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) $(LLAMA_CFLAGS) -c -o $@ $<
+$(BUILD)/tests/llama-ppl: tests/llama/llama-ppl.c $(BUILD)/obj/llama-engine.o
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -Iplugins/providers/llama -o $@ $< $(BUILD)/obj/llama-engine.o \
+	    $(ALL_LDFLAGS) $(LLAMA_LIBS)
+else
+$(info llama: `pkg-config llama` finds no libllama (make llama, or set PKG_CONFIG_PATH): the llama engine is not built)
+endif
+
 test: deps llama
 	@$(MAKE) --no-print-directory all unit
 	@QA_BUILD=$(BUILD) tests/run
