@@ -12,7 +12,7 @@
 
 #include "pace.h"
 
-#define MINUTE 60000.0
+#define MINUTE (p->minute)
 #define QUOTA_MS 3600000.0	/* a reset this far away is a quota, not a rate limit */
 #define RING 4096		/* accepted sends remembered, for the first learned rate */
 #define BETA 0.9		/* multiplicative decrease per 429 episode */
@@ -47,6 +47,7 @@ struct pace {
 	double ring_t[RING], ring_k[RING];
 	size_t rn, rpos;
 	pace_conc conc;
+	double minute;
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -316,6 +317,7 @@ pace_t *pace_new(const pace_opts *o)
 	pace_t *p = xrealloc(NULL, sizeof *p);
 	memset(p, 0, sizeof *p);
 	p->o = *o;
+	p->minute = o->minute_ms > 0 ? o->minute_ms : 60000;
 	/* The user's tier: buckets that start full, as a provider's do. */
 	if (o->rpm > 0)
 		p->b[PACE_REQ] = (struct bucket){ o->rpm, o->rpm / MINUTE, o->rpm, 0 };

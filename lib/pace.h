@@ -50,6 +50,7 @@ typedef struct pace_opts {
 	double rpm, tpm;	/* what the user knows of the tier; 0: unknown */
 	int conc_cap;		/* -c auto's ceiling: the endpoint config's concurrency, else 64 */
 	int conc_fixed;		/* -c N: N; 0: auto */
+	double minute_ms;	/* how long a limit's "minute" lasts: 0 is 60000; tests against a fast clock shorten it */
 } pace_opts;
 
 pace_t *pace_new(const pace_opts *o);
