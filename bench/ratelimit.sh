@@ -17,9 +17,9 @@ py=/usr/bin/python3
 root=$PWD
 
 awk -v n="$n" 'BEGIN {
-	s = 42	# a fixed LCG: the same tasks every run
+	s = 42	# a fixed LCG: the same tasks every run, and as tests/unit/test_pace_sim.c
 	for (i = 1; i <= n; i++) {
-		s = (s * 1103515245 + 12345) % 2147483648
+		s = (s * 16807) % 2147483647	# Park-Miller: exact in doubles
 		r = s % 100
 		len = r < 50 ? 90 + r * 4 : r < 85 ? 600 + r * 8 : 2000 + r * 10
 		p = sprintf("Task %d. ", i)

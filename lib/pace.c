@@ -34,7 +34,7 @@ struct ticket {
 struct pace {
 	pace_opts o;
 	struct bucket b[PACE_NB];	/* from headers or the user's rpm/tpm */
-	struct bucket learned[2];	/* requests, tokens: from 429s, when no header says */
+	struct bucket learned;		/* tokens as charged, from 429s, when no header says */
 	int headers;			/* the endpoint sends rate-limit headers */
 	long hdr_id;			/* the newest ticket whose headers were applied */
 	double bytes, toks;		/* prompt bytes and tokens seen in usage */
@@ -43,7 +43,7 @@ struct pace {
 	long next_id;
 	double hold_until, stop;
 	long md_id;			/* tickets up to this one belong to the last 429 episode */
-	double md_rate[2], ai_at;
+	double md_rate, ai_at;
 	double ring_t[RING], ring_k[RING];
 	size_t rn, rpos;
 	pace_conc conc;
@@ -373,11 +373,9 @@ double pace_when(pace_t *p, size_t bytes, long max_tokens, double now, pace_deci
 			if (r > t)
 				t = r, why = names[i];
 		}
-		for (int i = 0; i < 2; i++) {
-			double r = ready(&p->learned[i], i ? c[PACE_TOK] : 1, now);
-			if (r > t)
-				t = r, why = i ? "learned-tokens" : "learned-requests";
-		}
+		double r = ready(&p->learned, c[PACE_TOK], now);
+		if (r > t)
+			t = r, why = "learned";
 	}
 	if (d) {
 		memset(d, 0, sizeof *d);
@@ -386,8 +384,8 @@ double pace_when(pace_t *p, size_t bytes, long max_tokens, double now, pace_deci
 		for (int i = 0; i < PACE_NB; i++)
 			d->left[i] = isfinite(t) ? left_at(&p->b[i], t) : -1;
 		d->charge_tokens = c[PACE_TOK];
-		d->rate_rpm = p->b[PACE_REQ].limit > 0 ? p->b[PACE_REQ].rate * MINUTE : p->learned[0].rate * MINUTE;
-		d->rate_tpm = p->b[PACE_TOK].limit > 0 ? p->b[PACE_TOK].rate * MINUTE : p->learned[1].rate * MINUTE;
+		d->rate_rpm = p->b[PACE_REQ].limit > 0 ? p->b[PACE_REQ].rate * MINUTE : 0;
+		d->rate_tpm = p->b[PACE_TOK].limit > 0 ? p->b[PACE_TOK].rate * MINUTE : p->learned.rate * MINUTE;
 		d->concurrency = pace_concurrency(p);
 		d->reason = why;
 	}
@@ -400,8 +398,7 @@ long pace_charge(pace_t *p, size_t bytes, long max_tokens, double now)
 	charges(p, bytes, max_tokens, c);
 	for (int i = 0; i < PACE_NB; i++)
 		take(&p->b[i], c[i], now);
-	take(&p->learned[0], 1, now);
-	take(&p->learned[1], c[PACE_TOK], now);
+	take(&p->learned, c[PACE_TOK], now);
 	if (p->nt == p->cap) {
 		p->cap = p->cap ? 2 * p->cap : 64;
 		p->t = xrealloc(p->t, p->cap * sizeof *p->t);
@@ -453,7 +450,7 @@ static void apply_headers(pace_t *p, const struct ticket *k, const pace_hdrs *h,
 	if (rr == 0 && rs >= QUOTA_MS)
 		p->stop = now + rs;
 	/* A server that says its limits needs no guessing. */
-	p->learned[0].limit = p->learned[1].limit = 0;
+	p->learned.limit = 0;
 }
 
 static void remember(pace_t *p, double t, double tokens)
@@ -466,53 +463,50 @@ static void remember(pace_t *p, double t, double tokens)
 }
 
 /*
- * No headers: a 429 (or 529) episode sets or cuts the learned rates.  The
- * first estimate is what the server accepted over the last minute (limits are
- * per minute); each later episode multiplies by BETA.  An episode is the 429s
- * of requests sent before the last cut: they were paced by the old rate and
- * say nothing new.
+ * No headers: a 429 (or 529) episode sets or cuts the learned rate.  It is
+ * one rate, of tokens as charged (prompt + max_tokens): without headers a
+ * 429 does not say which bucket ran dry, and a rate of requests learned when
+ * tokens bound would starve small requests; every request is charged at
+ * least its max_tokens, so a token rate also spaces requests.  The first
+ * estimate is what the server accepted over the last minute (limits are per
+ * minute); each later episode multiplies by BETA.  An episode is the 429s of
+ * requests sent before the last cut: they were paced by the old rate and say
+ * nothing new.  Each clean second adds ALPHA of the rate at the last cut.
  */
 static void learn_429(pace_t *p, const struct ticket *k, double now)
 {
 	if (k->id <= p->md_id)
 		return;
 	p->md_id = p->next_id - 1;
-	for (int i = 0; i < 2; i++) {
-		struct bucket *b = &p->learned[i];
-		double rate;
-		if (b->limit <= 0) {
-			double n = 0;
-			for (size_t j = 0; j < p->rn; j++)
-				if (p->ring_t[j] > now - MINUTE)
-					n += i ? p->ring_k[j] : 1;
-			if (n < 1)
-				n = 1;
-			rate = BETA * n / MINUTE;
-		} else {
-			rate = BETA * b->rate;
-		}
-		b->rate = rate;
-		b->limit = rate * 1000 > 1 ? rate * 1000 : 1;	/* a burst of one second at most */
-		b->left = 0;	/* the server's bucket is empty: that is what the 429 said */
-		b->at = now;
-		p->md_rate[i] = rate;
+	struct bucket *b = &p->learned;
+	double rate;
+	if (b->limit <= 0) {
+		double n = 0;
+		for (size_t j = 0; j < p->rn; j++)
+			if (p->ring_t[j] > now - MINUTE)
+				n += p->ring_k[j];
+		rate = BETA * (n > 1 ? n : 1) / MINUTE;
+	} else {
+		rate = BETA * b->rate;
 	}
+	b->rate = rate;
+	b->limit = rate * 1000 > 1 ? rate * 1000 : 1;	/* a burst of one second at most */
+	b->left = 0;	/* the server's bucket is empty: that is what the 429 said */
+	b->at = now;
+	p->md_rate = rate;
 	p->ai_at = now;
 }
 
 static void learn_ok(pace_t *p, double now)
 {
-	if (p->learned[0].limit <= 0 || now - p->ai_at < 1000)
+	struct bucket *b = &p->learned;
+	if (b->limit <= 0 || now - p->ai_at < 1000)
 		return;
-	double secs = floor((now - p->ai_at) / 1000);
-	for (int i = 0; i < 2; i++) {
-		struct bucket *b = &p->learned[i];
-		double l = left_at(b, now);
-		b->rate += secs * ALPHA * p->md_rate[i];
-		b->limit = b->rate * 1000 > 1 ? b->rate * 1000 : 1;
-		b->left = l < b->limit ? l : b->limit;
-		b->at = now;
-	}
+	double secs = floor((now - p->ai_at) / 1000), l = left_at(b, now);
+	b->rate += secs * ALPHA * p->md_rate;
+	b->limit = b->rate * 1000 > 1 ? b->rate * 1000 : 1;
+	b->left = l < b->limit ? l : b->limit;
+	b->at = now;
 	p->ai_at += secs * 1000;
 }
 

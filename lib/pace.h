@@ -61,10 +61,10 @@ typedef struct pace_decision {
 	double now_ms, send_ms;		/* when decided, when it may go */
 	double left[PACE_NB];		/* budget believed left at send_ms, before this charge; -1: unknown */
 	double charge_tokens;		/* prompt estimate + max_tokens */
-	double rate_rpm, rate_tpm;	/* the rates paced by (learned or given); 0: none */
+	double rate_rpm, rate_tpm;	/* the rates paced by (given, said or learned); 0: none */
 	int concurrency;		/* the controller's current limit */
 	const char *reason;		/* "budget", "requests", "tokens", "input-tokens", "output-tokens",
-					   "hold" (a Retry-After), "quota", "learned-requests", "learned-tokens" */
+					   "hold" (a Retry-After), "quota", "learned" (the rate 429s taught) */
 } pace_decision;
 
 /* The earliest time (>= now_ms) a request of prompt_bytes bytes asking for

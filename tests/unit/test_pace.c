@@ -220,25 +220,25 @@ static void learned(void)
 	long y = pace_charge(p, 400, 0, 30001);
 	pace_answer(p, x, 429, NULL, -1, 20, -1, NULL, 0, 30020);
 	pace_decision d;
-	/* 0.9 * 120 / minute = 108 / minute: one every 555.6 ms, starting empty */
+	/* 0.9 * 12000 tokens a minute (120 of 100): 100 tokens every 555.6 ms, starting empty */
 	CHECK_NEAR(pace_when(p, 400, 0, 30020, &d), 30020 + 60000.0 / 108, 1e-9);
-	CHECK_STR(d.reason, "learned-requests");
-	CHECK_NEAR(d.rate_rpm, 108, 1e-9);
+	CHECK_STR(d.reason, "learned");
 	CHECK_NEAR(d.rate_tpm, 0.9 * 12000, 1e-9);
+	CHECK_NEAR(d.rate_rpm, 0, 0);
 	/* y was sent before the cut: the same episode, no second cut */
 	pace_answer(p, y, 429, NULL, -1, 20, -1, NULL, 0, 30021);
 	pace_when(p, 400, 0, 30021, &d);
-	CHECK_NEAR(d.rate_rpm, 108, 1e-9);
+	CHECK_NEAR(d.rate_tpm, 10800, 1e-9);
 	/* a request sent after the cut and refused: cut again */
 	long z = pace_charge(p, 400, 0, 31000);
 	pace_answer(p, z, 529, NULL, -1, 20, -1, NULL, 0, 31020);
 	pace_when(p, 400, 0, 31020, &d);
-	CHECK_NEAR(d.rate_rpm, 108 * 0.9, 1e-9);
-	/* three clean seconds later: + 3 * 2% of 97.2 */
+	CHECK_NEAR(d.rate_tpm, 10800 * 0.9, 1e-9);
+	/* three clean seconds later: + 3 * 2% of 9720 */
 	long w = pace_charge(p, 400, 0, 34000);
 	pace_answer(p, w, 200, NULL, -1, 20, -1, NULL, 0, 34020);
 	pace_when(p, 400, 0, 34020, &d);
-	CHECK_NEAR(d.rate_rpm, 97.2 * 1.06, 1e-9);
+	CHECK_NEAR(d.rate_tpm, 9720 * 1.06, 1e-9);
 	/* headers, once seen, end the guessing */
 	long v = pace_charge(p, 400, 0, 35000);
 	pace_hdrs h;
