@@ -52,12 +52,16 @@ report() {
 		>"$BENCH_TMP/$1.log"
 	kill "$LPID"
 	wait "$LPID" 2>/dev/null
-	$py - "$1" "$2" "$floor_s" "$c" <<'PY'
+	$py - "$1" "$2" "$floor_s" "$c" "$BENCH_TMP/$1.log" "$delay" <<'PY'
 import json, sys
 name, secs, floor, c = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), json.loads(sys.argv[4])
+# the span the server saw, first arrival to last answer: a client's start-up (Node's is
+# seconds) is not pacing
+ts = [json.loads(l)["t"] for l in open(sys.argv[5]) if l.strip()]
+span = (max(ts) - min(ts) + float(sys.argv[6])) / 1000 if ts else 0
 pct = 100.0 * c["429"] / max(1, c["total"])
-print("  %-26s %7.2f s  %5.2fx the floor  %5d requests, %4d answered 429 (%.1f%%)" %
-      (name, secs, secs / floor if floor > 0 else 0, c["total"], c["429"], pct))
+print("  %-24s %7.2f s wall, %7.2f s span (%.2fx the floor)  %5d requests, %4d answered 429 (%.1f%%)" %
+      (name, secs, span, span / floor if floor > 0 else 0, c["total"], c["429"], pct))
 PY
 }
 

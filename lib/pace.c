@@ -363,7 +363,7 @@ double pace_when(pace_t *p, size_t bytes, long max_tokens, double now, pace_deci
 	const char *why = "budget";
 	charges(p, bytes, max_tokens, c);
 	if (p->stop) {
-		t = p->stop;
+		t = p->stop > 0 ? p->stop : HUGE_VAL;	/* -1: no end was said, none for this run */
 		why = "quota";
 	} else {
 		if (p->hold_until > t)

@@ -69,7 +69,8 @@ typedef struct pace_decision {
 
 /* The earliest time (>= now_ms) a request of prompt_bytes bytes asking for
  * max_tokens may be sent without exceeding any budget believed.  d may be NULL.
- * For a stopped endpoint it returns the stop's end (and d->reason "quota"). */
+ * For a stopped endpoint it returns the stop's end, HUGE_VAL when none was
+ * said (and d->reason "quota"). */
 double pace_when(pace_t *p, size_t prompt_bytes, long max_tokens, double now_ms, pace_decision *d);
 /* Charge the request (at send time); returns a ticket for pace_answer. */
 long pace_charge(pace_t *p, size_t prompt_bytes, long max_tokens, double now_ms);

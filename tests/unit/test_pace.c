@@ -189,6 +189,9 @@ static void quota(void)
 	const char *body = "{\"error\":{\"type\":\"insufficient_quota\",\"code\":\"insufficient_quota\"}}";
 	pace_answer(p, a, 429, NULL, -1, 20, 1000, body, strlen(body), 5);
 	CHECK(pace_stopped(p) == -1);	/* stopped, and nothing says until when */
+	CHECK(isinf(pace_when(p, 10, 0, 6, &d)));
+	CHECK_STR(d.reason, "quota");
+	CHECK(d.left[PACE_REQ] == -1);
 	pace_free(&p);
 
 	/* an ordinary 429 holds for its Retry-After, and is no quota */
