@@ -88,3 +88,20 @@ ask() {
 	[ "$status" -eq 1 ]
 	[[ $output == *"bad --headers"* ]]
 }
+
+@test "bench/plot-conc.py: one curve of requests in flight, one red tick per 429" {
+	start_limitd --rpm 2 --delay 0 --minute 3600
+	for i in 1 2 3 4 5; do ask hi 1 >/dev/null; done
+	curl -s "http://127.0.0.1:$PORT/_log" >"$BATS_TEST_TMPDIR/log"
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/../bench/plot-conc.py" --delay 20 --title 'a <test>' "$BATS_TEST_TMPDIR/log"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == '<svg '* ]]
+	[[ $output == *'a &lt;test>'* ]]
+	[ "$(grep -c '<polyline' <<<"$output")" -eq 1 ]
+	[ "$(grep -c 'stroke="#c0392b"' <<<"$output")" -eq 3 ]
+	[[ ${lines[-1]} == '</svg>' ]]
+	: >"$BATS_TEST_TMPDIR/empty"
+	run /usr/bin/python3 "$BATS_TEST_DIRNAME/../bench/plot-conc.py" "$BATS_TEST_TMPDIR/empty"
+	[ "$status" -eq 1 ]
+	[[ $output == *"no requests"* ]]
+}

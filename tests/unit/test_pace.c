@@ -117,6 +117,14 @@ static void budgets(void)
 	CHECK(strstr(buf, "\"charge_tokens\":200,\"rpm\":60,\"tpm\":1000,\"concurrency\":4") != NULL);
 	pace_free(&p);
 	CHECK(p == NULL);
+	/* a test server's "minute" of 6 s: the same budgets, ten times as fast */
+	o = (pace_opts){ .rpm = 60, .minute_ms = 6000 };
+	p = pace_new(&o);
+	for (int i = 0; i < 60; i++)
+		pace_charge(p, 4, 0, 0);
+	CHECK_NEAR(pace_when(p, 4, 0, 0, &d), 100, 1e-9);
+	CHECK_NEAR(d.rate_rpm, 60, 1e-9);	/* per its minute */
+	pace_free(&p);
 }
 
 /* Headers replace beliefs; in-flight requests sent after the answered one are subtracted. */
