@@ -220,11 +220,18 @@ int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errl
 {
 	qa_buf body = { 0 }, b = { 0 };
 	const char *why;
-	if (cache_canonical(&body, req->body, req->body_len, &why) != 0 || body.len == 0 || body.p[0] != '{') {
+	size_t off;
+	/* One parse for both the canonical text and the pinned test: keys are on every request's path. */
+	qa_json *j = json_new();
+	if (json_parse(j, req->body, req->body_len, &why, &off) != 0 || json_type(j, 0) != QA_OBJECT) {
 		snprintf(err, errlen, "the request body is not a JSON object");
-		buf_free(&body);
+		json_free(&j);
 		return -1;
 	}
+	canon(&body, j, 0);
+	int pinned = pins(j, 0) || pins(j, json_member(j, 0, "options", 7)) ||
+	    pins(j, json_member(j, 0, "generationConfig", 16));
+	json_free(&j);
 	/* Members in sorted order, so this is itself canonical JSON. */
 	buf_addc(&b, '{');
 	add_str_member(&b, "base_url", req->base_url);
@@ -236,7 +243,7 @@ int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errl
 	add_str_member(&b, "model", req->model);
 	buf_addc(&b, ',');
 	add_str_member(&b, "provider", req->provider);
-	if (!cache_pinned(req->body, req->body_len))
+	if (!pinned)
 		buf_printf(&b, ",\"sample\":%lu", req->sample);
 	buf_addc(&b, '}');
 
