@@ -7,7 +7,7 @@
 . bench/lib.sh
 n=${BENCH_CACHE_N:-100000}
 c=64
-cc -std=c11 -D_GNU_SOURCE -O2 -Ilib -o "$BENCH_TMP/cachebench" bench/cachebench.c "$QA_BUILD/libqa.a" \
+cc -std=c11 -D_GNU_SOURCE -O2 -Ilib -o "$BENCH_TMP/cachebench" bench/cachebench.c "${QA_BIN%/bin}/libqa.a" \
 	$(pkg-config --libs sqlite3 libcrypto libpcre2-8 libutf8proc libcurl inih) -lcsv -ldl -lm || { echo "  cannot build bench/cachebench.c"; exit 1; }
 cc -std=c11 -D_GNU_SOURCE -O2 -o "$BENCH_TMP/canned" bench/canned.c \
 	$(pkg-config --cflags --libs libmicrohttpd) || { echo "  cannot build bench/canned.c"; exit 1; }
