@@ -83,6 +83,10 @@ static void print_stats(qa_cache *c, const char *path)
 	buf_free(&b);
 }
 
+/* File scope, so what is open when qa_die() exits is still reachable (LeakSanitizer). */
+static char *path;
+static qa_cache *cache;
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -93,7 +97,6 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	qa_set_prog(argv[0]);
-	char *path = NULL;
 	const char *older = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
@@ -139,7 +142,7 @@ int main(int argc, char **argv)
 		qa_die(QA_EXIT_USAGE, "no cache file: set XDG_CACHE_HOME or HOME, or give --cache FILE");
 
 	char err[512];
-	qa_cache *cache = cache_open(path, mode, err, sizeof err);
+	cache = cache_open(path, mode, err, sizeof err);
 	if (!cache)
 		qa_die(QA_EXIT_USAGE, "%s", err);
 	int status = QA_EXIT_OK;
