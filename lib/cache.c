@@ -353,13 +353,33 @@ qa_cache *cache_open(const char *path, enum qa_cache_mode mode, char *err, size_
 	sqlite3_busy_timeout(c->db, 30000);
 	char *msg = NULL;
 	int64_t format = -1;
-	int rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &msg);
-	if (rc == SQLITE_OK && flags != SQLITE_OPEN_READONLY)
-		rc = sqlite3_exec(c->db, schema, NULL, NULL, &msg);
+	/*
+	 * Switching a new file to WAL can meet SQLITE_BUSY without the busy
+	 * handler being asked (another process is making the file too): retry
+	 * it for as long as the busy timeout, a millisecond at a time.
+	 */
+	int rc;
+	for (int tries = 0;; tries++) {
+		rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &msg);
+		if ((rc & 0xff) != SQLITE_BUSY || tries >= 30000)
+			break;
+		sqlite3_free(msg);
+		msg = NULL;
+		sqlite3_sleep(1);
+	}
+	/*
+	 * The write lock first (IMMEDIATE waits in the busy handler): two
+	 * shards making the file at once would otherwise see each other's
+	 * schema change mid-statement and fail with SQLITE_BUSY at once.
+	 */
 	if (rc == SQLITE_OK && flags != SQLITE_OPEN_READONLY) {
-		char sql[128];
-		snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO meta VALUES('format',%d),('hits',0);", QA_CACHE_FORMAT);
-		rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+		qa_buf sql = { 0 };
+		buf_printf(&sql, "BEGIN IMMEDIATE; %s INSERT OR IGNORE INTO meta VALUES('format',%d),('hits',0); COMMIT;",
+		    schema, QA_CACHE_FORMAT);
+		rc = sqlite3_exec(c->db, buf_cstr(&sql), NULL, NULL, &msg);
+		buf_free(&sql);
+		if (rc != SQLITE_OK && !sqlite3_get_autocommit(c->db))
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: not a qa cache: %s", path, msg ? msg : sqlite3_errmsg(c->db));
@@ -454,6 +474,21 @@ int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, 
 	}
 	sqlite3_reset(st);
 	return r;
+}
+
+int cache_read_begin(qa_cache *c, char *err, size_t errlen)
+{
+	if (!c->db || c->mode == QA_CACHE_REFRESH)
+		return 0;
+	if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(c, err, errlen, "beginning a read");
+	return 0;
+}
+
+void cache_read_end(qa_cache *c)
+{
+	if (c->db && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 }
 
 /* 1 when the answer must not be stored: errors and content-filter stops are asked again. */

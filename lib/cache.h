@@ -110,6 +110,15 @@ void cache_hit_free(qa_cache_hit *h);
 /* 1 hit (h filled), 0 miss (always in refresh and off modes), -1 error (err filled). */
 int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen);
 
+/*
+ * A batch of lookups in one read transaction: each get then skips taking
+ * and dropping the shared lock (a warm run's cost; see bench/cache.sh).
+ * Answers stored by others meanwhile are not seen until cache_read_end.
+ * No cache_put between the two.  0, or -1 (err filled).
+ */
+int cache_read_begin(qa_cache *c, char *err, size_t errlen);
+void cache_read_end(qa_cache *c);
+
 enum { QA_CACHE_STORED = 0, QA_CACHE_REFUSED = 1, QA_CACHE_SKIPPED = 2 };
 /*
  * Stores an answer, committed (on disk, visible to every process) before it
