@@ -1,0 +1,375 @@
+/* The response cache: what goes into a key, and what the store keeps. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cache.h"
+#include "t.h"
+
+static const char body[] = "{\"model\":\"m\",\"temperature\":0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+static qa_cache_req req_of(const char *b)
+{
+	qa_cache_req r = { "openai", "http://127.0.0.1:8080/v1", "m", "chat", b, strlen(b), 0 };
+	return r;
+}
+
+static void key_of(const qa_cache_req *r, char out[65])
+{
+	qa_cache_key k;
+	char err[128];
+	CHECK(cache_key(r, &k, err, sizeof err) == 0);
+	memcpy(out, k.hex, 65);
+}
+
+static void canonical(const char *in, const char *want)
+{
+	qa_buf b = { 0 };
+	const char *err;
+	CHECK(cache_canonical(&b, in, strlen(in), &err) == 0);
+	CHECK_STR(buf_cstr(&b), want);
+	buf_free(&b);
+}
+
+static void test_keys(void)
+{
+	char a[65], b[65];
+	qa_cache_req r = req_of(body);
+	key_of(&r, a);
+	key_of(&r, b);
+	CHECK_STR(a, b);
+	CHECK(strlen(a) == 64);
+
+	/* The same body spelled differently: key order, whitespace, escapes. */
+	qa_cache_req r2 = req_of(" { \"messages\" : [ {\"content\":\"h\\u0069\", \"role\":\"user\"} ], \"temperature\":0, \"model\":\"m\" } ");
+	key_of(&r2, b);
+	CHECK_STR(b, a);
+
+	r2 = r;
+	r2.base_url = "http://127.0.0.1:8081/v1";
+	key_of(&r2, b);
+	CHECK(strcmp(a, b) != 0);
+	r2 = r;
+	r2.model = "m2";
+	key_of(&r2, b);
+	CHECK(strcmp(a, b) != 0);
+	r2 = r;
+	r2.provider = "relay";
+	key_of(&r2, b);
+	CHECK(strcmp(a, b) != 0);
+	r2 = r;
+	r2.mode = "completion";
+	key_of(&r2, b);
+	CHECK(strcmp(a, b) != 0);
+	/* A sampling parameter in the body. */
+	r2 = req_of("{\"model\":\"m\",\"temperature\":0,\"top_p\":0.9,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+	key_of(&r2, b);
+	CHECK(strcmp(a, b) != 0);
+	/* Numbers as written: 0 and 0.0 are different requests on the wire. */
+	r2 = req_of("{\"model\":\"m\",\"temperature\":0.0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+	key_of(&r2, b);
+	CHECK(strcmp(a, b) != 0);
+
+	/* Pinned (temperature 0): the sample index does not matter. */
+	r2 = r;
+	r2.sample = 3;
+	key_of(&r2, b);
+	CHECK_STR(b, a);
+
+	/* Not pinned: each sample its own answer. */
+	const char *hot = "{\"model\":\"m\",\"temperature\":0.7,\"messages\":[]}";
+	char h0[65], h1[65], h0b[65];
+	qa_cache_req s = req_of(hot);
+	key_of(&s, h0);
+	s.sample = 1;
+	key_of(&s, h1);
+	s.sample = 0;
+	key_of(&s, h0b);
+	CHECK(strcmp(h0, h1) != 0);
+	CHECK_STR(h0, h0b);
+	/* Temperature absent is not pinned either; a seed pins it. */
+	CHECK(cache_pinned("{\"model\":\"m\"}", 13) == 0);
+	CHECK(cache_pinned("{\"temperature\":0.7,\"seed\":1}", 28) == 1);
+	CHECK(cache_pinned("{\"temperature\":0}", 17) == 1);
+	CHECK(cache_pinned("{\"options\":{\"temperature\":0}}", 29) == 1);
+	CHECK(cache_pinned("{\"generationConfig\":{\"seed\":7}}", 31) == 1);
+	CHECK(cache_pinned("{\"seed\":null}", 13) == 0);
+
+	/* Not a JSON object: refused. */
+	qa_cache_req bad = req_of("[1,2]");
+	qa_cache_key k;
+	char err[128];
+	CHECK(cache_key(&bad, &k, err, sizeof err) == -1);
+	bad = req_of("{\"a\":");
+	CHECK(cache_key(&bad, &k, err, sizeof err) == -1);
+}
+
+static void test_canonical(void)
+{
+	canonical(" {\"b\" : 1 , \"a\":[ true,null ,\"x\\/y\"], \"c\":{\"z\":1e3,\"y\":-0.50}} ",
+	    "{\"a\":[true,null,\"x/y\"],\"b\":1,\"c\":{\"y\":-0.50,\"z\":1e3}}");
+	/* A repeated key keeps its last value, as json_member reads it. */
+	canonical("{\"a\":1,\"b\":2,\"a\":3}", "{\"a\":3,\"b\":2}");
+	/* Keys sort by bytes: "ab" after "a", upper case before lower. */
+	canonical("{\"ab\":1,\"a\":2,\"B\":3}", "{\"B\":3,\"a\":2,\"ab\":1}");
+	canonical("\"\\u00e9\"", "\"\xc3\xa9\"");
+}
+
+/* The key of a request an API key, a timeout or a retry setting could change: none are inputs. */
+static void test_key_ignores_auth(void)
+{
+	/* qa_cache_req has no field for them; a header inside the body would be the caller's bug. */
+	char a[65], b[65];
+	qa_cache_req r = req_of(body);
+	key_of(&r, a);
+	setenv("OPENAI_API_KEY", "sk-other", 1);
+	key_of(&r, b);
+	CHECK_STR(a, b);
+	/* A known vector: the key is SHA-256 of this exact text, so it is stable across builds. */
+	qa_cache_req v = { "mock", "http://x", "m", "chat", "{\"temperature\":0}", 17, 0 };
+	key_of(&v, a);
+	CHECK_STR(a, "b504dbb92e455baa5781b8e77491e08662b9ad97d5cab98f8fd70569baa6f4ac");
+}
+
+static qa_cache_entry entry(const char *resp)
+{
+	qa_cache_entry e = { resp, strlen(resp), 1796594930, "http://127.0.0.1:8080/v1/chat/completions", "m", 80 };
+	return e;
+}
+
+static void test_store(const char *dir)
+{
+	char path[512], err[256];
+	snprintf(path, sizeof path, "%s/sub/responses.db", dir);
+	qa_cache *c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(c != NULL);
+	if (!c) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	snprintf(path + strlen(path), sizeof path - strlen(path), "-wal");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	path[strlen(path) - 4] = '\0';
+	char sub[512];
+	snprintf(sub, sizeof sub, "%s/sub", dir);
+	CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
+
+	qa_cache_req r = req_of(body);
+	qa_cache_key k;
+	qa_cache_hit h;
+	CHECK(cache_key(&r, &k, err, sizeof err) == 0);
+	CHECK(cache_get(c, &k, &h, err, sizeof err) == 0);
+	const char *resp = "{\"text\":\"hello\",\"finish_reason\":\"stop\",\"attempts\":2,\"latency_ms\":41}";
+	qa_cache_entry e = entry(resp);
+	CHECK(cache_put(c, &k, &e, "stop", err, sizeof err) == QA_CACHE_STORED);
+	CHECK(cache_get(c, &k, &h, err, sizeof err) == 1);
+	CHECK_STR(h.response, resp);
+	CHECK(h.response_len == strlen(resp));
+	CHECK(h.cached_at == 1796594930);
+	CHECK_STR(h.cached_at_text, "2026-12-06T22:08:50Z");
+	CHECK_STR(h.model, "m");
+	cache_hit_free(&h);
+	/* The same inside a read batch, which ends cleanly. */
+	CHECK(cache_read_begin(c, err, sizeof err) == 0);
+	CHECK(cache_get(c, &k, &h, err, sizeof err) == 1);
+	cache_hit_free(&h);
+	cache_read_end(c);
+
+	/* Errors and content-filter stops are never stored. */
+	qa_cache_key k2 = k;
+	k2.hex[0] = k.hex[0] == 'a' ? 'b' : 'a';
+	qa_cache_entry cf = entry("{\"text\":\"\",\"finish_reason\":\"content_filter\"}");
+	CHECK(cache_put(c, &k2, &cf, "content_filter", err, sizeof err) == QA_CACHE_REFUSED);
+	qa_cache_entry er = entry("{\"error\":{\"type\":\"http\",\"status\":500}}");
+	CHECK(cache_put(c, &k2, &er, NULL, err, sizeof err) == QA_CACHE_REFUSED);
+	CHECK(cache_put(c, &k2, &er, "error", err, sizeof err) == QA_CACHE_REFUSED);
+	qa_cache_entry notobj = entry("[1]");
+	CHECK(cache_put(c, &k2, &notobj, "stop", err, sizeof err) == QA_CACHE_REFUSED);
+	CHECK(cache_get(c, &k2, &h, err, sizeof err) == 0);
+
+	/* In flight: the first claim fetches, a second in the same process waits. */
+	CHECK(cache_claim(c, &k2, err, sizeof err) == 1);
+	CHECK(cache_in_flight(c, &k2) == 1);
+	CHECK(cache_claim(c, &k2, err, sizeof err) == 0);
+	cache_release(c, &k2);
+	CHECK(cache_in_flight(c, &k2) == 0);
+	CHECK(cache_claim(c, &k2, err, sizeof err) == 1);
+	cache_release(c, &k2);
+
+	qa_cache_stats s;
+	CHECK(cache_stats(c, &s, err, sizeof err) == 0);
+	CHECK(s.session_hits == 2 && s.session_puts == 1 && s.hits == 2);
+
+	/* A claim left by a process that died is taken over.  No connection crosses the fork (SQLite forbids it). */
+	cache_close(&c);
+	pid_t pid = fork();
+	if (pid == 0) {
+		qa_cache *cc = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+		_exit(cc && cache_claim(cc, &k2, err, sizeof err) == 1 ? 0 : 1);	/* dies holding it */
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	/* The dead child's row is there, but it is not in flight, and we take it over. */
+	CHECK(cache_in_flight(c, &k2) == 0);
+	CHECK(cache_claim(c, &k2, err, sizeof err) == 1);
+	cache_release(c, &k2);
+
+	CHECK(cache_stats(c, &s, err, sizeof err) == 0);
+	CHECK(s.entries == 1);
+	CHECK(s.response_bytes == (int64_t)strlen(resp));
+	CHECK(s.request_bytes == 80);
+	CHECK(s.session_hits == 0 && s.session_puts == 0);	/* a new handle's */
+	CHECK(s.hits == 2);	/* the first handle's hits, recorded at its close */
+	cache_close(&c);
+
+	/* The journal really is WAL, and the format is recorded. */
+	sqlite3 *db;
+	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+	sqlite3_stmt *q;
+	CHECK(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(q) == SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	CHECK(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name='format'", -1, &q, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == QA_CACHE_FORMAT);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+
+	/* Hits are counted in the file at close. */
+	c = cache_open(path, QA_CACHE_READ_ONLY, err, sizeof err);
+	CHECK(c != NULL);
+	CHECK(cache_stats(c, &s, err, sizeof err) == 0 && s.hits == 2 && s.session_hits == 0);
+	/* Read-only serves but stores nothing. */
+	CHECK(cache_get(c, &k, &h, err, sizeof err) == 1);
+	cache_hit_free(&h);
+	CHECK(cache_put(c, &k2, &e, "stop", err, sizeof err) == QA_CACHE_SKIPPED);
+	cache_close(&c);
+
+	/* Refresh serves nothing and replaces. */
+	c = cache_open(path, QA_CACHE_REFRESH, err, sizeof err);
+	CHECK(c != NULL);
+	CHECK(cache_get(c, &k, &h, err, sizeof err) == 0);
+	qa_cache_entry e2 = entry("{\"text\":\"again\"}");
+	CHECK(cache_put(c, &k, &e2, "stop", err, sizeof err) == QA_CACHE_STORED);
+	cache_close(&c);
+	c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(c && cache_get(c, &k, &h, err, sizeof err) == 1);
+	if (c && h.response) {
+		CHECK_STR(h.response, "{\"text\":\"again\"}");
+		cache_hit_free(&h);
+	}
+	int64_t removed;
+	CHECK(cache_prune(c, 1796594930, &removed, err, sizeof err) == 0 && removed == 0);
+	CHECK(cache_prune(c, 1796594931, &removed, err, sizeof err) == 0 && removed == 1);
+	cache_close(&c);
+
+	/* Off opens nothing. */
+	c = cache_open(NULL, QA_CACHE_OFF, err, sizeof err);
+	CHECK(c && cache_get(c, &k, &h, err, sizeof err) == 0);
+	CHECK(cache_put(c, &k, &e, "stop", err, sizeof err) == QA_CACHE_SKIPPED);
+	cache_close(&c);
+
+	/* A file that is not a cache is refused with its name. */
+	snprintf(path, sizeof path, "%s/junk.db", dir);
+	FILE *fp = fopen(path, "w");
+	fputs("not sqlite at all, not at all, really not, no.....................................................\n", fp);
+	fclose(fp);
+	c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(c == NULL);
+	CHECK(strstr(err, "junk.db") != NULL);
+}
+
+/* Two processes writing the one file at once: every put lands, none fails. */
+static void test_concurrent(const char *dir)
+{
+	char path[512], err[256];
+	snprintf(path, sizeof path, "%s/shared.db", dir);
+	enum { N = 400 };
+	pid_t kids[2];
+	for (int w = 0; w < 2; w++) {
+		kids[w] = fork();
+		if (kids[w] == 0) {
+			qa_cache *c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+			if (!c) {
+				fprintf(stderr, "writer %d: %s\n", w, err);
+				_exit(2);
+			}
+			int bad = 0;
+			for (int i = 0; i < N; i++) {
+				char b[64];
+				snprintf(b, sizeof b, "{\"w\":%d,\"i\":%d,\"temperature\":0}", w, i);
+				qa_cache_req r = req_of(b);
+				qa_cache_key k;
+				qa_cache_entry e = entry("{\"text\":\"x\"}");
+				if (cache_key(&r, &k, err, sizeof err) || cache_put(c, &k, &e, "stop", err, sizeof err) != QA_CACHE_STORED) {
+					if (!bad)
+						fprintf(stderr, "writer %d: %s\n", w, err);
+					bad++;
+				}
+			}
+			cache_close(&c);
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (int w = 0; w < 2; w++) {
+		int status;
+		waitpid(kids[w], &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	qa_cache *c = cache_open(path, QA_CACHE_READ_ONLY, err, sizeof err);
+	qa_cache_stats s;
+	CHECK(c && cache_stats(c, &s, err, sizeof err) == 0);
+	CHECK(s.entries == 2 * N);
+	cache_close(&c);
+}
+
+static void test_time(void)
+{
+	int64_t t;
+	CHECK(cache_parse_time("2026-12-06T22:08:50Z", &t) == 0 && t == 1796594930);
+	CHECK(cache_parse_time("2026-12-06T23:08:50.25+01:00", &t) == 0 && t == 1796594930);
+	CHECK(cache_parse_time("2026-12-06 22:08:50", &t) == -1);
+	CHECK(cache_parse_time("2026-12-06T22:08:50Zx", &t) == -1);
+	enum qa_cache_mode m;
+	CHECK(cache_mode_parse("refresh", &m) == 0 && m == QA_CACHE_REFRESH);
+	CHECK(cache_mode_parse("rw", &m) == -1);
+	setenv("XDG_CACHE_HOME", "/x/y", 1);
+	char *p = cache_default_path_new();
+	CHECK_STR(p, "/x/y/qa/responses.db");
+	free(p);
+	setenv("XDG_CACHE_HOME", "relative", 1);
+	setenv("HOME", "/home/u", 1);
+	p = cache_default_path_new();
+	CHECK_STR(p, "/home/u/.cache/qa/responses.db");
+	free(p);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/test_cache.XXXXXX";
+	const char *dir = mkdtemp(tmpl);
+	CHECK(dir != NULL);
+	if (!dir)
+		return t_done("test_cache");
+	umask(022);
+	test_canonical();
+	test_keys();
+	test_key_ignores_auth();
+	test_store(dir);
+	test_concurrent(dir);
+	test_time();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+	return t_done("test_cache");
+}
