@@ -25,8 +25,8 @@ LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 # Every tools/qa-*.c is a tool, every plugins/*/*.c a plugin, every tests/unit/test_*.c a unit test.
 TOOLS = $(patsubst tools/%.c,%,$(wildcard tools/qa-*.c))
-# A large tool is a folder, tools/qa-NAME/*.c with a private header.
-DIR_TOOLS = qa-report
+# A large tool is a folder, tools/qa-NAME/*.c with a private header (any *.h there).
+DIR_TOOLS = $(patsubst tools/%/,%,$(wildcard tools/qa-*/))
 TOOLS += $(DIR_TOOLS)
 SCORERS = $(patsubst plugins/scorers/%.c,%,$(wildcard plugins/scorers/*.c))
 PROVIDERS = $(patsubst plugins/providers/%.c,%,$(wildcard plugins/providers/*.c))
@@ -60,10 +60,18 @@ $(BUILD)/bin/%: tools/%.c $(BUILD)/libqa.a $(BUILD)/prefix
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
 
-$(BUILD)/bin/qa-report: $(wildcard tools/qa-report/*.c) tools/qa-report/report.h lib/html.h \
-		$(BUILD)/libqa.a $(BUILD)/prefix
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itools/qa-report -o $@ $(filter %.c,$^) $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
+# A folder tool's files compile one by one into $(BUILD)/obj/qa-NAME/, so a
+# unit test can link the tool's objects (all but main.o).
+define dir_tool
+$(BUILD)/obj/$(1)/%.o: tools/$(1)/%.c $(wildcard tools/$(1)/*.h) lib/qa.h lib/html.h config.mk $(BUILD)/prefix
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -Itools/$(1) -c -o $$@ $$<
+$(1)_OBJ = $(patsubst tools/$(1)/%.c,$(BUILD)/obj/$(1)/%.o,$(wildcard tools/$(1)/*.c))
+$(BUILD)/bin/$(1): $$($(1)_OBJ) $(BUILD)/libqa.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -o $$@ $$($(1)_OBJ) $(BUILD)/libqa.a $$(ALL_LDFLAGS) $$(LIBS)
+endef
+$(foreach t,$(DIR_TOOLS),$(eval $(call dir_tool,$(t))))
 
 $(BUILD)/lib/qa/plugins/%.so: plugins/scorers/%.c lib/qa/plugin.h
 	@mkdir -p $(@D)
@@ -103,6 +111,14 @@ $(BUILD)/tests/porter-stem: tests/porter/stem.c $(PORTER)
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -Iplugins/scorers/porter -o $@ tests/porter/stem.c \
 	    plugins/scorers/porter/porter.c $(ALL_LDFLAGS)
+
+# tests/unit/test_send.c links qa-send's own objects (all but main.o): its
+# decisions are tested exactly, not timed against a server.
+$(BUILD)/tests/test_send: tests/unit/test_send.c tests/unit/t.h $(filter-out %/main.o,$(qa-send_OBJ)) \
+		$(wildcard tools/qa-send/*.h) $(BUILD)/libqa.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itools/qa-send -o $@ $< $(filter %.o,$^) $(BUILD)/libqa.a \
+	    $(ALL_LDFLAGS) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libqa.a
 	@mkdir -p $(@D)
