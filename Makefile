@@ -15,11 +15,11 @@ endif
 
 PKGS = libpcre2-8 libutf8proc libcurl inih
 QA_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -D_GNU_SOURCE \
-	-Ilib -DQA_PLUGINDIR='"$(PLUGINDIR)"' $(SANFLAGS)
+	-Ilib -Iinclude -DQA_PLUGINDIR='"$(PLUGINDIR)"' $(SANFLAGS)
 ALL_CFLAGS = $(QA_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 ALL_LDFLAGS = -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -ldl -lm
-PLUGIN_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Ilib -fPIC $(SANFLAGS) $(CFLAGS)
+PLUGIN_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Iinclude -fPIC $(SANFLAGS) $(CFLAGS)
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
@@ -35,7 +35,9 @@ SUMM_LINKS = chrfpp rouge1 rouge2 rougeL rougeLsum
 # squad.c serves two names: squad_em.so is built, squad_f1.so links to it.
 SCORER_SO = $(patsubst %,$(BUILD)/lib/qa/plugins/%.so,$(filter-out squad rouge,$(SCORERS)) \
 	$(if $(filter squad,$(SCORERS)),squad_em squad_f1) $(SUMM_LINKS))
-PROVIDER_SO = $(PROVIDERS:%=$(BUILD)/lib/qa/plugins/%.so)
+# openai.c serves openai and openai-completions (a link to it).
+PROVIDER_SO = $(PROVIDERS:%=$(BUILD)/lib/qa/plugins/%.so) \
+	$(if $(filter openai,$(PROVIDERS)),$(BUILD)/lib/qa/plugins/openai-completions.so)
 UNIT = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 BINS = $(TOOLS:%=$(BUILD)/bin/%)
@@ -48,7 +50,7 @@ $(BUILD)/prefix: FORCE
 	@mkdir -p $(@D)
 	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
 
-$(BUILD)/obj/%.o: lib/%.c lib/qa.h lib/qa/plugin.h config.mk $(BUILD)/prefix
+$(BUILD)/obj/%.o: lib/%.c lib/qa.h include/qa/plugin.h config.mk $(BUILD)/prefix
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -73,20 +75,23 @@ $(BUILD)/bin/$(1): $$($(1)_OBJ) $(BUILD)/libqa.a
 endef
 $(foreach t,$(DIR_TOOLS),$(eval $(call dir_tool,$(t))))
 
-$(BUILD)/lib/qa/plugins/%.so: plugins/scorers/%.c lib/qa/plugin.h
+$(BUILD)/lib/qa/plugins/%.so: plugins/scorers/%.c include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
-$(BUILD)/lib/qa/plugins/%.so: plugins/providers/%.c lib/qa/plugin.h
+$(BUILD)/lib/qa/plugins/%.so: plugins/providers/%.c include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
-$(BUILD)/lib/qa/plugins/squad_em.so: plugins/scorers/squad.c lib/qa/plugin.h
+$(BUILD)/lib/qa/plugins/squad_em.so: plugins/scorers/squad.c include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ plugins/scorers/squad.c $(ALL_LDFLAGS)
 
 $(BUILD)/lib/qa/plugins/squad_f1.so: $(BUILD)/lib/qa/plugins/squad_em.so
 	ln -sf squad_em.so $@
+
+$(BUILD)/lib/qa/plugins/openai-completions.so: $(BUILD)/lib/qa/plugins/openai.so
+	ln -sf openai.so $@
 
 # Summarization scorers.  chrf.c serves chrf and chrfpp; rouge.c serves
 # rouge1, rouge2, rougeL and rougeLsum, with NLTK's Porter stemmer
@@ -96,7 +101,7 @@ PORTER = plugins/scorers/porter/porter.c plugins/scorers/porter/porter.h
 $(BUILD)/lib/qa/plugins/chrfpp.so: $(BUILD)/lib/qa/plugins/chrf.so
 	ln -sf chrf.so $@
 
-$(BUILD)/lib/qa/plugins/rouge1.so: plugins/scorers/rouge.c $(PORTER) lib/qa/plugin.h
+$(BUILD)/lib/qa/plugins/rouge1.so: plugins/scorers/rouge.c $(PORTER) include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -Iplugins/scorers/porter -shared -o $@ plugins/scorers/rouge.c \
 	    plugins/scorers/porter/porter.c $(ALL_LDFLAGS)
@@ -190,7 +195,7 @@ install: all
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
 	cp $(BINS) $(DESTDIR)$(BINDIR)/
 	cp -P $(BUILD)/lib/qa/plugins/*.so $(DESTDIR)$(PLUGINDIR)/
-	cp lib/qa/plugin.h $(DESTDIR)$(INCLUDEDIR)/qa/
+	cp include/qa/plugin.h $(DESTDIR)$(INCLUDEDIR)/qa/
 	cp $(BUILD)/qa-plugin.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	cp man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	cp man/*.7 $(DESTDIR)$(MANDIR)/man7/

@@ -467,10 +467,7 @@ struct rprice *overflow;
 
 uint64_t hash_bytes(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
+	return hash_fnv1a(HASH_FNV_BASIS, s, n);
 }
 
 /*

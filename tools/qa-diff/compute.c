@@ -240,8 +240,8 @@ struct cplug *cplug_get(const char *metric)
 		qa_warn("corpus statistics of %s: %s", metric, err);
 		return NULL;
 	}
-	const struct qa_plugin *p = c->loaded.plugin;
-	if (!plugin_corpus(p))
+	const struct qa_scorer_ops *p = c->loaded.plugin->scorer;
+	if (!p->corpus)
 		return NULL;
 	qa_json *none = json_new();
 	const char *perr;
@@ -259,7 +259,7 @@ struct cplug *cplug_get(const char *metric)
 		c->state = NULL;
 		return NULL;
 	}
-	c->fn = plugin_corpus(p);
+	c->fn = p->corpus;
 	return c;
 }
 
@@ -267,8 +267,8 @@ void cplug_free(void)
 {
 	for (size_t i = 0; i < ncplugs; i++) {
 		const struct qa_plugin *p = cplugs[i].loaded.plugin;
-		if (cplugs[i].state && p && p->fini)
-			p->fini(cplugs[i].state);
+		if (cplugs[i].state && p && p->scorer->fini)
+			p->scorer->fini(cplugs[i].state);
 		if (p)
 			plugin_unload(&cplugs[i].loaded);
 		free(cplugs[i].metric);

@@ -164,7 +164,7 @@ size_t alts_read(int side, const qa_json *j, int obj, long *dup)
 		if (json_num(j, key + 1, &lp) < 0)
 			continue;
 		const char *s = json_key(j, key, &len);
-		v[n++] = (struct alt){ .h = hash64('k', s, len), .lp = lp, .other = NAN, .ord = (uint32_t)i };
+		v[n++] = (struct alt){ .h = tag_hash('k', s, len), .lp = lp, .other = NAN, .ord = (uint32_t)i };
 	}
 	alt_sort(v, n, 0);
 	size_t m = 0;

@@ -5,18 +5,10 @@
 /* ---- hashing and a compact open-addressing index ---- */
 
 /* FNV-1a over a type tag and the bytes, then MurmurHash3's finalizer to spread the bits. */
-uint64_t hash64(int tag, const char *s, size_t n)
+uint64_t tag_hash(int tag, const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325u;
-	h = (h ^ (unsigned char)tag) * 0x100000001b3u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdu;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53u;
-	h ^= h >> 33;
-	return h;
+	unsigned char t = (unsigned char)tag;
+	return hash_fmix64(hash_fnv1a(hash_fnv1a(HASH_FNV_BASIS, &t, 1), s, n));
 }
 
 uint64_t key_at(const void *keys, size_t stride, uint32_t pos)
@@ -124,7 +116,7 @@ uint32_t cs_intern(const char *s, size_t n)
 		size_t cap = CS.ixcap ? 2 * CS.ixcap : 64;
 		uint32_t *ix = xcalloc(cap, sizeof *ix);
 		for (size_t i = 0; i < CS.nnames; i++) {
-			size_t at = (size_t)hash64('s', CS.names[i], strlen(CS.names[i])) & (cap - 1);
+			size_t at = (size_t)tag_hash('s', CS.names[i], strlen(CS.names[i])) & (cap - 1);
 			while (ix[at])
 				at = (at + 1) & (cap - 1);
 			ix[at] = (uint32_t)i + 1;
@@ -133,7 +125,7 @@ uint32_t cs_intern(const char *s, size_t n)
 		CS.ix = ix;
 		CS.ixcap = cap;
 	}
-	size_t at = (size_t)hash64('s', s, n) & (CS.ixcap - 1);
+	size_t at = (size_t)tag_hash('s', s, n) & (CS.ixcap - 1);
 	for (; CS.ix[at]; at = (at + 1) & (CS.ixcap - 1)) {
 		const char *x = CS.names[CS.ix[at] - 1];
 		if (strlen(x) == n && memcmp(x, s, n) == 0)
@@ -181,7 +173,7 @@ int gate_given(void)
 
 uint32_t task_get(const char *name, size_t len)
 {
-	uint64_t h = name ? hash64('t', name, len) : hash64('T', "", 0);
+	uint64_t h = name ? tag_hash('t', name, len) : tag_hash('T', "", 0);
 	index_reserve(&D.tasks_ix, D.ntasks, D.task_hash, sizeof *D.task_hash);
 	uint32_t *slot = index_slot(&D.tasks_ix, h, D.task_hash, sizeof *D.task_hash);
 	if (*slot)
@@ -236,12 +228,12 @@ int value_hash(const qa_json *j, int tok, uint64_t *h)
 	switch (json_type(j, tok)) {
 	case QA_STRING:
 		s = json_str(j, tok, &n);
-		*h = hash64('s', s, n);
+		*h = tag_hash('s', s, n);
 		return 0;
 	case QA_NUMBER:
 		/* The same key qa-route buckets by (json_num_key). */
 		s = json_num_key(j, tok, &num, &n);
-		*h = hash64('n', s, n);
+		*h = tag_hash('n', s, n);
 		return 0;
 	default:
 		return -1;
@@ -314,7 +306,7 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	if (json_type(j, idtok) == QA_ABSENT || json_type(j, idtok) == QA_NULL) {
 		idtok = -1;
 		int n = snprintf(lbuf, sizeof lbuf, "%lu", lineno);
-		h = hash64('n', lbuf, (size_t)n);
+		h = tag_hash('n', lbuf, (size_t)n);
 		D.noid[side]++;
 	} else if (value_hash(j, idtok, &h) < 0) {
 		qa_warn_at(D.file[side], lineno, "id is neither a string nor a number");

@@ -261,7 +261,7 @@ void finish(void)
 	o->excluded = excluded;
 	o->gated = gate_given() && D.gate_overall;
 	struct dvec lat[2] = { all[BASE].lat, all[CAND].lat };
-	compute(o, all, lat, 0, total, hash64('o', "", 0));
+	compute(o, all, lat, 0, total, tag_hash('o', "", 0));
 	drift_stats(&o->dr, &alld);
 	gate(o);
 

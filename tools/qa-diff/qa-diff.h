@@ -293,7 +293,7 @@ extern struct cplug *cplugs;
 extern size_t ncplugs;
 extern const char *const col_head[NCOL];
 
-uint64_t hash64(int tag, const char *s, size_t n);
+uint64_t tag_hash(int tag, const char *s, size_t n);
 uint64_t key_at(const void *keys, size_t stride, uint32_t pos);
 uint32_t *index_slot(const struct index *x, uint64_t h, const void *keys, size_t stride);
 void index_reserve(struct index *x, size_t n, const void *keys, size_t stride);

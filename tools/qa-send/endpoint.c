@@ -133,7 +133,7 @@ struct provider *provider_get(const char *name)
 		p->err = xstrdup(err);
 		return p;
 	}
-	const struct qa_plugin *pl = p->l.plugin;
+	const struct qa_provider_ops *pl = p->l.plugin->provider;
 	if (pl->init) {
 		qa_json *empty = json_new();
 		const char *e;
@@ -194,7 +194,7 @@ struct endpoint *endpoint_make(const char *name, const char *provider, const cha
 		e->why_type = "bad_record";
 		return e;
 	}
-	const struct qa_plugin *pl = e->prov->l.plugin;
+	const struct qa_provider_ops *pl = e->prov->l.plugin->provider;
 	if (pl->respond)
 		return e;	/* in-process: no URL, no key */
 	const char *env = pl->base_url_env ? getenv(pl->base_url_env) : NULL;

@@ -153,9 +153,10 @@ int status_retryable(long status)
 void classify_http(struct task *t, long status, struct outcome *o)
 {
 	o->status = status;
-	const struct qa_plugin *pl = t->ep->prov->l.plugin;
+	const struct qa_provider_ops *pl = t->ep->prov->l.plugin->provider;
 	struct qa_endpoint qe = { t->ep->name, t->ep->base_url, t->model, t->pj };
 	struct qa_reply *r = &o->reply;
+	r->size = sizeof *r;
 	qa_set_where(t->file, t->lineno);
 	int rc = pl->parse(t->ep->prov->state, asked(t), &qe, status, t->body.p ? t->body.p : "", t->body.len, r);
 	host_reset();

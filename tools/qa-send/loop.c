@@ -89,12 +89,13 @@ void start_http(struct task *t, double now)
 /* An in-process provider answers now; qa-send waits its latency only when asked to. */
 void start_sim(struct task *t, double now)
 {
-	const struct qa_plugin *pl = t->ep->prov->l.plugin;
+	const struct qa_provider_ops *pl = t->ep->prov->l.plugin->provider;
 	struct qa_endpoint qe = { t->ep->name, t->ep->base_url, t->model, t->pj };
 	char *err = NULL;
 	xfree(&t->sim.body);
 	xfree(&t->sim.headers);
 	memset(&t->sim, 0, sizeof t->sim);
+	t->sim.size = sizeof t->sim;
 	qa_set_where(t->file, t->lineno);
 	int rc = pl->respond(t->ep->prov->state, asked(t), &qe, &t->req, &t->sim, &err);
 	host_reset();
@@ -181,7 +182,7 @@ void start(struct task *t, double now)
 	t->attempt_ms = opt.timeout_ms < left ? opt.timeout_ms : left;
 	if (t->attempt_ms < 1)
 		t->attempt_ms = 1;
-	if (t->ep->prov->l.plugin->respond)
+	if (t->ep->prov->l.plugin->provider->respond)
 		start_sim(t, now);
 	else
 		start_http(t, now);

@@ -386,8 +386,8 @@ void cleanup(void)
 	for (size_t i = 0; i < nprovs; i++) {
 		struct provider *p = provs[i];
 		if (!p->err) {
-			if (p->l.plugin->fini && p->state)
-				p->l.plugin->fini(p->state);
+			if (p->l.plugin->provider->fini && p->state)
+				p->l.plugin->provider->fini(p->state);
 			plugin_unload(&p->l);
 		}
 		free(p->name);

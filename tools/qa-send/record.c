@@ -484,10 +484,11 @@ int enter(struct task *t, double now)
 	xfree(&t->model);
 	t->model = model ? xstrdup(model) : NULL;
 
-	const struct qa_plugin *pl = t->ep->prov->l.plugin;
+	const struct qa_provider_ops *pl = t->ep->prov->l.plugin->provider;
 	struct qa_endpoint qe = { t->ep->name, t->ep->base_url, t->model, t->pj };
 	char *err = NULL;
 	qa_set_where(t->file, t->lineno);
+	t->req.size = sizeof t->req;
 	int rc = pl->build(t->ep->prov->state, asked(t), &qe, &t->req, &err);
 	host_reset();
 	if (rc < 0 || !t->req.body || (!pl->respond && !t->req.url)) {
