@@ -144,7 +144,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run r = { 0 };
-	const char **price_files = NULL, *config_path = NULL;
+	/* static: a usage error exits from inside the loop, and the list must still be reachable then */
+	static const char **price_files;
+	const char *config_path = NULL;
 	size_t nprice_files = 0;
 	int c;
 
@@ -234,7 +236,7 @@ int main(int argc, char **argv)
 	} else {
 		/* Without one, only the endpoint config's prices apply: say so, and go on. */
 		qa_buf searched = { 0 };
-		char *path = default_prices(&searched);
+		char *path = default_prices_new(&searched);
 		if (path)
 			load_prices(path);
 		else

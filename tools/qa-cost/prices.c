@@ -294,8 +294,9 @@ int file_exists(const char *path)
 /*
  * No --prices: $QA_PRICES, else the installed table beside the executable
  * (bin/../share/qa/prices.csv), else the build tree's (build/bin/../../pipelines).
+ * The path is the caller's to free.
  */
-char *default_prices(qa_buf *searched)
+char *default_prices_new(qa_buf *searched)
 {
 	const char *env = getenv("QA_PRICES");
 	if (env && *env)

@@ -189,7 +189,7 @@ void text_position(const char *text, size_t off, unsigned long *line, unsigned l
 void load_litellm(const char *path, const char *text, size_t len);
 void load_prices(const char *path);
 int file_exists(const char *path);
-char *default_prices(qa_buf *searched);
+char *default_prices_new(qa_buf *searched);
 int applicable(const struct price *p, const char *prov);
 const struct price *find_row(const char *model, size_t mlen, const char *prov);
 char *json_string_new(const char *s);
