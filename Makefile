@@ -17,18 +17,18 @@ PKGS = libpcre2-8 libutf8proc libcurl inih
 # The response cache (lib/cache.c): SQLite for the store, libcrypto for SHA-256.
 PKGS += sqlite3 libcrypto
 QA_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -D_GNU_SOURCE \
-	-Ilib -DQA_PLUGINDIR='"$(PLUGINDIR)"' $(SANFLAGS)
+	-Ilib -Iinclude -DQA_PLUGINDIR='"$(PLUGINDIR)"' $(SANFLAGS)
 ALL_CFLAGS = $(QA_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 ALL_LDFLAGS = -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -ldl -lm
-PLUGIN_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Ilib -fPIC $(SANFLAGS) $(CFLAGS)
+PLUGIN_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Iinclude -fPIC $(SANFLAGS) $(CFLAGS)
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/obj/%.o)
 # Every tools/qa-*.c is a tool, every plugins/*/*.c a plugin, every tests/unit/test_*.c a unit test.
 TOOLS = $(patsubst tools/%.c,%,$(wildcard tools/qa-*.c))
-# A large tool is a folder, tools/qa-NAME/*.c with a private header.
-DIR_TOOLS = qa-report
+# A large tool is a folder, tools/qa-NAME/*.c with a private header (any *.h there).
+DIR_TOOLS = $(patsubst tools/%/,%,$(wildcard tools/qa-*/))
 TOOLS += $(DIR_TOOLS)
 SCORERS = $(patsubst plugins/scorers/%.c,%,$(wildcard plugins/scorers/*.c))
 PROVIDERS = $(patsubst plugins/providers/%.c,%,$(wildcard plugins/providers/*.c))
@@ -37,7 +37,9 @@ SUMM_LINKS = chrfpp rouge1 rouge2 rougeL rougeLsum
 # squad.c serves two names: squad_em.so is built, squad_f1.so links to it.
 SCORER_SO = $(patsubst %,$(BUILD)/lib/qa/plugins/%.so,$(filter-out squad rouge,$(SCORERS)) \
 	$(if $(filter squad,$(SCORERS)),squad_em squad_f1) $(SUMM_LINKS))
-PROVIDER_SO = $(PROVIDERS:%=$(BUILD)/lib/qa/plugins/%.so)
+# openai.c serves openai and openai-completions (a link to it).
+PROVIDER_SO = $(PROVIDERS:%=$(BUILD)/lib/qa/plugins/%.so) \
+	$(if $(filter openai,$(PROVIDERS)),$(BUILD)/lib/qa/plugins/openai-completions.so)
 UNIT = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 BINS = $(TOOLS:%=$(BUILD)/bin/%)
@@ -50,7 +52,7 @@ $(BUILD)/prefix: FORCE
 	@mkdir -p $(@D)
 	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
 
-$(BUILD)/obj/%.o: lib/%.c lib/qa.h lib/qa/plugin.h config.mk $(BUILD)/prefix
+$(BUILD)/obj/%.o: lib/%.c lib/qa.h include/qa/plugin.h config.mk $(BUILD)/prefix
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -62,25 +64,36 @@ $(BUILD)/bin/%: tools/%.c $(BUILD)/libqa.a $(BUILD)/prefix
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
 
-$(BUILD)/bin/qa-report: $(wildcard tools/qa-report/*.c) tools/qa-report/report.h lib/html.h \
-		$(BUILD)/libqa.a $(BUILD)/prefix
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itools/qa-report -o $@ $(filter %.c,$^) $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
+# A folder tool's files compile one by one into $(BUILD)/obj/qa-NAME/, so a
+# unit test can link the tool's objects (all but main.o).
+define dir_tool
+$(BUILD)/obj/$(1)/%.o: tools/$(1)/%.c $(wildcard tools/$(1)/*.h) lib/qa.h lib/html.h config.mk $(BUILD)/prefix
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -Itools/$(1) -c -o $$@ $$<
+$(1)_OBJ = $(patsubst tools/$(1)/%.c,$(BUILD)/obj/$(1)/%.o,$(wildcard tools/$(1)/*.c))
+$(BUILD)/bin/$(1): $$($(1)_OBJ) $(BUILD)/libqa.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -o $$@ $$($(1)_OBJ) $(BUILD)/libqa.a $$(ALL_LDFLAGS) $$(LIBS)
+endef
+$(foreach t,$(DIR_TOOLS),$(eval $(call dir_tool,$(t))))
 
-$(BUILD)/lib/qa/plugins/%.so: plugins/scorers/%.c lib/qa/plugin.h
+$(BUILD)/lib/qa/plugins/%.so: plugins/scorers/%.c include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
-$(BUILD)/lib/qa/plugins/%.so: plugins/providers/%.c lib/qa/plugin.h
+$(BUILD)/lib/qa/plugins/%.so: plugins/providers/%.c include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
-$(BUILD)/lib/qa/plugins/squad_em.so: plugins/scorers/squad.c lib/qa/plugin.h
+$(BUILD)/lib/qa/plugins/squad_em.so: plugins/scorers/squad.c include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ plugins/scorers/squad.c $(ALL_LDFLAGS)
 
 $(BUILD)/lib/qa/plugins/squad_f1.so: $(BUILD)/lib/qa/plugins/squad_em.so
 	ln -sf squad_em.so $@
+
+$(BUILD)/lib/qa/plugins/openai-completions.so: $(BUILD)/lib/qa/plugins/openai.so
+	ln -sf openai.so $@
 
 # Summarization scorers.  chrf.c serves chrf and chrfpp; rouge.c serves
 # rouge1, rouge2, rougeL and rougeLsum, with NLTK's Porter stemmer
@@ -90,7 +103,7 @@ PORTER = plugins/scorers/porter/porter.c plugins/scorers/porter/porter.h
 $(BUILD)/lib/qa/plugins/chrfpp.so: $(BUILD)/lib/qa/plugins/chrf.so
 	ln -sf chrf.so $@
 
-$(BUILD)/lib/qa/plugins/rouge1.so: plugins/scorers/rouge.c $(PORTER) lib/qa/plugin.h
+$(BUILD)/lib/qa/plugins/rouge1.so: plugins/scorers/rouge.c $(PORTER) include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -Iplugins/scorers/porter -shared -o $@ plugins/scorers/rouge.c \
 	    plugins/scorers/porter/porter.c $(ALL_LDFLAGS)
@@ -115,6 +128,14 @@ unit: $(BUILD)/tests/sse-reply
 $(BUILD)/tests/sse-reply: tests/stream/sse-reply.c $(STREAM_H) $(BUILD)/libqa.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/stream/sse-reply.c $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
+
+# tests/unit/test_send.c links qa-send's own objects (all but main.o): its
+# decisions are tested exactly, not timed against a server.
+$(BUILD)/tests/test_send: tests/unit/test_send.c tests/unit/t.h $(filter-out %/main.o,$(qa-send_OBJ)) \
+		$(wildcard tools/qa-send/*.h) $(BUILD)/libqa.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itools/qa-send -o $@ $< $(filter %.o,$^) $(BUILD)/libqa.a \
+	    $(ALL_LDFLAGS) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(BUILD)/libqa.a
 	@mkdir -p $(@D)
@@ -208,7 +229,7 @@ install: all
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)
 	cp $(BINS) $(DESTDIR)$(BINDIR)/
 	cp -P $(BUILD)/lib/qa/plugins/*.so $(DESTDIR)$(PLUGINDIR)/
-	cp lib/qa/plugin.h $(DESTDIR)$(INCLUDEDIR)/qa/
+	cp include/qa/plugin.h $(DESTDIR)$(INCLUDEDIR)/qa/
 	cp $(BUILD)/qa-plugin.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	cp man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	cp man/*.7 $(DESTDIR)$(MANDIR)/man7/

@@ -397,6 +397,7 @@ const struct qa_host qa_host_table = {
 	.error_body = h_error_body,
 	.copy_len = h_copy_len,
 	.clean = h_clean,
+	.hash64 = hash64,
 };
 
 void host_init(void)
@@ -462,13 +463,16 @@ static const char *kind_name(uint32_t kind)
 	return kind == QA_KIND_SCORER ? "scorer" : kind == QA_KIND_PROVIDER ? "provider" : "plugin";
 }
 
-/* The smallest struct a plugin of this kind may have been built with: up to its kind's last field. */
+/* The smallest struct a plugin of this kind may have been built with: up to its kind's ops. */
 static size_t min_size(uint32_t kind)
 {
 	if (kind == QA_KIND_PROVIDER)
-		return offsetof(struct qa_plugin, respond) + sizeof(((struct qa_plugin *)0)->respond);
-	return offsetof(struct qa_plugin, fini) + sizeof(void (*)(void *));
+		return offsetof(struct qa_plugin, provider) + sizeof(((struct qa_plugin *)0)->provider);
+	return offsetof(struct qa_plugin, scorer) + sizeof(((struct qa_plugin *)0)->scorer);
 }
+
+/* The smallest ops struct of ABI 2: up to respond() for a provider, corpus() for a scorer. */
+#define OPS_MIN(type, last) (offsetof(struct type, last) + sizeof(((struct type *)0)->last))
 
 static int open_file(const char *path, const char *name, uint32_t kind, qa_loaded *out,
     char *err, size_t errlen)
@@ -503,13 +507,22 @@ static int open_file(const char *path, const char *name, uint32_t kind, qa_loade
 		dlclose(h);
 		return -1;
 	}
-	if (kind == QA_KIND_SCORER && !p->score) {
+	if ((p->kind == QA_KIND_SCORER && p->scorer && p->scorer->size < OPS_MIN(qa_scorer_ops, corpus)) ||
+	    (p->kind == QA_KIND_PROVIDER && p->provider &&
+	    p->provider->size < OPS_MIN(qa_provider_ops, respond))) {
+		snprintf(err, errlen, "%s: is not binary compatible (its ops struct has size %u; this qa has ABI %d)",
+		    path, p->kind == QA_KIND_SCORER ? p->scorer->size : p->provider->size, QA_ABI_VERSION);
+		dlclose(h);
+		return -1;
+	}
+	if (kind == QA_KIND_SCORER && (!p->scorer || !p->scorer->score)) {
 		snprintf(err, errlen, "%s: scorer has no score function", path);
 		dlclose(h);
 		return -1;
 	}
-	if (kind == QA_KIND_PROVIDER && (!p->build || !p->parse)) {
-		snprintf(err, errlen, "%s: provider has no %s function", path, p->build ? "parse" : "build");
+	if (kind == QA_KIND_PROVIDER && (!p->provider || !p->provider->build || !p->provider->parse)) {
+		snprintf(err, errlen, "%s: provider has no %s function", path,
+		    p->provider && p->provider->build ? "parse" : "build");
 		dlclose(h);
 		return -1;
 	}

@@ -331,6 +331,17 @@ int config_load(qa_config *c, const char *path, char *err, size_t errlen);
 const qa_endpoint_conf *config_endpoint(const qa_config *c, const char *name);
 void config_free(qa_config *c);
 
+/* ---- hashes (lib/hash.c): their values are behaviour; tests/unit/test_hash.c pins them ---- */
+#define HASH_FNV_BASIS 0xcbf29ce484222325u
+/* FNV-1a 64, continuing from h (HASH_FNV_BASIS to start). */
+uint64_t hash_fnv1a(uint64_t h, const void *p, size_t n);
+/* splitmix64's step and finalizer: the next output for state z. */
+uint64_t hash_splitmix64(uint64_t z);
+/* MurmurHash3's 64-bit finalizer. */
+uint64_t hash_fmix64(uint64_t h);
+/* The host's hash64(): FNV-1a from seed ^ HASH_FNV_BASIS, the length, splitmix64 (qa-plugin(7)). */
+uint64_t hash64(uint64_t seed, const void *p, size_t n);
+
 /* ---- plugins (lib/plugin.c) ---- */
 typedef struct qa_loaded {
 	const struct qa_plugin *plugin;
@@ -352,9 +363,7 @@ void host_fini(void);
  */
 int plugin_load(const char *name, uint32_t kind, qa_loaded *out, char *err, size_t errlen);
 void plugin_unload(qa_loaded *p);
-/* A scorer's corpus(), when its struct is new enough to have one (qa-plugin(7)); else NULL. */
-#define plugin_corpus(p) ((p)->size >= offsetof(struct qa_plugin, corpus) + sizeof (p)->corpus ? \
-	(p)->corpus : NULL)
+
 /*
  * Calls fn once for every plugin file on the path (kind 0: any kind), in
  * search order, for --list: p is NULL and err says why when it does not load.

@@ -19,7 +19,7 @@ SHELL := /bin/bash
 ifneq ($(strip $(QA_BIN)),)
 override QA_BIN := $(patsubst %//,%/,$(QA_BIN)/)
 QA_TOOLS :=
-else ifneq ($(wildcard $(QA_ROOT)/tools/qa-send.c),)
+else ifneq ($(wildcard $(QA_ROOT)/tools/qa-send/main.c),)
 BUILD ?= build
 override QA_BIN := $(if $(filter /%,$(BUILD)),$(BUILD),$(QA_ROOT)/$(BUILD))/bin/
 QA_TOOLS := $(QA_BIN)qa-send

@@ -102,7 +102,7 @@ IN
 }
 
 @test "a scorer's own error is reported on the record; its other scores stay" {
-	cc -shared -fPIC -I"$QA_ROOT/lib" -o misbehaves.so "$QA_ROOT/tests/plugins/misbehaves.c"
+	cc -shared -fPIC -I"$QA_ROOT/include" -o misbehaves.so "$QA_ROOT/tests/plugins/misbehaves.c"
 	export QA_PLUGIN_PATH=$PWD
 	run_data qa-score -m misbehaves -m exact_match <<'IN'
 {"response":{"text":"fail"},"expected":"fail"}

@@ -13,7 +13,7 @@ plugin() {
 	local name=$1
 	shift
 	cat > "$name.c"
-	cc -shared -fPIC -I"$QA_ROOT/lib" "$@" -o "plugins/$name.so" "$name.c"
+	cc -shared -fPIC -I"$QA_ROOT/include" "$@" -o "plugins/$name.so" "$name.c"
 }
 
 # A scorer that gives every answer the score VALUE (default 1).
@@ -29,15 +29,17 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	out->score = VALUE;
 	return 0;
 }
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "constant", "1.0", "always the same score"),
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
 	.score = score,
 };
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)host, (void)name;
-	return &plugin;
-}
+
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "constant", "1.0", "always the same score"),
+	.scorer = &ops,
+};
+QA_PLUGIN_HOST;
+QA_PLUGIN_EXPORT(&plugin)
 C
 }
 
@@ -76,14 +78,17 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	out->score = no_such_function();
 	return 0;
 }
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "undefined", "1.0", "links to nothing"), .score = score,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
+	.score = score,
 };
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)host, (void)name;
-	return &plugin;
-}
+
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "undefined", "1.0", "links to nothing"),
+	.scorer = &ops,
+};
+QA_PLUGIN_HOST;
+QA_PLUGIN_EXPORT(&plugin)
 C
 	export QA_PLUGIN_PATH=$PWD/plugins
 	run_usage qa-score -m undefined <<<"$rec"
@@ -92,7 +97,7 @@ C
 }
 
 @test "a plugin built for another ABI is not binary compatible: exit 2" {
-	cc -shared -fPIC -I"$QA_ROOT/lib" -o plugins/bad_abi.so "$QA_ROOT/tests/plugins/bad_abi.c"
+	cc -shared -fPIC -I"$QA_ROOT/include" -o plugins/bad_abi.so "$QA_ROOT/tests/plugins/bad_abi.c"
 	export QA_PLUGIN_PATH=$PWD/plugins
 	run_usage qa-score -m bad_abi <<<"$rec"
 	one_line "qa-score: --metric bad_abi: $PWD/plugins/bad_abi.so: is not binary compatible (ABI 99"
@@ -110,11 +115,11 @@ const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *
 C
 	export QA_PLUGIN_PATH=$PWD/plugins
 	run_usage qa-score -m small <<<"$rec"
-	one_line "qa-score: --metric small: $PWD/plugins/small.so: is not binary compatible (ABI 1, size 16;"
+	one_line "qa-score: --metric small: $PWD/plugins/small.so: is not binary compatible (ABI 2, size 16;"
 }
 
 @test "a plugin whose init fails: exit 2 with its message, before any input is read" {
-	cc -shared -fPIC -I"$QA_ROOT/lib" -o plugins/init_fails.so "$QA_ROOT/tests/plugins/init_fails.c"
+	cc -shared -fPIC -I"$QA_ROOT/include" -o plugins/init_fails.so "$QA_ROOT/tests/plugins/init_fails.c"
 	export QA_PLUGIN_PATH=$PWD/plugins
 	run_usage qa-score -m init_fails </dev/zero
 	one_line "qa-score: --metric init_fails: "
@@ -133,25 +138,29 @@ C
 	ln -s "$QA_BIN/../lib/qa/plugins/squad_em.so" plugins/squad_xx.so
 	plugin provider <<'C'
 #include <qa/plugin.h>
+static const struct qa_provider_ops ops = {
+	QA_OPS(qa_provider_ops),
+};
+
 static const struct qa_plugin plugin = {
 	QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "provider", "1.0", "not a scorer"),
+	.provider = &ops,
 };
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)host, (void)name;
-	return &plugin;
-}
+QA_PLUGIN_HOST;
+QA_PLUGIN_EXPORT(&plugin)
 C
 	plugin noscore <<'C'
 #include <qa/plugin.h>
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
+};
+
 static const struct qa_plugin plugin = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "noscore", "1.0", "forgot its score function"),
+	.scorer = &ops,
 };
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)host, (void)name;
-	return &plugin;
-}
+QA_PLUGIN_HOST;
+QA_PLUGIN_EXPORT(&plugin)
 C
 	export QA_PLUGIN_PATH=$PWD/plugins
 	run_usage qa-score -m squad_xx <<<"$rec"
@@ -220,7 +229,7 @@ IN
 
 @test "--list shows a broken plugin as broken, with its reason, and still exits 0" {
 	echo 'not an ELF file' > plugins/foo.so
-	cc -shared -fPIC -I"$QA_ROOT/lib" -o plugins/bad_abi.so "$QA_ROOT/tests/plugins/bad_abi.c"
+	cc -shared -fPIC -I"$QA_ROOT/include" -o plugins/bad_abi.so "$QA_ROOT/tests/plugins/bad_abi.c"
 	constant fine
 	export QA_PLUGIN_PATH=$PWD/plugins
 	run_ok qa-score --list
@@ -252,15 +261,15 @@ IN
 }
 
 @test "the scorer in plugin.h's comment and the example of qa-plugin(7) build warning-free" {
-	sed -n '/A scorer, in full:/,/^ \*\//{/^ \*\t/p}' "$QA_ROOT/lib/qa/plugin.h" | sed 's/^ \*\t//' > same.c
-	grep -q qa_plugin_entry same.c
-	cc -std=c11 -Wall -Wextra -Werror -pedantic -shared -fPIC -I"$QA_ROOT/lib" -o plugins/same.so same.c
+	sed -n '/A scorer, in full:/,/^ \*\//{/^ \*\t/p}' "$QA_ROOT/include/qa/plugin.h" | sed 's/^ \*\t//' > same.c
+	grep -q QA_PLUGIN_EXPORT same.c
+	cc -std=c11 -Wall -Wextra -Werror -pedantic -shared -fPIC -I"$QA_ROOT/include" -o plugins/same.so same.c
 	# The man page's own unescaping is tests/man-examples'; this is the part of it a C file needs.
 	awk '/^\.\\" file: word_count\.c$/ { f = 1; next } f && /^\.Bd/ { next } f && /^\.Ed/ { exit } f' \
 		"$QA_ROOT/man/qa-plugin.7" | sed -e 's/\\e/\\/g' -e "s/\\\\(aq/'/g" -e 's/\\&//g' > word_count.c
-	grep -q qa_plugin_entry word_count.c
+	grep -q QA_PLUGIN_EXPORT word_count.c
 	cc -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -pedantic -shared -fPIC \
-		-I"$QA_ROOT/lib" -o plugins/word_count.so word_count.c
+		-I"$QA_ROOT/include" -o plugins/word_count.so word_count.c
 	export QA_PLUGIN_PATH=$PWD/plugins
 	run_ok qa-score -m same -m word_count:min=2,max=2 <<<'{"response":{"text":"a b"},"expected":"a b"}'
 	[ "$(field .scores)" = '{"same":1,"word_count":1}' ]
@@ -275,7 +284,7 @@ IN
 	[ "$status" -eq 0 ] || { echo "$output" | tail -n 20; return 1; }
 
 	[ -x "$prefix/bin/qa-score" ]
-	cmp "$QA_ROOT/lib/qa/plugin.h" "$prefix/include/qa/plugin.h"
+	cmp "$QA_ROOT/include/qa/plugin.h" "$prefix/include/qa/plugin.h"
 	[ -f "$prefix/lib/pkgconfig/qa-plugin.pc" ]
 	[ -f "$prefix/share/man/man1/qa-score.1" ]
 	[ -f "$prefix/share/man/man7/qa-plugin.7" ]
@@ -301,7 +310,7 @@ IN
 /* lowercase: 1 when the answer is all lower case, as Python's str.lower() sees it. */
 #include <string.h>
 #include <qa/plugin.h>
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 static int score(void *st, const struct qa_input *in, struct qa_output *out)
 {
 	size_t n;
@@ -310,16 +319,17 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	out->score = n == in->answer_len && memcmp(low, in->answer, n) == 0;
 	return 0;
 }
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
+	.score = score,
+};
+
 static const struct qa_plugin plugin = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "lowercase", "1.0", "the answer is all lower case"),
-	.flags = QA_NEEDS_ANSWER, .score = score,
+	.flags = QA_NEEDS_ANSWER,
+	.scorer = &ops,
 };
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+QA_PLUGIN_EXPORT(&plugin)
 C
 	cc -shared -fPIC $(pkg-config --cflags qa-plugin) -o lowercase.so lowercase.c
 	QA_PLUGIN_PATH=. run_ok "$prefix/bin/qa-score" -m lowercase <<<'{"response":{"text":"paris"}}'

@@ -334,5 +334,5 @@ qa-send: 2 retries of a budget of 20 (20 + 0.5 per record read)'
 	grep -q '"fallback_from":\[{"endpoint":"a","type":"auth","status":401' all.txt
 	grep -q '"skipped":"cooldown"' all.txt
 	grep -q '\[redacted\]' all.txt
-	! grep -q 'canary' all.txt
+	run ! grep -q 'canary' all.txt
 }

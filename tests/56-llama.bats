@@ -210,7 +210,7 @@ chat() {
 	# Greedy: the F32 endpoint answers its own battery exactly as it did.
 	[ "$(jq -r 'select(.scope == "overall") | .baseline.mean' $r/diff.json)" = 1 ]
 	[ "$(jq -s 'map(.response.server_timings.predicted_n) | all(. > 0)' $r/q4.sent.jsonl)" = true ]
-	grep -qF 'Both sides: temperature=0 (greedy).' $r/report.md
+	grep -qF 'Decoding, both sides: temperature=0 (greedy).' $r/report.md
 	# Costs come from the server's token counts and the config's prices.
 	[ "$(jq -s 'map(.cost.total - (.response.usage.prompt_tokens * 1 + .response.usage.completion_tokens * 2) / 1e6 |
 		fabs < 1e-12) | all' $r/f32.scored.jsonl)" = true ]
@@ -219,7 +219,7 @@ chat() {
 		CONFIG="$D/ep.conf" PRICES="$QA_ROOT/pipelines/prices.csv" RUNS="$PWD/runs" TASKS="$D/tasks.jsonl" \
 		PERPLEXITY=no MAX_DROP=1 DECODE='temperature=0 top_k=1'
 	[ "$status" -eq 0 ]
-	grep -qF 'Both sides: temperature=0 top_k=1 (greedy).' $r/report.md
+	grep -qF 'Decoding, both sides: temperature=0 top_k=1 (greedy).' $r/report.md
 }
 
 @test "migrate.mk end to end: F32 to Q4_0 in two stages, greedy, gated on the F32 answers" {

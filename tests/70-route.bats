@@ -43,7 +43,7 @@ endpoints() { awk -F'"endpoint":"' '{ split($2, a, "\""); print a[1] }'; }
 	done
 	# Another salt is another, equally sticky, cohort.
 	qa-route --split old=90,new=10 --plan 10,30,60,100 --stage 2 --salt other "$in" | endpoints > salted
-	! cmp -s st2 salted
+	run ! cmp -s st2 salted
 }
 
 @test "property: three endpoints, the candidate first: keys only ever move onto it" {

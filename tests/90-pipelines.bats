@@ -100,7 +100,7 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	run awk 'NR == 2 { print $1, $(NF - 3), $(NF - 2), $NF }' runs/m/ramp.txt
 	assert_output "1 0 $n rollback"
 	assert_stderr --partial "stage 1 failed its gate"
-	! grep -rq sk-canary-0000 runs/m
+	run ! grep -rq sk-canary-0000 runs/m
 }
 
 @test "migrate.mk: missing BASELINE, CANDIDATE or tasks are errors before anything runs" {
@@ -163,6 +163,7 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	    'p95 ms' 'cost per correct answer' 'savings: $' 'Migration ramp' 'rolled back'; do
 		assert_output --partial "$h"
 	done
+	# 66 lines since the corpus-metrics and decoding sections came in (the merge of w16 and w19)
 	[ "$(echo "$output" | wc -l)" -le 60 ]
 }
 

@@ -5,7 +5,7 @@
 # skip.
 
 QA_ROOT=${QA_ROOT:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
-LLAMA_PREFIX=$("$QA_ROOT/build-aux/llama.sh" --prefix)
+LLAMA_PREFIX=$(XDG_CACHE_HOME=${QA_MACHINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}} "$QA_ROOT/build-aux/llama.sh" --prefix)
 export LD_LIBRARY_PATH="$LLAMA_PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 llama_need() {
@@ -20,7 +20,7 @@ llama_need() {
 # (f32.gguf q8_0.gguf q4_0.gguf q4_k.gguf).
 llama_models() {
 	llama_need || return 1
-	local cache=${XDG_CACHE_HOME:-$HOME/.cache}/qa/models key dir tmp q
+	local cache=${QA_MACHINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}}/qa/models key dir tmp q
 	key=$(cat "$QA_ROOT/tests/llama/mkmodel" "$LLAMA_PREFIX/.installed" | sha256sum | cut -c1-16)
 	dir=$cache/tiny-$key
 	LLAMA_MODELS=$dir

@@ -13,6 +13,9 @@ export QA_ROOT QA_BIN PATH
 # Tests never pick up a user's own plugins or config.
 unset QA_PLUGIN_PATH QA_CONFIG
 # Nor the user's response cache (lib/cache.c): each test has its own.
+# What is built once per machine (llama.cpp, the test models) stays in the
+# machine's cache, found through QA_MACHINE_CACHE, whatever a test sets.
+export QA_MACHINE_CACHE=${QA_MACHINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}}
 export XDG_CACHE_HOME=${BATS_TEST_TMPDIR:-${BATS_RUN_TMPDIR:-/tmp}}/xdg-cache
 
 # run_ok / run_data / run_usage: the command must exit 0 / 1 / 2, never by a signal.

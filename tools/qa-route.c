@@ -90,25 +90,11 @@ static QA_NORETURN void usage(int status)
 
 /* ---- the hash: FNV-1a 64 over salt ":" key, then murmur3's fmix64 ---- */
 
-static uint64_t fnv_add(uint64_t h, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
-	return h;
-}
-
 static long bucket_of(const char *key, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325u;
-	h = fnv_add(h, R.salt, strlen(R.salt));
-	h = fnv_add(h, ":", 1);
-	h = fnv_add(h, key, n);
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdu;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53u;
-	h ^= h >> 33;
-	return (long)(h % NBUCKETS);
+	uint64_t h = hash_fnv1a(HASH_FNV_BASIS, R.salt, strlen(R.salt));
+	h = hash_fnv1a(h, ":", 1);
+	return (long)(hash_fmix64(hash_fnv1a(h, key, n)) % NBUCKETS);
 }
 
 /* ---- option parsing ---- */

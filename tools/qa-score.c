@@ -115,7 +115,7 @@ static struct inst *inst_make(const char *spec, const qa_json *obj)
 	size_t off;
 	json_parse(oj, opts.p, opts.len, &perr, &off);	/* valid: built from valid parts */
 
-	const struct qa_plugin *p = in->plug->loaded.plugin;
+	const struct qa_scorer_ops *p = in->plug->loaded.plugin->scorer;
 	char *ierr = NULL;
 	if (p->init && p->init(oj, &in->state, &ierr) < 0) {
 		/* Name the file: the same name may come from several directories. */
@@ -427,7 +427,7 @@ static int corpus_of(const struct msum *m, double *score, char **details)
 	if (!m->ns || !m->inst || m->inst->err)
 		return -1;
 	const struct qa_plugin *p = m->inst->plug->loaded.plugin;
-	int (*fn)(void *, const char *const *, const double *, size_t, double *, char **) = plugin_corpus(p);
+	int (*fn)(void *, const char *const *, const double *, size_t, double *, char **) = p->scorer->corpus;
 	if (!fn)
 		return -1;
 	int rc = fn(m->inst->state, (const char *const *)m->snames, m->svals, m->ns, score, details);
@@ -787,7 +787,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	int missing_answer = 0;
 	for (size_t i = 0; i < nlist; i++) {
 		struct inst *in = list[i];
-		struct qa_output o = { 0 };
+		struct qa_output o = { .size = sizeof o };
 		const char *fail = NULL;
 		char *owned_fail = NULL;
 		int called = 0;
@@ -805,7 +805,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 			} else {
 				struct qa_input inp = { answer, alen, refs, reflens, nrefs, j };
 				called = 1;
-				if (p->score(in->state, &inp, &o) < 0)
+				if (p->scorer->score(in->state, &inp, &o) < 0)
 					fail = owned_fail = o.error ? o.error : xstrdup("scorer failed");
 				else
 					free(o.error);
@@ -1110,8 +1110,8 @@ static void cleanup(struct run *r)
 {
 	for (size_t i = 0; i < ninsts; i++) {
 		struct inst *in = insts[i];
-		if (!in->err && in->state && in->plug->loaded.plugin->fini)
-			in->plug->loaded.plugin->fini(in->state);
+		if (!in->err && in->state && in->plug->loaded.plugin->scorer->fini)
+			in->plug->loaded.plugin->scorer->fini(in->state);
 		free(in->spec);
 		free(in->key);
 		free(in->err);

@@ -41,7 +41,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 /* ---- arithmetic: hashing, uniforms, exp, log, normals ---- */
 
@@ -53,14 +53,10 @@ static uint64_t mix(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+/* The host's hash64(): the same FNV-1a and splitmix64 as lib/hash.c, so the answers do not move. */
 static uint64_t hash(uint64_t h, const char *s, size_t n)
 {
-	h ^= 0xcbf29ce484222325u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3u;
-	}
-	return mix(h ^ n);
+	return H->hash64(h, s, n);
 }
 
 static uint64_t hashs(uint64_t h, const char *s)
@@ -865,17 +861,17 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	return 0;
 }
 
-static const struct qa_plugin me = {
-	QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "mock", "1.0",
-	    "in-process answers without a network: models baseline, int8, int4, fragile"),
+static const struct qa_provider_ops ops = {
+	QA_OPS(qa_provider_ops),
 	.build = build,
 	.parse = parse,
 	.respond = respond,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &me;
-}
+static const struct qa_plugin me = {
+	QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "mock", "1.0",
+	    "in-process answers without a network: models baseline, int8, int4, fragile"),
+	.provider = &ops,
+};
+
+QA_PLUGIN_EXPORT(&me)

@@ -10,14 +10,44 @@
  * tokens only: chat has no echo) come back in the completions layout.
  * Error bodies are read in the shapes OpenAI, Anthropic, Gemini and vLLM
  * use; an exhausted quota or budget is type "quota", never retried.
+ *
+
+ * openai-completions, served by the same file: the legacy OpenAI completions endpoint, POST
+ * {base_url}/completions, which vLLM and most relays still serve.  It is
+ * the one that can echo the prompt with its logprobs (echo: true,
+ * logprobs: N, max_tokens: 0), which perplexity needs.
+ *
+ * The request: {"model", "prompt", ...params}: the record's prompt, after
+ * its system string and a blank line when it has one.  params pass through
+ * as they are (logprobs: true becomes 1).  The answer's logprobs come back
+ * as the provider sends them: {tokens, token_logprobs, top_logprobs,
+ * text_offset}, the first entry null when the prompt is echoed.  Error
+ * bodies are read as the openai provider reads them.
+ *
+ * llama.cpp's server answers completions logprobs in the chat layout
+ * {"content": [{token, logprob, top_logprobs}]}: converted as the openai
+ * provider converts chat's.
+ *
+ * Prompt logprobs (perplexity) come back in the same layout, whichever way
+ * the server gives them:
+ *   - echo: true with max_tokens 0 (OpenAI, vLLM); with max_tokens N the
+ *     N generated tokens at the end are dropped, so what remains is the
+ *     prompt's;
+ *   - vLLM's prompt_logprobs: K, a list of {token_id: {logprob, rank,
+ *     decoded_token}} whose first entry is the prompt's own token (vLLM
+ *     puts it first), converted to tokens/token_logprobs/top_logprobs;
+ *   - a server that refuses echo (llama.cpp's answers "Unsupported param:
+ *     echo", or "Only no echo is supported") or ignores it is a
+ *     bad_request saying so, not a server error to retry.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 /* Keys of params that are not passed through: the request's own, streaming, the mock's. */
 static int skipped(const char *k)
@@ -27,7 +57,8 @@ static int skipped(const char *k)
 	    strpbrk(k, ".[") != NULL;
 }
 
-static void add_params(struct qa_text *t, const qa_json *params)
+/* chat spells logprobs: N as "logprobs": true, "top_logprobs": N; completions, logprobs: true as 1. */
+static void add_params(struct qa_text *t, const qa_json *params, int chat)
 {
 	size_t n = H->count(params, "");
 	int has_top = H->type(params, "top_logprobs") != QA_ABSENT;
@@ -40,11 +71,17 @@ static void add_params(struct qa_text *t, const qa_json *params)
 		if (!v)
 			continue;
 		double num;
-		if (strcmp(k, "logprobs") == 0 && H->number(params, k, &num) == 0) {
+		if (chat && strcmp(k, "logprobs") == 0 && H->number(params, k, &num) == 0) {
 			/* the completions spelling: N alternatives per token */
 			H->text_add(t, ",\"logprobs\":true", 16);
 			if (!has_top)
 				H->text_printf(t, ",\"top_logprobs\":%.0f", num);
+			continue;
+		}
+		if (!chat && strcmp(k, "logprobs") == 0 && H->boolean(params, k) >= 0) {
+			/* chat's spelling: true is one alternative per token, false none */
+			if (H->boolean(params, k) == 1)
+				H->text_add(t, ",\"logprobs\":1", 13);
 			continue;
 		}
 		H->text_add(t, ",", 1);
@@ -63,7 +100,7 @@ static char *url_of(const struct qa_endpoint *ep, const char *path)
 	return H->format("%.*s%s", (int)n, b, path);
 }
 
-static int build(void *st, const qa_json *rec, const struct qa_endpoint *ep, struct qa_request *req,
+static int build_chat(void *st, const qa_json *rec, const struct qa_endpoint *ep, struct qa_request *req,
     char **err)
 {
 	(void)st;
@@ -116,7 +153,7 @@ static int build(void *st, const qa_json *rec, const struct qa_endpoint *ep, str
 		H->text_add(&t, "}", 1);
 	}
 	H->text_add(&t, "]", 1);
-	add_params(&t, ep->params);
+	add_params(&t, ep->params, 1);
 	H->text_add(&t, "}", 1);
 	req->url = url_of(ep, "/chat/completions");
 	req->body = t.p;
@@ -230,7 +267,7 @@ static char *content_text(const qa_json *d, size_t *text_len)
 	return t.p;
 }
 
-static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
+static int parse_chat(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
     const char *body, size_t len, struct qa_reply *out)
 {
 	(void)st, (void)rec, (void)ep;
@@ -268,20 +305,252 @@ static int parse(void *st, const qa_json *rec, const struct qa_endpoint *ep, lon
 	return 0;
 }
 
-static const struct qa_plugin me = {
-	QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "openai", "1.0",
-	    "OpenAI chat completions (POST /chat/completions), and compatible relays"),
+/* ---- openai-completions ---- */
+
+static int build_completions(void *st, const qa_json *rec, const struct qa_endpoint *ep,
+    struct qa_request *req, char **err)
+{
+	(void)st;
+	if (!ep->model || !*ep->model) {
+		*err = H->format("no model: give --model, model in the endpoint config, or one in the record");
+		return -1;
+	}
+	size_t n, sn;
+	const char *prompt = H->string(rec, "prompt", &n);
+	if (!prompt) {
+		*err = H->format("the record has no prompt string (messages need the openai provider)");
+		return -1;
+	}
+	const char *system = H->string(rec, "system", &sn);
+	struct qa_text t = { 0 };
+	H->text_add(&t, "{\"model\":", 9);
+	H->text_json(&t, ep->model, strlen(ep->model));
+	H->text_add(&t, ",\"prompt\":", 10);
+	if (system) {
+		struct qa_text p = { 0 };
+		H->text_add(&p, system, sn);
+		H->text_add(&p, "\n\n", 2);
+		H->text_add(&p, prompt, n);
+		H->text_json(&t, p.p, p.len);
+		H->free(p.p);
+	} else {
+		H->text_json(&t, prompt, n);
+	}
+	add_params(&t, ep->params, 0);
+	H->text_add(&t, "}", 1);
+	req->url = url_of(ep, "/completions");
+	req->body = t.p;
+	req->body_len = t.len;
+	return 0;
+}
+
+/* Did the request ask for the prompt echoed? */
+static int wants_echo(const struct qa_endpoint *ep)
+{
+	return H->boolean(ep->params, "echo") == 1;
+}
+
+static int mentions(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	for (; s && *s; s++)
+		if (strncasecmp(s, word, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The logprobs object with only its first keep entries (the prompt's),
+ * in the OpenAI layout.
+ */
+static char *logprobs_head(const qa_json *d, const char *at, size_t keep)
+{
+	static const char *const arrays[] = { "tokens", "token_logprobs", "top_logprobs", "text_offset" };
+	struct qa_text t = { 0 };
+	H->text_add(&t, "{", 1);
+	int first = 1;
+	for (size_t a = 0; a < sizeof arrays / sizeof *arrays; a++) {
+		char path[96];
+		snprintf(path, sizeof path, "%s.%s", at, arrays[a]);
+		if (H->type(d, path) != QA_ARRAY)
+			continue;
+		H->text_printf(&t, "%s\"%s\":[", first ? "" : ",", arrays[a]);
+		first = 0;
+		size_t n = H->count(d, path);
+		for (size_t i = 0; i < n && i < keep; i++) {
+			char ip[128];
+			size_t len;
+			snprintf(ip, sizeof ip, "%s[%zu]", path, i);
+			const char *v = H->raw(d, ip, &len);
+			if (i)
+				H->text_add(&t, ",", 1);
+			H->text_add(&t, v, len);
+		}
+		H->text_add(&t, "]", 1);
+	}
+	H->text_add(&t, "}", 1);
+	return t.p;
+}
+
+/*
+ * vLLM's prompt_logprobs, [null, {"id": {"logprob", "rank", "decoded_token"}}, ...],
+ * in the OpenAI layout.  The token of a position is its first entry (vLLM
+ * puts the prompt's own token first); the first position has none, so its
+ * token is "".
+ */
+static char *from_prompt_logprobs(const qa_json *d, const char *at)
+{
+	struct qa_text tok = { 0 }, lp = { 0 }, top = { 0 };
+	size_t n = H->count(d, at);
+	for (size_t i = 0; i < n; i++) {
+		char pos[96], p2[160];
+		const char *sep = i ? "," : "";
+		snprintf(pos, sizeof pos, "%s[%zu]", at, i);
+		H->text_printf(&tok, "%s", sep);
+		H->text_printf(&lp, "%s", sep);
+		H->text_printf(&top, "%s", sep);
+		size_t k = H->type(d, pos) == QA_OBJECT ? H->count(d, pos) : 0;
+		if (!k) {
+			H->text_add(&tok, "\"\"", 2);
+			H->text_add(&lp, "null", 4);
+			H->text_add(&top, "null", 4);
+			continue;
+		}
+		H->text_add(&top, "{", 1);
+		for (size_t j = 0; j < k; j++) {
+			const char *id = H->key(d, pos, j);
+			size_t sl, vl;
+			snprintf(p2, sizeof p2, "%s.%s.decoded_token", pos, id);
+			const char *s = H->string(d, p2, &sl);
+			snprintf(p2, sizeof p2, "%s.%s.logprob", pos, id);
+			const char *v = H->type(d, p2) == QA_NUMBER ? H->raw(d, p2, &vl) : NULL;
+			if (!s)
+				s = id, sl = strlen(id);
+			if (!v)
+				v = "null", vl = 4;
+			if (j == 0) {
+				H->text_json(&tok, s, sl);
+				H->text_add(&lp, v, vl);
+			}
+			if (j)
+				H->text_add(&top, ",", 1);
+			H->text_json(&top, s, sl);
+			H->text_add(&top, ":", 1);
+			H->text_add(&top, v, vl);
+		}
+		H->text_add(&top, "}", 1);
+	}
+	char *out = H->format("{\"tokens\":[%s],\"token_logprobs\":[%s],\"top_logprobs\":[%s]}",
+	    tok.p ? tok.p : "", lp.p ? lp.p : "", top.p ? top.p : "");
+	H->free(tok.p);
+	H->free(lp.p);
+	H->free(top.p);
+	return out;
+}
+
+static int parse_completions(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
+    const char *body, size_t len, struct qa_reply *out)
+{
+	(void)st, (void)rec;
+	if (status < 200 || status > 299) {
+		H->error_body(status, body, len, out);
+		/* llama.cpp's server: "Unsupported param: echo", or newer, "Only no echo is supported". */
+		if (wants_echo(ep) && mentions(out->error, "echo") && (mentions(out->error, "unsupported") ||
+		    mentions(out->error, "not support") || mentions(out->error, "no echo"))) {
+			char *said = out->error;
+			out->error = H->format("the endpoint refuses echo, so it cannot return the prompt's "
+			    "logprobs (llama.cpp's server does this); use a server that echoes, such as vLLM "
+			    "(it said: %s)", said);
+			H->free(said);
+			out->error_type = "bad_request";
+			out->retry = QA_RETRY_NO;
+		}
+		return 0;
+	}
+	const char *perr;
+	const qa_json *d = H->parse(body, len, &perr);
+	if (!d || H->type(d, "") != QA_OBJECT) {
+		out->error = len ? H->format("the response is not a JSON object (%s)", d ? "another value" : perr)
+		    : H->format("the response is empty");
+		return -1;
+	}
+	if (H->type(d, "error") == QA_OBJECT || H->type(d, "error") == QA_STRING) {
+		/* Some relays answer 200 with an error body. */
+		H->error_body(status, body, len, out);
+		if (!out->error_type)
+			out->error_type = "server";
+		return 0;
+	}
+	if (H->type(d, "choices[0]") != QA_OBJECT) {
+		out->error = H->format("the response has no choices");
+		return -1;
+	}
+	out->text = H->copy_len(d, "choices[0].text", QA_STRING, &out->text_len);
+	out->finish_reason = H->copy(d, "choices[0].finish_reason", QA_STRING);
+	out->model = H->copy(d, "model", QA_STRING);
+	out->id = H->copy(d, "id", QA_STRING);
+	out->usage = H->copy(d, "usage", QA_OBJECT);
+	out->server_timings = H->copy(d, "timings", QA_OBJECT);	/* llama.cpp's */
+	if (H->type(d, "choices[0].prompt_logprobs") == QA_ARRAY && !wants_echo(ep)) {
+		out->logprobs = from_prompt_logprobs(d, "choices[0].prompt_logprobs");
+		return 0;
+	}
+	if (!wants_echo(ep) && H->type(d, "choices[0].logprobs.content") == QA_ARRAY) {
+		/* llama.cpp's server answers completions in the chat layout. */
+		out->logprobs = content_logprobs(d, "choices[0].logprobs.content");
+		return 0;
+	}
+	if (!wants_echo(ep) || H->type(d, "choices[0].logprobs") != QA_OBJECT) {
+		out->logprobs = H->copy(d, "choices[0].logprobs", QA_OBJECT);
+		return 0;
+	}
+	/* Echoed: the prompt's first token has no logprob; a real number there means no echo. */
+	if (H->type(d, "choices[0].logprobs.token_logprobs[0]") == QA_NUMBER) {
+		out->error = H->format("echo was asked for, but the endpoint returned logprobs for the "
+		    "generated tokens only, not the prompt's; use a server that echoes, such as vLLM");
+		out->error_type = "bad_request";
+		out->retry = QA_RETRY_NO;
+		return 0;
+	}
+	double generated = 0;
+	size_t n = H->count(d, "choices[0].logprobs.tokens");
+	if (H->number(d, "usage.completion_tokens", &generated) == 0 && generated > 0 && generated <= n)
+		out->logprobs = logprobs_head(d, "choices[0].logprobs", n - (size_t)generated);
+	else
+		out->logprobs = H->copy(d, "choices[0].logprobs", QA_OBJECT);
+	return 0;
+}
+
+static const struct qa_provider_ops chat_ops = {
+	QA_OPS(qa_provider_ops),
 	.auth_header = "Authorization: Bearer ",
 	.key_env = "OPENAI_API_KEY",
 	.base_url_env = "OPENAI_BASE_URL",
 	.base_url = "https://api.openai.com/v1",
-	.build = build,
-	.parse = parse,
+	.build = build_chat,
+	.parse = parse_chat,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &me;
-}
+static const struct qa_plugin chat = {
+	QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "openai", "1.0",
+	    "OpenAI chat completions (POST /chat/completions), and compatible relays"),
+	.provider = &chat_ops,
+};
+
+static const struct qa_provider_ops completions_ops = {
+	QA_OPS(qa_provider_ops),
+	.auth_header = "Authorization: Bearer ",
+	.key_env = "OPENAI_API_KEY",
+	.base_url_env = "OPENAI_BASE_URL",
+	.base_url = "https://api.openai.com/v1",
+	.build = build_completions,
+	.parse = parse_completions,
+};
+
+static const struct qa_plugin completions = {
+	QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "openai-completions", "1.0",
+	    "OpenAI legacy completions (POST /completions): prompt echo and logprobs"),
+	.provider = &completions_ops,
+};
+
+QA_PLUGIN_EXPORT(&chat, &completions)

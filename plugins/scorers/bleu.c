@@ -20,7 +20,7 @@
 
 #include "ngram.h"
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 enum tok { TOK_13A, TOK_NONE, TOK_CHAR };
 enum smooth { SM_EXP, SM_FLOOR, SM_ADDK, SM_NONE };
@@ -622,19 +622,19 @@ static int corpus(void *st_, const char *const *names, const double *sums, size_
 	return 0;
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "bleu", "1.0",
-	    "sacreBLEU 2.x BLEU, 0-100: sentence per record, corpus in the summary"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
 	.init = init,
 	.score = score,
 	.fini = fini,
 	.corpus = corpus,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "bleu", "1.0",
+	    "sacreBLEU 2.x BLEU, 0-100: sentence per record, corpus in the summary"),
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

@@ -22,7 +22,7 @@
 
 #include "ngram.h"
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 #define MAXORD 16
 
@@ -309,11 +309,24 @@ static int corpus(void *st_, const char *const *names, const double *sums, size_
 	return 0;
 }
 
+static const struct qa_scorer_ops chrf_ops = {
+	QA_OPS(qa_scorer_ops),
+	.init = init_chrf,
+	.score = score,
+	.fini = fini,
+	.corpus = corpus,
+};
+
 static const struct qa_plugin chrf = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "chrf", "1.0",
 	    "sacreBLEU 2.x chrF, 0-100: sentence per record, corpus in the summary"),
 	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
-	.init = init_chrf,
+	.scorer = &chrf_ops,
+};
+
+static const struct qa_scorer_ops chrfpp_ops = {
+	QA_OPS(qa_scorer_ops),
+	.init = init_chrfpp,
 	.score = score,
 	.fini = fini,
 	.corpus = corpus,
@@ -323,18 +336,7 @@ static const struct qa_plugin chrfpp = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "chrfpp", "1.0",
 	    "sacreBLEU 2.x chrF++ (word_order 2), 0-100: sentence per record, corpus in the summary"),
 	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
-	.init = init_chrfpp,
-	.score = score,
-	.fini = fini,
-	.corpus = corpus,
+	.scorer = &chrfpp_ops,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	H = host;
-	if (name && strcmp(name, "chrfpp") == 0)
-		return &chrfpp;
-	if (name && strcmp(name, "chrf") == 0)
-		return &chrf;
-	return NULL;
-}
+QA_PLUGIN_EXPORT(&chrf, &chrfpp)

@@ -7,7 +7,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 static int init(const qa_json *opts, void **state, char **err)
 {
@@ -50,18 +50,18 @@ static void fini(void *state)
 	H->norm_free(state);
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "contains", "1.0",
-	    "a reference occurs in the answer (same normalisation options as exact_match)"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
 	.init = init,
 	.score = score,
 	.fini = fini,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "contains", "1.0",
+	    "a reference occurs in the answer (same normalisation options as exact_match)"),
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

@@ -8,7 +8,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 static int init(const qa_json *opts, void **state, char **err)
 {
@@ -40,18 +40,18 @@ static void fini(void *state)
 	H->norm_free(state);
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "exact_match", "1.0",
-	    "answer equals a reference, after lm-eval's normalisation options"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
 	.init = init,
 	.score = score,
 	.fini = fini,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "exact_match", "1.0",
+	    "answer equals a reference, after lm-eval's normalisation options"),
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

@@ -20,7 +20,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 #define SEP '\x1f'	/* between gold and predicted label in a stats name */
 
@@ -230,19 +230,19 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 	return 0;
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "f1", "1.0",
-	    "classification: 1 when the label is right; per-class, macro, micro, weighted F1 in the summary"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
 	.init = init,
 	.score = score,
 	.fini = fini,
 	.corpus = corpus,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "f1", "1.0",
+	    "classification: 1 when the label is right; per-class, macro, micro, weighted F1 in the summary"),
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

@@ -12,7 +12,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 static const char strict_re[] = "#### (\\-?[0-9\\.\\,]+)";
 static const char flexible_re[] = "(-?[$0-9.,]{2,})|(-?[0-9]+)";
@@ -123,18 +123,18 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	return 0;
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "numeric", "1.0",
-	    "GSM8K strict-match or flexible-extract as lm-eval does them, or within a tolerance"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
 	.init = init,
 	.score = score,
 	.fini = fini,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "numeric", "1.0",
+	    "GSM8K strict-match or flexible-extract as lm-eval does them, or within a tolerance"),
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

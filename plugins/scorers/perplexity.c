@@ -26,7 +26,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 struct state {
 	char *path;
@@ -169,18 +169,18 @@ done:
 	return ret;
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "perplexity", "1.0",
-	    "token perplexity exp(-sum logprob / N) from response.logprobs (not 0-1: lower is better)"),
-	.flags = 0,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
 	.init = init,
 	.score = score,
 	.fini = fini,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "perplexity", "1.0",
+	    "token perplexity exp(-sum logprob / N) from response.logprobs (not 0-1: lower is better)"),
+	.flags = 0,
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

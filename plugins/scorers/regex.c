@@ -9,7 +9,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 struct state {
 	qa_regex *re;
@@ -94,18 +94,18 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	return 0;
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "regex", "1.0",
-	    "extract with a pattern (lm-eval's regex filter), then compare as exact_match"),
-	.flags = QA_NEEDS_ANSWER,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
 	.init = init,
 	.score = score,
 	.fini = fini,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "regex", "1.0",
+	    "extract with a pattern (lm-eval's regex filter), then compare as exact_match"),
+	.flags = QA_NEEDS_ANSWER,
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

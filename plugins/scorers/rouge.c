@@ -24,7 +24,7 @@
 #include "ngram.h"
 #include "porter.h"
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 enum kind { R1, R2, RL, RLSUM };
 
@@ -402,25 +402,18 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 	return 0;
 }
 
-#define ROUGE(name_, init_, what_) { \
+#define OPS(init_) { QA_OPS(qa_scorer_ops), .init = init_, .score = score, .fini = fini, .corpus = corpus }
+static const struct qa_scorer_ops ops[4] = { OPS(init1), OPS(init2), OPS(initl), OPS(initlsum) };
+
+#define ROUGE(name_, i_, what_) { \
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, name_, "1.0", "rouge-score " what_ " F-measure, 0-1 (P, R in details)"), \
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE, .init = init_, .score = score, .fini = fini, \
-	.corpus = corpus }
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE, .scorer = &ops[i_] }
 
 static const struct qa_plugin plugins[4] = {
-	ROUGE("rouge1", init1, "ROUGE-1"),
-	ROUGE("rouge2", init2, "ROUGE-2"),
-	ROUGE("rougeL", initl, "ROUGE-L (LCS)"),
-	ROUGE("rougeLsum", initlsum, "ROUGE-Lsum (union LCS over \\n-split sentences)"),
+	ROUGE("rouge1", 0, "ROUGE-1"),
+	ROUGE("rouge2", 1, "ROUGE-2"),
+	ROUGE("rougeL", 2, "ROUGE-L (LCS)"),
+	ROUGE("rougeLsum", 3, "ROUGE-Lsum (union LCS over \\n-split sentences)"),
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	H = host;
-	if (!name)
-		return NULL;
-	for (size_t i = 0; i < 4; i++)
-		if (strcmp(plugins[i].name, name) == 0)
-			return &plugins[i];
-	return NULL;
-}
+QA_PLUGIN_EXPORT(&plugins[0], &plugins[1], &plugins[2], &plugins[3])

@@ -12,7 +12,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 struct state {
 	qa_regex *articles;
@@ -158,11 +158,23 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	return 0;
 }
 
+static const struct qa_scorer_ops em_ops = {
+	QA_OPS(qa_scorer_ops),
+	.init = init_em,
+	.score = score,
+	.fini = fini,
+};
+
 static const struct qa_plugin em = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "squad_em", "1.0",
 	    "SQuAD v1.1 exact match after its normalisation (max over references)"),
 	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
-	.init = init_em,
+	.scorer = &em_ops,
+};
+
+static const struct qa_scorer_ops f1_ops = {
+	QA_OPS(qa_scorer_ops),
+	.init = init_f1,
 	.score = score,
 	.fini = fini,
 };
@@ -171,17 +183,7 @@ static const struct qa_plugin f1 = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "squad_f1", "1.0",
 	    "SQuAD v1.1 token-overlap F1, 0-1 (max over references)"),
 	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
-	.init = init_f1,
-	.score = score,
-	.fini = fini,
+	.scorer = &f1_ops,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	H = host;
-	if (name && strcmp(name, "squad_f1") == 0)
-		return &f1;
-	if (name && strcmp(name, "squad_em") == 0)
-		return &em;
-	return NULL;
-}
+QA_PLUGIN_EXPORT(&em, &f1)

@@ -35,7 +35,7 @@ static void fuzz_setup(void)
 		qa_json *empty = json_new();
 		json_parse(empty, "{}", 2, &e, &off);
 		char *ierr = NULL;
-		if (prov[i].plugin->init && prov[i].plugin->init(empty, &state[i], &ierr) < 0) {
+		if (prov[i].plugin->provider->init && prov[i].plugin->provider->init(empty, &state[i], &ierr) < 0) {
 			fprintf(stderr, "%s: %s\n", names[i], ierr ? ierr : "init failed");
 			exit(2);
 		}
@@ -70,8 +70,8 @@ static void fuzz_one(const char *p, size_t n)
 	size_t len = n ? n - 1 : 0;
 	struct qa_endpoint ep = { "fuzz", "http://127.0.0.1:1/v1", "m", params[r] };
 	for (size_t i = 0; i < NPROV; i++) {
-		struct qa_reply out = { 0 };
-		int rc = prov[i].plugin->parse(state[i], rec[r], &ep, status, body, len, &out);
+		struct qa_reply out = { .size = sizeof out };
+		int rc = prov[i].plugin->provider->parse(state[i], rec[r], &ep, status, body, len, &out);
 		FUZZ_CHECK(rc == 0 || rc == -1);
 		if (rc < 0)
 			FUZZ_CHECK(out.error != NULL);

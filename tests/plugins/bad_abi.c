@@ -7,13 +7,12 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	return 0;
 }
 
+static const struct qa_scorer_ops ops = { QA_OPS(qa_scorer_ops), .score = score };
+
 static const struct qa_plugin plugin = {
 	.abi = 99, .size = sizeof(struct qa_plugin), .kind = QA_KIND_SCORER,
-	.name = "bad_abi", .version = "0", .summary = "wrong ABI", .score = score,
+	.name = "bad_abi", .version = "0", .summary = "wrong ABI", .scorer = &ops,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)host, (void)name;
-	return &plugin;
-}
+QA_PLUGIN_HOST;
+QA_PLUGIN_EXPORT(&plugin)

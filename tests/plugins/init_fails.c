@@ -1,7 +1,7 @@
 /* A scorer whose init refuses its options, to test the message and exit 2. */
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 static int init(const qa_json *opts, void **state, char **err)
 {
@@ -16,14 +16,15 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	return 0;
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "init_fails", "0", "always fails init"),
-	.init = init, .score = score,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
+	.init = init,
+	.score = score,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "init_fails", "0", "always fails init"),
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

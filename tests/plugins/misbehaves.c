@@ -3,7 +3,7 @@
 
 #include <qa/plugin.h>
 
-static const struct qa_host *H;
+QA_PLUGIN_HOST;
 
 static int score(void *st, const struct qa_input *in, struct qa_output *out)
 {
@@ -18,14 +18,15 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	return 0;
 }
 
-static const struct qa_plugin plugin = {
-	QA_PLUGIN_HEADER(QA_KIND_SCORER, "misbehaves", "0", "fails on purpose"),
-	.flags = QA_NEEDS_ANSWER, .score = score,
+static const struct qa_scorer_ops ops = {
+	QA_OPS(qa_scorer_ops),
+	.score = score,
 };
 
-const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name)
-{
-	(void)name;
-	H = host;
-	return &plugin;
-}
+static const struct qa_plugin plugin = {
+	QA_PLUGIN_HEADER(QA_KIND_SCORER, "misbehaves", "0", "fails on purpose"),
+	.flags = QA_NEEDS_ANSWER,
+	.scorer = &ops,
+};
+
+QA_PLUGIN_EXPORT(&plugin)

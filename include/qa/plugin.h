@@ -1,27 +1,34 @@
 /*
  * qa/plugin.h - the plugin ABI of qa.  The only header a plugin includes.
  *
- * MEMORY, THE ONE RULE
- *   What the host hands a plugin (strings, JSON handles, results of host
- *   functions) is borrowed until the plugin's function returns.  What a
- *   plugin hands the host (state, details, error text) it allocates with
- *   host->alloc, and the host frees it.  Regex handles are the one object a
- *   plugin keeps across calls: it owns what host->regex_new and host->norm_new
- *   return until it passes them to host->regex_free and host->norm_free.
+ * MEMORY, THE ONE RULE, BY NAME
+ *   Borrowed, until the plugin's function returns: whatever the host hands
+ *   a plugin (strings, JSON handles) and what host functions return, except
+ *   those named below.  Owned by the caller: what a function named alloc,
+ *   format, copy*, clean or *_new returns.  What a plugin hands the host
+ *   (state, details, error text, request and reply strings) it allocates
+ *   with host->alloc (or host->format, host->copy ...), and the host frees
+ *   it.  A plugin keeps what host->regex_new and host->norm_new return
+ *   until it passes it to host->regex_free and host->norm_free.
  *
- * A plugin is one shared object exporting one symbol, qa_plugin_entry().  The
- * host calls it with its function table and the name the plugin was asked
- * for (a file may serve several names through symlinks, as squad_em.so and
- * squad_f1.so do); it returns a static struct qa_plugin, or NULL when it
- * serves no such name.  The host checks abi and size before it reads
- * anything else.  struct qa_host and struct qa_plugin only ever grow at the
- * end; QA_ABI_VERSION changes only when something already there changes.
+ * A plugin is one shared object exporting one symbol, qa_plugin_entry(),
+ * which QA_PLUGIN_EXPORT() writes.  The host calls it with its function
+ * table and the name the plugin was asked for (a file may serve several
+ * names through symlinks, as squad_em.so and squad_f1.so do); it returns a
+ * static struct qa_plugin, or NULL when it serves no such name.  The host
+ * checks abi and size before it reads anything else.  A plugin's callbacks
+ * are in the ops struct of its kind (struct qa_scorer_ops, struct
+ * qa_provider_ops), which carries its own size.  Every struct here only
+ * ever grows at the end: the ones the host hands a plugin carry their size
+ * too (QA_HAS() says whether a member is there); QA_ABI_VERSION changes
+ * only when something already there changes.  ABI 2 (qa 0.2) put the
+ * callbacks in ops structs and the sizes in the structs the host hands out.
  *
  * A scorer, in full:
  *
  *	#include <string.h>
  *	#include <qa/plugin.h>
- *	static const struct qa_host *H;
+ *	QA_PLUGIN_HOST;
  *	static int score(void *st, const struct qa_input *in, struct qa_output *out)
  *	{
  *		(void)st;
@@ -31,11 +38,11 @@
  *				out->score = 1;
  *		return 0;
  *	}
+ *	static const struct qa_scorer_ops ops = { QA_OPS(qa_scorer_ops), .score = score };
  *	static const struct qa_plugin me = { QA_PLUGIN_HEADER(QA_KIND_SCORER,
  *	    "same", "1.0", "answer equals a reference byte for byte"),
- *	    .flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE, .score = score };
- *	const struct qa_plugin *qa_plugin_entry(const struct qa_host *h, const char *name)
- *	{ H = h; (void)name; return &me; }
+ *	    .flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE, .scorer = &ops };
+ *	QA_PLUGIN_EXPORT(&me)
  *
  * A provider (kind QA_KIND_PROVIDER) turns a record into an HTTP request
  * and an HTTP response into an answer; it never does I/O.  qa-send owns the
@@ -44,7 +51,10 @@
  * is reused for every retry), sends it, and calls parse() on whatever came
  * back, error statuses included.  An in-process provider (mock) also has
  * respond(), which stands in for the network: qa-send calls it instead of
- * sending, then parses its answer through the same parse().  The key never
+ * sending, then parses its answer through the same parse().  The ops
+ * struct reserves the callbacks of two features to come (one streamed
+ * event at a time; an in-process engine on a worker thread): qa-send does
+ * not call them yet.  The key never
  * reaches a plugin: the provider names its auth header ("Authorization:
  * Bearer ") and qa-send appends the key itself.  The memory rule is the
  * one above: what build, parse and respond hand back is host->alloc'd.
@@ -55,12 +65,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define QA_ABI_VERSION 1
+#define QA_ABI_VERSION 2
 
 #if defined(__GNUC__)
 #define QA_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -215,7 +226,22 @@ struct qa_host {
 	 */
 	char *(*copy_len)(const qa_json *doc, const char *path, enum qa_type want, size_t *len);
 	char *(*clean)(const char *json, size_t len);
+
+	/*
+	 * hash64(): FNV-1a 64 over the bytes, started from seed xor the FNV
+	 * offset basis, then the length xor'd in and splitmix64's finalizer.
+	 * Stable across hosts and versions: a plugin may derive anything
+	 * reproducible from it (the mock provider's answers do).
+	 */
+	uint64_t (*hash64)(uint64_t seed, const void *p, size_t len);
 };
+
+/*
+ * Whether the struct at s (one the host handed out, or an ops struct)
+ * has member m: a plugin built against a newer header than the host's
+ * checks before it reads or writes a member the host may not have.
+ */
+#define QA_HAS(s, m) ((s)->size >= offsetof(__typeof__(*(s)), m) + sizeof((s)->m))
 
 /* What a scorer sees of one record. */
 struct qa_input {
@@ -227,8 +253,9 @@ struct qa_input {
 	const qa_json *record;		/* the whole record, for anything else */
 };
 
-/* What a scorer says of it.  The host zeroes it before each call. */
+/* What a scorer says of it.  The host zeroes it and sets size before each call. */
 struct qa_output {
+	uint32_t size;		/* sizeof(struct qa_output) in the host */
 	double score;		/* 0..1 */
 	int invalid;		/* the answer could not be extracted */
 	char *details;		/* optional JSON value, host->alloc'd */
@@ -251,6 +278,7 @@ struct qa_endpoint {
 
 /* The request build() makes.  Strings host->alloc'd; the host frees them. */
 struct qa_request {
+	uint32_t size;		/* sizeof(struct qa_request) in the host, which sets it */
 	char *url;		/* absolute: base_url plus the provider's path */
 	char *body;		/* JSON, NUL-terminated */
 	size_t body_len;
@@ -269,6 +297,7 @@ struct qa_request {
  * fields are JSON text; NULL when unknown.
  */
 struct qa_reply {
+	uint32_t size;		/* sizeof(struct qa_reply) in the host, which sets it */
 	char *text;
 	char *finish_reason;
 	char *model;		/* the model that answered */
@@ -298,6 +327,7 @@ struct qa_reply {
 
 /* What respond() says the network would have answered (in-process providers). */
 struct qa_sim {
+	uint32_t size;		/* sizeof(struct qa_sim) in the host, which sets it */
 	long status;
 	char *body;		/* host->alloc'd */
 	size_t body_len;
@@ -306,57 +336,22 @@ struct qa_sim {
 	int wait;		/* 1: qa-send waits latency_ms (on a timer) before it parses */
 };
 
-struct qa_plugin {
-	uint32_t abi;		/* QA_ABI_VERSION the plugin was built with */
-	uint32_t size;		/* sizeof(struct qa_plugin) the plugin was built with */
-	uint32_t kind;		/* enum qa_kind */
-	uint32_t flags;		/* QA_NEEDS_* */
-	const char *name;
-	const char *version;
-	const char *summary;	/* one line, for qa-score --list */
-
-	/*
-	 * Scorers.  init() reads the options object (its keys besides "name")
-	 * and makes the state; on failure it returns -1 with *err set
-	 * (host->alloc'd) naming the option; the host then still calls fini()
-	 * on whatever *state holds, so init may fail half-way.  init and fini
-	 * may be NULL; fini is never called with NULL.
-	 */
+/*
+ * A scorer's callbacks.  init() reads the options object (its keys besides
+ * "name") and makes the state; on failure it returns -1 with *err set
+ * (host->alloc'd) naming the option; the host then still calls fini() on
+ * whatever *state holds, so init may fail half-way.  init and fini may be
+ * NULL; fini is never called with NULL.
+ */
+struct qa_scorer_ops {
+	uint32_t size;		/* sizeof(struct qa_scorer_ops) the plugin was built with: QA_OPS() */
 	int (*init)(const qa_json *options, void **state, char **err);
 	int (*score)(void *state, const struct qa_input *in, struct qa_output *out);
 	void (*fini)(void *state);
-
-	/*
-	 * Providers (init and fini as above; init gets an empty object for
-	 * now).  auth_header is the start of the header line the key
-	 * completes ("Authorization: Bearer "), NULL when the provider takes
-	 * no key; key_env and base_url_env are its usual environment variables
-	 * ("OPENAI_API_KEY", "OPENAI_BASE_URL"); base_url its default, or NULL.
-	 *
-	 * build() fills req from the record (prompt or messages, system) and
-	 * ep (model, params); -1 and *err (host->alloc'd) when the record
-	 * cannot make a request.  parse() reads a response of any status,
-	 * body as received (not NUL-terminated; len may be 0): 0 when it
-	 * understood the body, -1 when not (a bad_response, *out->error
-	 * saying why).  respond(), for in-process providers only, answers
-	 * req itself: 0, or -1 and *err (host->alloc'd).
-	 */
-	const char *auth_header;
-	const char *key_env;
-	const char *base_url_env;
-	const char *base_url;
-	int (*build)(void *state, const qa_json *record, const struct qa_endpoint *ep,
-	    struct qa_request *req, char **err);
-	int (*parse)(void *state, const qa_json *record, const struct qa_endpoint *ep, long status,
-	    const char *body, size_t len, struct qa_reply *out);
-	int (*respond)(void *state, const qa_json *record, const struct qa_endpoint *ep,
-	    const struct qa_request *req, struct qa_sim *sim, char **err);
-
 	/*
 	 * Corpus statistics, for scorers whose corpus figure is not the mean
-	 * of per-record scores (corpus BLEU and chrF, F1 over classes).  Came
-	 * after the first struct: the host calls it only when size says it is
-	 * there, so older plugins are read as having none.
+	 * of per-record scores (corpus BLEU and chrF, F1 over classes); NULL
+	 * for the others.
 	 *
 	 * score() puts the record's sufficient statistics in its details as
 	 * "stats": an object of name: number.  The host adds them up by name
@@ -371,14 +366,118 @@ struct qa_plugin {
 	    double *score, char **details);
 };
 
+/*
+ * A provider's callbacks and settings.  init and fini as a scorer's (init
+ * gets an empty object for now).  auth_header is the start of the header
+ * line the key completes ("Authorization: Bearer "), NULL when the
+ * provider takes no key; key_env and base_url_env are its usual
+ * environment variables ("OPENAI_API_KEY", "OPENAI_BASE_URL"); base_url
+ * its default, or NULL.
+ *
+ * build() fills req from the record (prompt or messages, system) and ep
+ * (model, params); -1 and *err (host->alloc'd) when the record cannot make
+ * a request.  parse() reads a response of any status, body as received
+ * (not NUL-terminated; len may be 0): 0 when it understood the body, -1
+ * when not (a bad_response, *out->error saying why).  respond(), for
+ * in-process providers only, answers req itself: 0, or -1 and *err
+ * (host->alloc'd).
+ */
+struct qa_provider_ops {
+	uint32_t size;		/* sizeof(struct qa_provider_ops) the plugin was built with: QA_OPS() */
+	const char *auth_header;
+	const char *key_env;
+	const char *base_url_env;
+	const char *base_url;
+	int (*init)(const qa_json *options, void **state, char **err);
+	void (*fini)(void *state);
+	int (*build)(void *state, const qa_json *record, const struct qa_endpoint *ep,
+	    struct qa_request *req, char **err);
+	int (*parse)(void *state, const qa_json *record, const struct qa_endpoint *ep, long status,
+	    const char *body, size_t len, struct qa_reply *out);
+	int (*respond)(void *state, const qa_json *record, const struct qa_endpoint *ep,
+	    const struct qa_request *req, struct qa_sim *sim, char **err);
+
+	/*
+	 * Reserved, not yet called: streaming.  qa-send will read a streamed
+	 * answer (text/event-stream) itself and hand event() one event's
+	 * "data:" payload at a time (data not NUL-terminated).  *acc is the
+	 * provider's own per-request state: NULL at a request's first event,
+	 * what event() left there after (host->alloc'd).  At the end of the
+	 * stream ("[DONE]" or end of body) qa-send calls event() with data
+	 * NULL, and event() fills out from *acc as parse() would; a request
+	 * abandoned half-way gets data NULL and out NULL.  Either way event()
+	 * frees *acc and sets it NULL.  0, or -1 with out->error (when out is
+	 * not NULL) for an event it cannot read.  No I/O here either.
+	 */
+	int (*event)(void *state, const qa_json *record, const struct qa_endpoint *ep, void **acc,
+	    const char *data, size_t len, struct qa_reply *out);
+
+	/*
+	 * Reserved, not yet called: an engine in the process (a model run
+	 * through a library, not a server).  qa-send will call open() once per
+	 * endpoint, on its own thread, with the endpoint (base_url NULL) and
+	 * the endpoint's settings from the config file as an object; *engine
+	 * is the provider's.  compute() answers one request built by build(),
+	 * on a worker thread that qa-send owns, one call per engine at a time
+	 * unless the provider says otherwise in settings it documents; it
+	 * calls stop(stop_arg) now and then and returns soon after stop() says
+	 * 1 (the deadline passed, or the run stops), with out->error_type
+	 * "timeout".  It fills out as parse() would: 0, or -1 with out->error.
+	 * close() frees the engine.  compute() must not call host functions
+	 * other than alloc, free, format and hash64 (they are not
+	 * thread-safe).
+	 */
+	int (*open)(void *state, const struct qa_endpoint *ep, const qa_json *settings, void **engine,
+	    char **err);
+	int (*compute)(void *engine, const qa_json *record, const struct qa_request *req,
+	    int (*stop)(void *stop_arg), void *stop_arg, struct qa_reply *out);
+	void (*close)(void *engine);
+};
+
+struct qa_plugin {
+	uint32_t abi;		/* QA_ABI_VERSION the plugin was built with */
+	uint32_t size;		/* sizeof(struct qa_plugin) the plugin was built with */
+	uint32_t kind;		/* enum qa_kind */
+	uint32_t flags;		/* QA_NEEDS_* */
+	const char *name;
+	const char *version;
+	const char *summary;	/* one line, for qa-score --list */
+	const struct qa_scorer_ops *scorer;	/* kind QA_KIND_SCORER */
+	const struct qa_provider_ops *provider;	/* kind QA_KIND_PROVIDER */
+};
+
 #define QA_PLUGIN_HEADER(kind_, name_, version_, summary_) \
 	.abi = QA_ABI_VERSION, .size = sizeof(struct qa_plugin), \
 	.kind = (kind_), .name = (name_), .version = (version_), .summary = (summary_)
+
+/* The size member of an ops struct: .size = sizeof(struct NAME). */
+#define QA_OPS(name_) .size = sizeof(struct name_)
 
 typedef const struct qa_plugin *qa_plugin_entry_fn(const struct qa_host *host, const char *name);
 #define QA_PLUGIN_ENTRY "qa_plugin_entry"
 
 const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name);
+
+/*
+ * The entry boilerplate, as SQLite's SQLITE_EXTENSION_INIT1/2: the host's
+ * table is H (QA_PLUGIN_HOST, at the top of the file), and
+ * QA_PLUGIN_EXPORT(&a, &b, ...), at the end, defines qa_plugin_entry(),
+ * which keeps the table in H and serves the plugins listed by their names;
+ * a file that lists one serves it under any name (its file's).
+ */
+#define QA_PLUGIN_HOST static const struct qa_host *H
+#define QA_PLUGIN_EXPORT(...) \
+	const struct qa_plugin *qa_plugin_entry(const struct qa_host *host, const char *name) \
+	{ \
+		static const struct qa_plugin *const served_[] = { __VA_ARGS__ }; \
+		H = host; \
+		if (sizeof served_ / sizeof *served_ == 1) \
+			return served_[0]; \
+		for (size_t i_ = 0; name && i_ < sizeof served_ / sizeof *served_; i_++) \
+			if (strcmp(served_[i_]->name, name) == 0) \
+				return served_[i_]; \
+		return NULL; \
+	}
 
 #ifdef __cplusplus
 }

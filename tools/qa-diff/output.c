@@ -1,0 +1,380 @@
+/* qa-diff: output: the table, Markdown and JSON lines. */
+
+#include "qa-diff.h"
+
+/* ---- output ---- */
+
+void jnum(qa_buf *b, const char *key, double v)
+{
+	buf_printf(b, ",\"%s\":", key);
+	buf_json_number(b, v);
+}
+
+void jstr(qa_buf *b, const char *key, const char *s)
+{
+	buf_printf(b, ",\"%s\":", key);
+	if (s)
+		buf_json_string(b, s, strlen(s));
+	else
+		buf_adds(b, "null");
+}
+
+void json_side(qa_buf *b, const struct sideres *s)
+{
+	buf_printf(b, "{\"records\":%ld", s->records);
+	jnum(b, "mean", s->mean);
+	jnum(b, "se", s->se);
+	jnum(b, "ci_low", s->lo);
+	jnum(b, "ci_high", s->hi);
+	jstr(b, "ci_method", s->ci_method);
+	buf_printf(b, ",\"scored\":%ld,\"invalid\":%ld", s->scored, s->invalid);
+	jnum(b, "invalid_rate", s->invalid_rate);
+	buf_printf(b, ",\"errors\":%ld", s->errors);
+	jnum(b, "error_rate", s->error_rate);
+	buf_printf(b, ",\"latency_n\":%zu", s->lat_n);
+	jnum(b, "p50_ms", s->p50);
+	jnum(b, "p95_ms", s->p95);
+	jnum(b, "p99_ms", s->p99);
+	buf_printf(b, ",\"cost_n\":%ld", s->cost_n);
+	jnum(b, "mean_cost", s->mean_cost);
+	jnum(b, "perplexity", s->ppl);
+	jstr(b, "perplexity_method", s->ppl_method);
+	buf_addc(b, '}');
+}
+
+const char *kl_estimate(void)
+{
+	return D.kl_raw ? "top-k raw" : "top-k renormalized";
+}
+
+void json_drift(qa_buf *b, const struct driftres *r)
+{
+	const struct drift *d = r->d;
+	if (!d) {
+		buf_adds(b, "null");
+		return;
+	}
+	buf_printf(b, "{\"records\":%ld,\"tokens_differ\":%ld,\"tokens\":%ld", d->records, d->differ, d->tokens);
+	jstr(b, "kl_estimate", kl_estimate());
+	for (int k = 0; k < 2; k++) {
+		buf_printf(b, ",\"%s\":{\"perplexity\":", side_name[k]);
+		buf_json_number(b, r->ppl[k]);
+		jnum(b, "perplexity_se", r->ppl_se[k]);
+		buf_printf(b, ",\"tokens\":%ld}", d->lp_n[k]);
+	}
+	jnum(b, "ppl_ratio", r->ppl_ratio);
+	buf_adds(b, ",\"ln_ppl_ratio\":{\"mean\":");
+	buf_json_number(b, r->ln_mean);
+	jnum(b, "se", r->ln_se);
+	buf_addc(b, '}');
+	jnum(b, "ln_ppl_correlation", r->corr);
+	buf_printf(b, ",\"kld\":{\"n\":%zu", r->kl_n);
+	jnum(b, "mean", r->kl_mean);
+	jnum(b, "se", r->kl_se);
+	for (int q = 0; q < NKLQ; q++)
+		jnum(b, kl_key[q], r->kl_pct[q]);
+	buf_printf(b, ",\"infinite\":%ld,\"undefined\":%ld", d->kl_inf, d->kl_undef);
+	jnum(b, "top_k_coverage", r->cover);
+	buf_adds(b, "},\"delta_p\":{\"mean\":");
+	buf_json_number(b, r->dp_mean);
+	jnum(b, "se", r->dp_se);
+	jnum(b, "rms", r->rms);
+	jnum(b, "rms_se", r->rms_se);
+	buf_printf(b, "},\"same_top\":{\"n\":%ld,\"same\":%ld", d->top_n, d->same_top);
+	jnum(b, "pct", r->same_pct);
+	jnum(b, "pct_se", r->same_se);
+	buf_printf(b, "},\"top_collisions\":{\"baseline\":%ld,\"candidate\":%ld}}", d->dup[BASE], d->dup[CAND]);
+}
+
+void json_line(qa_buf *b, const struct result *r, int overall, int decision)
+{
+	buf_printf(b, "{\"scope\":\"%s\"", r->scope);
+	jstr(b, "task", r->task);
+	jstr(b, "metric", r->metric);
+	buf_printf(b, ",\"binary\":%s,\"n\":%zu,\"only_baseline\":%ld,\"only_candidate\":%ld,\"excluded\":%ld",
+	    r->binary ? "true" : "false", r->n, r->only[BASE], r->only[CAND], r->excluded);
+	buf_adds(b, ",\"baseline\":");
+	json_side(b, &r->s[BASE]);
+	buf_adds(b, ",\"candidate\":");
+	json_side(b, &r->s[CAND]);
+
+	buf_adds(b, ",\"delta\":{\"mean\":");
+	buf_json_number(b, r->pd.mean_diff);
+	jnum(b, "sd", r->pd.sd_diff);
+	jnum(b, "se", r->pd.se);
+	jnum(b, "ci_low", r->pd.ci_low);
+	jnum(b, "ci_high", r->pd.ci_high);
+	buf_adds(b, ",\"clustered\":");
+	if (r->nclusters) {
+		buf_printf(b, "{\"clusters\":%zu", r->nclusters);
+		jnum(b, "se", r->cse);
+		jnum(b, "ci_low", r->clo);
+		jnum(b, "ci_high", r->chi);
+		buf_addc(b, '}');
+	} else {
+		buf_adds(b, "null");
+	}
+	buf_adds(b, ",\"bootstrap\":");
+	if (D.bootstrap) {
+		buf_printf(b, "{\"resamples\":%ld,\"seed\":%llu", D.bootstrap, D.seed);
+		jnum(b, "ci_low", r->blo);
+		jnum(b, "ci_high", r->bhi);
+		buf_addc(b, '}');
+	} else {
+		buf_adds(b, "null");
+	}
+	buf_addc(b, '}');
+
+	if (r->flips) {
+		buf_printf(b, ",\"mcnemar\":{\"b\":%ld,\"c\":%ld", r->b, r->c);
+		jnum(b, "p_exact", r->mc.p_exact);
+		jnum(b, "chi2", r->mc.chi2);
+		jnum(b, "p_chi2", r->mc.p_chi2);
+		jnum(b, "chi2_cc", r->mc.chi2_cc);
+		jnum(b, "p_chi2_cc", r->mc.p_chi2_cc);
+		buf_printf(b, "},\"flips\":{\"right_to_wrong\":%ld,\"wrong_to_right\":%ld", r->b, r->c);
+		double n = (double)r->nflip;
+		if (r->nflip != r->n)
+			buf_printf(b, ",\"n\":%zu", r->nflip);
+		jnum(b, "pct_right_to_wrong", 100.0 * (double)r->b / n);
+		jnum(b, "pct_wrong_to_right", 100.0 * (double)r->c / n);
+		jnum(b, "pct", 100.0 * (double)(r->b + r->c) / n);
+		buf_addc(b, '}');
+	} else {
+		buf_adds(b, ",\"mcnemar\":null,\"flips\":null");
+	}
+	if (r->has_corpus) {
+		/* Only for corpus scorers: other runs print as before. */
+		buf_adds(b, ",\"corpus\":{\"baseline\":");
+		buf_json_number(b, r->cbase);
+		jnum(b, "candidate", r->ccand);
+		jnum(b, "delta", r->cdelta);
+		buf_printf(b, ",\"bootstrap\":{\"resamples\":%ld,\"seed\":%llu", r->cresamples, D.seed);
+		jnum(b, "ci_low", r->clo_b);
+		jnum(b, "ci_high", r->chi_b);
+		jnum(b, "p", r->cp);
+		buf_adds(b, "}}");
+	}
+	jnum(b, "recovery_pct", r->recovery);
+	buf_printf(b, ",\"lower_is_better\":%s", lower_better(r->metric) ? "true" : "false");
+	buf_adds(b, ",\"ratios\":{\"p50_latency\":");
+	buf_json_number(b, r->r_p50);
+	jnum(b, "p95_latency", r->r_p95);
+	jnum(b, "p99_latency", r->r_p99);
+	jnum(b, "mean_cost", r->r_cost);
+	jnum(b, "perplexity", r->r_ppl);
+	buf_addc(b, '}');
+	jstr(b, "percentiles", D.percentile_name);
+	/* Only when some pair carries logprobs on both sides: runs without them print as before. */
+	if (D.lp_records) {
+		buf_adds(b, ",\"drift\":");
+		json_drift(b, &r->dr);
+	}
+
+	buf_adds(b, ",\"gate\":");
+	if (r->gated) {
+		buf_printf(b, "{\"pass\":%s,\"on\":\"%s\",\"ci\":\"%s\",\"failures\":[", r->nfail ? "false" : "true",
+		    D.gate_ci ? "ci" : "point", r->gate_ci);
+		for (size_t i = 0; i < r->nfail; i++) {
+			const struct failure *f = &r->fail[i];
+			buf_printf(b, "%s{\"criterion\":\"%s\"", i ? "," : "", f->criterion);
+			jnum(b, "value", f->value);
+			jnum(b, "limit", f->limit);
+			jstr(b, "message", f->msg);
+			buf_addc(b, '}');
+		}
+		buf_adds(b, "]}");
+	} else {
+		buf_adds(b, "null");
+	}
+	if (overall)
+		buf_printf(b, ",\"decision\":%s", !gate_given() ? "null" : decision ? "\"pass\"" : "\"fail\"");
+	buf_adds(b, "}\n");
+}
+
+const char *fmt(char *dst, size_t n, const char *f, double v)
+{
+	if (isfinite(v))
+		snprintf(dst, n, f, v);
+	else
+		snprintf(dst, n, "-");
+	return dst;
+}
+
+const char *scope_label(const struct result *r)
+{
+	return strcmp(r->scope, "overall") == 0 ? "(overall)" : r->task ? r->task : "(no task)";
+}
+
+/* "overall", "task NAME" or "records without a task", for messages. */
+const char *scope_words(const struct result *r, char *buf, size_t n)
+{
+	if (strcmp(r->scope, "overall") == 0)
+		return "overall";
+	if (!r->task)
+		return "records without a task";
+	snprintf(buf, n, "task %s", r->task);
+	return buf;
+}
+
+const char *const col_head[NCOL] = { "TASK", "N", "BASELINE", "CANDIDATE", "DELTA", "95% CI",
+	"P (EXACT)", "R->W", "W->R", "RECOVERY", "INVALID B/C", "ERRORS B/C", "P95 MS B/C" };
+
+void row_cells(const struct result *r, char cell[NCOL][64])
+{
+	char a[32], b[32];
+	snprintf(cell[0], 64, "%s", scope_label(r));
+	snprintf(cell[1], 64, "%zu", r->n);
+	fmt(cell[2], 64, "%.4f", r->s[BASE].mean);
+	fmt(cell[3], 64, "%.4f", r->s[CAND].mean);
+	fmt(cell[4], 64, "%+.4f", r->pd.mean_diff);
+	double lo, hi;
+	ci_used(r, &lo, &hi);
+	if (isfinite(lo) && isfinite(hi))
+		snprintf(cell[5], 64, "[%+.4f, %+.4f]", lo, hi);
+	else
+		snprintf(cell[5], 64, "-");
+	fmt(cell[6], 64, "%.4g", r->flips ? r->mc.p_exact : NAN);
+	if (r->flips) {
+		snprintf(cell[7], 64, "%ld", r->b);
+		snprintf(cell[8], 64, "%ld", r->c);
+	} else {
+		snprintf(cell[7], 64, "-");
+		snprintf(cell[8], 64, "-");
+	}
+	fmt(cell[9], 64, "%.1f%%", r->recovery);
+	snprintf(cell[10], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].invalid_rate),
+	    fmt(b, sizeof b, "%.1f%%", 100 * r->s[CAND].invalid_rate));
+	snprintf(cell[11], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].error_rate),
+	    fmt(b, sizeof b, "%.1f%%", 100 * r->s[CAND].error_rate));
+	snprintf(cell[12], 64, "%s/%s", fmt(a, sizeof a, "%.0f", r->s[BASE].p95),
+	    fmt(b, sizeof b, "%.0f", r->s[CAND].p95));
+}
+
+void decision_text(qa_buf *b, const struct result *res, size_t nres, int md)
+{
+	size_t nfail = 0, ncheck = 0;
+	char words[200];
+	for (size_t i = 0; i < nres; i++) {
+		nfail += res[i].nfail;
+		ncheck += res[i].ncheck;
+	}
+	if (!gate_given())
+		buf_printf(b, md ? "**Decision: none** (no gate criteria given)\n" :
+		    "decision: none (no gate criteria given)\n");
+	else if (!nfail)
+		buf_printf(b, md ? "**Decision: PASS** (%zu check%s)\n" : "decision: PASS (%zu check%s)\n",
+		    ncheck, ncheck == 1 ? " holds" : "s hold");
+	else
+		buf_printf(b, md ? "**Decision: FAIL** (%zu of %zu checks failed)\n" :
+		    "decision: FAIL (%zu of %zu checks failed)\n", nfail, ncheck);
+	if (nfail && md)
+		buf_addc(b, '\n');
+	for (size_t i = 0; i < nres; i++)
+		for (size_t k = 0; k < res[i].nfail; k++)
+			buf_printf(b, "%s%s: %s\n", md ? "- " : "  ", scope_words(&res[i], words, sizeof words),
+			    res[i].fail[k].msg);
+	buf_addc(b, '\n');
+}
+
+/* v in %W.Pf, or "-" as wide when it is undefined. */
+const char *fnum(char *dst, size_t n, int w, int prec, double v)
+{
+	if (isfinite(v))
+		snprintf(dst, n, "%*.*f", w, prec, v);
+	else
+		snprintf(dst, n, "%*s", w, "-");
+	return dst;
+}
+
+/* The overall token drift, laid out as llama-perplexity --kl-divergence prints it. */
+void drift_text(qa_buf *b, const struct driftres *r)
+{
+	const struct drift *d = r->d;
+	char x[64], y[64];
+	buf_printf(b, "token drift: %ld record%s with logprobs in both runs, %ld token%s compared, "
+	    "%ld with top-k lists\n", d->records, d->records == 1 ? "" : "s", d->tokens, d->tokens == 1 ? "" : "s",
+	    d->top_n);
+	if (d->differ)
+		buf_printf(b, "tokens differ: %ld record%s, left out of token drift\n", d->differ,
+		    d->differ == 1 ? "" : "s");
+	if (d->dup[BASE] || d->dup[CAND])
+		buf_printf(b, "top-k collisions: %ld baseline and %ld candidate entries named a token string a "
+		    "likelier entry of the same list had (several tokens spell it); the likeliest was kept\n",
+		    d->dup[BASE], d->dup[CAND]);
+	buf_adds(b, "\n====== Perplexity statistics ======\n");
+	buf_printf(b, "Mean PPL(Q)                   : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ppl[CAND]),
+	    fnum(y, sizeof y, 10, 6, r->ppl_se[CAND]));
+	buf_printf(b, "Mean PPL(base)                : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ppl[BASE]),
+	    fnum(y, sizeof y, 10, 6, r->ppl_se[BASE]));
+	buf_printf(b, "Cor(ln(PPL(Q)), ln(PPL(base))): %s%s\n", fnum(x, sizeof x, 6, 2, 100 * r->corr),
+	    isfinite(r->corr) ? "%" : "");
+	buf_printf(b, "Mean ln(PPL(Q)/PPL(base))     : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ln_mean),
+	    fnum(y, sizeof y, 10, 6, r->ln_se));
+	buf_printf(b, "Mean PPL(Q)/PPL(base)         : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ppl_ratio),
+	    fnum(y, sizeof y, 10, 6, r->ppl_ratio * r->ln_se));
+	buf_printf(b, "\n====== KL divergence statistics (%s, a truncated estimate) ======\n", kl_estimate());
+	buf_printf(b, "Mean    KLD: %s ± %s\n", fnum(x, sizeof x, 10, 6, r->kl_mean), fnum(y, sizeof y, 10, 6, r->kl_se));
+	for (int q = 0; q < NKLQ; q++)
+		buf_printf(b, "%s KLD: %s\n", kl_label[q], fnum(x, sizeof x, 10, 6, r->kl_pct[q]));
+	buf_printf(b, "Top-k mass   : %s%% of the baseline's probability on the tokens both lists share\n",
+	    fnum(x, sizeof x, 6, 2, 100 * r->cover));
+	if (d->kl_inf || d->kl_undef)
+		buf_printf(b, "KLD left out: infinite at %ld position%s, undefined at %ld\n", d->kl_inf,
+		    d->kl_inf == 1 ? "" : "s", d->kl_undef);
+	buf_adds(b, "\n====== Token probability statistics ======\n");
+	buf_printf(b, "Mean    Δp: %s ± %s %%\n", fnum(x, sizeof x, 6, 3, 100 * r->dp_mean),
+	    fnum(y, sizeof y, 5, 3, 100 * r->dp_se));
+	buf_printf(b, "RMS Δp    : %s ± %s %%\n", fnum(x, sizeof x, 6, 3, 100 * r->rms),
+	    fnum(y, sizeof y, 5, 3, 100 * r->rms_se));
+	buf_printf(b, "Same top p: %s ± %s %%\n", fnum(x, sizeof x, 6, 3, r->same_pct),
+	    fnum(y, sizeof y, 5, 3, r->same_se));
+}
+
+void print_table(qa_buf *b, const struct result *res, size_t nres)
+{
+	char cell[NCOL][64];
+	static const int width[NCOL] = { -16, 7, 9, 9, 8, -20, 9, 6, 6, 9, 13, 13, 12 };
+	decision_text(b, res, nres, 0);
+	for (int k = 0; k < NCOL; k++)
+		buf_printf(b, "%s%*s", k ? " " : "", width[k], col_head[k]);
+	buf_addc(b, '\n');
+	for (size_t i = 0; i < nres; i++) {
+		row_cells(&res[i], cell);
+		for (int k = 0; k < NCOL; k++)
+			buf_printf(b, "%s%*s", k ? " " : "", width[k], cell[k]);
+		buf_addc(b, '\n');
+	}
+	if (res[nres - 1].dr.d) {
+		buf_addc(b, '\n');
+		drift_text(b, &res[nres - 1].dr);
+	}
+}
+
+void print_md(qa_buf *b, const struct result *res, size_t nres)
+{
+	char cell[NCOL][64];
+	decision_text(b, res, nres, 1);
+	buf_adds(b, "| task | n | baseline | candidate | delta | 95% CI | p (exact) | right→wrong | wrong→right "
+	    "| recovery | invalid b/c | errors b/c | p95 ms b/c |\n");
+	buf_adds(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+	for (size_t i = 0; i < nres; i++) {
+		row_cells(&res[i], cell);
+		for (int k = 0; k < NCOL; k++) {
+			buf_adds(b, "| ");
+			/* A task name may hold a pipe; escape it so the row keeps its columns. */
+			for (const char *p = cell[k]; *p; p++) {
+				if (*p == '|')
+					buf_addc(b, '\\');
+				buf_addc(b, *p);
+			}
+			buf_addc(b, ' ');
+		}
+		buf_adds(b, "|\n");
+	}
+	if (res[nres - 1].dr.d) {
+		buf_adds(b, "\n**Token drift** (all items)\n\n```\n");
+		drift_text(b, &res[nres - 1].dr);
+		buf_adds(b, "```\n");
+	}
+}
