@@ -59,7 +59,8 @@ void latency_free(qa_latency *l)
 static void field(qa_buf *out, const char *name, double v)
 {
 	buf_printf(out, ",\"%s\":", name);
-	buf_json_number(out, v);
+	/* Microseconds: finer than any clock a stream is read with, and short. */
+	buf_json_number(out, round(v * 1000) / 1000);
 }
 
 void latency_json(qa_buf *out, const qa_latency *l)

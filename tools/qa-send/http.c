@@ -8,6 +8,8 @@ size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct task *t = arg;
 	size_t len = size * n;
+	if (t->ts && stream_feed(t, p, len))
+		return len;
 	if (t->body.len + len > MAX_BODY) {
 		t->too_big = 1;
 		return 0;
@@ -158,7 +160,8 @@ void classify_http(struct task *t, long status, struct outcome *o)
 	struct qa_reply *r = &o->reply;
 	r->size = sizeof *r;
 	qa_set_where(t->file, t->lineno);
-	int rc = pl->parse(t->ep->prov->state, asked(t), &qe, status, t->body.p ? t->body.p : "", t->body.len, r);
+	int rc = status >= 200 && status <= 299 && stream_active(t) ? stream_reply_of(t, r) :
+	    pl->parse(t->ep->prov->state, asked(t), &qe, status, t->body.p ? t->body.p : "", t->body.len, r);
 	host_reset();
 	if (status >= 200 && status <= 299 && rc == 0 && !r->error) {
 		o->ok = 1;

@@ -81,6 +81,7 @@ void start_http(struct task *t, double now)
 	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(c, CURLOPT_PREREQDATA, t);
 	t->st = T_ACTIVE;
+	stream_begin(t);
 	CURLMcode mc = curl_multi_add_handle(multi, c);
 	if (mc != CURLM_OK)
 		qa_die(QA_EXIT_USAGE, "curl_multi_add_handle: %s", curl_multi_strerror(mc));

@@ -36,6 +36,8 @@ const char usage_text[] =
     "                            VALUE is JSON when it parses as JSON, else a string\n"
     "  -H, --header 'NAME: VALUE'  extra request header (repeatable)\n"
     "      --http2-prior-knowledge  speak HTTP/2 over cleartext http:// (h2c)\n"
+    "      --stream              stream the answer (openai, openai-completions) and\n"
+    "                            record ttft_ms, tpot_ms, itl_ms, chunk_gaps_ms, queue_ms\n"
     "Logprobs:\n"
     "      --mode logprobs       ask for the prompt's own logprobs (echo: true,\n"
     "                            logprobs: 5, max_tokens: 0), for perplexity\n"
@@ -416,6 +418,7 @@ int main(int argc, char **argv)
 		O_ALLOWED_FAILS = 256, O_BACKOFF_BASE, O_BACKOFF_CAP, O_BASE_URL, O_CONFIG, O_CONNECT_TIMEOUT,
 		O_COOLDOWN, O_DEADLINE, O_H2C, O_KEY_ENV, O_MAX_RETRIES_TOTAL, O_PROVIDER, O_RETRY_AFTER_MAX,
 		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE, O_GRACE, O_RETRY_BUDGET, O_TRACE,
+		O_STREAM,
 	};
 	static const struct option longopts[] = {
 		{ "allowed-fails", required_argument, NULL, O_ALLOWED_FAILS },
@@ -448,6 +451,7 @@ int main(int argc, char **argv)
 		{ "stride", required_argument, NULL, O_STRIDE },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "trace", required_argument, NULL, O_TRACE },
+		{ "stream", no_argument, NULL, O_STREAM },
 		{ "unordered", no_argument, NULL, O_UNORDERED },
 		{ "version", no_argument, NULL, 'V' },
 		{ "window", required_argument, NULL, O_WINDOW },
@@ -485,6 +489,7 @@ int main(int argc, char **argv)
 		case O_GRACE: opt.grace_ms = seconds_arg("grace", optarg, 0); break;
 		case 'h': usage(QA_EXIT_OK);
 		case O_H2C: opt.h2c = 1; break;
+		case O_STREAM: opt.stream = 1; break;
 		case O_KEY_ENV: key_env = optarg; break;
 		case O_MAX_RETRIES_TOTAL:
 			opt.max_retries_total = count_arg("max-retries-total", optarg, 0, 1000000000);
@@ -566,6 +571,7 @@ int main(int argc, char **argv)
 		default_ep = endpoint_make(name, pv, base_url ? base_url : ec ? ec->base_url : NULL,
 		    model ? model : ec ? ec->model : NULL, key_env ? key_env : ec ? ec->key_env : NULL,
 		    ec ? ec->concurrency : 0, ec ? ec->rpm : 0);
+		stream_refuse(pv);
 		if (default_ep->why)
 			die_scrubbed(default_ep->why);
 	} else if (!config_loaded || !config.n) {

@@ -31,6 +31,7 @@ struct send_opts {
 	struct endpoint **fallback;	/* --fallback, for records without their own */
 	size_t nfallback;
 	int unordered, quiet, h2c;
+	int stream;		/* --stream */
 	int logprobs_mode;		/* --mode logprobs */
 	size_t context, stride;		/* --context, --stride: windows of the prompt, in tokens */
 	uint64_t seed;
@@ -176,6 +177,7 @@ struct task {
 	int failed;
 	const char *etype;
 	struct windows *win;	/* --context: the prompt's windows, while they are scored */
+	struct tstream *ts;	/* --stream: stream.c's state */
 };
 
 struct send_stats {
@@ -274,6 +276,19 @@ extern double grace_end;
 extern qa_buf side_body;
 
 double now_ms(void);
+
+/* stream.c: --stream */
+int stream_wanted(const struct task *t);
+void stream_refuse(const char *provider);
+void stream_build(struct task *t);
+void stream_ready(struct task *t);
+void stream_begin(struct task *t);
+int stream_feed(struct task *t, const char *p, size_t len);
+int stream_active(const struct task *t);
+int stream_reply_of(struct task *t, struct qa_reply *r);
+int stream_usage_json(const struct task *t, qa_buf *b);
+int stream_latency_json(const struct task *t, qa_buf *b);
+void stream_task_free(struct task *t);
 double rng_unif(void);
 const char *find_nocase(const char *h, size_t hl, const char *n, size_t nl);
 void scrub(qa_buf *b);

@@ -168,6 +168,7 @@ void ready_push(struct task *t)
 {
 	int i = (int)(t - tasks);
 	readied++;
+	stream_ready(t);
 	t->st = T_READY;
 	t->next_ready = -1;
 	if (ready_tail >= 0)
@@ -208,6 +209,7 @@ void task_done(struct task *t)
 {
 	request_free(t);
 	windows_free(t);
+	stream_task_free(t);
 	t->st = T_DONE;
 	stats.done++;
 	if (t->from.len) {
@@ -491,6 +493,8 @@ int enter(struct task *t, double now)
 	t->req.size = sizeof t->req;
 	int rc = pl->build(t->ep->prov->state, asked(t), &qe, &t->req, &err);
 	host_reset();
+	if (rc == 0)
+		stream_build(t);
 	if (rc < 0 || !t->req.body || (!pl->respond && !t->req.url)) {
 		fail(t, "bad_record", 0, err ? err : "the provider could not build a request");
 		free(err);

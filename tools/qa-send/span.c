@@ -330,10 +330,12 @@ void succeed(struct task *t, const struct outcome *o, double now)
 		buf_printf(&b, "{\"prompt_tokens\":%.0f,\"completion_tokens\":%.0f,\"total_tokens\":%.0f}",
 		    t->win->prompt_tokens, t->win->completion_tokens,
 		    t->win->prompt_tokens + t->win->completion_tokens);
-	else
+	else if (!stream_usage_json(t, &b))
 		buf_adds(&b, r->usage ? r->usage : "null");
-	buf_adds(&b, ",\"latency_ms\":");
-	buf_json_number(&b, round((t->win ? t->win->latency_ms : o->latency_ms) * 10) / 10);
+	if (t->win || !stream_latency_json(t, &b)) {
+		buf_adds(&b, ",\"latency_ms\":");
+		buf_json_number(&b, round((t->win ? t->win->latency_ms : o->latency_ms) * 10) / 10);
+	}
 	/* libcurl's breakdown of the (last) attempt, ms from its start: queueing shows in ttfb. */
 	if (o->timed)
 		buf_printf(&b, ",\"timing\":{\"connect\":%.1f,\"tls\":%.1f,\"ttfb\":%.1f}", o->connect_ms, o->tls_ms,

@@ -1,0 +1,235 @@
+/*
+ * qa-send --stream: a streamed answer read event by event as libcurl
+ * delivers it (lib/sse), each event parsed by lib/openai_stream (written
+ * against the plugin host table only, so that it can move into the openai
+ * provider behind the ABI's event() callback), and each event's arrival
+ * time kept for the latency measures of lib/latency.
+ *
+ * Times are from the moment the attempt was handed to libcurl; the wait
+ * for a free slot before that is queue_ms.  Each attempt starts afresh: a
+ * stream cut in the middle is a bad_response, retried like any other.
+ */
+
+#include "qa-send.h"
+#include "latency.h"
+#include "openai_stream.h"
+#include "sse.h"
+
+struct tstream {
+	qa_sse sse;
+	struct qa_stream st;
+	qa_chunk_time *c;
+	size_t n, cap;
+	double t_ready, t_added, t_last;
+	int bad;		/* an event the provider could not read */
+	long status;		/* the response's status, once known */
+	qa_latency lat;
+	int have_lat;
+	struct task *t;
+};
+
+int stream_wanted(const struct task *t)
+{
+	return opt.stream && t->ep->prov && t->ep->prov->name &&
+	    (strcmp(t->ep->prov->name, "openai") == 0 || strcmp(t->ep->prov->name, "openai-completions") == 0);
+}
+
+void stream_refuse(const char *provider)
+{
+	if (opt.stream && provider && strcmp(provider, "openai") != 0 && strcmp(provider, "openai-completions") != 0)
+		qa_die(QA_EXIT_USAGE, "--stream: provider %s does not stream (only openai and openai-completions)",
+		    provider);
+}
+
+/* The request asks for a stream, with the usage chunk at its end. */
+void stream_build(struct task *t)
+{
+	if (!stream_wanted(t) || !t->req.body)
+		return;
+	size_t n = t->req.body_len;
+	while (n && t->req.body[n - 1] != '}')
+		n--;
+	if (!n)
+		return;
+	qa_buf b = { 0 };
+	buf_add(&b, t->req.body, n - 1);
+	buf_adds(&b, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+	qa_host_table.free(t->req.body);
+	t->req.body = qa_host_table.alloc(b.len + 1);
+	memcpy(t->req.body, b.p, b.len);
+	t->req.body[b.len] = '\0';
+	t->req.body_len = b.len;
+	buf_free(&b);
+}
+
+void stream_ready(struct task *t)
+{
+	if (!opt.stream)
+		return;
+	if (!t->ts)
+		t->ts = xcalloc(1, sizeof *t->ts);
+	t->ts->t_ready = now_ms();
+}
+
+/* --trace: a line per event, and one at the end with the last byte's time, so tests redo the arithmetic. */
+static void chunk_trace(const struct task *t, const char *decision, double t_ms, int flags, double queue_ms)
+{
+	if (!opt.trace)
+		return;
+	qa_buf b = { 0 };
+	buf_adds(&b, "{\"file\":");
+	buf_json_string(&b, t->file, strlen(t->file));
+	buf_printf(&b, ",\"line\":%lu,\"id\":", t->lineno);
+	int id = t->j ? json_member(t->j, 0, "id", 2) : -1;
+	size_t n;
+	const char *raw = id >= 0 ? json_raw(t->j, id, &n) : NULL;
+	if (raw)
+		buf_json_clean(&b, raw, n);
+	else
+		buf_adds(&b, "null");
+	buf_printf(&b, ",\"attempt\":%d,\"decision\":\"%s\",\"t_ms\":", t->prior_attempts + t->attempts, decision);
+	buf_json_number(&b, t_ms);
+	if (flags >= 0)
+		buf_printf(&b, ",\"flags\":%d", flags);
+	else {
+		buf_adds(&b, ",\"queue_ms\":");
+		buf_json_number(&b, queue_ms);
+	}
+	buf_adds(&b, "}\n");
+	fwrite(b.p, 1, b.len, opt.trace);
+	buf_free(&b);
+}
+
+static int on_event(void *ctx, const qa_sse_event *ev)
+{
+	struct tstream *s = ctx;
+	int f = stream_event(&qa_host_table, &s->st, ev->data, ev->len);
+	if (f < 0) {
+		s->bad = 1;
+		return 1;
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 32;
+		s->c = xreallocarray(s->c, s->cap, sizeof *s->c);
+	}
+	/* Whole microseconds: the trace then holds the exact times the formulas used. */
+	double t_ms = round((s->t_last - s->t_added) * 1000) / 1000;
+	s->c[s->n++] = (qa_chunk_time){ t_ms, (unsigned)f };
+	chunk_trace(s->t, "chunk", t_ms, f, 0);
+	return 0;
+}
+
+static void state_free(struct tstream *s)
+{
+	sse_free(&s->sse);
+	stream_free(&qa_host_table, &s->st);
+	memset(&s->st, 0, sizeof s->st);
+	s->n = 0;
+	s->bad = 0;
+	s->status = 0;
+	if (s->have_lat)
+		latency_free(&s->lat);
+	s->have_lat = 0;
+}
+
+/* Right before curl_multi_add_handle: a fresh parse, and the clock's zero. */
+void stream_begin(struct task *t)
+{
+	if (!stream_wanted(t))
+		return;
+	if (!t->ts) {
+		t->ts = xcalloc(1, sizeof *t->ts);
+		t->ts->t_ready = now_ms();
+	}
+	struct tstream *s = t->ts;
+	state_free(s);
+	s->t = t;
+	s->st.chat = strcmp(t->ep->prov->name, "openai") == 0;
+	sse_init(&s->sse, on_event, s);
+	s->t_added = s->t_last = now_ms();
+}
+
+/*
+ * The write callback's part: a 2xx answer is parsed as it comes; any other
+ * is kept whole for the provider's parse() (an error body).  The clock is
+ * read once per call: events that came in one read arrived together.
+ */
+int stream_feed(struct task *t, const char *p, size_t len)
+{
+	struct tstream *s = t->ts;
+	if (!s || !s->t_added || !t->easy)
+		return 0;
+	if (!s->status)
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &s->status);
+	if (s->status < 200 || s->status > 299)
+		return 0;
+	s->t_last = now_ms();
+	if (!s->bad)
+		sse_feed(&s->sse, p, len);
+	return 1;
+}
+
+/* A 2xx streamed answer into r, as the provider's parse() would have. */
+int stream_reply_of(struct task *t, struct qa_reply *r)
+{
+	struct tstream *s = t->ts;
+	if (s->bad) {
+		r->error = qa_host_table.format("the stream could not be read: %s",
+		    s->st.error ? s->st.error : "an event is not a chunk");
+		return -1;
+	}
+	enum qa_sse_end end = sse_finish(&s->sse);
+	int rc = stream_reply(&qa_host_table, &s->st, end, r);
+	long usage_tokens = -1;
+	if (r->usage) {
+		qa_json *j = json_new();
+		const char *err;
+		size_t off;
+		if (json_parse(j, r->usage, strlen(r->usage), &err, &off) == 0) {
+			int k = json_member(j, 0, "completion_tokens", 17);
+			double v;
+			if (k >= 0 && json_num(j, k, &v) == 0)
+				usage_tokens = (long)v;
+		}
+		json_free(&j);
+	}
+	double t_end = round((s->t_last - s->t_added) * 1000) / 1000, queue = round((s->t_added - s->t_ready) * 1000) / 1000;
+	chunk_trace(t, "stream_end", t_end, -1, queue);
+	latency_compute(&s->lat, s->c, s->n, t_end, usage_tokens, s->st.chunk_tokens, queue);
+	s->have_lat = 1;
+	return rc;
+}
+
+int stream_active(const struct task *t)
+{
+	return t->ts && t->ts->t_added && stream_wanted(t);
+}
+
+/* The record's usage (completion tokens counted from chunks when the server sent none) and timings. */
+int stream_usage_json(const struct task *t, qa_buf *b)
+{
+	const struct tstream *s = t->ts;
+	if (!s || !s->have_lat || !s->lat.estimated)
+		return 0;
+	buf_printf(b, "{\"completion_tokens\":%ld,\"estimated\":true}", s->lat.tokens);
+	return 1;
+}
+
+int stream_latency_json(const struct task *t, qa_buf *b)
+{
+	const struct tstream *s = t->ts;
+	if (!s || !s->have_lat)
+		return 0;
+	latency_json(b, &s->lat);
+	return 1;
+}
+
+void stream_task_free(struct task *t)
+{
+	if (!t->ts)
+		return;
+	state_free(t->ts);
+	free(t->ts->c);
+	free(t->ts);
+	t->ts = NULL;
+}
