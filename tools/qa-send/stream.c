@@ -173,13 +173,17 @@ int stream_feed(struct task *t, const char *p, size_t len)
 int stream_reply_of(struct task *t, struct qa_reply *r)
 {
 	struct tstream *s = t->ts;
+	int rc;
 	if (s->bad) {
 		r->error = qa_host_table.format("the stream could not be read: %s",
 		    s->st.error ? s->st.error : "an event is not a chunk");
-		return -1;
+		rc = -1;
+	} else {
+		rc = stream_reply(&qa_host_table, &s->st, sse_finish(&s->sse), r);
 	}
-	enum qa_sse_end end = sse_finish(&s->sse);
-	int rc = stream_reply(&qa_host_table, &s->st, end, r);
+	/* A stream cut short or garbled says nothing about the next one: retried, unlike a bad 200 body. */
+	if ((rc < 0 || r->error) && (!r->error_type || strcmp(r->error_type, "bad_response") == 0))
+		r->retry = QA_RETRY_YES;
 	long usage_tokens = -1;
 	if (r->usage) {
 		qa_json *j = json_new();
