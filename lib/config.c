@@ -87,7 +87,11 @@ static int on_value(void *user, const char *sect, const char *key, const char *v
 		limit = &e->concurrency;
 	else if (strcmp(key, "rpm") == 0)
 		limit = &e->rpm;
-	else
+	else if (strcmp(key, "stream") == 0) {
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+			FAIL("[%s]: stream must be true or false, not '%s'", sect, value);
+		e->stream = strcmp(value, "true") == 0;
+	} else
 		FAIL("[%s]: unknown key '%s'", sect, key);
 	if (str) {
 		free(*str);

@@ -312,6 +312,7 @@ typedef struct qa_endpoint_conf {
 	double input_per_mtok, output_per_mtok;		/* NAN when not set */
 	double cached_input_per_mtok, reasoning_per_mtok;	/* NAN when not set */
 	long concurrency, rpm;				/* 0 when not set */
+	int stream;					/* stream = true: qa-send --stream for it */
 	unsigned long line;				/* where the section starts */
 } qa_endpoint_conf;
 

@@ -118,3 +118,22 @@ check_formulas() {
 	run_usage qa-send --provider mock --stream in.jsonl
 	assert_stderr --partial "--stream: provider mock does not stream"
 }
+
+@test "send-stream: stream = true in an endpoint's section streams it without --stream" {
+	printf '{"id":1,"prompt":"x","endpoint":"s"}\n{"id":2,"prompt":"x","endpoint":"p"}\n' >in.jsonl
+	printf '[s]\nprovider = openai\nbase_url = http://127.0.0.1:%s/v1\nmodel = m\nstream = true\n[p]\nprovider = openai\nbase_url = http://127.0.0.1:%s/v1\nmodel = m\n' \
+		"$SD_PORT" "$SD_PORT" >ep.conf
+	run_ok qa-send -q --config ep.conf -e p --trace tr.jsonl in.jsonl
+	printf '%s\n' "$output" >out.jsonl
+	assert_equal "$(jq -c '[.id, .response.text, (.response | has("ttft_ms"))]' out.jsonl)" \
+		'[1," w0 w1 w2 w3",true]
+[2," w0 w1 w2 w3",false]'
+	jq -sc 'map(select(.id == 1))' out.jsonl | jq -c '.[]' >one.jsonl && mv one.jsonl out.jsonl
+	check_formulas
+	printf '[s]\nprovider = mock\nstream = true\n' >bad.conf
+	run_usage qa-send --config bad.conf -e s in.jsonl
+	assert_stderr --partial "[s]: stream = true, but provider mock does not stream"
+	printf '[s]\nstream = yes\n' >bad.conf
+	run_usage qa-send --config bad.conf -e s in.jsonl
+	assert_stderr --partial "stream must be true or false, not 'yes'"
+}

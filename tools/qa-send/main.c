@@ -557,6 +557,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		qa_die(QA_EXIT_USAGE, "%s", err);
 	config_loaded = rc == 0;
+	stream_refuse(NULL);
 
 	/* The default endpoint: --endpoint from the config, then the command line over it. */
 	const qa_endpoint_conf *ec = endpoint ? config_endpoint(&config, endpoint) : NULL;

@@ -28,17 +28,33 @@ struct tstream {
 	struct task *t;
 };
 
-int stream_wanted(const struct task *t)
+static int streams(const char *provider)
 {
-	return opt.stream && t->ep->prov && t->ep->prov->name &&
-	    (strcmp(t->ep->prov->name, "openai") == 0 || strcmp(t->ep->prov->name, "openai-completions") == 0);
+	return provider && (strcmp(provider, "openai") == 0 || strcmp(provider, "openai-completions") == 0);
 }
 
+/* --stream, or stream = true in the endpoint's config section. */
+int stream_wanted(const struct task *t)
+{
+	if (!t->ep->prov || !streams(t->ep->prov->name))
+		return 0;
+	if (opt.stream)
+		return 1;
+	const qa_endpoint_conf *c = config_loaded ? config_endpoint(&config, t->ep->name) : NULL;
+	return c && c->stream;
+}
+
+/* Streaming asked of a provider that cannot: a usage error before anything is sent.  provider NULL: the config's only. */
 void stream_refuse(const char *provider)
 {
-	if (opt.stream && provider && strcmp(provider, "openai") != 0 && strcmp(provider, "openai-completions") != 0)
+	if (opt.stream && provider && !streams(provider))
 		qa_die(QA_EXIT_USAGE, "--stream: provider %s does not stream (only openai and openai-completions)",
 		    provider);
+	for (size_t i = 0; config_loaded && i < config.n; i++)
+		if (config.ep[i].stream && !streams(config.ep[i].provider ? config.ep[i].provider : "openai"))
+			qa_die(QA_EXIT_USAGE, "%s:%lu: [%s]: stream = true, but provider %s does not stream "
+			    "(only openai and openai-completions)", config.path, config.ep[i].line, config.ep[i].name,
+			    config.ep[i].provider);
 }
 
 /* The request asks for a stream, with the usage chunk at its end. */
@@ -64,7 +80,7 @@ void stream_build(struct task *t)
 
 void stream_ready(struct task *t)
 {
-	if (!opt.stream)
+	if (!opt.stream && !(config_loaded && t->ep && stream_wanted(t)))
 		return;
 	if (!t->ts)
 		t->ts = xcalloc(1, sizeof *t->ts);
