@@ -50,6 +50,52 @@ void latency_compute(qa_latency *out, const qa_chunk_time *c, size_t n, double e
 	out->tokens_per_s = end_ms > 0 ? (double)out->tokens / end_ms * 1000 : NAN;
 }
 
+static double member_num(const qa_json *j, int obj, const char *key)
+{
+	double v;
+	int k = json_member(j, obj, key, strlen(key));
+	return k >= 0 && json_num(j, k, &v) == 0 && isfinite(v) ? v : NAN;
+}
+
+int latency_from_record(qa_latency *out, const qa_json *j, int resp)
+{
+	memset(out, 0, sizeof *out);
+	if (resp < 0 || json_member(j, resp, "ttft_ms", 7) < 0)
+		return -1;
+	out->ttft_ms = member_num(j, resp, "ttft_ms");
+	out->first_chunk_ms = member_num(j, resp, "first_chunk_ms");
+	out->tpot_ms = member_num(j, resp, "tpot_ms");
+	out->itl_ms = member_num(j, resp, "itl_ms");
+	out->latency_ms = member_num(j, resp, "latency_ms");
+	out->tokens_per_s = member_num(j, resp, "tokens_per_s");
+	out->queue_ms = member_num(j, resp, "queue_ms");
+	int g = json_member(j, resp, "chunk_gaps_ms", 13);
+	size_t n = g >= 0 && json_type(j, g) == QA_ARRAY ? json_count(j, g) : 0;
+	if (n)
+		out->gaps = xcalloc(n, sizeof *out->gaps);
+	for (size_t i = 0; i < n; i++) {
+		double v;
+		if (json_num(j, json_index(j, g, i), &v) == 0 && isfinite(v) && fabs(v) < 2e8)
+			out->gaps[out->ngaps++] = (int32_t)lround(v * 10);
+	}
+	return 0;
+}
+
+void lat_stats_json(qa_buf *b, const qa_lat_stats *st)
+{
+	buf_printf(b, "{\"n\":%zu,\"mean\":", st->n);
+	buf_json_number(b, round(st->mean * 1000) / 1000);
+	buf_adds(b, ",\"p50\":");
+	buf_json_number(b, round(st->p50 * 1000) / 1000);
+	buf_adds(b, ",\"p90\":");
+	buf_json_number(b, round(st->p90 * 1000) / 1000);
+	buf_adds(b, ",\"p95\":");
+	buf_json_number(b, round(st->p95 * 1000) / 1000);
+	buf_adds(b, ",\"p99\":");
+	buf_json_number(b, round(st->p99 * 1000) / 1000);
+	buf_addc(b, '}');
+}
+
 void latency_free(qa_latency *l)
 {
 	xfree(&l->gaps);

@@ -57,6 +57,12 @@ void latency_compute(qa_latency *out, const qa_chunk_time *c, size_t n, double e
     long usage_tokens, long chunk_tokens, double queue_ms);
 void latency_free(qa_latency *l);
 /*
+ * The measures a streamed record's response (token resp of j) carries, as
+ * qa-send --stream wrote them: 0, or -1 when it has no ttft_ms member (not
+ * streamed).  Missing or null fields are NaN.
+ */
+int latency_from_record(qa_latency *out, const qa_json *j, int resp);
+/*
  * The record's fields, each as ",\"name\":value" (JSON numbers, null when
  * undefined; chunk_gaps_ms as milliseconds rounded to 0.1).
  */
@@ -96,5 +102,7 @@ void lat_summary_print(FILE *fp, qa_lat_summary *s);
 /* qa's names beside vLLM's, GuideLLM's, LLMPerf's and genai-perf's. */
 void lat_names_print(FILE *fp);
 void lat_summary_free(qa_lat_summary *s);
+/* One measure's stats as a JSON object {n, mean, p50, p90, p95, p99}. */
+void lat_stats_json(qa_buf *b, const qa_lat_stats *st);
 
 #endif

@@ -137,3 +137,24 @@ check_formulas() {
 	run_usage qa-send --config bad.conf -e s in.jsonl
 	assert_stderr --partial "stream must be true or false, not 'yes'"
 }
+
+# Three streamed records and one not: their measures, known.
+lat_records() {
+	local e=$1 k=$2
+	printf '{"id":1,"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":2,"itl_ms":4,"latency_ms":100,"tokens_per_s":50,"chunk_gaps_ms":[1.5,2.5]}}\n' "$e" "$((10 * k))"
+	printf '{"id":2,"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":4,"itl_ms":4,"latency_ms":200,"tokens_per_s":50,"chunk_gaps_ms":[3.5]}}\n' "$e" "$((20 * k))"
+	printf '{"id":3,"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":null,"itl_ms":null,"latency_ms":300,"tokens_per_s":50,"chunk_gaps_ms":[]}}\n' "$e" "$((30 * k))"
+	printf '{"id":4,"response":{"text":"a","endpoint":"%s","usage":null,"latency_ms":900}}\n' "$e"
+}
+
+@test "send-stream: qa-cost --summary gives each measure's percentiles per endpoint, with formulas and names" {
+	lat_records s 1 >lat.jsonl
+	run_data qa-cost --summary lat.jsonl
+	assert_equal "$(jq -c 'select(.scope == "latency") | [.endpoint, .records, .ttft_ms, .tpot_ms.n, .tpot_ms.mean, .chunk_gaps_ms, .latency_ms.p99]' <<<"$output")" \
+		'["s",3,{"n":3,"mean":20,"p50":20,"p90":28,"p95":29,"p99":29.8},2,3,{"n":3,"mean":2.5,"p50":2.5,"p90":3.3,"p95":3.4,"p99":3.48},298]'
+	run_data qa-cost --summary -f table lat.jsonl
+	assert_line --regexp '^ttft_ms +t\(first content chunk\) - t\(sent\) +3 +20\.0 +20\.0 +28\.0 +29\.0 +29\.8$'
+	assert_line --regexp '^tpot_ms +\(t\(last token\) - t\(first token\)\) / \(tokens - 1\) +2 '
+	assert_line --regexp '^tpot_ms +TPOT +ITL '
+	assert_line 'latency of streamed records, endpoint s (3 records):'
+}

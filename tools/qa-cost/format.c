@@ -568,6 +568,8 @@ void summary_print(void)
 			}
 		}
 	}
+	stream_lat_print(&out, O.format);
+	stream_lat_free();
 	out_write(stdout, &out);
 	buf_free(&out);
 	free(ds);

@@ -252,4 +252,9 @@ int parse_count(const char *s, double *out);
 QA_NORETURN void usage(int status);
 void cleanup(struct run *r);
 
+/* latency.c: the latency of streamed records */
+void stream_lat_add(const qa_json *j, int resp, const char *endpoint, size_t elen);
+void stream_lat_print(qa_buf *out, const char *format);
+void stream_lat_free(void);
+
 #endif

@@ -332,6 +332,7 @@ void cost_record(struct run *r, const char *file, unsigned long lineno, const ch
 	struct group *g = group_get(endpoint, model);
 	if (!isnan(lat))
 		lat_add(&g->lat, lat);
+	stream_lat_add(j, resp, endpoint, elen);
 	struct group *both[2] = { g, &overall };
 	for (int k = 0; k < 2; k++) {
 		struct group *s = both[k];
