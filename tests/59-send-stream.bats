@@ -141,10 +141,10 @@ check_formulas() {
 # Three streamed records and one not: their measures, known.
 lat_records() {
 	local e=$1 k=$2
-	printf '{"id":1,"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":2,"itl_ms":4,"latency_ms":100,"tokens_per_s":50,"chunk_gaps_ms":[1.5,2.5]}}\n' "$e" "$((10 * k))"
-	printf '{"id":2,"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":4,"itl_ms":4,"latency_ms":200,"tokens_per_s":50,"chunk_gaps_ms":[3.5]}}\n' "$e" "$((20 * k))"
-	printf '{"id":3,"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":null,"itl_ms":null,"latency_ms":300,"tokens_per_s":50,"chunk_gaps_ms":[]}}\n' "$e" "$((30 * k))"
-	printf '{"id":4,"response":{"text":"a","endpoint":"%s","usage":null,"latency_ms":900}}\n' "$e"
+	printf '{"id":1,"scores":{"exact":1},"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":2,"itl_ms":4,"latency_ms":100,"tokens_per_s":50,"chunk_gaps_ms":[1.5,2.5]}}\n' "$e" "$((10 * k))"
+	printf '{"id":2,"scores":{"exact":1},"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":4,"itl_ms":4,"latency_ms":200,"tokens_per_s":50,"chunk_gaps_ms":[3.5]}}\n' "$e" "$((20 * k))"
+	printf '{"id":3,"scores":{"exact":1},"response":{"text":"a","endpoint":"%s","usage":null,"ttft_ms":%s,"first_chunk_ms":5,"tpot_ms":null,"itl_ms":null,"latency_ms":300,"tokens_per_s":50,"chunk_gaps_ms":[]}}\n' "$e" "$((30 * k))"
+	printf '{"id":4,"scores":{"exact":1},"response":{"text":"a","endpoint":"%s","usage":null,"latency_ms":900}}\n' "$e"
 }
 
 @test "send-stream: qa-cost --summary gives each measure's percentiles per endpoint, with formulas and names" {
@@ -157,4 +157,24 @@ lat_records() {
 	assert_line --regexp '^tpot_ms +\(t\(last token\) - t\(first token\)\) / \(tokens - 1\) +2 '
 	assert_line --regexp '^tpot_ms +TPOT +ITL '
 	assert_line 'latency of streamed records, endpoint s (3 records):'
+}
+
+@test "send-stream: qa-diff compares each measure side by side, and --max-latency-ratio gates one" {
+	lat_records s 1 >b.jsonl
+	lat_records s 2 >c.jsonl
+	run_ok qa-diff b.jsonl c.jsonl
+	assert_equal "$(jq -c 'select(.scope == "latency") | [.records, .ttft_ms.ratio, .ttft_ms.candidate.p95, .tpot_ms.ratio.mean]' <<<"$output")" \
+		'[{"baseline":3,"candidate":3},{"mean":2,"p50":2,"p90":2,"p95":2,"p99":2},58,1]'
+	run_ok qa-diff --max-latency-ratio ttft_ms:p95=2 --max-latency-ratio tpot_ms:mean=1 b.jsonl c.jsonl
+	run_data qa-diff --max-latency-ratio ttft_ms:p95=1.5 b.jsonl c.jsonl
+	assert_stderr --partial "gate: latency: ttft_ms p95 ratio 2 (candidate 58 ms / baseline 29 ms) is over --max-latency-ratio ttft_ms:p95=1.5"
+	# The baseline has no streamed records: the ratio is undefined, and the gate does not pass.
+	lat_records s 1 | grep '"id":4' >b4.jsonl
+	run_data qa-diff --max-latency-ratio ttft_ms:p50=9 b4.jsonl c.jsonl
+	assert_stderr --partial "the ratio is undefined (no streamed record in the baseline has it)"
+	run_usage qa-diff --max-latency-ratio ttft:p95=1.2 b.jsonl c.jsonl
+	assert_stderr --partial "is not MEASURE:STAT=RATIO"
+	run_ok qa-diff -f table b.jsonl c.jsonl
+	assert_line --regexp '^ttft_ms +t\(first content chunk\) - t\(sent\) +20\.0/40\.0 \(2\.00\) '
+	assert_line --regexp '^chunk_gaps_ms +ITL '
 }

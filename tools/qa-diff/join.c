@@ -397,6 +397,7 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	double v;
 	if (json_num(j, json_find(j, 0, "response.latency_ms"), &v) == 0)
 		dvec_add(&s->lat, v);
+	stream_lat_read(side, j);
 	if (json_num(j, json_find(j, 0, "cost.total"), &v) == 0) {
 		s->cost_sum += v;
 		s->cost_n++;

@@ -20,6 +20,7 @@ const char usage_text[] =
     "               [--gate-on ci|point] [--gate-scope overall|task|both]\n"
     "               [--max-flips pct] [--min-recovery pct] [--max-invalid pct]\n"
     "               [--max-errors pct] [--max-p95-ratio ratio] [--bootstrap n]\n"
+    "               [--max-latency-ratio measure:stat=ratio]\n"
     "               [--seed s] [--z z] [--percentiles linear|nearest-rank]\n"
     "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
     "               [--min-same-top pct] [--max-ppl-ratio ratio] baseline candidate\n"
@@ -39,6 +40,10 @@ const char usage_text[] =
     "      --max-invalid PCT   gate: the candidate's invalid rate at most PCT %\n"
     "      --max-errors PCT    gate: the candidate's error rate at most PCT %\n"
     "      --max-p95-ratio R   gate: candidate p95 latency / baseline p95 at most R\n"
+    "      --max-latency-ratio MEASURE:STAT=R  gate on streamed records: candidate /\n"
+    "                          baseline of a measure (ttft_ms, tpot_ms, itl_ms,\n"
+    "                          chunk_gaps_ms, latency_ms) at mean, p50, p90, p95 or\n"
+    "                          p99 at most R (repeatable; ttft_ms:p95=1.2)\n"
     "      --bootstrap N       add a paired bootstrap CI from N resamples\n"
     "      --seed S            the bootstrap's seed (default 1)\n"
     "      --z Z               normal quantile of the CIs (default 1.959963984540054)\n"
@@ -272,6 +277,7 @@ void finish(void)
 			qa_warn("gate: %s: %s", scope_words(&res[i], words, sizeof words), res[i].fail[k].msg);
 		pass &= res[i].nfail == 0;
 	}
+	pass &= stream_lat_gate();
 	if (!pass)
 		status_raise(QA_EXIT_DATA);
 
@@ -283,6 +289,8 @@ void finish(void)
 	else
 		for (size_t i = 0; i < nres; i++)
 			json_line(&out, &res[i], i == D.ntasks, pass);
+	stream_lat_print(&out, D.table, D.md);
+	stream_lat_free();
 	out_write(stdout, &out);
 	buf_free(&out);
 
@@ -365,6 +373,7 @@ int main(int argc, char **argv)
 		{ "max-invalid", required_argument, NULL, OPT_MAX_INVALID },
 		{ "max-kld", required_argument, NULL, OPT_MAX_KLD },
 		{ "max-p95-ratio", required_argument, NULL, OPT_MAX_P95 },
+		{ "max-latency-ratio", required_argument, NULL, OPT_MAX_LATENCY_RATIO },
 		{ "max-ppl-ratio", required_argument, NULL, OPT_MAX_PPL_RATIO },
 		{ "metric", required_argument, NULL, 'm' },
 		{ "min-recovery", required_argument, NULL, OPT_MIN_RECOVERY },
@@ -438,6 +447,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MAX_KLD:
 			D.max_kld = num_arg("max-kld", optarg, 0, 1e9, "a KL divergence in nats, 0 or more (0.01)");
+			break;
+		case OPT_MAX_LATENCY_RATIO:
+			stream_lat_gate_opt(optarg);
 			break;
 		case OPT_MAX_P95:
 			D.max_p95 = num_arg("max-p95-ratio", optarg, 0, 1e9, "a ratio, 0 or more (1.2: 20% slower)");

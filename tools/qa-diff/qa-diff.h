@@ -274,6 +274,7 @@ enum {
 	OPT_BOOTSTRAP = 256, OPT_GATE_ON, OPT_GATE_SCOPE, OPT_KL, OPT_MAX_DROP, OPT_MAX_ERRORS, OPT_MAX_FLIPS,
 	OPT_MAX_INVALID, OPT_MAX_KLD, OPT_MAX_P95, OPT_MAX_PPL_RATIO, OPT_MIN_RECOVERY, OPT_MIN_SAME_TOP,
 	OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
+	OPT_MAX_LATENCY_RATIO,
 };
 
 extern const char usage_text[];
@@ -374,5 +375,13 @@ void finish(void);
 void cleanup(void);
 QA_NORETURN void usage(int status);
 double num_arg(const char *opt, const char *arg, double min, double max, const char *what);
+
+/* latency.c: the latency of streamed records, and --max-latency-ratio */
+void stream_lat_read(int side, const qa_json *j);
+void stream_lat_gate_opt(const char *arg);
+int stream_lat_gated(void);
+int stream_lat_gate(void);
+void stream_lat_print(qa_buf *out, int table, int md);
+void stream_lat_free(void);
 
 #endif
