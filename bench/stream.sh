@@ -6,10 +6,11 @@
 #   curl -N   --trace-time timestamps of its own "Send"/"Recv data" lines,
 #             one request at a time (concurrency 1);
 #   aiohttp   a python3 client stamping each "data:" line, at concurrency 1 and 64;
-#   qa-send   --stream, its records' ttft_ms and tpot_ms (once it streams).
+#   qa-send   --stream, its records' ttft_ms and tpot_ms, at concurrency 1 and 64.
 # Printed: median and p99 of each measure, and of its error against the
 # schedule.  Targets (issue 18): qa-send's median error at most 1 ms, p99 at
-# most 5 ms.  A python server's own scheduling error is in every column: compare
+# most 5 ms.  Then throughput at 0 ms server delay: qa-send --stream against
+# qa-send unstreamed, the same records (target: at least 0.8x).  A python server's own scheduling error is in every column: compare
 # columns, not against zero.
 . bench/lib.sh
 n=${BENCH_STREAM_N:-64}
@@ -153,14 +154,28 @@ for c in 1 64; do
 	"$py" "$BENCH_TMP/aio.py" "$BENCH_TMP" "$url" "$body" "$n" "$c" >"$BENCH_TMP/aio.jsonl"
 	summary "aiohttp, c=$c" "$BENCH_TMP/aio.jsonl"
 done
-if "$QA_BIN/qa-send" --help 2>/dev/null | grep -q -- '--stream'; then
-	for c in 1 64; do
-		for i in $(seq 1 "$n"); do printf '{"id":%d,"prompt":"count"}\n' "$i"; done |
-			OPENAI_API_KEY=sk-bench "$QA_BIN/qa-send" -q --stream -c "$c" --provider openai \
-			    --base-url "http://127.0.0.1:$port/v1" --model m - |
-			jq -c '{ttft_ms: .response.ttft_ms, tpot_ms: .response.tpot_ms}' >"$BENCH_TMP/qa.jsonl"
-		summary "qa-send --stream, c=$c" "$BENCH_TMP/qa.jsonl"
-	done
-else
-	echo "  qa-send --stream: not yet (issue 18's integration step); its rows print here once it streams"
-fi
+for c in 1 64; do
+	for i in $(seq 1 "$n"); do printf '{"id":%d,"prompt":"count"}\n' "$i"; done |
+		OPENAI_API_KEY=sk-bench "$QA_BIN/qa-send" -q --stream -c "$c" --provider openai \
+		    --base-url "http://127.0.0.1:$port/v1" --model m - |
+		jq -c '{ttft_ms: .response.ttft_ms, tpot_ms: .response.tpot_ms}' >"$BENCH_TMP/qa.jsonl"
+	summary "qa-send --stream, c=$c" "$BENCH_TMP/qa.jsonl"
+done
+
+# Throughput at 0 ms delay: the client's cost of streaming, not the server's schedule.
+tn=${BENCH_STREAM_TN:-2000}
+rm -f "$BENCH_TMP/sd0.port"
+mkfifo "$BENCH_TMP/sd0.port"
+tests/server/qa-streamd --ttft 0 --gap 0 --tokens 32 >"$BENCH_TMP/sd0.port" &
+sd0_pid=$!
+trap 'kill "$sd_pid" "$sd0_pid" 2>/dev/null; wait "$sd_pid" "$sd0_pid" 2>/dev/null' EXIT
+read -r port0 <"$BENCH_TMP/sd0.port"
+for i in $(seq 1 "$tn"); do printf '{"id":%d,"prompt":"count"}\n' "$i"; done >"$BENCH_TMP/tp.jsonl"
+echo "  throughput at 0 ms delay, 32 tokens, $tn requests, -c 16:"
+export OPENAI_API_KEY=sk-bench
+measure "qa-send" "$QA_BIN/qa-send" -q -c 16 --provider openai --base-url "http://127.0.0.1:$port0/v1" \
+	--model m "$BENCH_TMP/tp.jsonl"
+plain=$MEASURED_S
+measure "qa-send --stream" "$QA_BIN/qa-send" -q -c 16 --stream --provider openai \
+	--base-url "http://127.0.0.1:$port0/v1" --model m "$BENCH_TMP/tp.jsonl"
+awk -v a="$plain" -v b="$MEASURED_S" -v n="$tn" 'BEGIN { printf "  records/s: %.0f unstreamed, %.0f streamed: %.2fx\n", n / a, n / b, a / b }'

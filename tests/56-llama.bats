@@ -254,3 +254,26 @@ chat() {
 	[ "$(field '.response.attempts')" = "$(field '.response.logprobs.windows.requests')" ]
 	run_ok qa-score -m perplexity <<<"$output"
 }
+
+# Issue 18: the same requests streamed give the same records, plus timings the formulas account for.
+@test "--stream: greedy completions and chat streamed match the unstreamed records, timings by their formulas" {
+	for mode in completions chat; do
+		run_ok $mode "$F32" f32 -p temperature=0 -p max_tokens=6 -p logprobs=3 "$D/prompts.jsonl"
+		jq -c '.response | [.text, .finish_reason, .usage.completion_tokens, .logprobs.tokens]' <<<"$output" >plain.txt
+		run_ok $mode "$F32" f32 -p temperature=0 -p max_tokens=6 -p logprobs=3 --stream --trace tr.jsonl \
+			"$D/prompts.jsonl"
+		printf '%s\n' "$output" >out.jsonl
+		jq -c '.response | [.text, .finish_reason, .usage.completion_tokens, .logprobs.tokens]' out.jsonl >stream.txt
+		cmp plain.txt stream.txt
+		# The server's own count of what it generated, from the timings it streams.
+		jq -e -s 'all(.[].response; .usage.completion_tokens == .server_timings.predicted_n and
+			(.usage.estimated | not) and .ttft_ms <= .latency_ms)' out.jsonl
+		local id n want got
+		while read -r id n; do
+			want=$(jq -sc --argjson id "$id" --argjson n "$n" -f "$QA_ROOT/tests/data/stream/formulas.jq" tr.jsonl)
+			got=$(jq -c --argjson id "$id" 'select(.id == $id) | .response |
+				{queue_ms,ttft_ms,first_chunk_ms,tpot_ms,itl_ms,latency_ms,tokens_per_s,chunk_gaps_ms}' out.jsonl)
+			assert_equal "$got" "$want"
+		done < <(jq -r '"\(.id | tojson) \(.response.usage.completion_tokens)"' out.jsonl)
+	done
+}
