@@ -120,6 +120,13 @@ static int on_event(void *ctx, const qa_sse_event *ev)
 {
 	struct tstream *s = ctx;
 	int f = stream_event(&qa_host_table, &s->st, ev->data, ev->len);
+	/*
+	 * The event's document is parsed into the host's arena, kept until a
+	 * reset: without one per event a long stream's memory would grow with
+	 * it.  The state holds copies only, and no other host call is under way
+	 * inside libcurl's write callback.
+	 */
+	host_reset();
 	if (f < 0) {
 		s->bad = 1;
 		return 1;
