@@ -19,7 +19,7 @@
 
 const char usage_text[] =
     "usage: qa-send [-q] [--unordered] [-c N] [-r N] [-t SECONDS] [-p KEY=VALUE]...\n"
-    "               [--grace SECONDS] [--trace FILE]\n"
+    "               [--grace SECONDS] [--trace FILE] [--stream]\n"
     "               [-e NAME] [--provider NAME] [--base-url URL] [--key-env VAR] [-m MODEL]\n"
     "               [--config FILE] [-F NAME,...] [file ...]\n"
     "\n"
