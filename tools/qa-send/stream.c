@@ -112,6 +112,7 @@ static void chunk_trace(const struct task *t, const char *decision, double t_ms,
 		buf_json_number(&b, queue_ms);
 	}
 	buf_adds(&b, "}\n");
+	scrub(&b);	/* as every trace line: an id may hold a key */
 	fwrite(b.p, 1, b.len, opt.trace);
 	buf_free(&b);
 }
