@@ -54,7 +54,7 @@ $(BUILD)/prefix: FORCE
 
 $(BUILD)/obj/%.o: lib/%.c lib/qa.h include/qa/plugin.h config.mk $(BUILD)/prefix
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libqa.a: $(LIB_OBJ)
 	rm -f $@
@@ -69,13 +69,16 @@ $(BUILD)/bin/%: tools/%.c $(BUILD)/libqa.a $(BUILD)/prefix
 define dir_tool
 $(BUILD)/obj/$(1)/%.o: tools/$(1)/%.c $(wildcard tools/$(1)/*.h) lib/qa.h lib/html.h config.mk $(BUILD)/prefix
 	@mkdir -p $$(@D)
-	$$(CC) $$(ALL_CFLAGS) -Itools/$(1) -c -o $$@ $$<
+	$$(CC) $$(ALL_CFLAGS) -MMD -MP -Itools/$(1) -c -o $$@ $$<
 $(1)_OBJ = $(patsubst tools/$(1)/%.c,$(BUILD)/obj/$(1)/%.o,$(wildcard tools/$(1)/*.c))
 $(BUILD)/bin/$(1): $$($(1)_OBJ) $(BUILD)/libqa.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(ALL_CFLAGS) -o $$@ $$($(1)_OBJ) $(BUILD)/libqa.a $$(ALL_LDFLAGS) $$(LIBS)
 endef
 $(foreach t,$(DIR_TOOLS),$(eval $(call dir_tool,$(t))))
+# Every object also depends on the headers it includes (-MMD), lib's own
+# (cache.h, sse.h, pace.h, ...) included: a changed struct rebuilds its users.
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)
 
 $(BUILD)/lib/qa/plugins/%.so: plugins/scorers/%.c include/qa/plugin.h
 	@mkdir -p $(@D)
