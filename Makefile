@@ -186,7 +186,9 @@ fuzz: deps
 # llama-perplexity for the real-server tests, and libllama, which a build
 # finds through `pkg-config llama`.  Built once per machine into the cache;
 # make test runs it, make demo does not.
-LLAMA_PREFIX := $(shell build-aux/llama.sh --prefix)
+# Tests give each run its own XDG_CACHE_HOME; the machine's cache is then
+# QA_MACHINE_CACHE (tests/test_helper.bash).
+LLAMA_PREFIX := $(shell XDG_CACHE_HOME="$${QA_MACHINE_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}}" build-aux/llama.sh --prefix)
 export PKG_CONFIG_PATH := $(LLAMA_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 llama: deps
 	@build-aux/llama.sh >/dev/null
