@@ -369,6 +369,7 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	if (side == CAND && (it->flags & IN_BASE) && it->task != task && !D.other_task++)
 		D.other_task_line = lineno;
 	it->flags |= side == BASE ? IN_BASE : IN_CAND;
+	sent_record(side, (size_t)(it - D.items), j, lineno);
 	it->line = clamp_line(lineno);
 
 	/* Which score: --metric, the baseline's for this item, else the record's first. */

@@ -22,7 +22,8 @@ const char usage_text[] =
     "               [--max-errors pct] [--max-p95-ratio ratio] [--bootstrap n]\n"
     "               [--seed s] [--z z] [--percentiles linear|nearest-rank]\n"
     "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
-    "               [--min-same-top pct] [--max-ppl-ratio ratio] baseline candidate\n"
+    "               [--min-same-top pct] [--max-ppl-ratio ratio]\n"
+    "               [--allow-mismatch field] baseline candidate\n"
     "\n"
     "  -m, --metric NAME       score to compare (default: each record's first score)\n"
     "  -f, --format FMT        json (default: a line per task and one overall),\n"
@@ -50,6 +51,8 @@ const char usage_text[] =
     "      --max-kld NATS      gate: mean KL divergence per token at most NATS\n"
     "      --min-same-top PCT  gate: the same top token at least PCT % of positions\n"
     "      --max-ppl-ratio R   gate: candidate / baseline perplexity at most R\n"
+    "      --allow-mismatch F  compare even though response.sent.F differs between the\n"
+    "                          runs (repeatable, or F,G,...); otherwise exit 2\n"
     "  -h, --help              show this help and exit\n"
     "  -V, --version           show the version and exit\n"
     "\n"
@@ -353,6 +356,7 @@ double num_arg(const char *opt, const char *arg, double min, double max, const c
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "allow-mismatch", required_argument, NULL, OPT_ALLOW_MISMATCH },
 		{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
 		{ "format", required_argument, NULL, 'f' },
 		{ "gate-on", required_argument, NULL, OPT_GATE_ON },
@@ -383,6 +387,9 @@ int main(int argc, char **argv)
 	qa_tool_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "f:hm:vV", longopts, NULL)) != -1) {
 		switch (c) {
+		case OPT_ALLOW_MISMATCH:
+			sent_allow(optarg);
+			break;
 		case OPT_BOOTSTRAP:
 			if (parse_long(optarg, 1, 10000000, &l) < 0)
 				qa_die(QA_EXIT_USAGE, "--bootstrap %s: a whole number of resamples, 1 to 10000000",
@@ -508,6 +515,7 @@ int main(int argc, char **argv)
 	if (D.spool && fflush(D.spool) != 0)
 		qa_die(QA_EXIT_USAGE, "writing the temporary logprobs file: %s", strerror(errno));
 	read_run(CAND);
+	sent_report();
 	finish();
 	cleanup();
 	status_exit();

@@ -274,6 +274,7 @@ enum {
 	OPT_BOOTSTRAP = 256, OPT_GATE_ON, OPT_GATE_SCOPE, OPT_KL, OPT_MAX_DROP, OPT_MAX_ERRORS, OPT_MAX_FLIPS,
 	OPT_MAX_INVALID, OPT_MAX_KLD, OPT_MAX_P95, OPT_MAX_PPL_RATIO, OPT_MIN_RECOVERY, OPT_MIN_SAME_TOP,
 	OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
+	OPT_ALLOW_MISMATCH,
 };
 
 extern const char usage_text[];
@@ -373,6 +374,9 @@ size_t gather(void);
 void finish(void);
 void cleanup(void);
 QA_NORETURN void usage(int status);
+void sent_allow(const char *list);
+void sent_record(int side, size_t item, const qa_json *j, unsigned long line);
+void sent_report(void);
 double num_arg(const char *opt, const char *arg, double min, double max, const char *what);
 
 #endif
