@@ -52,16 +52,48 @@ static int same_value(const qa_json *a, int ta, const qa_json *b, int tb)
 	return ra && rb && na == nb && memcmp(ra, rb, na) == 0;
 }
 
-static QA_NORETURN void refuse(size_t item, unsigned long line, const char *k, size_t kn, const qa_json *jb,
-    int vb, const qa_json *jc, int vc)
+static QA_NORETURN void refuse(size_t item, unsigned long line, const char *pre, const char *k, size_t kn,
+    const qa_json *jb, int vb, const qa_json *jc, int vc)
 {
 	size_t nb = 0, nc = 0;
 	const char *rb = vb >= 0 ? json_raw(jb, vb, &nb) : NULL, *rc = vc >= 0 ? json_raw(jc, vc, &nc) : NULL;
-	qa_warn_at(D.file[CAND], line, "not comparable: response.sent.%.*s is %.*s here, %.*s in the baseline "
-	    "(line %lu); --allow-mismatch %.*s compares anyway", (int)kn, k, (int)(rc ? (nc > 80 ? 80 : nc) : 6),
-	    rc ? rc : "absent", (int)(rb ? (nb > 80 ? 80 : nb) : 6), rb ? rb : "absent",
-	    (unsigned long)D.items[item].line, (int)kn, k);
+	qa_warn_at(D.file[CAND], line, "not comparable: response.sent.%s%.*s is %.*s here, %.*s in the baseline "
+	    "(line %lu); --allow-mismatch %.*s compares anyway", pre, (int)kn, k,
+	    (int)(rc ? (nc > 80 ? 80 : nc) : 6), rc ? rc : "absent", (int)(rb ? (nb > 80 ? 80 : nb) : 6),
+	    rb ? rb : "absent", (unsigned long)D.items[item].line, (int)kn, k);
 	exit(QA_EXIT_USAGE);
+}
+
+/*
+ * Every key of either object, the baseline's first; params is compared
+ * member by member, so that the difference is named (params.temperature).
+ */
+static void compare(size_t item, unsigned long line, const char *pre, const qa_json *jb, int ob,
+    const qa_json *jc, int oc)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		const qa_json *a = pass ? jc : jb, *b = pass ? jb : jc;
+		int oa = pass ? oc : ob, obb = pass ? ob : oc;
+		for (size_t i = 0; i < json_count(a, oa); i++) {
+			int key = json_key_at(a, oa, i);
+			size_t kn;
+			const char *k = json_key(a, key, &kn);
+			if (!k || ignored(k, kn))
+				continue;
+			int other = json_member(b, obb, k, kn);
+			if (!*pre && kn == 6 && memcmp(k, "params", 6) == 0 && json_type(a, key + 1) == QA_OBJECT &&
+			    json_type(b, other) == QA_OBJECT) {
+				if (pass == 0)
+					compare(item, line, "params.", jb, key + 1, jc, other);
+				continue;
+			}
+			if (other >= 0 && same_value(a, key + 1, b, other))
+				continue;
+			if (pass == 0)
+				refuse(item, line, pre, k, kn, jb, key + 1, jc, other);
+			refuse(item, line, pre, k, kn, jb, other, jc, key + 1);
+		}
+	}
 }
 
 /* Called for every record once its item is known; j is the record, parsed. */
@@ -103,24 +135,7 @@ void sent_record(int side, size_t item, const qa_json *j, unsigned long line)
 	const char *text = pool.p + at - 1;
 	if (record_parse(js, text, strlen(text), msg, sizeof msg) != 0)
 		return;	/* it was one JSON object when it was read */
-	/* Every key of either side, the baseline's first. */
-	for (int pass = 0; pass < 2; pass++) {
-		const qa_json *a = pass ? j : js, *b = pass ? js : j;
-		int oa = pass ? s : 0, ob = pass ? 0 : s;
-		for (size_t i = 0; i < json_count(a, oa); i++) {
-			int key = json_key_at(a, oa, i);
-			size_t kn;
-			const char *k = json_key(a, key, &kn);
-			if (!k || ignored(k, kn))
-				continue;
-			int other = json_member(b, ob, k, kn);
-			if (other >= 0 && same_value(a, key + 1, b, other))
-				continue;
-			if (pass == 0)
-				refuse(item, line, k, kn, js, key + 1, j, other);
-			refuse(item, line, k, kn, js, other, j, key + 1);
-		}
-	}
+	compare(item, line, "", js, 0, j, s);
 }
 
 /*
