@@ -171,6 +171,11 @@ struct derived derive(struct group *g)
 	d.per_1k = costed > 0 && cost_ok ? 1000 * g->cost / costed : NAN;
 	d.per_correct = g->correct > 0 && cost_ok ? g->cost / (double)g->correct : NAN;
 	d.accuracy = g->scored > 0 && g->tasks > 0 ? (double)g->correct / (double)g->tasks : NAN;
+	/* correct is 0/1 per task, so the sum of its squares is the count */
+	d.per_correct_lo = d.per_correct_hi = NAN;
+	if (!isnan(d.per_correct) && costed > 0)
+		ratio_ci((double)g->tasks, g->cost, g->cost_sq, (double)g->correct, (double)g->correct,
+		    g->cost_correct, QA_Z95, &d.per_correct_lo, &d.per_correct_hi);
 	return d;
 }
 
@@ -199,6 +204,16 @@ void json_group(qa_buf *b, const char *scope, struct group *g, const struct deri
 	buf_json_number(b, d->accuracy);
 	buf_adds(b, ",\"cost_per_correct\":");
 	buf_json_number(b, d->per_correct);
+	buf_adds(b, ",\"cost_per_correct_ci\":");
+	if (isnan(d->per_correct_lo)) {
+		buf_adds(b, "null");
+	} else {
+		buf_adds(b, "{\"low\":");
+		buf_json_number(b, d->per_correct_lo);
+		buf_adds(b, ",\"high\":");
+		buf_json_number(b, d->per_correct_hi);
+		buf_adds(b, ",\"method\":\"delta\"}");
+	}
 	buf_adds(b, ",\"correct_metric\":");
 	json_str_or_null(b, O.correct);
 	buf_printf(b, ",\"latency_ms\":{\"n\":%.0f,\"p50\":", d->lat.n);

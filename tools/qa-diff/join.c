@@ -398,9 +398,12 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	double v;
 	if (json_num(j, json_find(j, 0, "response.latency_ms"), &v) == 0)
 		dvec_add(&s->lat, v);
+	double cost = NAN;
 	if (json_num(j, json_find(j, 0, "cost.total"), &v) == 0) {
 		s->cost_sum += v;
 		s->cost_n++;
+		s->cost_sq += v * v;
+		cost = v;
 	}
 	if (error) {
 		s->errors++;
@@ -418,6 +421,10 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	else if (tk->metric != mi)
 		tk->mixed = 1;
 	s->scored++;
+	if (score == 1 && !isnan(cost)) {
+		s->cost_right++;
+		s->cost_correct += cost;
+	}
 	s->invalid += listed_invalid(j, m, mlen);
 	if (side == BASE)
 		it->base = score;

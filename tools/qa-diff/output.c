@@ -37,6 +37,7 @@ void json_side(qa_buf *b, const struct sideres *s)
 	jnum(b, "p99_ms", s->p99);
 	buf_printf(b, ",\"cost_n\":%ld", s->cost_n);
 	jnum(b, "mean_cost", s->mean_cost);
+	json_side_cost(b, s);
 	jnum(b, "perplexity", s->ppl);
 	jstr(b, "perplexity_method", s->ppl_method);
 	buf_addc(b, '}');
@@ -164,6 +165,7 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 	jnum(b, "mean_cost", r->r_cost);
 	jnum(b, "perplexity", r->r_ppl);
 	buf_addc(b, '}');
+	json_cost(b, r);
 	jstr(b, "percentiles", D.percentile_name);
 	/* Only when some pair carries logprobs on both sides: runs without them print as before. */
 	if (D.lp_records) {

@@ -109,6 +109,8 @@ struct side {
 	struct dvec lat;
 	double cost_sum;
 	long cost_n;
+	double cost_sq, cost_correct;	/* sums of cost^2, and of the right answers' cost */
+	long cost_right;		/* records with a cost whose compared score is 1 */
 	double ppl_ln, ppl_lp, ppl_tok;	/* sums: ln perplexity; and sum_logprob, tokens from details */
 	long ppl_n, ppl_tok_n;
 };
@@ -200,6 +202,7 @@ struct sideres {
 	double p50, p95, p99;
 	long cost_n;
 	double mean_cost;
+	double per_correct, per_correct_lo, per_correct_hi;	/* cost per right answer, delta-method CI */
 	double ppl;
 	const char *ppl_method;
 };
@@ -239,6 +242,8 @@ struct result {
 	long b, c;
 	struct qa_mcnemar mc;
 	double recovery;
+	double be_acc, be_drop;	/* break-even: the cheaper side's accuracy where it stops being cheaper */
+	int cheaper;		/* BASE, CAND, or -1: no costs, or equal */
 	double r_p50, r_p95, r_p99, r_cost, r_ppl;
 	struct driftres dr;
 	int gated;
@@ -374,6 +379,9 @@ size_t gather(void);
 void finish(void);
 void cleanup(void);
 QA_NORETURN void usage(int status);
+void break_even(struct result *r, const struct side side[2]);
+void json_cost(qa_buf *b, const struct result *r);
+void json_side_cost(qa_buf *b, const struct sideres *s);
 void sent_allow(const char *list);
 void sent_record(int side, size_t item, const qa_json *j, unsigned long line);
 void sent_report(void);

@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# Comparisons you can trust: runs sent alike (response.sent and qa-diff's
+# comparability check), and cost per correct answer with its uncertainty,
+# checked against numpy (Debian's python3-numpy, at /usr/bin/python3).
+
+setup() {
+	load test_helper
+	cd "$BATS_TEST_TMPDIR"
+	unset QA_PRICES
+	cat > prices.csv <<'CSV'
+provider,model,input_per_mtok,output_per_mtok,cached_input_per_mtok,cache_write_per_mtok,reasoning_per_mtok,currency,date,source
+example,one-dollar,1.00,1.00,,,,USD,2026-01-01,a dollar per million tokens
+CSV
+	printf '%s\n' '{"id":1,"prompt":"2+2?","expected":"4","metric":"exact_match"}' \
+		'{"id":2,"prompt":"hi","system":"be brief","expected":"x","metric":"exact_match"}' \
+		'{"id":3,"prompt":"q","params":{"temperature":1},"expected":"y","metric":"exact_match"}' > tasks.jsonl
+}
+
+# A scored run of tasks.jsonl on the mock provider: out model [qa-send flags...]
+run_mock() {
+	local out=$1 model=$2
+	shift 2
+	qa-send -q --provider mock --model "$model" "$@" < tasks.jsonl | qa-score > "$out"
+}
+
+@test "qa-send: response.sent holds the params after --param defaults and hashes of prompt and system" {
+	run_ok qa-send -q --provider mock --param temperature=0 --param max_tokens=32 tasks.jsonl
+	run jq -c '.response.sent' <<<"$output"
+	[ "$(jq -c .params <<<"${lines[0]}")" = '{"temperature":0,"max_tokens":32}' ]
+	[ "$(jq -c 'keys' <<<"${lines[0]}")" = '["params","prompt_hash"]' ]
+	[[ "$(jq -r .prompt_hash <<<"${lines[0]}")" =~ ^[0-9a-f]{16}$ ]]
+	# the record's own params win over --param
+	[ "$(jq -c .params <<<"${lines[2]}")" = '{"temperature":1,"max_tokens":32}' ]
+	# a system prompt has a hash of its own; the others have none
+	[ "$(jq -r '.system_hash | length' <<<"${lines[1]}")" = 16 ]
+	[ "$(jq -c 'has("system_hash")' <<<"${lines[0]}")" = false ]
+	# the same prompt hashes the same whatever the model; another prompt differently
+	run_mock b.jsonl base
+	run_mock c.jsonl cand
+	[ "$(jq -r .response.sent.prompt_hash b.jsonl)" = "$(jq -r .response.sent.prompt_hash c.jsonl)" ]
+	[ "$(jq -r .response.sent.prompt_hash b.jsonl | sort -u | wc -l)" = 3 ]
+}
+
+@test "qa-diff: runs sent alike compare; the endpoint and the model may differ" {
+	run_mock b.jsonl base --param temperature=0
+	run_mock c.jsonl cand --param temperature=0
+	run_ok qa-diff b.jsonl c.jsonl
+	[ "$(jq -c 'select(.scope == "overall") | .n' <<<"$output")" = 3 ]
+	[ -z "$stderr" ]
+}
+
+@test "qa-diff: different decoding parameters are refused with exit 2, the first difference named" {
+	run_mock b.jsonl base --param temperature=0
+	run_mock c.jsonl cand --param temperature=0.7
+	run_usage qa-diff b.jsonl c.jsonl
+	[ -z "$output" ]
+	assert_stderr "qa-diff: c.jsonl:1: not comparable: response.sent.params.temperature is 0.7 here, 0 in the baseline (line 1); --allow-mismatch temperature compares anyway"
+	# told that the difference is the point, it compares
+	run_ok qa-diff --allow-mismatch temperature b.jsonl c.jsonl
+	[ "$(jq -c 'select(.scope == "overall") | .n' <<<"$output")" = 3 ]
+	# a parameter on one side only is a difference too; a list allows several
+	run_mock c2.jsonl cand --param temperature=0.7 --param max_tokens=5
+	run_usage qa-diff b.jsonl c2.jsonl
+	assert_stderr --partial "response.sent.params.temperature is 0.7 here"
+	run_usage qa-diff --allow-mismatch temperature b.jsonl c2.jsonl
+	assert_stderr --partial "response.sent.params.max_tokens is 5 here, absent in the baseline"
+	run_ok qa-diff --allow-mismatch temperature,max_tokens b.jsonl c2.jsonl
+}
+
+@test "qa-diff: a changed system prompt or prompt is named" {
+	run_mock b.jsonl base
+	sed 's/be brief/be long/' tasks.jsonl | qa-send -q --provider mock | qa-score > c.jsonl
+	run_usage qa-diff b.jsonl c.jsonl
+	assert_stderr --partial "c.jsonl:2: not comparable: response.sent.system_hash is"
+	sed 's/2+2?/3+3?/' tasks.jsonl | qa-send -q --provider mock | qa-score > d.jsonl
+	run_usage qa-diff b.jsonl d.jsonl
+	assert_stderr --partial "d.jsonl:1: not comparable: response.sent.prompt_hash is"
+	# numbers compare by value: 0 and 0.0 are the same temperature
+	jq -c '.response.sent.params.temperature = 0' b.jsonl > b0.jsonl
+	jq -c '.response.sent.params.temperature = 0.0' b.jsonl | sed 's/"temperature":0/"temperature":0.0/' > b1.jsonl
+	grep -q '"temperature":0.0' b1.jsonl
+	run_ok qa-diff b0.jsonl b1.jsonl
+}
+
+@test "qa-diff: records without response.sent compare as before; a run with it on one side only warns" {
+	run_mock b.jsonl base --param temperature=0
+	run_mock c.jsonl cand --param temperature=0.7
+	jq -c 'del(.response.sent)' b.jsonl > old-b.jsonl
+	jq -c 'del(.response.sent)' c.jsonl > old-c.jsonl
+	run_ok qa-diff old-b.jsonl old-c.jsonl
+	[ -z "$stderr" ]
+	run_ok qa-diff old-b.jsonl c.jsonl
+	assert_stderr "qa-diff: 3 of 3 compared pairs carry no response.sent on one side or both (records from an older qa-send?): whether they were sent alike is not checked"
+	# items in one run only are reported, not refused
+	head -2 c.jsonl > c2.jsonl
+	run_ok qa-diff --allow-mismatch temperature b.jsonl c2.jsonl
+	assert_stderr --partial "1 id only in the baseline, 0 only in the candidate: not compared"
+}
+
+# Four tasks costing $1..$4, right, wrong, right, right.
+hand_case() {
+	for t in "1 1" "2 0" "3 1" "4 1"; do
+		set -- $t
+		printf '{"id":%s,"scores":{"exact_match":%s},"response":{"model":"one-dollar","usage":{"prompt_tokens":%s000000,"completion_tokens":0}}}\n' $1 $2 $1
+	done
+}
+
+@test "qa-cost: cost per correct answer's CI is the delta method's, as derived by hand" {
+	hand_case > h.jsonl
+	run_ok qa-cost -p prices.csv --summary h.jsonl
+	run jq -c 'select(.scope == "overall") | [.cost_per_correct, .cost_per_correct_ci.method]' <<<"$output"
+	[ "$output" = '[3.3333333333333335,"delta"]' ]
+	# R = 10/3; residuals y - R x: -7/3, 2, -1/3, 2/3, squares summing to 10;
+	# Var(R) = 10 / (n (n - 1) xbar^2) = 10 / (4 * 3 * 9/16) = 40/27
+	run_ok qa-cost -p prices.csv --summary h.jsonl
+	lo=$(jq -r 'select(.scope == "overall") | .cost_per_correct_ci.low' <<<"$output")
+	hi=$(jq -r 'select(.scope == "overall") | .cost_per_correct_ci.high' <<<"$output")
+	jq -en --argjson lo "$lo" --argjson hi "$hi" \
+		'(10/3 - 1.959963984540054 * (40/27 | sqrt)) as $l | (10/3 + 1.959963984540054 * (40/27 | sqrt)) as $h |
+		 (($lo - $l) | fabs) < 1e-12 and (($hi - $h) | fabs) < 1e-12'
+	# nothing right: no cost per correct answer, no CI
+	hand_case | sed 's/"exact_match":1/"exact_match":0/' > none.jsonl
+	run_ok qa-cost -p prices.csv --summary none.jsonl
+	[ "$(jq -c 'select(.scope == "overall") | [.cost_per_correct, .cost_per_correct_ci]' <<<"$output")" = '[null,null]' ]
+}
+
+@test "qa-cost: the delta-method CI agrees with numpy's gradient form on random data" {
+	/usr/bin/python3 - <<'PY'
+import json, numpy as np
+rng = np.random.default_rng(7)
+with open("r.jsonl", "w") as f:
+    for i in range(500):
+        x = int(rng.random() < 0.63)
+        tok = int(rng.poisson(800 + 1500 * x))
+        f.write(json.dumps({"id": i, "scores": {"exact_match": x},
+            "response": {"model": "one-dollar", "usage": {"prompt_tokens": tok, "completion_tokens": 0}}}) + "\n")
+PY
+	run_ok qa-cost -p prices.csv --summary r.jsonl
+	jq -c 'select(.scope == "overall")' <<<"$output" > got.json
+	/usr/bin/python3 - <<'PY'
+import json, numpy as np
+recs = [json.loads(l) for l in open("r.jsonl")]
+x = np.array([r["scores"]["exact_match"] for r in recs], float)
+y = np.array([r["response"]["usage"]["prompt_tokens"] / 1e6 for r in recs])
+n = len(x)
+R = y.mean() / x.mean()
+# the gradient of mean(y) / mean(x) applied to the sample covariance (ddof 1)
+g = np.array([1 / x.mean(), -y.mean() / x.mean() ** 2])
+var = g @ np.cov(np.vstack([y, x])) @ g / n
+z = 1.959963984540054
+got = json.load(open("got.json"))
+ci = got["cost_per_correct_ci"]
+assert abs(got["cost_per_correct"] - R) < 1e-12 * R, (got["cost_per_correct"], R)
+assert abs(ci["low"] - (R - z * np.sqrt(var))) < 1e-9 * R, (ci, R, var)
+assert abs(ci["high"] - (R + z * np.sqrt(var))) < 1e-9 * R, (ci, R, var)
+PY
+}
+
+@test "qa-cost: the 95% CI covers the true cost per correct answer in about 95% of 400 samples" {
+	# x ~ Bernoulli(0.6), tokens ~ Poisson(1000 + 2000 x): the true ratio is
+	# E[y] / E[x] = (1000 + 1200) / 1e6 / 0.6 dollars
+	/usr/bin/python3 - <<'PY'
+import json, numpy as np
+for seed in range(400):
+    rng = np.random.default_rng(seed)
+    with open(f"s{seed}.jsonl", "w") as f:
+        for i in range(150):
+            x = int(rng.random() < 0.6)
+            tok = int(rng.poisson(1000 + 2000 * x))
+            f.write(json.dumps({"id": i, "scores": {"exact_match": x},
+                "response": {"model": "one-dollar", "usage": {"prompt_tokens": tok, "completion_tokens": 0}}}) + "\n")
+PY
+	for seed in $(seq 0 399); do
+		qa-cost -p prices.csv --summary "s$seed.jsonl" | jq -c 'select(.scope == "overall") | .cost_per_correct_ci'
+	done > cis.jsonl
+	[ "$(wc -l < cis.jsonl)" = 400 ]
+	covered=$(jq -s '[.[] | select(.low <= (2200 / 1e6 / 0.6) and .high >= (2200 / 1e6 / 0.6))] | length' cis.jsonl)
+	echo "covered $covered of 400" >&2
+	# binomial(400, 0.95) lies in [366, 394] with probability > 0.999
+	[ "$covered" -ge 366 ] && [ "$covered" -le 394 ]
+}
+
+@test "qa-diff: cost per correct answer with its CI per side, and the break-even" {
+	# baseline: $4 a task, 3 of 4 right; candidate: $1 a task, 2 of 4 right
+	for i in 1 2 3 4; do
+		printf '{"id":%s,"scores":{"exact_match":%s},"cost":{"total":4}}\n' $i $((i < 4))
+	done > b.jsonl
+	for i in 1 2 3 4; do
+		printf '{"id":%s,"scores":{"exact_match":%s},"cost":{"total":1}}\n' $i $((i < 3))
+	done > c.jsonl
+	run_ok qa-diff b.jsonl c.jsonl
+	jq -c 'select(.scope == "overall")' <<<"$output" > o.json
+	[ "$(jq -c '[.baseline.cost_per_correct, .candidate.cost_per_correct]' o.json)" = '[5.333333333333333,2]' ]
+	[ "$(jq -r '.candidate.cost_per_correct_ci.method' o.json)" = delta ]
+	# the candidate stays cheaper per right answer down to 0.75 x 1/4 = 0.1875 accuracy
+	[ "$(jq -c '.break_even' o.json)" = '{"cheaper":"candidate","accuracy":0.1875,"drop":0.5625}' ]
+	# the same records give qa-cost's figures: y = 1 per task, right 2 of 4
+	# (y - 2x: -1, -1, 1, 1; Var = 4 / (4 * 3 * 1/4) = 4/3)
+	jq -en --slurpfile o o.json '($o[0].candidate.cost_per_correct_ci) as $c |
+		((($c.low - (2 - 1.959963984540054 * (4/3 | sqrt))) | fabs) < 1e-12) and
+		((($c.high - (2 + 1.959963984540054 * (4/3 | sqrt))) | fabs) < 1e-12)'
+	# no costs: no break-even
+	jq -c 'del(.cost)' b.jsonl > nb.jsonl
+	run_ok qa-diff nb.jsonl c.jsonl
+	[ "$(jq -c 'select(.scope == "overall") | [.break_even, .baseline.cost_per_correct_ci]' <<<"$output")" = '[null,null]' ]
+}

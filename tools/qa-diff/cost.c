@@ -1,0 +1,59 @@
+/*
+ * qa-diff: what a right answer costs on each side, and the break-even: a
+ * cheaper model that answers fewer questions right can still cost more
+ * per right answer.  With c the mean cost per record and a the share of
+ * records answered right, the cheaper side C stays cheaper per right
+ * answer while c_C / a_C < c_O / a_O, that is while its accuracy is above
+ * a_O * c_C / c_O; the break-even drop is a_O minus that.
+ */
+
+#include "qa-diff.h"
+
+void break_even(struct result *r, const struct side side[2])
+{
+	r->cheaper = -1;
+	r->be_acc = r->be_drop = NAN;
+	double c[2], a[2];
+	for (int k = 0; k < 2; k++) {
+		if (side[k].cost_n == 0)
+			return;
+		c[k] = side[k].cost_sum / (double)side[k].cost_n;
+		a[k] = (double)side[k].cost_right / (double)side[k].cost_n;
+	}
+	if (c[BASE] == c[CAND])
+		return;
+	int ch = c[CAND] < c[BASE] ? CAND : BASE, other = 1 - ch;
+	if (a[other] == 0)
+		return;	/* the dearer side answers nothing right: no cost per right answer to beat */
+	r->cheaper = ch;
+	r->be_acc = a[other] * c[ch] / c[other];
+	r->be_drop = a[other] - r->be_acc;
+}
+
+void json_cost(qa_buf *b, const struct result *r)
+{
+	buf_adds(b, ",\"break_even\":");
+	if (r->cheaper < 0) {
+		buf_adds(b, "null");
+		return;
+	}
+	buf_printf(b, "{\"cheaper\":\"%s\"", side_name[r->cheaper]);
+	jnum(b, "accuracy", r->be_acc);
+	jnum(b, "drop", r->be_drop);
+	buf_addc(b, '}');
+}
+
+void json_side_cost(qa_buf *b, const struct sideres *s)
+{
+	jnum(b, "cost_per_correct", s->per_correct);
+	buf_adds(b, ",\"cost_per_correct_ci\":");
+	if (isnan(s->per_correct_lo)) {
+		buf_adds(b, "null");
+		return;
+	}
+	buf_adds(b, "{\"low\":");
+	buf_json_number(b, s->per_correct_lo);
+	buf_adds(b, ",\"high\":");
+	buf_json_number(b, s->per_correct_hi);
+	buf_adds(b, ",\"method\":\"delta\"}");
+}
