@@ -141,6 +141,7 @@ struct proj {
 struct derived {
 	double per_1k, per_correct, accuracy;
 	double per_correct_lo, per_correct_hi;	/* delta-method CI (lib/ratio.c) */
+	double per_1k_lo, per_1k_hi;	/* normal CI of the mean cost per task, x 1000 */
 	struct pct lat;
 };
 
