@@ -57,3 +57,26 @@ void json_side_cost(qa_buf *b, const struct sideres *s)
 	buf_json_number(b, s->per_correct_hi);
 	buf_adds(b, ",\"method\":\"delta\"}");
 }
+
+/* For people: what a right answer costs on each side, and where the cheaper side stops being cheaper. */
+void cost_text(qa_buf *b, const struct result *r)
+{
+	if (isnan(r->s[BASE].per_correct) && isnan(r->s[CAND].per_correct))
+		return;
+	buf_adds(b, "Cost per correct answer:");
+	for (int k = 0; k < 2; k++) {
+		const struct sideres *s = &r->s[k];
+		buf_printf(b, "%s %s ", k ? ";" : "", side_name[k]);
+		if (isnan(s->per_correct))
+			buf_adds(b, "-");
+		else if (isnan(s->per_correct_lo))
+			buf_printf(b, "%.4g", s->per_correct);
+		else
+			buf_printf(b, "%.4g [%.4g, %.4g]", s->per_correct, s->per_correct_lo, s->per_correct_hi);
+	}
+	buf_adds(b, " (95% CI, delta method).\n");
+	if (r->cheaper >= 0)
+		buf_printf(b, "Break-even: the %s is cheaper per correct answer while its accuracy stays above %.1f%% "
+		    "(%.1f points under the %s's).\n", side_name[r->cheaper], 100 * r->be_acc, 100 * r->be_drop,
+		    side_name[1 - r->cheaper]);
+}

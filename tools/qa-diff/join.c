@@ -162,13 +162,13 @@ uint32_t cs_read(const qa_json *j, int tok, uint32_t *off)
 struct diff_state D = { .z = QA_Z95, .percentile = percentile_linear, .percentile_name = "linear", .seed = 1,
 	.gate_ci = 1, .gate_overall = 1, .max_drop = NAN, .max_flips = NAN, .min_recovery = NAN,
 	.max_invalid = NAN, .max_errors = NAN, .max_p95 = NAN, .ppl_key = "perplexity",
-	.max_kld = NAN, .min_same_top = NAN, .max_ppl_ratio = NAN };
+	.max_kld = NAN, .min_same_top = NAN, .max_ppl_ratio = NAN, .max_excess_flips = NAN };
 
 int gate_given(void)
 {
 	return !isnan(D.max_drop) || !isnan(D.max_flips) || !isnan(D.min_recovery) ||
 	    !isnan(D.max_invalid) || !isnan(D.max_errors) || !isnan(D.max_p95) || !isnan(D.max_kld) ||
-	    !isnan(D.min_same_top) || !isnan(D.max_ppl_ratio);
+	    !isnan(D.min_same_top) || !isnan(D.max_ppl_ratio) || !isnan(D.max_excess_flips);
 }
 
 uint32_t task_get(const char *name, size_t len)

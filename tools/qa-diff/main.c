@@ -23,7 +23,8 @@ const char usage_text[] =
     "               [--seed s] [--z z] [--percentiles linear|nearest-rank]\n"
     "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
     "               [--min-same-top pct] [--max-ppl-ratio ratio]\n"
-    "               [--allow-mismatch field] baseline candidate\n"
+    "               [--allow-mismatch field] [--noise run] [--max-excess-flips pts]\n"
+    "               baseline candidate\n"
     "\n"
     "  -m, --metric NAME       score to compare (default: each record's first score)\n"
     "  -f, --format FMT        json (default: a line per task and one overall),\n"
@@ -53,6 +54,11 @@ const char usage_text[] =
     "      --max-ppl-ratio R   gate: candidate / baseline perplexity at most R\n"
     "      --allow-mismatch F  compare even though response.sent.F differs between the\n"
     "                          runs (repeatable, or F,G,...); otherwise exit 2\n"
+    "      --noise RUN         the baseline sent again on the same items: the flips of\n"
+    "                          the baseline against itself, the floor under the\n"
+    "                          candidate's flips\n"
+    "      --max-excess-flips P  gate: the candidate may flip at most P percentage\n"
+    "                          points more items than the floor (needs --noise)\n"
     "  -h, --help              show this help and exit\n"
     "  -V, --version           show the version and exit\n"
     "\n"
@@ -336,6 +342,7 @@ void cleanup(void)
 	free(CS.ix);
 	free(CS.v);
 	json_free(&D.j);
+	noise_free();
 	host_fini();
 }
 
@@ -357,6 +364,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "allow-mismatch", required_argument, NULL, OPT_ALLOW_MISMATCH },
+		{ "max-excess-flips", required_argument, NULL, OPT_MAX_EXCESS_FLIPS },
+		{ "noise", required_argument, NULL, OPT_NOISE },
 		{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
 		{ "format", required_argument, NULL, 'f' },
 		{ "gate-on", required_argument, NULL, OPT_GATE_ON },
@@ -389,6 +398,13 @@ int main(int argc, char **argv)
 		switch (c) {
 		case OPT_ALLOW_MISMATCH:
 			sent_allow(optarg);
+			break;
+		case OPT_NOISE:
+			noise_set(optarg);
+			break;
+		case OPT_MAX_EXCESS_FLIPS:
+			D.max_excess_flips = num_arg("max-excess-flips", optarg, -100, 100,
+			    "percentage points from -100 to 100");
 			break;
 		case OPT_BOOTSTRAP:
 			if (parse_long(optarg, 1, 10000000, &l) < 0)
@@ -516,6 +532,7 @@ int main(int argc, char **argv)
 		qa_die(QA_EXIT_USAGE, "writing the temporary logprobs file: %s", strerror(errno));
 	read_run(CAND);
 	sent_report();
+	noise_read();
 	finish();
 	cleanup();
 	status_exit();

@@ -140,6 +140,7 @@ struct diff_state {
 	double max_drop, max_flips, min_recovery, max_invalid, max_errors, max_p95;
 	int kl_raw;		/* --kl raw */
 	double max_kld, min_same_top, max_ppl_ratio;
+	double max_excess_flips;	/* --max-excess-flips, points over the --noise floor */
 
 	const char *file[2];
 	qa_json *j;
@@ -279,7 +280,7 @@ enum {
 	OPT_BOOTSTRAP = 256, OPT_GATE_ON, OPT_GATE_SCOPE, OPT_KL, OPT_MAX_DROP, OPT_MAX_ERRORS, OPT_MAX_FLIPS,
 	OPT_MAX_INVALID, OPT_MAX_KLD, OPT_MAX_P95, OPT_MAX_PPL_RATIO, OPT_MIN_RECOVERY, OPT_MIN_SAME_TOP,
 	OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
-	OPT_ALLOW_MISMATCH,
+	OPT_ALLOW_MISMATCH, OPT_NOISE, OPT_MAX_EXCESS_FLIPS,
 };
 
 extern const char usage_text[];
@@ -381,7 +382,15 @@ void cleanup(void);
 QA_NORETURN void usage(int status);
 void break_even(struct result *r, const struct side side[2]);
 void json_cost(qa_buf *b, const struct result *r);
+void cost_text(qa_buf *b, const struct result *r);
 void json_side_cost(qa_buf *b, const struct sideres *s);
+void noise_set(const char *path);
+int noise_on(void);
+void noise_read(void);
+void json_noise(qa_buf *b, const struct result *r);
+void noise_text(qa_buf *b, const struct result *r);
+void noise_gate(struct result *r);
+void noise_free(void);
 void sent_allow(const char *list);
 void sent_record(int side, size_t item, const qa_json *j, unsigned long line);
 void sent_report(void);
