@@ -204,3 +204,72 @@ PY
 	run_ok qa-diff nb.jsonl c.jsonl
 	[ "$(jq -c 'select(.scope == "overall") | [.break_even, .baseline.cost_per_correct_ci]' <<<"$output")" = '[null,null]' ]
 }
+
+# Baseline, candidate and the baseline's repeat over 400 items of two tasks,
+# the repeat flipping about 3% of the baseline's answers, the candidate 12%.
+noise_runs() {
+	/usr/bin/python3 - <<'PY'
+import json, numpy as np
+rng = np.random.default_rng(22)
+with open("b.jsonl", "w") as b, open("c.jsonl", "w") as c, open("n.jsonl", "w") as n:
+    for i in range(400):
+        task = "t%d" % (i % 2)
+        x = int(rng.random() < 0.8)
+        y = x ^ int(rng.random() < 0.12)
+        z = x ^ int(rng.random() < 0.03)
+        for f, v in ((b, x), (c, y), (n, z)):
+            f.write(json.dumps({"id": i, "task": task, "scores": {"exact_match": v}}) + "\n")
+PY
+}
+
+@test "qa-diff --noise: the floor, the candidate's flips and the paired excess, as scipy computes them" {
+	noise_runs
+	run_ok qa-diff --noise n.jsonl b.jsonl c.jsonl
+	jq -c 'select(.scope == "overall") | .noise_floor' <<<"$output" > got.json
+	[ "$(jq -r .n got.json)" = 400 ]
+	/usr/bin/python3 - <<'PY'
+import json, numpy as np
+from scipy import stats
+load = lambda f: np.array([json.loads(l)["scores"]["exact_match"] for l in open(f)], float)
+b, c, n = load("b.jsonl"), load("c.jsonl"), load("n.jsonl")
+got = json.load(open("got.json"))
+fr, fc = (b != n).astype(float), (b != c).astype(float)
+assert got["flips"] == fr.sum() and got["candidate_flips"] == fc.sum(), got
+ci = stats.binomtest(int(fr.sum()), len(fr)).proportion_ci(confidence_level=0.95, method="wilson")
+assert abs(got["ci_low"] - 100 * ci.low) < 1e-9 and abs(got["ci_high"] - 100 * ci.high) < 1e-9, (got, ci)
+d = fc - fr
+m, se = 100 * d.mean(), 100 * stats.sem(d)
+z = stats.norm.ppf(0.975)
+assert abs(got["excess_pts"] - m) < 1e-9, (got, m)
+assert abs(got["excess_ci_low"] - (m - z * se)) < 1e-9 and abs(got["excess_ci_high"] - (m + z * se)) < 1e-9, (got, m, se)
+assert got["cached"] == 0
+PY
+	# per task too, and the table says it in words
+	[ "$(jq -c 'select(.scope == "task") | .noise_floor.n' <<<"$output" | paste -sd+ | bc)" = 400 ]
+	run_ok qa-diff -f table --noise n.jsonl b.jsonl c.jsonl
+	assert_output --partial "Noise floor (the baseline against its repeat, 400 items): "
+}
+
+@test "qa-diff --max-excess-flips gates on the excess over the floor, and needs --noise" {
+	noise_runs
+	run_ok qa-diff --noise n.jsonl b.jsonl c.jsonl
+	pts=$(jq -r 'select(.scope == "overall") | .noise_floor.excess_pts' <<<"$output")
+	run_ok qa-diff --noise n.jsonl --max-excess-flips "$(jq -n "$pts + 0.5")" b.jsonl c.jsonl
+	[ "$(jq -r 'select(.scope == "overall") | .gate.decision // .decision' <<<"$output")" != fail ]
+	run_data qa-diff --noise n.jsonl --max-excess-flips "$(jq -n "$pts - 0.5")" b.jsonl c.jsonl
+	assert_stderr --partial "qa-diff: gate: overall: the candidate flips $(printf '%.4g' "$pts") points more than the baseline against itself, over --max-excess-flips"
+	run_usage qa-diff --max-excess-flips 1 b.jsonl c.jsonl
+	assert_stderr "qa-diff: --max-excess-flips needs --noise RUN, the floor it is measured over"
+	run_usage qa-diff --noise n.jsonl --max-excess-flips 101 b.jsonl c.jsonl
+}
+
+@test "qa-diff --noise: a repeat served from the response cache is named; records not in the baseline are left out" {
+	noise_runs
+	jq -c 'if .id < 10 then .response.cached = true else . end' n.jsonl > cached.jsonl
+	run_ok qa-diff --noise cached.jsonl b.jsonl c.jsonl
+	assert_stderr "qa-diff: cached.jsonl:1: 10 of 400 records of the noise run carry response.cached: true: they repeat the first answer instead of asking again, so the floor is too low (send repeats with --cache-mode refresh)"
+	[ "$(jq -r 'select(.scope == "overall") | .noise_floor.cached' <<<"$output")" = 10 ]
+	{ cat n.jsonl; echo '{"id":"new","scores":{"exact_match":1}}'; } > extra.jsonl
+	run_ok qa-diff --noise extra.jsonl b.jsonl c.jsonl
+	assert_stderr "qa-diff: extra.jsonl:401: 1 record of the noise run is not in the baseline: not used"
+}

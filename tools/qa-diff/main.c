@@ -521,6 +521,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		qa_die(QA_EXIT_USAGE, "only one of the runs can be - (standard input)");
+	if (noise_on() && noise_stdin() && (strcmp(argv[0], "-") == 0 || strcmp(argv[1], "-") == 0))
+		qa_die(QA_EXIT_USAGE, "only one of the runs and --noise can be - (standard input)");
+	if (!isnan(D.max_excess_flips) && !noise_on())
+		qa_die(QA_EXIT_USAGE, "--max-excess-flips needs --noise RUN, the floor it is measured over");
 	D.file[BASE] = argv[0];
 	D.file[CAND] = argv[1];
 	if (D.metric)

@@ -29,6 +29,11 @@ void noise_set(const char *path)
 	file = path;
 }
 
+int noise_stdin(void)
+{
+	return file && strcmp(file, "-") == 0;
+}
+
 int noise_on(void)
 {
 	return file != NULL;

@@ -386,6 +386,7 @@ void cost_text(qa_buf *b, const struct result *r);
 void json_side_cost(qa_buf *b, const struct sideres *s);
 void noise_set(const char *path);
 int noise_on(void);
+int noise_stdin(void);
 void noise_read(void);
 void json_noise(qa_buf *b, const struct result *r);
 void noise_text(qa_buf *b, const struct result *r);
