@@ -273,3 +273,63 @@ PY
 	run_ok qa-diff --noise extra.jsonl b.jsonl c.jsonl
 	assert_stderr "qa-diff: extra.jsonl:401: 1 record of the noise run is not in the baseline: not used"
 }
+
+# assess.mk on mock endpoints: make VAR=... ; the tools from $1 (a bin directory).
+assess_with() {
+	local bin=$1
+	shift
+	cat > ep.conf <<-'CONF'
+	[old]
+	provider = mock
+	model = baseline
+	input_per_mtok = 5
+	output_per_mtok = 15
+	[int4]
+	provider = mock
+	model = int4
+	input_per_mtok = 0.42
+	output_per_mtok = 0.42
+	CONF
+	make -s --no-print-directory -f "$QA_ROOT/pipelines/assess.mk" CONFIG="$PWD/ep.conf" \
+		PRICES="$QA_ROOT/pipelines/prices.csv" RUNS="$PWD/runs" QA_BIN="$bin" BASELINE=old CANDIDATE=int4 \
+		PERPLEXITY=no MAX_DROP=0.5 "$@"
+}
+
+@test "assess.mk REPEAT=3: the baseline sent three times, qa-diff --noise over the first repeat" {
+	run --separate-stderr assess_with "$QA_BIN" NAME=r REPEAT=3
+	assert_success
+	[ "$(wc -l < runs/r/old.repeat-2.sent.jsonl)" = "$(wc -l < runs/r/tasks.jsonl)" ]
+	[ "$(wc -l < runs/r/old.repeat-3.sent.jsonl)" = "$(wc -l < runs/r/tasks.jsonl)" ]
+	[ "$(jq -r 'select(.scope == "overall") | .noise_floor.n' runs/r/diff.json)" -gt 300 ]
+	grep -q '^Noise floor (the baseline against its repeat' runs/r/diff.txt
+	# without REPEAT, no repeat and no floor
+	run --separate-stderr assess_with "$QA_BIN" NAME=one
+	assert_success
+	[ ! -e runs/one/old.repeat-2.sent.jsonl ]
+	[ "$(jq -c 'select(.scope == "overall") | has("noise_floor")' runs/one/diff.json)" = false ]
+}
+
+@test "assess.mk REPEAT: repeats go out with --cache-mode refresh only when qa-send lists it" {
+	# a qa-send whose --help lists --cache-mode, logging the flags each run gets
+	mkdir bin
+	for t in "$QA_BIN"/qa-*; do ln -s "$t" bin/; done
+	rm bin/qa-send
+	cat > bin/qa-send <<-SH
+	#!/bin/sh
+	if [ "\$1" = --help ]; then "$QA_BIN/qa-send" --help; echo "      --cache-mode MODE"; exit 0; fi
+	echo "\$*" >> "$PWD/send.log"
+	args=""
+	for a in "\$@"; do case \$a in --cache-mode|refresh) ;; *) args="\$args \$a" ;; esac; done
+	exec "$QA_BIN/qa-send" \$args
+	SH
+	chmod +x bin/qa-send
+	run --separate-stderr assess_with "$PWD/bin" NAME=c REPEAT=2
+	assert_success
+	[ "$(grep -c -- '--cache-mode refresh' send.log)" = 1 ]
+	[ "$(grep -c -- '--endpoint old' send.log)" = 2 ]
+	grep -- '--cache-mode refresh' send.log | grep -q -- '--endpoint old'
+	# the real qa-send of this tree: no such flag, none passed
+	run --separate-stderr assess_with "$QA_BIN" NAME=d REPEAT=2
+	assert_success
+	[ -s runs/d/old.repeat-2.sent.jsonl ]
+}
