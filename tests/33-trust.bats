@@ -333,3 +333,17 @@ assess_with() {
 	assert_success
 	[ -s runs/d/old.repeat-2.sent.jsonl ]
 }
+
+@test "qa-diff: recovery per task, averaged over the tasks beside the pooled figure" {
+	# t0: 2 of 2 right, then 1 of 2 (50%); t1: 4 of 4 both (100%); pooled 5/6 of 6/6
+	for i in 1 2 3 4 5 6; do
+		t=$([ "$i" -le 2 ] && echo t0 || echo t1)
+		printf '{"id":%s,"task":"%s","scores":{"exact_match":1}}\n' "$i" "$t" >> b.jsonl
+		printf '{"id":%s,"task":"%s","scores":{"exact_match":%s}}\n' "$i" "$t" "$([ "$i" = 2 ] && echo 0 || echo 1)" >> c.jsonl
+	done
+	run_ok qa-diff b.jsonl c.jsonl
+	[ "$(jq -c 'select(.scope == "task") | [.task, .recovery_pct]' <<<"$output" | paste -sd' ')" = '["t0",50] ["t1",100]' ]
+	[ "$(jq -c 'select(.scope == "overall") | [.recovery_pct, .recovery_pct_task_mean]' <<<"$output")" = '[83.33333333333334,75]' ]
+	run_ok qa-diff -f table b.jsonl c.jsonl
+	assert_output --partial "Recovery: 83.3% pooled, 75.0% averaged over the tasks; 16.7% of the items flip."
+}

@@ -30,8 +30,27 @@ void break_even(struct result *r, const struct side side[2])
 	r->be_drop = a[other] - r->be_acc;
 }
 
+/*
+ * Recovery as the quantization literature reports it: per task, then the
+ * plain mean over the tasks (each task counts once, whatever its size),
+ * beside the pooled figure of the overall line.
+ */
+void recovery_mean(struct result *o, const struct result *tasks, size_t ntasks)
+{
+	double sum = 0;
+	size_t n = 0;
+	for (size_t t = 0; t < ntasks; t++)
+		if (isfinite(tasks[t].recovery)) {
+			sum += tasks[t].recovery;
+			n++;
+		}
+	o->recovery_mean = n ? sum / (double)n : NAN;
+}
+
 void json_cost(qa_buf *b, const struct result *r)
 {
+	if (strcmp(r->scope, "overall") == 0)
+		jnum(b, "recovery_pct_task_mean", r->recovery_mean);
 	buf_adds(b, ",\"break_even\":");
 	if (r->cheaper < 0) {
 		buf_adds(b, "null");
@@ -61,6 +80,9 @@ void json_side_cost(qa_buf *b, const struct sideres *s)
 /* For people: what a right answer costs on each side, and where the cheaper side stops being cheaper. */
 void cost_text(qa_buf *b, const struct result *r)
 {
+	if (isfinite(r->recovery_mean) && isfinite(r->recovery) && r->flips)
+		buf_printf(b, "Recovery: %.1f%% pooled, %.1f%% averaged over the tasks; %.1f%% of the items flip.\n",
+		    r->recovery, r->recovery_mean, 100.0 * (double)(r->b + r->c) / (double)r->nflip);
 	if (isnan(r->s[BASE].per_correct) && isnan(r->s[CAND].per_correct))
 		return;
 	buf_adds(b, "Cost per correct answer:");

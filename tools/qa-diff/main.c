@@ -271,6 +271,7 @@ void finish(void)
 	o->gated = gate_given() && D.gate_overall;
 	struct dvec lat[2] = { all[BASE].lat, all[CAND].lat };
 	compute(o, all, lat, 0, total, tag_hash('o', "", 0));
+	recovery_mean(o, res, D.ntasks);
 	drift_stats(&o->dr, &alld);
 	gate(o);
 

@@ -243,6 +243,7 @@ struct result {
 	long b, c;
 	struct qa_mcnemar mc;
 	double recovery;
+	double recovery_mean;	/* overall line: the tasks' recovery %, averaged (NaN elsewhere) */
 	double be_acc, be_drop;	/* break-even: the cheaper side's accuracy where it stops being cheaper */
 	int cheaper;		/* BASE, CAND, or -1: no costs, or equal */
 	double r_p50, r_p95, r_p99, r_cost, r_ppl;
@@ -382,6 +383,7 @@ void cleanup(void);
 QA_NORETURN void usage(int status);
 void break_even(struct result *r, const struct side side[2]);
 void json_cost(qa_buf *b, const struct result *r);
+void recovery_mean(struct result *o, const struct result *tasks, size_t ntasks);
 void cost_text(qa_buf *b, const struct result *r);
 void json_side_cost(qa_buf *b, const struct sideres *s);
 void noise_set(const char *path);
