@@ -248,6 +248,9 @@ void norm_apply(const qa_norm *n, qa_buf *out, const char *s, size_t len);
 #define QA_Z95 1.959963984540054
 /* Wilson score interval for k successes in n trials; NaN bounds when n <= 0. */
 void wilson_ci(double k, double n, double z, double *low, double *high);
+/* The delta-method CI of the ratio sy / sx from n pairs' sums (lib/ratio.c); NaN when undefined. */
+void ratio_ci(double n, double sy, double syy, double sx, double sxx, double sxy, double z, double *lo,
+    double *hi);
 /* Streaming mean and variance (Welford), mergeable across shards. */
 typedef struct qa_moments {
 	double n, mean, m2;

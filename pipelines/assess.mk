@@ -7,6 +7,7 @@
 #        [MAX_DROP=0.02] [GATE_ON=ci] [GATE_FLAGS=...] [MONTHLY=1000000]
 #        [PERPLEXITY=yes] [PPL_BASELINE=ep] [PPL_CANDIDATE=ep]
 #        [DECODE='temperature=0 seed=1'] [SEND_FLAGS=...] [SCORE_FLAGS=...]
+#        [REPEAT=N]
 #
 # Everything lands in runs/NAME/:
 #   ENDPOINT.sent.jsonl, ENDPOINT.scored.jsonl   the raw records; scored and priced
@@ -77,16 +78,34 @@ $(R)/drift.json: $(R)/ppl-baseline.jsonl $(R)/ppl-candidate.jsonl
 $(R)/drift.txt: $(R)/ppl-baseline.jsonl $(R)/ppl-candidate.jsonl
 	$(call data,$(QA_BIN)qa-diff --format table $^ > $@ 2> /dev/null)
 
+# The noise floor: REPEAT=N sends the baseline N times in all, the repeats
+# as BASELINE.repeat-K.sent.jsonl (K = 2..N), and qa-diff --noise measures
+# the baseline's flips against its first repeat: the floor under the
+# candidate's (GATE_FLAGS='--max-excess-flips 3' gates on the excess).  A
+# repeat must ask the server again: when this qa-send has a response cache
+# (its --help lists --cache-mode), the repeats are sent with --cache-mode
+# refresh, checked when they are sent.
+REPEAT ?= 1
+REPEATS := $(if $(filter-out 0 1,$(REPEAT)),$(shell seq 2 $(REPEAT)))
+NOISE_OF := $(if $(REPEATS),$(R)/$(BASELINE).repeat-2.scored.jsonl)
+NOISE_FLAGS := $(if $(NOISE_OF),--noise $(NOISE_OF))
+REFRESH = $(shell $(QA_BIN)qa-send --help 2>/dev/null | grep -q -e '--cache-mode' && echo --cache-mode refresh)
+$(R)/$(BASELINE).repeat-%.sent.jsonl: $(R)/tasks.jsonl $(R)/decoding.txt $(CONFIG) $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-send -q --endpoint $(BASELINE) $(DECODE_FLAGS) $(SEND_FLAGS) $(REFRESH) $< > $@)
+.PRECIOUS: $(R)/$(BASELINE).repeat-%.sent.jsonl
+repeats: $(foreach k,$(REPEATS),$(R)/$(BASELINE).repeat-$(k).scored.jsonl)
+.PHONY: repeats
+
 # The comparison and its gate.  qa-diff exits 1 when the gate fails: the
 # status is kept for the gate goal, so the report is written either way.
 GATE = --gate-on $(GATE_ON) --max-drop $(MAX_DROP) $(GATE_FLAGS)
-$(R)/diff.json: $(RUNS_OF)
-	status=0; $(QA_BIN)qa-diff $(GATE) $^ > $@ 2> $(R)/gate.txt || status=$$?; \
+$(R)/diff.json: $(RUNS_OF) $(NOISE_OF) | repeats
+	status=0; $(QA_BIN)qa-diff $(GATE) $(NOISE_FLAGS) $(RUNS_OF) > $@ 2> $(R)/gate.txt || status=$$?; \
 	[ $$status -le 1 ] || { cat $(R)/gate.txt >&2; exit $$status; }; \
 	echo $$status > $(R)/gate.status
 $(R)/gate.status: $(R)/diff.json
-$(R)/diff.txt: $(RUNS_OF)
-	$(call data,$(QA_BIN)qa-diff --format table $(GATE) $^ > $@ 2> /dev/null)
+$(R)/diff.txt: $(RUNS_OF) $(NOISE_OF)
+	$(call data,$(QA_BIN)qa-diff --format table $(GATE) $(NOISE_FLAGS) $(RUNS_OF) > $@ 2> /dev/null)
 
 $(R)/cost.json: $(RUNS_OF) $(CONFIG) $(PRICES)
 	$(call data,cat $(RUNS_OF) | $(QA_BIN)qa-cost --summary --baseline $(BASELINE) \

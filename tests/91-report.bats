@@ -154,7 +154,14 @@ mkruns() {
 	# int4 is cheaper; the baseline more accurate: both are on the front.
 	grep -q '>old (Pareto front)<' "$f"
 	grep -q '>int4 (Pareto front)<' "$f"
-	text_of "$f" | grep -q 'Cost confidence intervals: not in this run'
+	# qa-cost writes intervals (issue 22): the run's own show, per 1k tasks and per correct answer
+	! text_of "$f" | grep -q 'Cost confidence intervals: not in this run'
+	text_of "$f" | grep -q "costs per correct answer theirs (the delta method"
+	[ "$(jq -r 'select(.endpoint == "int4" and .scope == "group") | .cost_per_correct_ci.method' "$R/a/cost.json")" = delta ]
+	# a cost.json without them (an older qa-cost) says so
+	jq -c 'del(.cost_per_1k_tasks_ci, .cost_per_correct_ci)' "$R/a/cost.json" > old-cost.json
+	run_ok qa-report --cost old-cost.json -o old.html "$R/a/old.scored.jsonl" "$R/a/int4.scored.jsonl"
+	text_of old.html | grep -q 'Cost confidence intervals: not in this run'
 	# When qa-cost writes intervals, they show, in the table and as bars.
 	jq -c 'if .scope == "group" then .cost_per_1k_tasks_ci = {low: (.cost_per_1k_tasks * 0.9), high: (.cost_per_1k_tasks * 1.1)} else . end' \
 		"$R/a/cost.json" > cost.json

@@ -171,7 +171,33 @@ struct derived derive(struct group *g)
 	d.per_1k = costed > 0 && cost_ok ? 1000 * g->cost / costed : NAN;
 	d.per_correct = g->correct > 0 && cost_ok ? g->cost / (double)g->correct : NAN;
 	d.accuracy = g->scored > 0 && g->tasks > 0 ? (double)g->correct / (double)g->tasks : NAN;
+	/* correct is 0/1 per task, so the sum of its squares is the count */
+	d.per_correct_lo = d.per_correct_hi = NAN;
+	d.per_1k_lo = d.per_1k_hi = NAN;
+	if (!isnan(d.per_1k) && costed > 1) {
+		double var = (g->cost_sq - g->cost * g->cost / costed) / (costed - 1);
+		double se = 1000 * sqrt((var > 0 ? var : 0) / costed);
+		d.per_1k_lo = d.per_1k - QA_Z95 * se;
+		d.per_1k_hi = d.per_1k + QA_Z95 * se;
+	}
+	if (!isnan(d.per_correct) && costed > 0)
+		ratio_ci((double)g->tasks, g->cost, g->cost_sq, (double)g->correct, (double)g->correct,
+		    g->cost_correct, QA_Z95, &d.per_correct_lo, &d.per_correct_hi);
 	return d;
+}
+
+/* {low, high, method}, or null when the interval is undefined. */
+static void ci_object(qa_buf *b, double lo, double hi, const char *method)
+{
+	if (isnan(lo) || isnan(hi)) {
+		buf_adds(b, "null");
+		return;
+	}
+	buf_adds(b, "{\"low\":");
+	buf_json_number(b, lo);
+	buf_adds(b, ",\"high\":");
+	buf_json_number(b, hi);
+	buf_printf(b, ",\"method\":\"%s\"}", method);
 }
 
 void json_group(qa_buf *b, const char *scope, struct group *g, const struct derived *d)
@@ -195,10 +221,14 @@ void json_group(qa_buf *b, const char *scope, struct group *g, const struct deri
 	json_str_or_null(b, g->mixed_currency ? "mixed" : g->currency);
 	buf_adds(b, ",\"cost_per_1k_tasks\":");
 	buf_json_number(b, d->per_1k);
+	buf_adds(b, ",\"cost_per_1k_tasks_ci\":");
+	ci_object(b, d->per_1k_lo, d->per_1k_hi, "normal");
 	buf_printf(b, ",\"correct\":%ld,\"scored\":%ld,\"accuracy\":", g->correct, g->scored);
 	buf_json_number(b, d->accuracy);
 	buf_adds(b, ",\"cost_per_correct\":");
 	buf_json_number(b, d->per_correct);
+	buf_adds(b, ",\"cost_per_correct_ci\":");
+	ci_object(b, d->per_correct_lo, d->per_correct_hi, "delta");
 	buf_adds(b, ",\"correct_metric\":");
 	json_str_or_null(b, O.correct);
 	buf_printf(b, ",\"latency_ms\":{\"n\":%.0f,\"p50\":", d->lat.n);

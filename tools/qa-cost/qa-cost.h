@@ -105,6 +105,7 @@ struct group {
 	long tasks, errors, retries, mismatches, unpriced, estimated, scored, correct;
 	double tok_in, tok_out, tok_cached, tok_reasoning, cost;
 	double priced_tokens;	/* in + out of the records that were priced */
+	double cost_sq, cost_correct;	/* sums of cost^2 and of the correct answers' cost: the CI */
 	const char *currency;	/* borrowed from a resolved price */
 	int mixed_currency;
 	struct lat lat;
@@ -139,6 +140,8 @@ struct proj {
 /* The derived figures of a group, NaN where undefined. */
 struct derived {
 	double per_1k, per_correct, accuracy;
+	double per_correct_lo, per_correct_hi;	/* delta-method CI (lib/ratio.c) */
+	double per_1k_lo, per_1k_hi;	/* normal CI of the mean cost per task, x 1000 */
 	struct pct lat;
 };
 

@@ -354,6 +354,8 @@ void cost_record(struct run *r, const char *file, unsigned long lineno, const ch
 		}
 		if (priced) {
 			s->cost += total;
+			s->cost_sq += total * total;
+			s->cost_correct += scored && score == 1 ? total : 0;
 			s->priced_tokens += tin + tout;
 			s->estimated += source_estimate;
 			add_currency(s, price->currency);

@@ -80,6 +80,13 @@ void side_stats(struct sideres *r, const struct side *s, const double *x, size_t
 	r->p99 = D.percentile(sorted_lat->v, sorted_lat->n, 99);
 	r->cost_n = s->cost_n;
 	r->mean_cost = s->cost_n > 0 ? s->cost_sum / (double)s->cost_n : NAN;
+	/* x is 0/1 per record, so the sum of its squares is the count of right answers */
+	r->per_correct = r->per_correct_lo = r->per_correct_hi = NAN;
+	if (s->cost_right > 0) {
+		r->per_correct = s->cost_sum / (double)s->cost_right;
+		ratio_ci((double)s->cost_n, s->cost_sum, s->cost_sq, (double)s->cost_right, (double)s->cost_right,
+		    s->cost_correct, D.z, &r->per_correct_lo, &r->per_correct_hi);
+	}
 	r->ppl = NAN;
 	r->ppl_method = NULL;
 	if (s->ppl_n > 0 && s->ppl_tok_n == s->ppl_n) {
@@ -191,6 +198,9 @@ void add_side(struct side *into, const struct side *from, int with_lat)
 	into->invalid += from->invalid;
 	into->cost_sum += from->cost_sum;
 	into->cost_n += from->cost_n;
+	into->cost_sq += from->cost_sq;
+	into->cost_correct += from->cost_correct;
+	into->cost_right += from->cost_right;
 	into->ppl_ln += from->ppl_ln;
 	into->ppl_lp += from->ppl_lp;
 	into->ppl_tok += from->ppl_tok;
@@ -413,6 +423,7 @@ void compute(struct result *r, const struct side side[2], struct dvec lat[2], si
 	r->r_p95 = ratio(r->s[CAND].p95, r->s[BASE].p95);
 	r->r_p99 = ratio(r->s[CAND].p99, r->s[BASE].p99);
 	r->r_cost = ratio(r->s[CAND].mean_cost, r->s[BASE].mean_cost);
+	break_even(r, side);
 	r->r_ppl = ratio(r->s[CAND].ppl, r->s[BASE].ppl);
 }
 

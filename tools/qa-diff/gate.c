@@ -65,6 +65,7 @@ void gate(struct result *r)
 			fail(r, "max-flips", pct, D.max_flips, "%.4g%% of the items flip, over --max-flips %g",
 			    pct, D.max_flips);
 	}
+	noise_gate(r);
 	if (!isnan(D.min_recovery)) {
 		r->ncheck++;
 		if (isnan(r->recovery))

@@ -162,13 +162,13 @@ uint32_t cs_read(const qa_json *j, int tok, uint32_t *off)
 struct diff_state D = { .z = QA_Z95, .percentile = percentile_linear, .percentile_name = "linear", .seed = 1,
 	.gate_ci = 1, .gate_overall = 1, .max_drop = NAN, .max_flips = NAN, .min_recovery = NAN,
 	.max_invalid = NAN, .max_errors = NAN, .max_p95 = NAN, .ppl_key = "perplexity",
-	.max_kld = NAN, .min_same_top = NAN, .max_ppl_ratio = NAN };
+	.max_kld = NAN, .min_same_top = NAN, .max_ppl_ratio = NAN, .max_excess_flips = NAN };
 
 int gate_given(void)
 {
 	return !isnan(D.max_drop) || !isnan(D.max_flips) || !isnan(D.min_recovery) ||
 	    !isnan(D.max_invalid) || !isnan(D.max_errors) || !isnan(D.max_p95) || !isnan(D.max_kld) ||
-	    !isnan(D.min_same_top) || !isnan(D.max_ppl_ratio);
+	    !isnan(D.min_same_top) || !isnan(D.max_ppl_ratio) || !isnan(D.max_excess_flips);
 }
 
 uint32_t task_get(const char *name, size_t len)
@@ -369,6 +369,7 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	if (side == CAND && (it->flags & IN_BASE) && it->task != task && !D.other_task++)
 		D.other_task_line = lineno;
 	it->flags |= side == BASE ? IN_BASE : IN_CAND;
+	sent_record(side, (size_t)(it - D.items), j, lineno);
 	it->line = clamp_line(lineno);
 
 	/* Which score: --metric, the baseline's for this item, else the record's first. */
@@ -398,9 +399,12 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	if (json_num(j, json_find(j, 0, "response.latency_ms"), &v) == 0)
 		dvec_add(&s->lat, v);
 	stream_lat_read(side, j);
+	double cost = NAN;
 	if (json_num(j, json_find(j, 0, "cost.total"), &v) == 0) {
 		s->cost_sum += v;
 		s->cost_n++;
+		s->cost_sq += v * v;
+		cost = v;
 	}
 	if (error) {
 		s->errors++;
@@ -418,6 +422,10 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	else if (tk->metric != mi)
 		tk->mixed = 1;
 	s->scored++;
+	if (score == 1 && !isnan(cost)) {
+		s->cost_right++;
+		s->cost_correct += cost;
+	}
 	s->invalid += listed_invalid(j, m, mlen);
 	if (side == BASE)
 		it->base = score;

@@ -23,7 +23,9 @@ const char usage_text[] =
     "               [--max-latency-ratio measure:stat=ratio]\n"
     "               [--seed s] [--z z] [--percentiles linear|nearest-rank]\n"
     "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
-    "               [--min-same-top pct] [--max-ppl-ratio ratio] baseline candidate\n"
+    "               [--min-same-top pct] [--max-ppl-ratio ratio]\n"
+    "               [--allow-mismatch field] [--noise run] [--max-excess-flips pts]\n"
+    "               baseline candidate\n"
     "\n"
     "  -m, --metric NAME       score to compare (default: each record's first score)\n"
     "  -f, --format FMT        json (default: a line per task and one overall),\n"
@@ -55,6 +57,13 @@ const char usage_text[] =
     "      --max-kld NATS      gate: mean KL divergence per token at most NATS\n"
     "      --min-same-top PCT  gate: the same top token at least PCT % of positions\n"
     "      --max-ppl-ratio R   gate: candidate / baseline perplexity at most R\n"
+    "      --allow-mismatch F  compare even though response.sent.F differs between the\n"
+    "                          runs (repeatable, or F,G,...); otherwise exit 2\n"
+    "      --noise RUN         the baseline sent again on the same items: the flips of\n"
+    "                          the baseline against itself, the floor under the\n"
+    "                          candidate's flips\n"
+    "      --max-excess-flips P  gate: the candidate may flip at most P percentage\n"
+    "                          points more items than the floor (needs --noise)\n"
     "  -h, --help              show this help and exit\n"
     "  -V, --version           show the version and exit\n"
     "\n"
@@ -267,6 +276,7 @@ void finish(void)
 	o->gated = gate_given() && D.gate_overall;
 	struct dvec lat[2] = { all[BASE].lat, all[CAND].lat };
 	compute(o, all, lat, 0, total, tag_hash('o', "", 0));
+	recovery_mean(o, res, D.ntasks);
 	drift_stats(&o->dr, &alld);
 	gate(o);
 
@@ -341,6 +351,7 @@ void cleanup(void)
 	free(CS.ix);
 	free(CS.v);
 	json_free(&D.j);
+	noise_free();
 	host_fini();
 }
 
@@ -361,6 +372,9 @@ double num_arg(const char *opt, const char *arg, double min, double max, const c
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "allow-mismatch", required_argument, NULL, OPT_ALLOW_MISMATCH },
+		{ "max-excess-flips", required_argument, NULL, OPT_MAX_EXCESS_FLIPS },
+		{ "noise", required_argument, NULL, OPT_NOISE },
 		{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
 		{ "format", required_argument, NULL, 'f' },
 		{ "gate-on", required_argument, NULL, OPT_GATE_ON },
@@ -392,6 +406,16 @@ int main(int argc, char **argv)
 	qa_tool_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "f:hm:vV", longopts, NULL)) != -1) {
 		switch (c) {
+		case OPT_ALLOW_MISMATCH:
+			sent_allow(optarg);
+			break;
+		case OPT_NOISE:
+			noise_set(optarg);
+			break;
+		case OPT_MAX_EXCESS_FLIPS:
+			D.max_excess_flips = num_arg("max-excess-flips", optarg, -100, 100,
+			    "percentage points from -100 to 100");
+			break;
 		case OPT_BOOTSTRAP:
 			if (parse_long(optarg, 1, 10000000, &l) < 0)
 				qa_die(QA_EXIT_USAGE, "--bootstrap %s: a whole number of resamples, 1 to 10000000",
@@ -510,6 +534,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		qa_die(QA_EXIT_USAGE, "only one of the runs can be - (standard input)");
+	if (noise_on() && noise_stdin() && (strcmp(argv[0], "-") == 0 || strcmp(argv[1], "-") == 0))
+		qa_die(QA_EXIT_USAGE, "only one of the runs and --noise can be - (standard input)");
+	if (!isnan(D.max_excess_flips) && !noise_on())
+		qa_die(QA_EXIT_USAGE, "--max-excess-flips needs --noise RUN, the floor it is measured over");
 	D.file[BASE] = argv[0];
 	D.file[CAND] = argv[1];
 	if (D.metric)
@@ -520,6 +548,8 @@ int main(int argc, char **argv)
 	if (D.spool && fflush(D.spool) != 0)
 		qa_die(QA_EXIT_USAGE, "writing the temporary logprobs file: %s", strerror(errno));
 	read_run(CAND);
+	sent_report();
+	noise_read();
 	finish();
 	cleanup();
 	status_exit();

@@ -37,6 +37,7 @@ void json_side(qa_buf *b, const struct sideres *s)
 	jnum(b, "p99_ms", s->p99);
 	buf_printf(b, ",\"cost_n\":%ld", s->cost_n);
 	jnum(b, "mean_cost", s->mean_cost);
+	json_side_cost(b, s);
 	jnum(b, "perplexity", s->ppl);
 	jstr(b, "perplexity_method", s->ppl_method);
 	buf_addc(b, '}');
@@ -164,6 +165,8 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 	jnum(b, "mean_cost", r->r_cost);
 	jnum(b, "perplexity", r->r_ppl);
 	buf_addc(b, '}');
+	json_cost(b, r);
+	json_noise(b, r);
 	jstr(b, "percentiles", D.percentile_name);
 	/* Only when some pair carries logprobs on both sides: runs without them print as before. */
 	if (D.lp_records) {
@@ -331,6 +334,18 @@ void drift_text(qa_buf *b, const struct driftres *r)
 	    fnum(y, sizeof y, 5, 3, r->same_se));
 }
 
+/* The overall line's noise floor and cost per correct answer, when there are any, after a blank line. */
+static void trust_text(qa_buf *b, const struct result *o)
+{
+	size_t at = b->len;
+	buf_addc(b, '\n');
+	size_t start = b->len;
+	noise_text(b, o);
+	cost_text(b, o);
+	if (b->len == start)
+		b->len = at;
+}
+
 void print_table(qa_buf *b, const struct result *res, size_t nres)
 {
 	char cell[NCOL][64];
@@ -345,6 +360,7 @@ void print_table(qa_buf *b, const struct result *res, size_t nres)
 			buf_printf(b, "%s%*s", k ? " " : "", width[k], cell[k]);
 		buf_addc(b, '\n');
 	}
+	trust_text(b, &res[nres - 1]);
 	if (res[nres - 1].dr.d) {
 		buf_addc(b, '\n');
 		drift_text(b, &res[nres - 1].dr);
@@ -372,6 +388,7 @@ void print_md(qa_buf *b, const struct result *res, size_t nres)
 		}
 		buf_adds(b, "|\n");
 	}
+	trust_text(b, &res[nres - 1]);
 	if (res[nres - 1].dr.d) {
 		buf_adds(b, "\n**Token drift** (all items)\n\n```\n");
 		drift_text(b, &res[nres - 1].dr);

@@ -109,6 +109,8 @@ struct side {
 	struct dvec lat;
 	double cost_sum;
 	long cost_n;
+	double cost_sq, cost_correct;	/* sums of cost^2, and of the right answers' cost */
+	long cost_right;		/* records with a cost whose compared score is 1 */
 	double ppl_ln, ppl_lp, ppl_tok;	/* sums: ln perplexity; and sum_logprob, tokens from details */
 	long ppl_n, ppl_tok_n;
 };
@@ -138,6 +140,7 @@ struct diff_state {
 	double max_drop, max_flips, min_recovery, max_invalid, max_errors, max_p95;
 	int kl_raw;		/* --kl raw */
 	double max_kld, min_same_top, max_ppl_ratio;
+	double max_excess_flips;	/* --max-excess-flips, points over the --noise floor */
 
 	const char *file[2];
 	qa_json *j;
@@ -200,6 +203,7 @@ struct sideres {
 	double p50, p95, p99;
 	long cost_n;
 	double mean_cost;
+	double per_correct, per_correct_lo, per_correct_hi;	/* cost per right answer, delta-method CI */
 	double ppl;
 	const char *ppl_method;
 };
@@ -239,6 +243,9 @@ struct result {
 	long b, c;
 	struct qa_mcnemar mc;
 	double recovery;
+	double recovery_mean;	/* overall line: the tasks' recovery %, averaged (NaN elsewhere) */
+	double be_acc, be_drop;	/* break-even: the cheaper side's accuracy where it stops being cheaper */
+	int cheaper;		/* BASE, CAND, or -1: no costs, or equal */
 	double r_p50, r_p95, r_p99, r_cost, r_ppl;
 	struct driftres dr;
 	int gated;
@@ -275,6 +282,7 @@ enum {
 	OPT_MAX_INVALID, OPT_MAX_KLD, OPT_MAX_P95, OPT_MAX_PPL_RATIO, OPT_MIN_RECOVERY, OPT_MIN_SAME_TOP,
 	OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
 	OPT_MAX_LATENCY_RATIO,
+	OPT_ALLOW_MISMATCH, OPT_NOISE, OPT_MAX_EXCESS_FLIPS,
 };
 
 extern const char usage_text[];
@@ -374,6 +382,22 @@ size_t gather(void);
 void finish(void);
 void cleanup(void);
 QA_NORETURN void usage(int status);
+void break_even(struct result *r, const struct side side[2]);
+void json_cost(qa_buf *b, const struct result *r);
+void recovery_mean(struct result *o, const struct result *tasks, size_t ntasks);
+void cost_text(qa_buf *b, const struct result *r);
+void json_side_cost(qa_buf *b, const struct sideres *s);
+void noise_set(const char *path);
+int noise_on(void);
+int noise_stdin(void);
+void noise_read(void);
+void json_noise(qa_buf *b, const struct result *r);
+void noise_text(qa_buf *b, const struct result *r);
+void noise_gate(struct result *r);
+void noise_free(void);
+void sent_allow(const char *list);
+void sent_record(int side, size_t item, const qa_json *j, unsigned long line);
+void sent_report(void);
 double num_arg(const char *opt, const char *arg, double min, double max, const char *what);
 
 /* latency.c: the latency of streamed records, and --max-latency-ratio */

@@ -9,8 +9,8 @@
 
 /*
  * A cost interval, when qa-cost writes one: cost_per_1k_tasks_ci as
- * {low, high}, {ci_low, ci_high} or [low, high], or cost_per_1k_tasks_ci_low
- * and _high.  0 and both set, or -1.
+ * {low, high, method} (what qa-cost writes), {ci_low, ci_high} or [low,
+ * high], or cost_per_1k_tasks_ci_low and _high.  0 and both set, or -1.
  */
 static int cost_ci(const struct doc *d, long i, double *lo, double *hi)
 {
@@ -135,7 +135,7 @@ void section_cost(struct report *r, qa_buf *p)
 	int have_ci = 0;
 	for (size_t i = 0; i < ng; i++) {
 		const char *name = doc_str(&r->cost, g[i], "endpoint"), *model = doc_str(&r->cost, g[i], "model");
-		char a[128], b[80], cc[32], d[32], e[32];
+		char a[128], b[80], d[32], e[32];
 		long pj = -1;
 		for (size_t k = 0; k < r->cost.n && name; k++) {
 			const char *sc = doc_str(&r->cost, (long)k, "scope"), *ep = doc_str(&r->cost, (long)k, "endpoint");
@@ -152,7 +152,16 @@ void section_cost(struct report *r, qa_buf *p)
 			snprintf(b + strlen(b), sizeof b - strlen(b), " [%s, %s]", x, y);
 			have_ci = 1;
 		}
+		char cc[80];
 		fmt_money(cc, sizeof cc, doc_num(&r->cost, g[i], "cost_per_correct"));
+		double pl = doc_num(&r->cost, g[i], "cost_per_correct_ci.low"),
+		       ph = doc_num(&r->cost, g[i], "cost_per_correct_ci.high");
+		if (!isnan(pl) && !isnan(ph)) {
+			char x[24], y[24];
+			fmt_money(x, sizeof x, pl);
+			fmt_money(y, sizeof y, ph);
+			snprintf(cc + strlen(cc), sizeof cc - strlen(cc), " [%s, %s]", x, y);
+		}
 		fmt_money(d, sizeof d, doc_num(&r->cost, pj, "monthly_cost"));
 		fmt_money(e, sizeof e, doc_num(&r->cost, pj, "savings_per_month"));
 		buf_adds(p, "<tr><th scope=\"row\">");
@@ -189,7 +198,8 @@ void section_cost(struct report *r, qa_buf *p)
 	if (!first)
 		buf_adds(p, "</ul>\n");
 	if (have_ci)
-		buf_adds(p, "<p>Costs per 1,000 tasks carry qa-cost's 95% intervals, drawn as horizontal bars.</p>\n");
+		buf_adds(p, "<p>Costs per 1,000 tasks carry qa-cost's 95% intervals (normal, over tasks), drawn as "
+		    "horizontal bars; costs per correct answer theirs (the delta method: a ratio of two sums).</p>\n");
 	else
 		absent(p, "Cost confidence intervals: not in this run (cost.json carries none); costs are point values.");
 	free(g);

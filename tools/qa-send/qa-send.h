@@ -368,6 +368,7 @@ int spelling_start(const size_t *off, size_t n, const char *sp, const char *text
 int window_step(struct task *t, const struct outcome *o, char **merged);
 void note_server(struct task *t, const struct outcome *o);
 void succeed(struct task *t, const struct outcome *o, double now);
+void sent_add(qa_buf *b, const struct task *t);	/* sent.c: response.sent */
 void settle(struct task *t, struct outcome *o, double now);
 int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port);
 void start_http(struct task *t, double now);

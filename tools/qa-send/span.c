@@ -367,6 +367,7 @@ void succeed(struct task *t, const struct outcome *o, double now)
 		buf_adds(&b, ",\"logprobs\":");
 		buf_adds(&b, merged ? merged : r->logprobs);
 	}
+	sent_add(&b, t);
 	buf_addc(&b, '}');
 	scrub(&b);
 	emit(t, b.p, b.len, NULL, 0);
