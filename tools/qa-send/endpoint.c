@@ -195,7 +195,7 @@ struct endpoint *endpoint_make(const char *name, const char *provider, const cha
 		return e;
 	}
 	const struct qa_provider_ops *pl = e->prov->l.plugin->provider;
-	if (pl->respond)
+	if (pl->respond || pl->compute)
 		return e;	/* in-process: no URL, no key */
 	const char *env = pl->base_url_env ? getenv(pl->base_url_env) : NULL;
 	const char *url = base_url && *base_url ? base_url : env && *env ? env : pl->base_url;

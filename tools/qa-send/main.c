@@ -377,6 +377,7 @@ void cleanup(void)
 		curl_easy_cleanup(easy_pool[i]);
 	free(easy_pool);
 	free(fin);
+	workers_end();
 	if (multi)
 		curl_multi_cleanup(multi);
 	for (size_t i = 0; i < neps; i++)

@@ -91,6 +91,7 @@ struct endpoint {
 	struct provider *prov;
 	char *base_url, *model;
 	char *auth;		/* the auth header line, key included, or NULL */
+	struct worker *wk;	/* an in-process engine's worker thread (worker.c), or NULL */
 	long concurrency, rpm;	/* 0: no limit of its own */
 	char *why;		/* set when unusable: every record gets this error */
 	const char *why_type;
@@ -171,6 +172,12 @@ struct task {
 	struct hdrs h;
 	struct qa_sim sim;
 	int sim_timeout;
+	/* an in-process engine's job (worker.c): its queue link, record, answer, compute time */
+	struct task *wnext;
+	const qa_json *wrec;
+	struct qa_reply wreply;
+	int wrc;
+	double wms;
 	/* the record that goes out */
 	qa_buf out;
 	int failed;
@@ -358,6 +365,10 @@ int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port);
 void start_http(struct task *t, double now);
 void start_sim(struct task *t, double now);
 void finish_sim(struct task *t, double now);
+/* worker.c */
+void start_work(struct task *t, double now);
+void collect_work(double now);
+void workers_end(void);
 int endpoint_open(struct endpoint *e, double now, double *at);
 void start(struct task *t, double now);
 void dispatch(double now, double *next_timer);

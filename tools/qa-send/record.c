@@ -491,13 +491,13 @@ int enter(struct task *t, double now)
 	t->req.size = sizeof t->req;
 	int rc = pl->build(t->ep->prov->state, asked(t), &qe, &t->req, &err);
 	host_reset();
-	if (rc < 0 || !t->req.body || (!pl->respond && !t->req.url)) {
+	if (rc < 0 || !t->req.body || (!pl->respond && !pl->compute && !t->req.url)) {
 		fail(t, "bad_record", 0, err ? err : "the provider could not build a request");
 		free(err);
 		return -1;
 	}
 	free(err);
-	if (!pl->respond) {
+	if (!pl->respond && !pl->compute) {
 		struct curl_slist *h = NULL;
 		h = curl_slist_append(h, "Content-Type: application/json");
 		h = curl_slist_append(h, "Accept: application/json");
