@@ -37,6 +37,13 @@ static int build(void *st, const qa_json *rec, const struct qa_endpoint *ep, str
 	H->text_printf(&b, "{\"temperature\":%.17g", H->number(ep->params, "temperature", &v) == 0 ? v : 0.0);
 	H->text_printf(&b, ",\"seed\":%.0f", H->number(ep->params, "seed", &v) == 0 && v >= 0 ? v : 0.0);
 	H->text_printf(&b, ",\"max_tokens\":%.0f", H->number(ep->params, "max_tokens", &v) == 0 && v > 0 ? v : 0.0);
+	int echo = H->boolean(ep->params, "echo") == 1;
+	double k = 0;
+	if (H->type(ep->params, "logprobs") == QA_NUMBER)
+		H->number(ep->params, "logprobs", &k);
+	else if (H->boolean(ep->params, "logprobs") == 1)
+		k = 1;
+	H->text_printf(&b, ",\"echo\":%d,\"logprobs\":%.0f", echo, k < 0 ? 0 : k);
 	H->text_add(&b, ",\"stop\":[", 9);
 	size_t len;
 	const char *s;
@@ -245,9 +252,6 @@ static int open_(void *st, const struct qa_endpoint *ep, const qa_json *settings
 	double th = 0;
 	if (settings)
 		H->number(settings, "threads", &th);
-	const char *env = getenv("QA_LLAMA_THREADS");
-	if (th <= 0 && env && *env)
-		th = atof(env);
 	char e[512];
 	le_engine *m = le_open(ep->model, (int)th, e, sizeof e);
 	if (!m) {
@@ -276,19 +280,150 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* ---- teacher forcing: the prompt's own logprobs, OpenAI's completions layout ---- */
+
+struct lp {
+	struct eng *g;
+	const char *prompt;
+	long k;
+	struct qa_text toks, lps, tops;
+	long n;
+	char *piece;
+	size_t piece_cap;
+	int32_t *best;
+	double *bestv;
+};
+
+static const char *piece(struct lp *l, int32_t t)
+{
+	if (!l->piece) {
+		l->piece_cap = 256;
+		l->piece = H->alloc(l->piece_cap);
+	}
+	size_t n = le_piece(l->g->m, t, l->piece, l->piece_cap);
+	if (n + 1 > l->piece_cap) {
+		H->free(l->piece);
+		l->piece_cap = n + 64;
+		l->piece = H->alloc(l->piece_cap);
+		le_piece(l->g->m, t, l->piece, l->piece_cap);
+	}
+	return l->piece;
+}
+
+/* One scored position: its token, logprob, and the k likeliest tokens (a string two tokens spell keeps the likelier). */
+static int on_pos(void *u, const struct le_pos *p)
+{
+	struct lp *l = u;
+	const char *sep = l->n ? "," : "";
+	const char *s = piece(l, p->token);
+	/* SentencePiece's space before the first word is not in the text: the tokens spell the prompt */
+	if (!l->n && *s == ' ' && *l->prompt != ' ')
+		s++;
+	H->text_add(&l->toks, sep, strlen(sep));
+	H->text_json(&l->toks, s, strlen(s));
+	H->text_printf(&l->lps, "%s%.9g", sep, p->lp);
+	if (l->k > 0) {
+		int nv = le_vocab(l->g->m);
+		long m = 0;
+		for (int t = 0; t < nv; t++) {
+			double v = p->logits[t];
+			if (m == l->k && v <= l->bestv[m - 1])
+				continue;
+			long j = m < l->k ? m++ : m - 1;
+			while (j > 0 && l->bestv[j - 1] < v) {
+				l->best[j] = l->best[j - 1];
+				l->bestv[j] = l->bestv[j - 1];
+				j--;
+			}
+			l->best[j] = t;
+			l->bestv[j] = v;
+		}
+		H->text_printf(&l->tops, "%s{", sep);
+		struct qa_text seen = { 0 };
+		int first = 1;
+		for (long j = 0; j < m; j++) {
+			s = piece(l, l->best[j]);
+			struct qa_text key = { 0 };
+			H->text_json(&key, s, strlen(s));
+			/* the list is likeliest first: a later token with the same string is dropped */
+			int dup = 0;
+			for (const char *q = seen.p; q && (q = strstr(q, key.p)); q += key.len)
+				if ((q == seen.p || q[-1] == '\n') && q[key.len] == '\n') {
+					dup = 1;
+					break;
+				}
+			if (!dup) {
+				H->text_printf(&l->tops, "%s%s:%.9g", first ? "" : ",", key.p, l->bestv[j] - p->logz);
+				H->text_add(&seen, key.p, key.len);
+				H->text_add(&seen, "\n", 1);
+				first = 0;
+			}
+			H->free(key.p);
+		}
+		H->free(seen.p);
+		H->text_add(&l->tops, "}", 1);
+	}
+	l->n++;
+	return 0;
+}
+
+static int score(struct eng *g, const char *prompt, long k, struct qa_reply *out)
+{
+	size_t n = 0;
+	int32_t *tok = le_tokenize(g->m, prompt, strlen(prompt), 1, &n);
+	if (!tok || n < 2) {
+		free(tok);
+		out->error = H->format("the prompt has no token to score");
+		out->error_type = "bad_request";
+		out->retry = QA_RETRY_NO;
+		return -1;
+	}
+	int nv = le_vocab(g->m);
+	struct lp l = { .g = g, .prompt = prompt, .k = k > nv ? nv : k };
+	l.best = H->alloc(((size_t)l.k + 1) * sizeof *l.best);
+	l.bestv = H->alloc(((size_t)l.k + 1) * sizeof *l.bestv);
+	char e[512] = "";
+	/* one window of the whole prompt: every token after BOS scored once (the engine's stride rule) */
+	int rc = le_score(g->m, NULL, tok, n, (int)n, (int)n - 1, on_pos, &l, e, sizeof e);
+	if (rc == LE_OK) {
+		out->logprobs = H->format("{\"tokens\":[%s],\"token_logprobs\":[%s],\"top_logprobs\":%s%s%s}",
+		    l.toks.p ? l.toks.p : "", l.lps.p ? l.lps.p : "", l.k > 0 ? "[" : "null",
+		    l.k > 0 && l.tops.p ? l.tops.p : "", l.k > 0 ? "]" : "");
+		out->text = H->format("%s", prompt);
+		out->finish_reason = H->format("length");
+		out->usage = H->format("{\"prompt_tokens\":%zu,\"completion_tokens\":0,\"total_tokens\":%zu}", n, n);
+	} else if (rc == LE_ABORTED) {
+		out->error = H->format("the decode was stopped (timeout)");
+		out->error_type = "timeout";
+	} else {
+		out->error = H->format("%s", *e ? e : "the decode failed");
+		out->error_type = "server";
+		out->retry = QA_RETRY_NO;
+	}
+	H->free(l.toks.p);
+	H->free(l.lps.p);
+	H->free(l.tops.p);
+	H->free(l.piece);
+	H->free(l.best);
+	H->free(l.bestv);
+	free(tok);
+	return rc == LE_OK ? 0 : -1;
+}
+
 static int compute(void *engine, const qa_json *rec, const struct qa_request *req, int (*stop)(void *),
     void *stop_arg, struct qa_reply *out)
 {
 	(void)rec;
 	struct eng *g = engine;
 	struct rd r = { req->body, req->body + req->body_len };
-	double temp, seed, maxt;
+	double temp, seed, maxt, echo, k;
 	char **stops = NULL, **msgs = NULL, *prompt = NULL, *chat = NULL;
 	size_t nstops = 0, nmsgs = 0;
 	int rc = -1;
 	char e[512] = "";
 	if (lit(&r, "{\"temperature\":") < 0 || num(&r, &temp) < 0 || lit(&r, ",\"seed\":") < 0 ||
 	    num(&r, &seed) < 0 || lit(&r, ",\"max_tokens\":") < 0 || num(&r, &maxt) < 0 ||
+	    lit(&r, ",\"echo\":") < 0 || num(&r, &echo) < 0 || lit(&r, ",\"logprobs\":") < 0 || num(&r, &k) < 0 ||
 	    lit(&r, ",\"stop\":") < 0 || strs(&r, &stops, &nstops) < 0 || lit(&r, ",\"messages\":") < 0 ||
 	    strs(&r, &msgs, &nmsgs) < 0 || lit(&r, ",\"prompt\":") < 0 ||
 	    (lit(&r, "null") < 0 && !(prompt = str(&r)))) {
@@ -297,6 +432,16 @@ static int compute(void *engine, const qa_json *rec, const struct qa_request *re
 		goto done;
 	}
 	le_set_abort_fn(g->m, stop, stop_arg);
+	if (echo) {
+		if (!prompt) {
+			out->error = H->format("--mode logprobs scores a prompt; this record has messages");
+			out->error_type = "bad_request";
+			out->retry = QA_RETRY_NO;
+			goto done;
+		}
+		rc = score(g, prompt, (long)k, out);
+		goto done;
+	}
 	if (!prompt) {
 		struct le_msg *m = H->alloc((nmsgs / 2 + 1) * sizeof *m);
 		for (size_t i = 0; i + 1 < nmsgs; i += 2)
