@@ -87,6 +87,10 @@ static int on_value(void *user, const char *sect, const char *key, const char *v
 		limit = &e->concurrency;
 	else if (strcmp(key, "rpm") == 0)
 		limit = &e->rpm;
+	else if (strcmp(key, "kl_base") == 0)
+		str = &e->kl_base;
+	else if (strcmp(key, "threads") == 0)
+		limit = &e->threads;
 	else
 		FAIL("[%s]: unknown key '%s'", sect, key);
 	if (str) {
@@ -159,6 +163,7 @@ void config_free(qa_config *c)
 		free(e->base_url);
 		free(e->model);
 		free(e->key_env);
+		free(e->kl_base);
 	}
 	free(c->ep);
 	free(c->path);

@@ -323,6 +323,13 @@ struct qa_reply {
 	 */
 	char *server_timings;
 	size_t text_len;	/* bytes in text when it may hold NULs (copy_len()); 0: strlen(text) */
+	/*
+	 * Exact drift against a baseline model (the llama provider's
+	 * --kl-base), a JSON object {exact: true, base, token_logprobs, kld,
+	 * same_top} aligned with logprobs.tokens; qa-send writes it as
+	 * response.drift.  NULL: none.
+	 */
+	char *drift;
 };
 
 /* What respond() says the network would have answered (in-process providers). */

@@ -92,6 +92,8 @@ struct endpoint {
 	char *base_url, *model;
 	char *auth;		/* the auth header line, key included, or NULL */
 	struct worker *wk;	/* an in-process engine's worker thread (worker.c), or NULL */
+	char *kl_base;		/* its settings: --kl-base, --threads or the config's */
+	long threads;
 	long concurrency, rpm;	/* 0: no limit of its own */
 	char *why;		/* set when unusable: every record gets this error */
 	const char *why_type;
@@ -369,6 +371,7 @@ void finish_sim(struct task *t, double now);
 void start_work(struct task *t, double now);
 void collect_work(double now);
 void workers_end(void);
+void engine_settings(struct endpoint *e, long threads, const char *kl_base);
 int endpoint_open(struct endpoint *e, double now, double *at);
 void start(struct task *t, double now);
 void dispatch(double now, double *next_timer);

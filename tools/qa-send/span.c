@@ -338,6 +338,10 @@ void succeed(struct task *t, const struct outcome *o, double now)
 	if (o->timed)
 		buf_printf(&b, ",\"timing\":{\"connect\":%.1f,\"tls\":%.1f,\"ttfb\":%.1f}", o->connect_ms, o->tls_ms,
 		    o->ttfb_ms);
+	if (r->drift && !t->win) {
+		buf_adds(&b, ",\"drift\":");
+		buf_adds(&b, r->drift);
+	}
 	if (r->server_timings && !t->win) {
 		buf_adds(&b, ",\"server_timings\":");
 		buf_adds(&b, r->server_timings);

@@ -65,6 +65,13 @@ static void *work(void *arg)
 	}
 }
 
+void engine_settings(struct endpoint *e, long threads, const char *kl_base)
+{
+	e->threads = threads;
+	free(e->kl_base);
+	e->kl_base = kl_base && *kl_base ? xstrdup(kl_base) : NULL;
+}
+
 static struct worker *worker_of(struct task *t, char **err)
 {
 	struct endpoint *e = t->ep;
@@ -73,7 +80,22 @@ static struct worker *worker_of(struct task *t, char **err)
 	const struct qa_provider_ops *pl = e->prov->l.plugin->provider;
 	struct qa_endpoint qe = { e->name, NULL, e->model ? e->model : t->model, NULL };
 	void *engine = NULL;
-	if (pl->open(e->prov->state, &qe, NULL, &engine, err) < 0)
+	/* The endpoint's settings, as open() reads them: {"threads":N,"kl_base":"FILE"} */
+	qa_buf s = { 0 };
+	buf_printf(&s, "{\"threads\":%ld", e->threads);
+	if (e->kl_base) {
+		buf_adds(&s, ",\"kl_base\":");
+		buf_json_string(&s, e->kl_base, strlen(e->kl_base));
+	}
+	buf_adds(&s, "}");
+	qa_json *settings = json_new();
+	const char *jerr;
+	size_t off;
+	json_parse(settings, s.p, s.len, &jerr, &off);
+	int rc = pl->open(e->prov->state, &qe, settings, &engine, err);
+	json_free(&settings);
+	buf_free(&s);
+	if (rc < 0)
 		return NULL;
 	struct worker *w = xcalloc(1, sizeof *w);
 	w->engine = engine;

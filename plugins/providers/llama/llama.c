@@ -25,7 +25,8 @@
 QA_PLUGIN_HOST;
 
 struct eng {
-	le_engine *m;
+	le_engine *m, *base;	/* base: --kl-base, or NULL */
+	char *base_path;
 };
 
 static int build(void *st, const qa_json *rec, const struct qa_endpoint *ep, struct qa_request *req, char **err)
@@ -260,6 +261,27 @@ static int open_(void *st, const struct qa_endpoint *ep, const qa_json *settings
 	}
 	struct eng *g = H->alloc(sizeof *g);
 	g->m = m;
+	g->base = NULL;
+	g->base_path = NULL;
+	const char *kb = settings ? H->string(settings, "kl_base", NULL) : NULL;
+	if (kb && *kb) {
+		g->base = le_open(kb, (int)th, e, sizeof e);
+		if (!g->base) {
+			*err = H->format("--kl-base: %s", e);
+			le_close(m);
+			H->free(g);
+			return -1;
+		}
+		if (le_vocab(g->base) != le_vocab(m)) {
+			*err = H->format("--kl-base %s has a vocabulary of %d tokens, the model %s one of %d: drift "
+			    "needs the same vocabulary", kb, le_vocab(g->base), ep->model, le_vocab(m));
+			le_close(g->base);
+			le_close(m);
+			H->free(g);
+			return -1;
+		}
+		g->base_path = H->format("%s", kb);
+	}
 	*engine = g;
 	return 0;
 }
@@ -270,6 +292,9 @@ static void close_(void *engine)
 	if (!g)
 		return;
 	le_close(g->m);
+	if (g->base)
+		le_close(g->base);
+	H->free(g->base_path);
 	H->free(g);
 }
 
@@ -287,6 +312,7 @@ struct lp {
 	const char *prompt;
 	long k;
 	struct qa_text toks, lps, tops;
+	struct qa_text dlp, kld, same;	/* with a base model */
 	long n;
 	char *piece;
 	size_t piece_cap;
@@ -322,6 +348,11 @@ static int on_pos(void *u, const struct le_pos *p)
 	H->text_add(&l->toks, sep, strlen(sep));
 	H->text_json(&l->toks, s, strlen(s));
 	H->text_printf(&l->lps, "%s%.9g", sep, p->lp);
+	if (l->g->base) {
+		H->text_printf(&l->dlp, "%s%.9g", sep, p->lp_base);
+		H->text_printf(&l->kld, "%s%.9g", sep, p->kld);
+		H->text_printf(&l->same, "%s%s", sep, p->top == p->top_base ? "true" : "false");
+	}
 	if (l->k > 0) {
 		int nv = le_vocab(l->g->m);
 		long m = 0;
@@ -384,11 +415,19 @@ static int score(struct eng *g, const char *prompt, long k, struct qa_reply *out
 	l.bestv = H->alloc(((size_t)l.k + 1) * sizeof *l.bestv);
 	char e[512] = "";
 	/* one window of the whole prompt: every token after BOS scored once (the engine's stride rule) */
-	int rc = le_score(g->m, NULL, tok, n, (int)n, (int)n - 1, on_pos, &l, e, sizeof e);
+	int rc = le_score(g->m, g->base, tok, n, (int)n, (int)n - 1, on_pos, &l, e, sizeof e);
 	if (rc == LE_OK) {
 		out->logprobs = H->format("{\"tokens\":[%s],\"token_logprobs\":[%s],\"top_logprobs\":%s%s%s}",
 		    l.toks.p ? l.toks.p : "", l.lps.p ? l.lps.p : "", l.k > 0 ? "[" : "null",
 		    l.k > 0 && l.tops.p ? l.tops.p : "", l.k > 0 ? "]" : "");
+		if (g->base) {
+			struct qa_text d = { 0 };
+			H->text_printf(&d, "{\"exact\":true,\"base\":");
+			H->text_json(&d, g->base_path, strlen(g->base_path));
+			H->text_printf(&d, ",\"token_logprobs\":[%s],\"kld\":[%s],\"same_top\":[%s]}",
+			    l.dlp.p ? l.dlp.p : "", l.kld.p ? l.kld.p : "", l.same.p ? l.same.p : "");
+			out->drift = d.p;
+		}
 		out->text = H->format("%s", prompt);
 		out->finish_reason = H->format("length");
 		out->usage = H->format("{\"prompt_tokens\":%zu,\"completion_tokens\":0,\"total_tokens\":%zu}", n, n);
@@ -403,6 +442,9 @@ static int score(struct eng *g, const char *prompt, long k, struct qa_reply *out
 	H->free(l.toks.p);
 	H->free(l.lps.p);
 	H->free(l.tops.p);
+	H->free(l.dlp.p);
+	H->free(l.kld.p);
+	H->free(l.same.p);
 	H->free(l.piece);
 	H->free(l.best);
 	H->free(l.bestv);
@@ -432,6 +474,8 @@ static int compute(void *engine, const qa_json *rec, const struct qa_request *re
 		goto done;
 	}
 	le_set_abort_fn(g->m, stop, stop_arg);
+	if (g->base)
+		le_set_abort_fn(g->base, stop, stop_arg);
 	if (echo) {
 		if (!prompt) {
 			out->error = H->format("--mode logprobs scores a prompt; this record has messages");
@@ -486,6 +530,8 @@ static int compute(void *engine, const qa_json *rec, const struct qa_request *re
 done:
 	if (g)
 		le_set_abort_fn(g->m, NULL, NULL);
+	if (g && g->base)
+		le_set_abort_fn(g->base, NULL, NULL);
 	strs_free(stops, nstops);
 	strs_free(msgs, nmsgs);
 	free(prompt);
