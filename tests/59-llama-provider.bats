@@ -107,3 +107,47 @@ setup() {
 	run_data qa-send --provider llama --model "$BATS_TEST_TMPDIR/bad.gguf" <<<'{"id":"a","prompt":"the cat"}'
 	[[ $(field .error.message) == *bad.gguf* ]]
 }
+
+@test "llama provider: --kl-base gives each token's exact drift; its sums are the driver's" {
+	local text="the model of the text and the river"
+	printf '%s' "$text" >"$BATS_TEST_TMPDIR/t.txt"
+	run_ok "$PPL" -m "$LLAMA_MODELS/q4_0.gguf" -b "$LLAMA_MODELS/f32.gguf" -f "$BATS_TEST_TMPDIR/t.txt" -c 64 -s 63 -t 1
+	local ref=$output
+	run_ok qa-send --provider llama --model "$LLAMA_MODELS/q4_0.gguf" --kl-base "$LLAMA_MODELS/f32.gguf" \
+		--threads 1 --mode logprobs <<<"$(jq -nc --arg p "$text" '{id: "t", prompt: $p}')"
+	local r=$output
+	[ "$(jq .response.drift.exact <<<"$r")" = true ]
+	[ "$(jq -r .response.drift.base <<<"$r")" = "$LLAMA_MODELS/f32.gguf" ]
+	# aligned with the tokens
+	[ "$(jq '.response.drift | [.token_logprobs, .kld, .same_top] | map(length) | unique' -c <<<"$r")" = \
+	  "[$(jq .scored <<<"$ref")]" ]
+	jq -e --argjson ref "$ref" '.response.drift as $d | ($d.kld | add / length) as $kld
+		| (($d.same_top | map(select(.)) | length) * 100 / ($d.same_top | length)) as $same
+		| ($d.token_logprobs | -add / length | exp) as $pb
+		| (($kld - $ref.kld_mean) | fabs) < 1e-6 and (($same - $ref.same_top_pct) | fabs) < 1e-6
+		  and ((($pb - $ref.ppl_base) / $ref.ppl_base) | fabs) < 1e-5' <<<"$r"
+	# The model against itself drifts by nothing.
+	run_ok qa-send --provider llama --model "$LLAMA_MODELS/f32.gguf" --kl-base "$LLAMA_MODELS/f32.gguf" \
+		--mode logprobs <<<"$(jq -nc --arg p "$text" '{id: "t", prompt: $p}')"
+	jq -e '.response.drift | (.kld | all(fabs < 1e-9)) and (.same_top | all)' <<<"$output"
+}
+
+@test "llama provider: threads and kl_base as endpoint settings in the config; --threads needs an engine" {
+	cat >"$BATS_TEST_TMPDIR/ep.ini" <<-INI
+		[q4]
+		provider = llama
+		model = $LLAMA_MODELS/q4_0.gguf
+		kl_base = $LLAMA_MODELS/f32.gguf
+		threads = 1
+	INI
+	run_ok qa-send --config "$BATS_TEST_TMPDIR/ep.ini" -e q4 --mode logprobs <<<'{"id":"a","prompt":"the cat and the dog"}'
+	[ "$(field .response.drift.exact)" = true ]
+	[ "$(field .response.endpoint)" = '"q4"' ]
+	run_usage qa-send --provider mock --threads 2 <<<'{"id":"a","prompt":"x"}'
+	assert_stderr --partial "--threads and --kl-base"
+	# a baseline that is not a GGUF: an error record naming it
+	printf 'nothing' >"$BATS_TEST_TMPDIR/no.gguf"
+	run_data qa-send --provider llama --model "$LLAMA_MODELS/q4_0.gguf" --kl-base "$BATS_TEST_TMPDIR/no.gguf" \
+		--mode logprobs <<<'{"id":"a","prompt":"the cat"}'
+	[[ $(field .error.message) == *"--kl-base"*no.gguf* ]]
+}
