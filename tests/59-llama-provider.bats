@@ -151,3 +151,24 @@ setup() {
 		--mode logprobs <<<'{"id":"a","prompt":"the cat"}'
 	[[ $(field .error.message) == *"--kl-base"*no.gguf* ]]
 }
+
+@test "llama provider: --context through the engine scores llama-perplexity's positions; --stride every token once" {
+	# No newline in the text: the driver drops a final one, as llama-perplexity does with its -f file.
+	tr 'A-Z' 'a-z' <"$QA_ROOT/tests/llama/mkmodel" | tr -cs 'a-z' ' ' | head -c 6000 >"$BATS_TEST_TMPDIR/t.txt"
+	jq -Rsc '{id: "t", prompt: .}' "$BATS_TEST_TMPDIR/t.txt" >"$BATS_TEST_TMPDIR/t.jsonl"
+	local c s q
+	for c in "-c 128" "-c 128 -s 96"; do
+		run_ok "$PPL" -m "$LLAMA_MODELS/q4_0.gguf" -b "$LLAMA_MODELS/f32.gguf" -f "$BATS_TEST_TMPDIR/t.txt" $c -t 1
+		local ref=$output
+		q=${c/-c/--context}
+		q=${q/-s/--stride}
+		run_ok qa-send --provider llama --model "$LLAMA_MODELS/q4_0.gguf" --kl-base "$LLAMA_MODELS/f32.gguf" \
+			--threads 1 --mode logprobs $q "$BATS_TEST_TMPDIR/t.jsonl"
+		[ "$(jq '.response.logprobs.token_logprobs | length' <<<"$output")" -eq "$(jq .scored <<<"$ref")" ]
+		jq -e --argjson ref "$ref" '.response as $r | ($r.logprobs.token_logprobs | -add / length | exp) as $p
+			| ($r.drift.kld | add / length) as $kld
+			| ((($p - $ref.ppl) / $ref.ppl) | fabs) < 1e-5 and (($kld - $ref.kld_mean) | fabs) < 1e-6' <<<"$output"
+	done
+	# the chunked positions score fewer tokens than the overlapping windows, which score all but BOS
+	[ "$(jq .scored <<<"$ref")" -eq "$(($(jq .text_tokens <<<"$ref") - 1))" ]
+}

@@ -89,6 +89,7 @@ void setup_mode(void)
 		qa_die(QA_EXIT_USAGE, "--stride needs --context");
 	if (opt.context && !opt.logprobs_mode)
 		qa_die(QA_EXIT_USAGE, "--context cuts prompts into windows for --mode logprobs; give --mode logprobs");
+	opt.stride_given = opt.stride;
 	if (opt.context) {
 		if (!opt.stride)
 			opt.stride = opt.context / 2;

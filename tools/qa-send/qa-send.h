@@ -33,6 +33,7 @@ struct send_opts {
 	int unordered, quiet, h2c;
 	int logprobs_mode;		/* --mode logprobs */
 	size_t context, stride;		/* --context, --stride: windows of the prompt, in tokens */
+	size_t stride_given;		/* --stride as given (0: none), for an engine in the process */
 	uint64_t seed;
 	struct curl_slist *headers;	/* --header */
 	qa_buf params;			/* --param, as JSON members: "k":v,"k2":v2 */

@@ -292,7 +292,8 @@ void succeed(struct task *t, const struct outcome *o, double now)
 		return;
 	}
 	char *merged = NULL;
-	if (opt.context && r->logprobs) {
+	/* An engine in the process cuts its own windows (worker.c passes it --context and --stride). */
+	if (opt.context && r->logprobs && !t->ep->prov->l.plugin->provider->compute) {
 		int rc = window_step(t, o, &merged);
 		if (rc < 0)
 			return;

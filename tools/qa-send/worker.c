@@ -82,7 +82,8 @@ static struct worker *worker_of(struct task *t, char **err)
 	void *engine = NULL;
 	/* The endpoint's settings, as open() reads them: {"threads":N,"kl_base":"FILE"} */
 	qa_buf s = { 0 };
-	buf_printf(&s, "{\"threads\":%ld", e->threads);
+	buf_printf(&s, "{\"threads\":%ld,\"context\":%zu,\"stride\":%zu", e->threads, opt.context,
+	    opt.context ? opt.stride_given : 0);
 	if (e->kl_base) {
 		buf_adds(&s, ",\"kl_base\":");
 		buf_json_string(&s, e->kl_base, strlen(e->kl_base));

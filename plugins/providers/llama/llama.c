@@ -26,6 +26,7 @@ QA_PLUGIN_HOST;
 
 struct eng {
 	le_engine *m, *base;	/* base: --kl-base, or NULL */
+	int ctx, stride;	/* --context, --stride: 0 when not given */
 	char *base_path;
 };
 
@@ -263,6 +264,10 @@ static int open_(void *st, const struct qa_endpoint *ep, const qa_json *settings
 	g->m = m;
 	g->base = NULL;
 	g->base_path = NULL;
+	double v = 0;
+	g->ctx = settings && H->number(settings, "context", &v) == 0 ? (int)v : 0;
+	v = 0;
+	g->stride = settings && H->number(settings, "stride", &v) == 0 ? (int)v : 0;
 	const char *kb = settings ? H->string(settings, "kl_base", NULL) : NULL;
 	if (kb && *kb) {
 		g->base = le_open(kb, (int)th, e, sizeof e);
@@ -343,7 +348,7 @@ static int on_pos(void *u, const struct le_pos *p)
 	const char *sep = l->n ? "," : "";
 	const char *s = piece(l, p->token);
 	/* SentencePiece's space before the first word is not in the text: the tokens spell the prompt */
-	if (!l->n && *s == ' ' && *l->prompt != ' ')
+	if (p->index == 1 && *s == ' ' && *l->prompt != ' ')
 		s++;
 	H->text_add(&l->toks, sep, strlen(sep));
 	H->text_json(&l->toks, s, strlen(s));
@@ -414,8 +419,14 @@ static int score(struct eng *g, const char *prompt, long k, struct qa_reply *out
 	l.best = H->alloc(((size_t)l.k + 1) * sizeof *l.best);
 	l.bestv = H->alloc(((size_t)l.k + 1) * sizeof *l.bestv);
 	char e[512] = "";
-	/* one window of the whole prompt: every token after BOS scored once (the engine's stride rule) */
-	int rc = le_score(g->m, g->base, tok, n, (int)n, (int)n - 1, on_pos, &l, e, sizeof e);
+	/*
+	 * Without --context: one window of the whole prompt, every token after
+	 * BOS scored once.  --context N alone: llama-perplexity's positions;
+	 * with --stride S: overlapping windows (engine.h states both rules).
+	 * The positions come in order, so tokens[i] is the i-th scored one.
+	 */
+	int ctx = g->ctx ? g->ctx : (int)n, stride = g->ctx ? g->stride : (int)n - 1;
+	int rc = le_score(g->m, g->base, tok, n, ctx, stride, on_pos, &l, e, sizeof e);
 	if (rc == LE_OK) {
 		out->logprobs = H->format("{\"tokens\":[%s],\"token_logprobs\":[%s],\"top_logprobs\":%s%s%s}",
 		    l.toks.p ? l.toks.p : "", l.lps.p ? l.lps.p : "", l.k > 0 ? "[" : "null",
