@@ -358,6 +358,7 @@ QA_NORETURN void usage(int status)
 
 void cleanup(void)
 {
+	workers_end();	/* before the tasks go: a worker may still hold one */
 	for (size_t i = 0; i < ntasks; i++) {
 		struct task *t = &tasks[i];
 		if (t->easy) {
@@ -383,7 +384,6 @@ void cleanup(void)
 		curl_easy_cleanup(easy_pool[i]);
 	free(easy_pool);
 	free(fin);
-	workers_end();
 	if (multi)
 		curl_multi_cleanup(multi);
 	for (size_t i = 0; i < neps; i++)

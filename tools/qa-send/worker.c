@@ -8,6 +8,7 @@
  * through compute()'s stop(), which the engine polls between graph nodes.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,12 +28,13 @@ static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct task *done_head;
 static struct worker **workers;
 static size_t nworkers;
+static atomic_int ending;	/* the run is over: a decode still going stops */
 
 /* compute()'s stop(): the attempt's time is up, or the run is told to stop past its grace. */
 static int past(void *arg)
 {
 	const struct task *t = arg;
-	return now_ms() > t->t0 + t->attempt_ms;
+	return atomic_load(&ending) || now_ms() > t->t0 + t->attempt_ms;
 }
 
 static void *work(void *arg)
@@ -165,9 +167,10 @@ void collect_work(double now)
 	}
 }
 
-/* At the end of the run: the workers are idle; each stops and its engine closes. */
+/* At the end of the run: a decode still going stops, each worker ends and its engine closes. */
 void workers_end(void)
 {
+	atomic_store(&ending, 1);
 	for (size_t i = 0; i < nworkers; i++) {
 		struct worker *w = workers[i];
 		pthread_mutex_lock(&w->mu);
@@ -183,4 +186,8 @@ void workers_end(void)
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
+	/* what finished after the loop stopped (an interrupted run) is dropped */
+	for (struct task *t = done_head; t; t = t->wnext)
+		reply_free(&t->wreply);
+	done_head = NULL;
 }
