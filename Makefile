@@ -207,6 +207,8 @@ $(BUILD)/tests/llama-ppl: tests/llama/llama-ppl.c $(BUILD)/obj/llama-engine.o
 	$(CC) $(PLUGIN_CFLAGS) -Iplugins/providers/llama -o $@ $< $(BUILD)/obj/llama-engine.o \
 	    $(ALL_LDFLAGS) $(LLAMA_LIBS)
 # The llama provider plugin: the engine linked in, so qa-send needs no libllama.
+# PROVIDER_SO: install and uninstall take it too.
+PROVIDER_SO += $(BUILD)/lib/qa/plugins/llama.so
 all: $(BUILD)/lib/qa/plugins/llama.so
 $(BUILD)/lib/qa/plugins/llama.so: plugins/providers/llama/llama.c $(BUILD)/obj/llama-engine.o include/qa/plugin.h
 	@mkdir -p $(@D)
