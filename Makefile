@@ -20,7 +20,7 @@ QA_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -D_GNU_S
 	-Ilib -Iinclude -DQA_PLUGINDIR='"$(PLUGINDIR)"' $(SANFLAGS)
 ALL_CFLAGS = $(QA_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 ALL_LDFLAGS = -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
-LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -ldl -lm
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv -ldl -lm -lpthread
 PLUGIN_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Iinclude -fPIC $(SANFLAGS) $(CFLAGS)
 
 LIB_SRC = $(wildcard lib/*.c)
@@ -210,6 +210,14 @@ $(BUILD)/obj/llama-engine.o: $(LLAMA_ENGINE)
 $(BUILD)/tests/llama-ppl: tests/llama/llama-ppl.c $(BUILD)/obj/llama-engine.o
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -Iplugins/providers/llama -o $@ $< $(BUILD)/obj/llama-engine.o \
+	    $(ALL_LDFLAGS) $(LLAMA_LIBS)
+# The llama provider plugin: the engine linked in, so qa-send needs no libllama.
+# PROVIDER_SO: install and uninstall take it too.
+PROVIDER_SO += $(BUILD)/lib/qa/plugins/llama.so
+all: $(BUILD)/lib/qa/plugins/llama.so
+$(BUILD)/lib/qa/plugins/llama.so: plugins/providers/llama/llama.c $(BUILD)/obj/llama-engine.o include/qa/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -Iplugins/providers/llama -shared -o $@ $< $(BUILD)/obj/llama-engine.o \
 	    $(ALL_LDFLAGS) $(LLAMA_LIBS)
 else
 $(info llama: `pkg-config llama` finds no libllama (make llama, or set PKG_CONFIG_PATH): the llama engine is not built)

@@ -91,7 +91,11 @@ static int on_value(void *user, const char *sect, const char *key, const char *v
 		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
 			FAIL("[%s]: stream must be true or false, not '%s'", sect, value);
 		e->stream = strcmp(value, "true") == 0;
-	} else
+	} else if (strcmp(key, "kl_base") == 0)
+		str = &e->kl_base;
+	else if (strcmp(key, "threads") == 0)
+		limit = &e->threads;
+	else
 		FAIL("[%s]: unknown key '%s'", sect, key);
 	if (str) {
 		free(*str);
@@ -163,6 +167,7 @@ void config_free(qa_config *c)
 		free(e->base_url);
 		free(e->model);
 		free(e->key_env);
+		free(e->kl_base);
 	}
 	free(c->ep);
 	free(c->path);

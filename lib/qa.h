@@ -316,6 +316,8 @@ typedef struct qa_endpoint_conf {
 	double cached_input_per_mtok, reasoning_per_mtok;	/* NAN when not set */
 	long concurrency, rpm;				/* 0 when not set */
 	int stream;					/* stream = true: qa-send --stream for it */
+	char *kl_base;		/* the llama provider (issue 17): the baseline GGUF; NULL when not set */
+	long threads;		/* its decode threads; 0: the cores */
 	unsigned long line;				/* where the section starts */
 } qa_endpoint_conf;
 

@@ -51,10 +51,10 @@
  * is reused for every retry), sends it, and calls parse() on whatever came
  * back, error statuses included.  An in-process provider (mock) also has
  * respond(), which stands in for the network: qa-send calls it instead of
- * sending, then parses its answer through the same parse().  The ops
- * struct reserves the callbacks of two features to come (one streamed
- * event at a time; an in-process engine on a worker thread): qa-send does
- * not call them yet.  The key never
+ * sending, then parses its answer through the same parse().  An engine in the process has
+ * open(), compute() and close() instead, and computes on a worker thread
+ * qa-send owns.  The ops struct reserves the callback of a feature to come
+ * (one streamed event at a time): qa-send does not call it yet.  The key never
  * reaches a plugin: the provider names its auth header ("Authorization:
  * Bearer ") and qa-send appends the key itself.  The memory rule is the
  * one above: what build, parse and respond hand back is host->alloc'd.
@@ -323,6 +323,13 @@ struct qa_reply {
 	 */
 	char *server_timings;
 	size_t text_len;	/* bytes in text when it may hold NULs (copy_len()); 0: strlen(text) */
+	/*
+	 * Exact drift against a baseline model (the llama provider's
+	 * --kl-base), a JSON object {exact: true, base, token_logprobs, kld,
+	 * same_top} aligned with logprobs.tokens; qa-send writes it as
+	 * response.drift.  NULL: none.
+	 */
+	char *drift;
 };
 
 /* What respond() says the network would have answered (in-process providers). */
@@ -413,19 +420,20 @@ struct qa_provider_ops {
 	    const char *data, size_t len, struct qa_reply *out);
 
 	/*
-	 * Reserved, not yet called: an engine in the process (a model run
-	 * through a library, not a server).  qa-send will call open() once per
-	 * endpoint, on its own thread, with the endpoint (base_url NULL) and
-	 * the endpoint's settings from the config file as an object; *engine
-	 * is the provider's.  compute() answers one request built by build(),
+	 * An engine in the process (a model run through a library, not a
+	 * server; the llama provider).  qa-send calls open() once per
+	 * endpoint, on its own thread, at the endpoint's first record, with
+	 * the endpoint (base_url NULL) and its settings as an object
+	 * ({"threads", "kl_base", "context", "stride"}: the endpoint
+	 * section's or the command line's); *engine is the provider's.  compute() answers one request built by build(),
 	 * on a worker thread that qa-send owns, one call per engine at a time
 	 * unless the provider says otherwise in settings it documents; it
 	 * calls stop(stop_arg) now and then and returns soon after stop() says
 	 * 1 (the deadline passed, or the run stops), with out->error_type
 	 * "timeout".  It fills out as parse() would: 0, or -1 with out->error.
 	 * close() frees the engine.  compute() must not call host functions
-	 * other than alloc, free, format and hash64 (they are not
-	 * thread-safe).
+	 * other than alloc, free, format, hash64, text_add, text_printf and
+	 * text_json (the others are not thread-safe).
 	 */
 	int (*open)(void *state, const struct qa_endpoint *ep, const qa_json *settings, void **engine,
 	    char **err);

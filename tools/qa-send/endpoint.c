@@ -195,7 +195,7 @@ struct endpoint *endpoint_make(const char *name, const char *provider, const cha
 		return e;
 	}
 	const struct qa_provider_ops *pl = e->prov->l.plugin->provider;
-	if (pl->respond)
+	if (pl->respond || pl->compute)
 		return e;	/* in-process: no URL, no key */
 	const char *env = pl->base_url_env ? getenv(pl->base_url_env) : NULL;
 	const char *url = base_url && *base_url ? base_url : env && *env ? env : pl->base_url;
@@ -240,6 +240,7 @@ void endpoint_free(struct endpoint *e)
 	free(e->auth);
 	free(e->why);
 	free(e->chat_prompt);
+	free(e->kl_base);
 	free(e);
 }
 
@@ -264,6 +265,7 @@ struct endpoint *endpoint_named(const char *name)
 	}
 	struct endpoint *e = endpoint_make(name, c->provider, c->base_url, c->model, c->key_env,
 	    c->concurrency, c->rpm);
+	engine_settings(e, c->threads, c->kl_base);
 	if (e->why)
 		warn_scrubbed(config.path, c->line, "%s", e->why);
 	return e;

@@ -127,6 +127,7 @@ void reply_free(struct qa_reply *r)
 	xfree(&r->logprobs);
 	xfree(&r->error);
 	xfree(&r->server_timings);
+	xfree(&r->drift);
 }
 
 /* What a status means when the provider does not say. */

@@ -183,7 +183,9 @@ void start(struct task *t, double now)
 	t->attempt_ms = opt.timeout_ms < left ? opt.timeout_ms : left;
 	if (t->attempt_ms < 1)
 		t->attempt_ms = 1;
-	if (t->ep->prov->l.plugin->provider->respond)
+	if (t->ep->prov->l.plugin->provider->compute)
+		start_work(t, now);
+	else if (t->ep->prov->l.plugin->provider->respond)
 		start_sim(t, now);
 	else
 		start_http(t, now);
@@ -396,6 +398,7 @@ void run(struct feed *f)
 			curl_multi_perform(multi, &running);
 		}
 		settle_finished(nfin, now_ms());
+		collect_work(now_ms());
 		if (stopping)
 			stop_idle(now_ms());	/* what settling sent back to wait or to another endpoint */
 		collect();

@@ -43,6 +43,10 @@ const char usage_text[] =
     "                            logprobs: 5, max_tokens: 0), for perplexity\n"
     "      --context N           score long prompts in windows of N tokens\n"
     "      --stride S            new tokens per window (default N/2)\n"
+    "An engine in the process (--provider llama, see qa-llama(7)):\n"
+    "      --threads N           its decode threads (default: the cores)\n"
+    "      --kl-base FILE        a baseline GGUF: each scored token's exact drift\n"
+    "                            from it, as response.drift\n"
     "Fallback:\n"
     "  -F, --fallback NAME,...   endpoints to try, in turn, when a record's own\n"
     "                            gives up (a record's fallback array wins)\n"
@@ -91,6 +95,7 @@ void setup_mode(void)
 		qa_die(QA_EXIT_USAGE, "--stride needs --context");
 	if (opt.context && !opt.logprobs_mode)
 		qa_die(QA_EXIT_USAGE, "--context cuts prompts into windows for --mode logprobs; give --mode logprobs");
+	opt.stride_given = opt.stride;
 	if (opt.context) {
 		if (!opt.stride)
 			opt.stride = opt.context / 2;
@@ -172,6 +177,7 @@ void setup_fallback(const char *list)
 				    config.path ? config.path : "");
 			e = endpoint_make(name, c->provider, c->base_url, c->model, c->key_env, c->concurrency,
 			    c->rpm);
+			engine_settings(e, c->threads, c->kl_base);
 		}
 		if (e->why) {
 			char m[1300];
@@ -354,6 +360,7 @@ QA_NORETURN void usage(int status)
 
 void cleanup(void)
 {
+	workers_end();	/* before the tasks go: a worker may still hold one */
 	for (size_t i = 0; i < ntasks; i++) {
 		struct task *t = &tasks[i];
 		if (t->easy) {
@@ -417,6 +424,7 @@ int main(int argc, char **argv)
 	enum {
 		O_ALLOWED_FAILS = 256, O_BACKOFF_BASE, O_BACKOFF_CAP, O_BASE_URL, O_CONFIG, O_CONNECT_TIMEOUT,
 		O_COOLDOWN, O_DEADLINE, O_H2C, O_KEY_ENV, O_MAX_RETRIES_TOTAL, O_PROVIDER, O_RETRY_AFTER_MAX,
+		O_THREADS, O_KL_BASE,
 		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE, O_GRACE, O_RETRY_BUDGET, O_TRACE,
 		O_STREAM,
 	};
@@ -455,9 +463,13 @@ int main(int argc, char **argv)
 		{ "unordered", no_argument, NULL, O_UNORDERED },
 		{ "version", no_argument, NULL, 'V' },
 		{ "window", required_argument, NULL, O_WINDOW },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "kl-base", required_argument, NULL, O_KL_BASE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *endpoint = NULL, *provider = NULL, *base_url = NULL, *model = NULL, *key_env = NULL;
+	const char *kl_base = NULL;	/* the llama provider's settings (worker.c) */
+	long threads = 0;
 	const char *config_path = NULL, *fallback = NULL, *trace_path = NULL;
 	int c, seeded = 0;
 
@@ -495,6 +507,8 @@ int main(int argc, char **argv)
 			opt.max_retries_total = count_arg("max-retries-total", optarg, 0, 1000000000);
 			break;
 		case 'm': model = optarg; break;
+		case O_THREADS: threads = (long)count_arg("threads", optarg, 1, 1024); break;
+		case O_KL_BASE: kl_base = optarg; break;
 		case O_MODE:
 			if (strcmp(optarg, "logprobs") != 0 && strcmp(optarg, "text") != 0)
 				qa_die(QA_EXIT_USAGE, "--mode: '%s' is not text or logprobs", optarg);
@@ -575,6 +589,11 @@ int main(int argc, char **argv)
 		stream_refuse(pv);
 		if (default_ep->why)
 			die_scrubbed(default_ep->why);
+		engine_settings(default_ep, threads ? threads : ec ? ec->threads : 0,
+		    kl_base ? kl_base : ec ? ec->kl_base : NULL);
+		if ((threads || kl_base) && !default_ep->prov->l.plugin->provider->compute)
+			qa_die(QA_EXIT_USAGE, "--threads and --kl-base are settings of an engine in the process "
+			    "(--provider llama), not of '%s'", default_ep->prov->name);
 	} else if (!config_loaded || !config.n) {
 		qa_die(QA_EXIT_USAGE, "no endpoint: give --endpoint NAME, --provider NAME, or set OPENAI_BASE_URL "
 		    "(try --provider mock)");

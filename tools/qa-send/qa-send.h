@@ -34,6 +34,7 @@ struct send_opts {
 	int stream;		/* --stream */
 	int logprobs_mode;		/* --mode logprobs */
 	size_t context, stride;		/* --context, --stride: windows of the prompt, in tokens */
+	size_t stride_given;		/* --stride as given (0: none), for an engine in the process */
 	uint64_t seed;
 	struct curl_slist *headers;	/* --header */
 	qa_buf params;			/* --param, as JSON members: "k":v,"k2":v2 */
@@ -92,6 +93,9 @@ struct endpoint {
 	struct provider *prov;
 	char *base_url, *model;
 	char *auth;		/* the auth header line, key included, or NULL */
+	struct worker *wk;	/* an in-process engine's worker thread (worker.c), or NULL */
+	char *kl_base;		/* its settings: --kl-base, --threads or the config's */
+	long threads;
 	long concurrency, rpm;	/* 0: no limit of its own */
 	char *why;		/* set when unusable: every record gets this error */
 	const char *why_type;
@@ -172,6 +176,12 @@ struct task {
 	struct hdrs h;
 	struct qa_sim sim;
 	int sim_timeout;
+	/* an in-process engine's job (worker.c): its queue link, record, answer, compute time */
+	struct task *wnext;
+	const qa_json *wrec;
+	struct qa_reply wreply;
+	int wrc;
+	double wms;
 	/* the record that goes out */
 	qa_buf out;
 	int failed;
@@ -374,6 +384,11 @@ int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port);
 void start_http(struct task *t, double now);
 void start_sim(struct task *t, double now);
 void finish_sim(struct task *t, double now);
+/* worker.c */
+void start_work(struct task *t, double now);
+void collect_work(double now);
+void workers_end(void);
+void engine_settings(struct endpoint *e, long threads, const char *kl_base);
 int endpoint_open(struct endpoint *e, double now, double *at);
 void start(struct task *t, double now);
 void dispatch(double now, double *next_timer);

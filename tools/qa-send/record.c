@@ -495,13 +495,13 @@ int enter(struct task *t, double now)
 	host_reset();
 	if (rc == 0)
 		stream_build(t);
-	if (rc < 0 || !t->req.body || (!pl->respond && !t->req.url)) {
+	if (rc < 0 || !t->req.body || (!pl->respond && !pl->compute && !t->req.url)) {
 		fail(t, "bad_record", 0, err ? err : "the provider could not build a request");
 		free(err);
 		return -1;
 	}
 	free(err);
-	if (!pl->respond) {
+	if (!pl->respond && !pl->compute) {
 		struct curl_slist *h = NULL;
 		h = curl_slist_append(h, "Content-Type: application/json");
 		h = curl_slist_append(h, "Accept: application/json");

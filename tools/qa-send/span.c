@@ -292,7 +292,8 @@ void succeed(struct task *t, const struct outcome *o, double now)
 		return;
 	}
 	char *merged = NULL;
-	if (opt.context && r->logprobs) {
+	/* An engine in the process cuts its own windows (worker.c passes it --context and --stride). */
+	if (opt.context && r->logprobs && !t->ep->prov->l.plugin->provider->compute) {
 		int rc = window_step(t, o, &merged);
 		if (rc < 0)
 			return;
@@ -340,6 +341,10 @@ void succeed(struct task *t, const struct outcome *o, double now)
 	if (o->timed)
 		buf_printf(&b, ",\"timing\":{\"connect\":%.1f,\"tls\":%.1f,\"ttfb\":%.1f}", o->connect_ms, o->tls_ms,
 		    o->ttfb_ms);
+	if (r->drift && !t->win) {
+		buf_adds(&b, ",\"drift\":");
+		buf_adds(&b, r->drift);
+	}
 	if (r->server_timings && !t->win) {
 		buf_adds(&b, ",\"server_timings\":");
 		buf_adds(&b, r->server_timings);

@@ -22,6 +22,8 @@ struct le_engine {
 	int threads, n_vocab;
 	uint32_t ctx_seq, ctx_n;	/* the context's shape: n_seq_max sequences of ctx_n tokens */
 	volatile int *abort;
+	int (*abort_fn)(void *);	/* the host's stop(): a provider's compute() polls it */
+	void *abort_arg;
 	struct llama_batch batch;
 	int32_t batch_cap;
 };
@@ -101,7 +103,15 @@ int le_vocab(const le_engine *e)
 static bool aborted(void *u)
 {
 	le_engine *e = u;
+	if (e->abort_fn && e->abort_fn(e->abort_arg))
+		return true;
 	return e->abort && *e->abort;
+}
+
+void le_set_abort_fn(le_engine *e, int (*fn)(void *), void *arg)
+{
+	e->abort_fn = fn;
+	e->abort_arg = arg;
 }
 
 void le_set_abort(le_engine *e, volatile int *flag)

@@ -23,6 +23,8 @@ int le_vocab(const le_engine *e);	/* the vocabulary's size */
  * is the caller's (e.g. set by qa-send's --timeout); NULL removes it.
  */
 void le_set_abort(le_engine *e, volatile int *flag);
+/* The same with a function (a provider's stop()); NULL removes it. */
+void le_set_abort_fn(le_engine *e, int (*fn)(void *), void *arg);
 enum { LE_OK = 0, LE_ERROR = -1, LE_ABORTED = -2 };
 
 /* The tokens of text (BOS first when the model asks for it and bos is set); caller frees. */
