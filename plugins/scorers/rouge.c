@@ -197,25 +197,56 @@ static struct prf rouge_n(struct state *s, const struct toks *target, const stru
 	return x;
 }
 
-/* LCS length of a[0..na) and b[0..nb), two rows. */
+/*
+ * LCS length of a[0..na) and b[0..nb), bit-parallel (Allison-Dix, in
+ * Hyyro's form): one bit per unit of b, 64 of them a word, so a row of the
+ * DP table is a few additions instead of nb comparisons.  The equal units
+ * of b share one match mask, found through their hash.  V's zero bits
+ * among the first nb are the LCS length.
+ */
 static size_t lcs_len(const struct unit *a, size_t na, const struct unit *b, size_t nb)
 {
-	uint32_t *row = H->alloc((nb + 1) * sizeof *row);
-	memset(row, 0, (nb + 1) * sizeof *row);
-	for (size_t i = 1; i <= na; i++) {
-		uint32_t diag = 0;
-		for (size_t j = 1; j <= nb; j++) {
-			uint32_t up = row[j];
-			if (same(&a[i - 1], &b[j - 1]))
-				row[j] = diag + 1;
-			else if (row[j - 1] > row[j])
-				row[j] = row[j - 1];
-			diag = up;
+	size_t W = (nb + 63) / 64, cap = 16;
+	while (cap < 2 * nb)
+		cap <<= 1;
+	uint32_t *slot = H->alloc(cap * sizeof *slot + nb * sizeof(uint32_t));
+	uint32_t *rep = slot + cap;	/* a class's first unit in b */
+	uint64_t *mask = H->alloc((nb * W + W) * sizeof *mask), *v = mask + nb * W;
+	memset(slot, 0, cap * sizeof *slot);
+	uint32_t ncls = 0;
+	for (size_t j = 0; j < nb; j++) {
+		size_t i = (size_t)b[j].h & (cap - 1);
+		while (slot[i] && !same(&b[rep[slot[i] - 1]], &b[j]))
+			i = (i + 1) & (cap - 1);
+		if (!slot[i]) {
+			rep[ncls] = (uint32_t)j;
+			memset(mask + (size_t)ncls * W, 0, W * sizeof *mask);
+			slot[i] = ++ncls;
+		}
+		mask[(size_t)(slot[i] - 1) * W + j / 64] |= 1ull << (j % 64);
+	}
+	for (size_t w = 0; w < W; w++)
+		v[w] = ~0ull;
+	for (size_t k = 0; k < na; k++) {
+		size_t i = (size_t)a[k].h & (cap - 1);
+		while (slot[i] && !same(&b[rep[slot[i] - 1]], &a[k]))
+			i = (i + 1) & (cap - 1);
+		if (!slot[i])
+			continue;	/* no match: the row is the one above */
+		const uint64_t *m = mask + (size_t)(slot[i] - 1) * W;
+		uint64_t carry = 0;
+		for (size_t w = 0; w < W; w++) {
+			uint64_t u = v[w] & m[w], t = v[w] + u, s2 = t + carry;
+			carry = (t < v[w]) | (s2 < t);
+			v[w] = s2 | (v[w] & ~m[w]);
 		}
 	}
-	size_t v = row[nb];
-	H->free(row);
-	return v;
+	size_t ones = 0;
+	for (size_t j = 0; j < nb; j++)
+		ones += (v[j / 64] >> (j % 64)) & 1;
+	H->free(slot);
+	H->free(mask);
+	return nb - ones;
 }
 
 /* _lcs_table + _backtrack_norec: marks in mark[] the indices of ref on the LCS path. */
