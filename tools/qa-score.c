@@ -249,6 +249,7 @@ struct msum {
 	char **snames;
 	double *svals;
 	size_t ns;
+	size_t shint;	/* where stats_add looks first */
 };
 
 /* What a perplexity scorer's details add to the corpus sums. */
@@ -291,15 +292,24 @@ static void msum_free(struct msum *m)
 /* Adds value to the corpus statistic called name. */
 static void stats_add(struct msum *m, const char *name, size_t len, double value)
 {
+	/* A scorer names its statistics in the same order every record: try the one after the last first. */
+	size_t h = m->shint < m->ns ? m->shint : 0;
+	if (h < m->ns && strlen(m->snames[h]) == len && memcmp(m->snames[h], name, len) == 0) {
+		m->svals[h] += value;
+		m->shint = h + 1;
+		return;
+	}
 	for (size_t i = m->ns; i-- > 0;)
 		if (strlen(m->snames[i]) == len && memcmp(m->snames[i], name, len) == 0) {
 			m->svals[i] += value;
+			m->shint = i + 1;
 			return;
 		}
 	m->snames = xreallocarray(m->snames, m->ns + 1, sizeof *m->snames);
 	m->svals = xreallocarray(m->svals, m->ns + 1, sizeof *m->svals);
 	m->snames[m->ns] = xstrndup(name, len);
 	m->svals[m->ns++] = value;
+	m->shint = m->ns;
 }
 
 /* Every number of the object at tok (a scorer's details.stats, a summary's stats) into m's sums. */
