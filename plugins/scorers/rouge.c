@@ -33,6 +33,7 @@ struct state {
 	int stem;
 	int tokens;	/* show the prediction's tokens in details */
 	struct gtab t;
+	struct ratio_memo *memo;	/* fmt_memo's, made on first use */
 };
 
 struct toks {
@@ -86,6 +87,7 @@ static void fini(void *st)
 {
 	struct state *s = st;
 	gtab_free(&s->t, H->free);
+	H->free(s->memo);
 	H->free(s);
 }
 
@@ -170,8 +172,10 @@ static int same(const struct unit *a, const struct unit *b)
 	return a->h == b->h && a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
 }
 
+/* p = num / dp, r = num / dr: the whole numbers kept, so their text can be memoized by them. */
 struct prf {
 	double p, r, f;
+	double num, dp, dr;
 };
 
 static double fmeasure(double p, double r)
@@ -191,8 +195,11 @@ static struct prf rouge_n(struct state *s, const struct toks *target, const stru
 	}
 	size_t pn = pred->n >= n ? pred->n - n + 1 : 0;
 	struct prf x;
-	x.p = inter / (double)(pn > 1 ? pn : 1);
-	x.r = inter / (double)(tn > 1 ? tn : 1);
+	x.num = inter;
+	x.dp = (double)(pn > 1 ? pn : 1);
+	x.dr = (double)(tn > 1 ? tn : 1);
+	x.p = x.num / x.dp;
+	x.r = x.num / x.dr;
 	x.f = fmeasure(x.p, x.r);
 	return x;
 }
@@ -302,7 +309,7 @@ static size_t cnt_build(struct cnt *tab, const struct toks *t)
 
 static struct prf rouge_lsum(const struct toks *ref, const struct toks *can)
 {
-	struct prf x = { 0, 0, 0 };
+	struct prf x = { 0, 0, 0, 0, 0, 0 };
 	if (!ref->nsent || !can->nsent || !ref->n || !can->n)
 		return x;
 	struct cnt *cr = H->alloc(ref->n * sizeof *cr), *cc = H->alloc(can->n * sizeof *cc);
@@ -329,6 +336,9 @@ static struct prf rouge_lsum(const struct toks *ref, const struct toks *can)
 	H->free(cr);
 	H->free(cc);
 	H->free(mark);
+	x.num = hits;
+	x.dr = (double)ref->n;
+	x.dp = (double)can->n;
 	x.r = hits / (double)ref->n;
 	x.p = hits / (double)can->n;
 	x.f = fmeasure(x.p, x.r);
@@ -337,7 +347,7 @@ static struct prf rouge_lsum(const struct toks *ref, const struct toks *can)
 
 static struct prf one(struct state *s, const struct toks *target, const struct toks *pred)
 {
-	struct prf x = { 0, 0, 0 };
+	struct prf x = { 0, 0, 0, 0, 0, 0 };
 	switch (s->kind) {
 	case R1:
 		return rouge_n(s, target, pred, 1);
@@ -348,6 +358,9 @@ static struct prf one(struct state *s, const struct toks *target, const struct t
 			return x;
 		{
 			double l = (double)lcs_len(target->u, target->n, pred->u, pred->n);
+			x.num = l;
+			x.dp = (double)pred->n;
+			x.dr = (double)target->n;
 			x.p = l / (double)pred->n;
 			x.r = l / (double)target->n;
 			x.f = fmeasure(x.p, x.r);
@@ -357,6 +370,51 @@ static struct prf one(struct state *s, const struct toks *target, const struct t
 		return rouge_lsum(target, pred);
 	}
 	return x;
+}
+
+/*
+ * %.17g of P, R or F, memoized by the whole numbers they come from: short
+ * texts give the same few thousand ratios again and again, and printf of
+ * a double was a quarter of a record's cost.  A value is looked up only
+ * when it is the ratio of its key, so the text is what printf makes of it.
+ */
+#define QMAX 64
+struct ratio_memo {
+	char q[QMAX][QMAX][26];	/* num / den; "" until first use */
+	struct {
+		double num, dp, dr;
+		char txt[26];
+	} f[4096];	/* F by (num, dp, dr), one entry a slot, the last one kept */
+};
+
+static void fmt_memo(struct state *s, int which, const struct prf *x, double v, char *out)
+{
+	if (!s->memo) {
+		s->memo = H->alloc(sizeof *s->memo);
+		memset(s->memo, 0, sizeof *s->memo);
+	}
+	struct ratio_memo *m = s->memo;
+	double den = which == 0 ? x->dp : x->dr;
+	if (which < 2 && x->num >= 0 && x->num < QMAX && den > 0 && den < QMAX && v == x->num / den) {
+		char *t = m->q[(int)x->num][(int)den];
+		if (!t[0])
+			snprintf(t, sizeof m->q[0][0], "%.17g", v);
+		memcpy(out, t, strlen(t) + 1);
+		return;
+	}
+	if (which == 2 && x->dp > 0 && x->dr > 0 && x->num < 1e6 && x->dp < 1e6 && x->dr < 1e6 &&
+	    v == fmeasure(x->num / x->dp, x->num / x->dr)) {
+		uint64_t h = ((uint64_t)x->num * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)x->dp * 0xff51afd7ed558ccdull) ^
+		    ((uint64_t)x->dr * 0xc4ceb9fe1a85ec53ull);
+		size_t i = (size_t)(h >> 52);
+		if (m->f[i].num != x->num || m->f[i].dp != x->dp || m->f[i].dr != x->dr || !m->f[i].txt[0]) {
+			m->f[i].num = x->num, m->f[i].dp = x->dp, m->f[i].dr = x->dr;
+			snprintf(m->f[i].txt, sizeof m->f[i].txt, "%.17g", v);
+		}
+		memcpy(out, m->f[i].txt, strlen(m->f[i].txt) + 1);
+		return;
+	}
+	snprintf(out, 32, "%.17g", v);
 }
 
 static void toks_free(struct toks *t)
@@ -372,7 +430,7 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	struct state *s = st;
 	struct toks pred = { 0 }, ref = { 0 };
 	tokenize(s, in->answer, in->answer_len, &pred);
-	struct prf best = { 0, 0, -1 };
+	struct prf best = { 0, 0, -1, 0, 0, 0 };
 	for (size_t r = 0; r < in->nrefs; r++) {
 		tokenize(s, in->refs[r], in->ref_lens[r], &ref);
 		struct prf x = one(s, &ref, &pred);
@@ -389,7 +447,7 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 		if (v[i] == 0 || v[i] == 1)
 			snprintf(prf[i], sizeof prf[i], "%d", (int)v[i]);
 		else
-			snprintf(prf[i], sizeof prf[i], "%.17g", v[i]);
+			fmt_memo(s, i, &best, v[i], prf[i]);
 	}
 	struct qa_text d = { 0 };
 	H->text_printf(&d, "{\"precision\":%s,\"recall\":%s,\"fmeasure\":%s", prf[0], prf[1], prf[2]);
