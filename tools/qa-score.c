@@ -339,11 +339,23 @@ static struct msum *metric_get(struct tsum *t, const char *metric)
 	return m;
 }
 
+/* A scorer's statistics as numbers, from its stats() callback (qa-plugin(7)); n 0: none. */
+struct bin_stats {
+	const char *const *names;
+	const double *values;
+	size_t n;
+};
+
 static void summary_add(struct tsum *t, struct inst *in, double score, int invalid,
-    const struct ppl_add *ppl, const qa_json *details)
+    const struct ppl_add *ppl, const qa_json *details, const struct bin_stats *bs)
 {
 	struct msum *m = metric_get(t, in->key);
-	if (details && json_type(details, 0) == QA_OBJECT) {
+	if (bs->n) {
+		for (size_t i = 0; i < bs->n; i++)
+			stats_add(m, bs->names[i], strlen(bs->names[i]), bs->values[i]);
+		if (!m->inst)
+			m->inst = in;
+	} else if (details && json_type(details, 0) == QA_OBJECT) {
 		int st = json_member(details, 0, "stats", 5);
 		if (st >= 0) {
 			stats_add_object(m, details, st);
@@ -855,8 +867,13 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 						pa.bytes = NAN;
 					ppl = &pa;
 				}
-				summary_add(task_get(task), in, o.score, o.invalid, ppl, o.details ? d : NULL);
-				summary_add(&overall, in, o.score, o.invalid, ppl, o.details ? d : NULL);
+				/* A corpus scorer's statistics as numbers, when it hands them so. */
+				struct bin_stats bs = { NULL, NULL, 0 };
+				const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
+				if (ops && o.details && QA_HAS(ops, stats) && ops->stats)
+					bs.n = ops->stats(in->state, &bs.names, &bs.values);
+				summary_add(task_get(task), in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
+				summary_add(&overall, in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
 			}
 		}
 		free(owned_fail);

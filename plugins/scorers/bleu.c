@@ -34,6 +34,10 @@ struct state {
 	int lowercase, effective_order, order;
 	struct gtab t;
 	struct memo *prec_memo, *bp_memo;	/* details_of's */
+	/* The last record's details.stats as numbers, for the stats() callback. */
+	const char *snames[2 + 2 * MAXN];
+	double svals[2 + 2 * MAXN];
+	size_t ns;
 };
 
 static void punct_init(void);
@@ -644,12 +648,28 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 	H->free(hk);
 	H->free(hyp.u);
 
+	s->ns = 0;
+	s->snames[s->ns] = stat_names[0], s->svals[s->ns++] = st.sys_len;
+	s->snames[s->ns] = stat_names[1], s->svals[s->ns++] = st.ref_len;
+	for (int i = 0; i < s->order; i++) {
+		s->snames[s->ns] = stat_names[2 + i], s->svals[s->ns++] = st.correct[i];
+		s->snames[s->ns] = stat_names[10 + i], s->svals[s->ns++] = st.total[i];
+	}
 	double prec[MAXN], bp;
 	out->score = compute(s, &st, s->effective_order, prec, &bp);
 	struct qa_text d = { 0 };
 	details_of(s, &st, prec, bp, &d, 1);
 	out->details = d.p;
 	return 0;
+}
+
+/* What the last score() put in details.stats, in the same order. */
+static size_t stats(void *st_, const char *const **names, const double **values)
+{
+	struct state *s = st_;
+	*names = s->snames;
+	*values = s->svals;
+	return s->ns;
 }
 
 static int corpus(void *st_, const char *const *names, const double *sums, size_t n, double *score_out,
@@ -685,6 +705,7 @@ static const struct qa_scorer_ops ops = {
 	.score = score,
 	.fini = fini,
 	.corpus = corpus,
+	.stats = stats,
 };
 
 static const struct qa_plugin plugin = {

@@ -34,6 +34,7 @@ struct state {
 	int tokens;	/* show the prediction's tokens in details */
 	struct gtab t;
 	struct ratio_memo *memo;	/* fmt_memo's, made on first use */
+	double svals[4];	/* the last record's details.stats, for stats() */
 };
 
 struct toks {
@@ -461,10 +462,22 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	}
 	H->text_printf(&d, ",\"stats\":{\"n\":1,\"precision\":%s,\"recall\":%s,\"fmeasure\":%s}}",
 	    prf[0], prf[1], prf[2]);
+	s->svals[0] = 1, s->svals[1] = best.p, s->svals[2] = best.r, s->svals[3] = best.f;
 	out->details = d.p;
 	toks_free(&pred);
 	toks_free(&ref);
 	return 0;
+}
+
+/* What the last score() put in details.stats, in the same order. */
+static const char *const stat_names[4] = { "n", "precision", "recall", "fmeasure" };
+
+static size_t stats(void *st, const char *const **names, const double **values)
+{
+	struct state *s = st;
+	*names = stat_names;
+	*values = s->svals;
+	return 4;
 }
 
 /* The corpus figure is the plain mean (rouge-score's BootstrapAggregator mid only approximates it). */
@@ -491,7 +504,8 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 	return 0;
 }
 
-#define OPS(init_) { QA_OPS(qa_scorer_ops), .init = init_, .score = score, .fini = fini, .corpus = corpus }
+#define OPS(init_) { QA_OPS(qa_scorer_ops), .init = init_, .score = score, .fini = fini, .corpus = corpus, \
+	.stats = stats }
 static const struct qa_scorer_ops ops[4] = { OPS(init1), OPS(init2), OPS(initl), OPS(initlsum) };
 
 #define ROUGE(name_, i_, what_) { \
