@@ -451,7 +451,12 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 			fmt_memo(s, i, &best, v[i], prf[i]);
 	}
 	struct qa_text d = { 0 };
-	H->text_printf(&d, "{\"precision\":%s,\"recall\":%s,\"fmeasure\":%s", prf[0], prf[1], prf[2]);
+	/* Pieces added as they are: a printf per record cost a tenth of it. */
+	const char *lead[3] = { "{\"precision\":", ",\"recall\":", ",\"fmeasure\":" };
+	for (int i = 0; i < 3; i++) {
+		H->text_add(&d, lead[i], strlen(lead[i]));
+		H->text_add(&d, prf[i], strlen(prf[i]));
+	}
 	if (s->tokens) {
 		H->text_add(&d, ",\"tokens\":[", 11);
 		for (size_t i = 0; i < pred.n; i++) {
@@ -460,8 +465,12 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 		}
 		H->text_add(&d, "]", 1);
 	}
-	H->text_printf(&d, ",\"stats\":{\"n\":1,\"precision\":%s,\"recall\":%s,\"fmeasure\":%s}}",
-	    prf[0], prf[1], prf[2]);
+	const char *slead[3] = { ",\"stats\":{\"n\":1,\"precision\":", ",\"recall\":", ",\"fmeasure\":" };
+	for (int i = 0; i < 3; i++) {
+		H->text_add(&d, slead[i], strlen(slead[i]));
+		H->text_add(&d, prf[i], strlen(prf[i]));
+	}
+	H->text_add(&d, "}}", 2);
 	s->svals[0] = 1, s->svals[1] = best.p, s->svals[2] = best.r, s->svals[3] = best.f;
 	out->details = d.p;
 	toks_free(&pred);
