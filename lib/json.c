@@ -730,6 +730,24 @@ int json_num(const qa_json *j, int tok, double *out)
 {
 	if (json_type(j, tok) != QA_NUMBER)
 		return -1;
+	/*
+	 * A short integer (what counts and sufficient statistics are) read
+	 * directly: below 2^53 every one is a double exactly, as strtod would
+	 * give it, at a tenth of strtod's cost.
+	 */
+	size_t n;
+	const char *s = json_raw(j, tok, &n), *e = s + n;
+	int neg = s < e && *s == '-';
+	if (n - (size_t)neg > 0 && n - (size_t)neg <= 15) {
+		uint64_t u = 0;
+		const char *p = s + neg;
+		while (p < e && *p >= '0' && *p <= '9')
+			u = u * 10 + (uint64_t)(*p++ - '0');
+		if (p == e) {
+			*out = neg ? -(double)u : (double)u;
+			return 0;
+		}
+	}
 	/* Validated, and followed by a delimiter, so strtod stops at the token's end. */
 	*out = strtod(j->text + j->tok[tok].start, NULL);
 	return 0;

@@ -249,6 +249,7 @@ struct msum {
 	char **snames;
 	double *svals;
 	size_t ns;
+	size_t shint;	/* where stats_add looks first */
 };
 
 /* What a perplexity scorer's details add to the corpus sums. */
@@ -291,15 +292,24 @@ static void msum_free(struct msum *m)
 /* Adds value to the corpus statistic called name. */
 static void stats_add(struct msum *m, const char *name, size_t len, double value)
 {
+	/* A scorer names its statistics in the same order every record: try the one after the last first. */
+	size_t h = m->shint < m->ns ? m->shint : 0;
+	if (h < m->ns && strlen(m->snames[h]) == len && memcmp(m->snames[h], name, len) == 0) {
+		m->svals[h] += value;
+		m->shint = h + 1;
+		return;
+	}
 	for (size_t i = m->ns; i-- > 0;)
 		if (strlen(m->snames[i]) == len && memcmp(m->snames[i], name, len) == 0) {
 			m->svals[i] += value;
+			m->shint = i + 1;
 			return;
 		}
 	m->snames = xreallocarray(m->snames, m->ns + 1, sizeof *m->snames);
 	m->svals = xreallocarray(m->svals, m->ns + 1, sizeof *m->svals);
 	m->snames[m->ns] = xstrndup(name, len);
 	m->svals[m->ns++] = value;
+	m->shint = m->ns;
 }
 
 /* Every number of the object at tok (a scorer's details.stats, a summary's stats) into m's sums. */
@@ -329,11 +339,23 @@ static struct msum *metric_get(struct tsum *t, const char *metric)
 	return m;
 }
 
+/* A scorer's statistics as numbers, from its stats() callback (qa-plugin(7)); n 0: none. */
+struct bin_stats {
+	const char *const *names;
+	const double *values;
+	size_t n;
+};
+
 static void summary_add(struct tsum *t, struct inst *in, double score, int invalid,
-    const struct ppl_add *ppl, const qa_json *details)
+    const struct ppl_add *ppl, const qa_json *details, const struct bin_stats *bs)
 {
 	struct msum *m = metric_get(t, in->key);
-	if (details && json_type(details, 0) == QA_OBJECT) {
+	if (bs->n) {
+		for (size_t i = 0; i < bs->n; i++)
+			stats_add(m, bs->names[i], strlen(bs->names[i]), bs->values[i]);
+		if (!m->inst)
+			m->inst = in;
+	} else if (details && json_type(details, 0) == QA_OBJECT) {
 		int st = json_member(details, 0, "stats", 5);
 		if (st >= 0) {
 			stats_add_object(m, details, st);
@@ -845,8 +867,13 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 						pa.bytes = NAN;
 					ppl = &pa;
 				}
-				summary_add(task_get(task), in, o.score, o.invalid, ppl, o.details ? d : NULL);
-				summary_add(&overall, in, o.score, o.invalid, ppl, o.details ? d : NULL);
+				/* A corpus scorer's statistics as numbers, when it hands them so. */
+				struct bin_stats bs = { NULL, NULL, 0 };
+				const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
+				if (ops && o.details && QA_HAS(ops, stats) && ops->stats)
+					bs.n = ops->stats(in->state, &bs.names, &bs.values);
+				summary_add(task_get(task), in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
+				summary_add(&overall, in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
 			}
 		}
 		free(owned_fail);

@@ -371,6 +371,15 @@ struct qa_scorer_ops {
 	 */
 	int (*corpus)(void *state, const char *const *names, const double *sums, size_t n,
 	    double *score, char **details);
+	/*
+	 * Optional, beside corpus(): the statistics the last score() put in
+	 * details.stats, as numbers (the same names in the same order, the
+	 * same values), so qa-score --summary adds them up without reading
+	 * its text back.  Returns their count (0: read details.stats); the
+	 * arrays stay valid until the next score().  details.stats stays in
+	 * the record all the same: --merge and qa-diff read it.
+	 */
+	size_t (*stats)(void *state, const char *const **names, const double **values);
 };
 
 /*

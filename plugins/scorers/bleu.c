@@ -33,7 +33,14 @@ struct state {
 	double smooth_value;
 	int lowercase, effective_order, order;
 	struct gtab t;
+	struct memo *prec_memo, *bp_memo;	/* details_of's */
+	/* The last record's details.stats as numbers, for the stats() callback. */
+	const char *snames[2 + 2 * MAXN];
+	double svals[2 + 2 * MAXN];
+	size_t ns;
 };
+
+static void punct_init(void);
 
 static const char *const own_keys[] = { "tokenize", "lowercase", "smooth_method", "smooth_value",
 	"effective_order", "max_ngram_order", NULL };
@@ -45,6 +52,7 @@ static int init(const qa_json *o, void **state, char **err)
 	*state = s;
 	s->effective_order = 1;
 	s->order = 4;
+	punct_init();
 	for (size_t i = 0; i < H->count(o, ""); i++) {
 		const char *k = H->key(o, "", i);
 		size_t j = 0;
@@ -127,6 +135,8 @@ static void fini(void *st)
 {
 	struct state *s = st;
 	gtab_free(&s->t, H->free);
+	H->free(s->prec_memo);
+	H->free(s->bp_memo);
 	H->free(s);
 }
 
@@ -156,10 +166,24 @@ static int is_digit(unsigned char c)
 }
 
 /* 13a's first rule: every ASCII punctuation mark but ' , - . is set apart. */
-static int punct13a(unsigned char c)
+static int punct13a_rule(unsigned char c)
 {
 	return (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
 	    (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
+}
+
+/* The rule as a table, made once: it runs on every byte of every segment. */
+static unsigned char punct_tab[256];
+
+static void punct_init(void)
+{
+	for (int c = 0; c < 256; c++)
+		punct_tab[c] = (unsigned char)punct13a_rule((unsigned char)c);
+}
+
+static int punct13a(unsigned char c)
+{
+	return punct_tab[c];
 }
 
 static int has_at(const char *s, size_t n, size_t i, const char *lit)
@@ -470,7 +494,34 @@ static char *put_str(char *p, const char *s)
 	return p + n;
 }
 
-static void details_of(const struct state *s, const struct bstats *st, const double *prec, double bp,
+/*
+ * %.17g of a double, memoized by the small whole numbers it was computed
+ * from (a precision from its counts, bp from the lengths): printf of a
+ * double was the largest cost of a record, and short segments repeat the
+ * same few hundred values.  The text is the same as printf's, it is
+ * printf's.
+ */
+#define MEMO 64
+struct memo {
+	char txt[MEMO][MEMO][26];	/* "" until first use */
+};
+
+static char *put_g(char *p, double v)
+{
+	return p + snprintf(p, 32, "%.17g", v);
+}
+
+static char *put_memo(char *p, struct memo *m, double a, double b, double v)
+{
+	if (!m || !(a >= 0 && a < MEMO && b >= 0 && b < MEMO))
+		return put_g(p, v);
+	char *t = m->txt[(int)a][(int)b];
+	if (!t[0])
+		snprintf(t, sizeof m->txt[0][0], "%.17g", v);
+	return put_str(p, t);
+}
+
+static void details_of(struct state *s, const struct bstats *st, const double *prec, double bp,
     struct qa_text *d, int with_stats)
 {
 	char buf[1024], *p = buf;	/* at most 8 orders: a few hundred bytes */
@@ -492,14 +543,18 @@ static void details_of(const struct state *s, const struct bstats *st, const dou
 			*p++ = ',';
 		if (prec[i] == (double)(long long)prec[i])
 			p = put_int(p, prec[i]);
+		else if (prec[i] == 100. * st->correct[i] / st->total[i])
+			p = put_memo(p, s->prec_memo, st->correct[i], st->total[i], prec[i]);
 		else
-			p += snprintf(p, 32, "%.17g", prec[i]);
+			p = put_g(p, prec[i]);	/* smoothed */
 	}
 	p = put_str(p, "],\"bp\":");
 	if (bp == 1)
 		*p++ = '1';
+	else if (with_stats && st->sys_len > 0 && bp == exp(1 - st->ref_len / st->sys_len))
+		p = put_memo(p, s->bp_memo, st->sys_len, st->ref_len, bp);
 	else
-		p += snprintf(p, 32, "%.17g", bp);
+		p = put_g(p, bp);
 	p = put_str(p, ",\"sys_len\":");
 	p = put_int(p, st->sys_len);
 	p = put_str(p, ",\"ref_len\":");
@@ -530,6 +585,12 @@ static void details_of(const struct state *s, const struct bstats *st, const dou
 static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 {
 	struct state *s = st_;
+	if (!s->prec_memo) {
+		s->prec_memo = H->alloc(sizeof *s->prec_memo);
+		s->bp_memo = H->alloc(sizeof *s->bp_memo);
+		memset(s->prec_memo, 0, sizeof *s->prec_memo);
+		memset(s->bp_memo, 0, sizeof *s->bp_memo);
+	}
 	struct units hyp = { 0 };
 	char *hk;
 	struct bstats st;
@@ -587,12 +648,28 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 	H->free(hk);
 	H->free(hyp.u);
 
+	s->ns = 0;
+	s->snames[s->ns] = stat_names[0], s->svals[s->ns++] = st.sys_len;
+	s->snames[s->ns] = stat_names[1], s->svals[s->ns++] = st.ref_len;
+	for (int i = 0; i < s->order; i++) {
+		s->snames[s->ns] = stat_names[2 + i], s->svals[s->ns++] = st.correct[i];
+		s->snames[s->ns] = stat_names[10 + i], s->svals[s->ns++] = st.total[i];
+	}
 	double prec[MAXN], bp;
 	out->score = compute(s, &st, s->effective_order, prec, &bp);
 	struct qa_text d = { 0 };
 	details_of(s, &st, prec, bp, &d, 1);
 	out->details = d.p;
 	return 0;
+}
+
+/* What the last score() put in details.stats, in the same order. */
+static size_t stats(void *st_, const char *const **names, const double **values)
+{
+	struct state *s = st_;
+	*names = s->snames;
+	*values = s->svals;
+	return s->ns;
 }
 
 static int corpus(void *st_, const char *const *names, const double *sums, size_t n, double *score_out,
@@ -628,6 +705,7 @@ static const struct qa_scorer_ops ops = {
 	.score = score,
 	.fini = fini,
 	.corpus = corpus,
+	.stats = stats,
 };
 
 static const struct qa_plugin plugin = {

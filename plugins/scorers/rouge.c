@@ -33,6 +33,8 @@ struct state {
 	int stem;
 	int tokens;	/* show the prediction's tokens in details */
 	struct gtab t;
+	struct ratio_memo *memo;	/* fmt_memo's, made on first use */
+	double svals[4];	/* the last record's details.stats, for stats() */
 };
 
 struct toks {
@@ -86,6 +88,7 @@ static void fini(void *st)
 {
 	struct state *s = st;
 	gtab_free(&s->t, H->free);
+	H->free(s->memo);
 	H->free(s);
 }
 
@@ -170,8 +173,10 @@ static int same(const struct unit *a, const struct unit *b)
 	return a->h == b->h && a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
 }
 
+/* p = num / dp, r = num / dr: the whole numbers kept, so their text can be memoized by them. */
 struct prf {
 	double p, r, f;
+	double num, dp, dr;
 };
 
 static double fmeasure(double p, double r)
@@ -191,31 +196,65 @@ static struct prf rouge_n(struct state *s, const struct toks *target, const stru
 	}
 	size_t pn = pred->n >= n ? pred->n - n + 1 : 0;
 	struct prf x;
-	x.p = inter / (double)(pn > 1 ? pn : 1);
-	x.r = inter / (double)(tn > 1 ? tn : 1);
+	x.num = inter;
+	x.dp = (double)(pn > 1 ? pn : 1);
+	x.dr = (double)(tn > 1 ? tn : 1);
+	x.p = x.num / x.dp;
+	x.r = x.num / x.dr;
 	x.f = fmeasure(x.p, x.r);
 	return x;
 }
 
-/* LCS length of a[0..na) and b[0..nb), two rows. */
+/*
+ * LCS length of a[0..na) and b[0..nb), bit-parallel (Allison-Dix, in
+ * Hyyro's form): one bit per unit of b, 64 of them a word, so a row of the
+ * DP table is a few additions instead of nb comparisons.  The equal units
+ * of b share one match mask, found through their hash.  V's zero bits
+ * among the first nb are the LCS length.
+ */
 static size_t lcs_len(const struct unit *a, size_t na, const struct unit *b, size_t nb)
 {
-	uint32_t *row = H->alloc((nb + 1) * sizeof *row);
-	memset(row, 0, (nb + 1) * sizeof *row);
-	for (size_t i = 1; i <= na; i++) {
-		uint32_t diag = 0;
-		for (size_t j = 1; j <= nb; j++) {
-			uint32_t up = row[j];
-			if (same(&a[i - 1], &b[j - 1]))
-				row[j] = diag + 1;
-			else if (row[j - 1] > row[j])
-				row[j] = row[j - 1];
-			diag = up;
+	size_t W = (nb + 63) / 64, cap = 16;
+	while (cap < 2 * nb)
+		cap <<= 1;
+	uint32_t *slot = H->alloc(cap * sizeof *slot + nb * sizeof(uint32_t));
+	uint32_t *rep = slot + cap;	/* a class's first unit in b */
+	uint64_t *mask = H->alloc((nb * W + W) * sizeof *mask), *v = mask + nb * W;
+	memset(slot, 0, cap * sizeof *slot);
+	uint32_t ncls = 0;
+	for (size_t j = 0; j < nb; j++) {
+		size_t i = (size_t)b[j].h & (cap - 1);
+		while (slot[i] && !same(&b[rep[slot[i] - 1]], &b[j]))
+			i = (i + 1) & (cap - 1);
+		if (!slot[i]) {
+			rep[ncls] = (uint32_t)j;
+			memset(mask + (size_t)ncls * W, 0, W * sizeof *mask);
+			slot[i] = ++ncls;
+		}
+		mask[(size_t)(slot[i] - 1) * W + j / 64] |= 1ull << (j % 64);
+	}
+	for (size_t w = 0; w < W; w++)
+		v[w] = ~0ull;
+	for (size_t k = 0; k < na; k++) {
+		size_t i = (size_t)a[k].h & (cap - 1);
+		while (slot[i] && !same(&b[rep[slot[i] - 1]], &a[k]))
+			i = (i + 1) & (cap - 1);
+		if (!slot[i])
+			continue;	/* no match: the row is the one above */
+		const uint64_t *m = mask + (size_t)(slot[i] - 1) * W;
+		uint64_t carry = 0;
+		for (size_t w = 0; w < W; w++) {
+			uint64_t u = v[w] & m[w], t = v[w] + u, s2 = t + carry;
+			carry = (t < v[w]) | (s2 < t);
+			v[w] = s2 | (v[w] & ~m[w]);
 		}
 	}
-	size_t v = row[nb];
-	H->free(row);
-	return v;
+	size_t ones = 0;
+	for (size_t j = 0; j < nb; j++)
+		ones += (v[j / 64] >> (j % 64)) & 1;
+	H->free(slot);
+	H->free(mask);
+	return nb - ones;
 }
 
 /* _lcs_table + _backtrack_norec: marks in mark[] the indices of ref on the LCS path. */
@@ -271,7 +310,7 @@ static size_t cnt_build(struct cnt *tab, const struct toks *t)
 
 static struct prf rouge_lsum(const struct toks *ref, const struct toks *can)
 {
-	struct prf x = { 0, 0, 0 };
+	struct prf x = { 0, 0, 0, 0, 0, 0 };
 	if (!ref->nsent || !can->nsent || !ref->n || !can->n)
 		return x;
 	struct cnt *cr = H->alloc(ref->n * sizeof *cr), *cc = H->alloc(can->n * sizeof *cc);
@@ -298,6 +337,9 @@ static struct prf rouge_lsum(const struct toks *ref, const struct toks *can)
 	H->free(cr);
 	H->free(cc);
 	H->free(mark);
+	x.num = hits;
+	x.dr = (double)ref->n;
+	x.dp = (double)can->n;
 	x.r = hits / (double)ref->n;
 	x.p = hits / (double)can->n;
 	x.f = fmeasure(x.p, x.r);
@@ -306,7 +348,7 @@ static struct prf rouge_lsum(const struct toks *ref, const struct toks *can)
 
 static struct prf one(struct state *s, const struct toks *target, const struct toks *pred)
 {
-	struct prf x = { 0, 0, 0 };
+	struct prf x = { 0, 0, 0, 0, 0, 0 };
 	switch (s->kind) {
 	case R1:
 		return rouge_n(s, target, pred, 1);
@@ -317,6 +359,9 @@ static struct prf one(struct state *s, const struct toks *target, const struct t
 			return x;
 		{
 			double l = (double)lcs_len(target->u, target->n, pred->u, pred->n);
+			x.num = l;
+			x.dp = (double)pred->n;
+			x.dr = (double)target->n;
 			x.p = l / (double)pred->n;
 			x.r = l / (double)target->n;
 			x.f = fmeasure(x.p, x.r);
@@ -326,6 +371,51 @@ static struct prf one(struct state *s, const struct toks *target, const struct t
 		return rouge_lsum(target, pred);
 	}
 	return x;
+}
+
+/*
+ * %.17g of P, R or F, memoized by the whole numbers they come from: short
+ * texts give the same few thousand ratios again and again, and printf of
+ * a double was a quarter of a record's cost.  A value is looked up only
+ * when it is the ratio of its key, so the text is what printf makes of it.
+ */
+#define QMAX 64
+struct ratio_memo {
+	char q[QMAX][QMAX][26];	/* num / den; "" until first use */
+	struct {
+		double num, dp, dr;
+		char txt[26];
+	} f[4096];	/* F by (num, dp, dr), one entry a slot, the last one kept */
+};
+
+static void fmt_memo(struct state *s, int which, const struct prf *x, double v, char *out)
+{
+	if (!s->memo) {
+		s->memo = H->alloc(sizeof *s->memo);
+		memset(s->memo, 0, sizeof *s->memo);
+	}
+	struct ratio_memo *m = s->memo;
+	double den = which == 0 ? x->dp : x->dr;
+	if (which < 2 && x->num >= 0 && x->num < QMAX && den > 0 && den < QMAX && v == x->num / den) {
+		char *t = m->q[(int)x->num][(int)den];
+		if (!t[0])
+			snprintf(t, sizeof m->q[0][0], "%.17g", v);
+		memcpy(out, t, strlen(t) + 1);
+		return;
+	}
+	if (which == 2 && x->dp > 0 && x->dr > 0 && x->num < 1e6 && x->dp < 1e6 && x->dr < 1e6 &&
+	    v == fmeasure(x->num / x->dp, x->num / x->dr)) {
+		uint64_t h = ((uint64_t)x->num * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)x->dp * 0xff51afd7ed558ccdull) ^
+		    ((uint64_t)x->dr * 0xc4ceb9fe1a85ec53ull);
+		size_t i = (size_t)(h >> 52);
+		if (m->f[i].num != x->num || m->f[i].dp != x->dp || m->f[i].dr != x->dr || !m->f[i].txt[0]) {
+			m->f[i].num = x->num, m->f[i].dp = x->dp, m->f[i].dr = x->dr;
+			snprintf(m->f[i].txt, sizeof m->f[i].txt, "%.17g", v);
+		}
+		memcpy(out, m->f[i].txt, strlen(m->f[i].txt) + 1);
+		return;
+	}
+	snprintf(out, 32, "%.17g", v);
 }
 
 static void toks_free(struct toks *t)
@@ -341,7 +431,7 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 	struct state *s = st;
 	struct toks pred = { 0 }, ref = { 0 };
 	tokenize(s, in->answer, in->answer_len, &pred);
-	struct prf best = { 0, 0, -1 };
+	struct prf best = { 0, 0, -1, 0, 0, 0 };
 	for (size_t r = 0; r < in->nrefs; r++) {
 		tokenize(s, in->refs[r], in->ref_lens[r], &ref);
 		struct prf x = one(s, &ref, &pred);
@@ -358,10 +448,15 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 		if (v[i] == 0 || v[i] == 1)
 			snprintf(prf[i], sizeof prf[i], "%d", (int)v[i]);
 		else
-			snprintf(prf[i], sizeof prf[i], "%.17g", v[i]);
+			fmt_memo(s, i, &best, v[i], prf[i]);
 	}
 	struct qa_text d = { 0 };
-	H->text_printf(&d, "{\"precision\":%s,\"recall\":%s,\"fmeasure\":%s", prf[0], prf[1], prf[2]);
+	/* Pieces added as they are: a printf per record cost a tenth of it. */
+	const char *lead[3] = { "{\"precision\":", ",\"recall\":", ",\"fmeasure\":" };
+	for (int i = 0; i < 3; i++) {
+		H->text_add(&d, lead[i], strlen(lead[i]));
+		H->text_add(&d, prf[i], strlen(prf[i]));
+	}
 	if (s->tokens) {
 		H->text_add(&d, ",\"tokens\":[", 11);
 		for (size_t i = 0; i < pred.n; i++) {
@@ -370,12 +465,28 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 		}
 		H->text_add(&d, "]", 1);
 	}
-	H->text_printf(&d, ",\"stats\":{\"n\":1,\"precision\":%s,\"recall\":%s,\"fmeasure\":%s}}",
-	    prf[0], prf[1], prf[2]);
+	const char *slead[3] = { ",\"stats\":{\"n\":1,\"precision\":", ",\"recall\":", ",\"fmeasure\":" };
+	for (int i = 0; i < 3; i++) {
+		H->text_add(&d, slead[i], strlen(slead[i]));
+		H->text_add(&d, prf[i], strlen(prf[i]));
+	}
+	H->text_add(&d, "}}", 2);
+	s->svals[0] = 1, s->svals[1] = best.p, s->svals[2] = best.r, s->svals[3] = best.f;
 	out->details = d.p;
 	toks_free(&pred);
 	toks_free(&ref);
 	return 0;
+}
+
+/* What the last score() put in details.stats, in the same order. */
+static const char *const stat_names[4] = { "n", "precision", "recall", "fmeasure" };
+
+static size_t stats(void *st, const char *const **names, const double **values)
+{
+	struct state *s = st;
+	*names = stat_names;
+	*values = s->svals;
+	return 4;
 }
 
 /* The corpus figure is the plain mean (rouge-score's BootstrapAggregator mid only approximates it). */
@@ -402,7 +513,8 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 	return 0;
 }
 
-#define OPS(init_) { QA_OPS(qa_scorer_ops), .init = init_, .score = score, .fini = fini, .corpus = corpus }
+#define OPS(init_) { QA_OPS(qa_scorer_ops), .init = init_, .score = score, .fini = fini, .corpus = corpus, \
+	.stats = stats }
 static const struct qa_scorer_ops ops[4] = { OPS(init1), OPS(init2), OPS(initl), OPS(initlsum) };
 
 #define ROUGE(name_, i_, what_) { \

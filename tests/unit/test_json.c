@@ -1,4 +1,6 @@
 /* The JSON layer: validation, navigation, unescaping. */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "qa.h"
@@ -80,6 +82,17 @@ int main(void)
 	CHECK(json_num(J, json_find(J, 0, "response.usage.n"), &v) == 0 && v == 12);
 	CHECK(json_num(J, json_find(J, 0, "k"), &v) == 0 && v == 2);	/* the last of a repeated key */
 	CHECK(json_count(J, json_find(J, 0, "expected")) == 2);
+	/* json_num reads short integers itself: every form gives strtod's double, -0 included. */
+	static const char *const nums[] = { "0", "-0", "7", "-42", "999999999999999", "-999999999999999",
+		"9007199254740993", "12345678901234567890", "0.1", "1e3", "-2.5E-3", "100.0" };
+	for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+		char docn[64];
+		snprintf(docn, sizeof docn, "[%s]", nums[i]);
+		double want = strtod(nums[i], NULL), got = 1;
+		CHECK(parses(docn) && json_num(J, json_find(J, 0, "[0]"), &got) == 0 && got == want &&
+		    signbit(got) == signbit(want));
+	}
+	CHECK(parses(doc));
 	CHECK(json_type(J, json_find(J, 0, "")) == QA_OBJECT);
 	CHECK(json_type(J, json_find(J, 0, "expected")) == QA_ARRAY);
 	size_t n;
