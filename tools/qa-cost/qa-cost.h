@@ -105,6 +105,7 @@ struct group {
 	long tasks, errors, retries, mismatches, unpriced, estimated, scored, correct;
 	double tok_in, tok_out, tok_cached, tok_reasoning, cost;
 	double priced_tokens;	/* in + out of the records that were priced */
+	double incurred;	/* cost less the answers served from qa-send's cache */
 	const char *currency;	/* borrowed from a resolved price */
 	int mixed_currency;
 	struct lat lat;
