@@ -25,10 +25,18 @@ oa() {
 	printf '{"response":{"model":"%s","usage":{"prompt_tokens":%s,"completion_tokens":%s%s}}}\n' "$1" "$2" "$3" "$total"
 }
 
+@test "cost.incurred: the total, or 0 for an answer qa-send served from its cache; the summary has both" {
+	{ oa gpt-4o 1000 100; printf '%s\n' '{"response":{"model":"gpt-4o","cached":true,"cached_at":"2026-12-06T21:00:00Z","usage":{"prompt_tokens":1000,"completion_tokens":100}}}'; } > in.jsonl
+	run_ok qa-cost -p prices.csv in.jsonl
+	[ "$(jq -c '[.cost.total, .cost.incurred]' <<<"$output" | tr '\n' ' ')" = '[0.0035,0.0035] [0.0035,0] ' ]
+	run_ok qa-cost -p prices.csv -s -f json in.jsonl
+	[ "$(jq -c 'select(.scope == "overall") | [.cost, .cost_incurred]' <<<"$output")" = '[0.007,0.0035]' ]
+}
+
 @test "appends cost and keeps every other byte of the record" {
 	printf '%s\n' '{ "id" : 7, "n":1.50, "response":{"model":"gpt-4o","usage":{"prompt_tokens":1000,"completion_tokens":100}} , "zz":[1e3] }' > in.jsonl
 	run_ok qa-cost -p prices.csv in.jsonl
-	assert_output '{ "id" : 7, "n":1.50, "response":{"model":"gpt-4o","usage":{"prompt_tokens":1000,"completion_tokens":100}} , "zz":[1e3],"cost":{"input":0.0025,"cached":0,"cache_write":0,"output":0.001,"reasoning":0,"total":0.0035,"currency":"USD","source":"usage","price":"openai/gpt-4o@2024-08-06"} }'
+	assert_output '{ "id" : 7, "n":1.50, "response":{"model":"gpt-4o","usage":{"prompt_tokens":1000,"completion_tokens":100}} , "zz":[1e3],"cost":{"input":0.0025,"cached":0,"cache_write":0,"output":0.001,"reasoning":0,"total":0.0035,"incurred":0.0035,"currency":"USD","source":"usage","price":"openai/gpt-4o@2024-08-06"} }'
 }
 
 @test "cost = tokens x price per MTok / 1e6, unrounded" {

@@ -30,9 +30,10 @@ count() { testd_count S "$1"; }
 last() { testd_last S "$1"; }
 # Whether an arithmetic comparison holds: is "$(since) < 2".
 is() { awk "BEGIN { exit !($*) }"; }
-# qa-send against the test server, bounded, with fast and reproducible backoff.
+# qa-send against the test server, bounded, with fast and reproducible backoff;
+# no response cache, since these tests count what is sent (59-send-cache tests it).
 send() {
-	timeout 60 qa-send -q --provider openai --base-url "$BASE" --model m --seed 7 \
+	timeout 60 qa-send -q --cache-mode off --provider openai --base-url "$BASE" --model m --seed 7 \
 		--backoff-base 0.01 --backoff-cap 0.05 "$@"
 }
 # The retry decisions of --trace tr.jsonl: "reason delay_ms" per retry.

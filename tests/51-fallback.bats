@@ -61,9 +61,10 @@ tagged() {
 	local port=${1}_PORT
 	get "${!port}" /_count | jq --arg t "$2" '[.scripts | to_entries[] | select(.key | contains($t)) | .value] | add // 0'
 }
-# qa-send with endpoint a as the default, bounded, with fast and reproducible backoff.
+# qa-send with endpoint a as the default, bounded, with fast and reproducible backoff;
+# no response cache: identical records here are meant to be sent each.
 send() {
-	timeout 60 qa-send -q --config "$CONF" -e a --seed 7 --backoff-base 0.01 --backoff-cap 0.05 "$@"
+	timeout 60 qa-send -q --cache-mode off --config "$CONF" -e a --seed 7 --backoff-base 0.01 --backoff-cap 0.05 "$@"
 }
 
 @test "the primary's own retries come first; then the fallback answers, and the response says who failed and why" {

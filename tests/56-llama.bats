@@ -58,16 +58,17 @@ setup() {
 	unset OPENAI_BASE_URL OPENAI_API_KEY
 }
 
+# No response cache: these tests rerun requests to see how the server timed them.
 completions() {
 	local base=$1 model=$2
 	shift 2
-	timeout 120 qa-send -q -c 2 --provider openai-completions --base-url "$base" --model "$model" \
+	timeout 120 qa-send -q -c 2 --cache-mode off --provider openai-completions --base-url "$base" --model "$model" \
 		--key-env QA_LLAMA_KEY "$@"
 }
 chat() {
 	local base=$1 model=$2
 	shift 2
-	timeout 120 qa-send -q -c 2 --provider openai --base-url "$base" --model "$model" --key-env QA_LLAMA_KEY "$@"
+	timeout 120 qa-send -q -c 2 --cache-mode off --provider openai --base-url "$base" --model "$model" --key-env QA_LLAMA_KEY "$@"
 }
 
 @test "llama.cpp: the test models are llama-architecture GGUFs the server loads, F32 and Q4_0" {

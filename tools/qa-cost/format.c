@@ -217,6 +217,8 @@ void json_group(qa_buf *b, const char *scope, struct group *g, const struct deri
 	buf_json_number(b, g->tok_reasoning);
 	buf_adds(b, ",\"cost\":");
 	buf_json_number(b, g->mixed_currency ? NAN : g->cost);
+	buf_adds(b, ",\"cost_incurred\":");
+	buf_json_number(b, g->mixed_currency ? NAN : g->incurred);
 	buf_adds(b, ",\"currency\":");
 	json_str_or_null(b, g->mixed_currency ? "mixed" : g->currency);
 	buf_adds(b, ",\"cost_per_1k_tasks\":");

@@ -106,6 +106,7 @@ struct group {
 	double tok_in, tok_out, tok_cached, tok_reasoning, cost;
 	double priced_tokens;	/* in + out of the records that were priced */
 	double cost_sq, cost_correct;	/* sums of cost^2 and of the correct answers' cost: the CI */
+	double incurred;	/* cost less the answers served from qa-send's cache */
 	const char *currency;	/* borrowed from a resolved price */
 	int mixed_currency;
 	struct lat lat;

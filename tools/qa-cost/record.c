@@ -245,6 +245,7 @@ void cost_record(struct run *r, const char *file, unsigned long lineno, const ch
 		total = c_in + c_cached + c_write + c_out + c_reason;
 	}
 
+	int served_cached = resp >= 0 && json_type(j, json_member(j, resp, "cached", 6)) == QA_TRUE;
 	if (!O.summary) {
 		qa_buf *c = &r->cost;
 		c->len = 0;
@@ -261,6 +262,9 @@ void cost_record(struct run *r, const char *file, unsigned long lineno, const ch
 			buf_json_number(c, c_reason);
 			ADDL(c, ",\"total\":");
 			buf_json_number(c, total);
+			/* What this run paid: nothing for an answer qa-send served from its cache. */
+			ADDL(c, ",\"incurred\":");
+			buf_json_number(c, served_cached ? 0 : total);
 			ADDL(c, ",\"currency\":");
 			buf_adds(c, price->currency_json);
 			if (source_estimate)
@@ -356,6 +360,7 @@ void cost_record(struct run *r, const char *file, unsigned long lineno, const ch
 			s->cost += total;
 			s->cost_sq += total * total;
 			s->cost_correct += scored && score == 1 ? total : 0;
+			s->incurred += served_cached ? 0 : total;
 			s->priced_tokens += tin + tout;
 			s->estimated += source_estimate;
 			add_currency(s, price->currency);

@@ -167,6 +167,8 @@ void start(struct task *t, double now)
 			ready_push(t);
 		return;
 	}
+	if (!t->attempts && cache_serve(t))
+		return;	/* an identical record answered since this one was read */
 	if (!t->deadline) {	/* one deadline for the whole chain */
 		t->first = now;
 		t->deadline = now + opt.deadline_ms;
@@ -383,6 +385,7 @@ void run(struct feed *f)
 		}
 		if (!stopping)
 			admit_input(f);
+		cache_read_done();	/* no read snapshot held while waiting */
 		double now = now_ms(), timer = 0;
 		if (stopping)
 			stop_idle(now);

@@ -73,6 +73,10 @@ const char usage_text[] =
     "      --grace SECONDS       on SIGINT, SIGTERM or SIGHUP, how long requests in\n"
     "                            flight may finish (default 10)\n"
     "      --trace FILE          write each retry decision to FILE as a JSON line\n"
+    "Cache:\n"
+    "      --cache FILE          the response cache (default\n"
+    "                            $XDG_CACHE_HOME/qa/responses.db)\n"
+    "      --cache-mode MODE     read-write (default), read-only, refresh or off\n"
     "Output:\n"
     "  -q, --quiet               no progress line on a terminal\n"
     "  -h, --help                show this help and exit\n"
@@ -361,6 +365,7 @@ QA_NORETURN void usage(int status)
 void cleanup(void)
 {
 	workers_end();	/* before the tasks go: a worker may still hold one */
+	cache_teardown();
 	for (size_t i = 0; i < ntasks; i++) {
 		struct task *t = &tasks[i];
 		if (t->easy) {
@@ -427,6 +432,7 @@ int main(int argc, char **argv)
 		O_THREADS, O_KL_BASE,
 		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE, O_GRACE, O_RETRY_BUDGET, O_TRACE,
 		O_STREAM,
+		O_CACHE, O_CACHE_MODE,
 	};
 	static const struct option longopts[] = {
 		{ "allowed-fails", required_argument, NULL, O_ALLOWED_FAILS },
@@ -465,6 +471,8 @@ int main(int argc, char **argv)
 		{ "window", required_argument, NULL, O_WINDOW },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "kl-base", required_argument, NULL, O_KL_BASE },
+		{ "cache", required_argument, NULL, O_CACHE },
+		{ "cache-mode", required_argument, NULL, O_CACHE_MODE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *endpoint = NULL, *provider = NULL, *base_url = NULL, *model = NULL, *key_env = NULL;
@@ -536,6 +544,12 @@ int main(int argc, char **argv)
 			printf("qa-send %s\n", QA_VERSION);
 			return QA_EXIT_OK;
 		case O_WINDOW: opt.window = count_arg("window", optarg, 1, 10000000); break;
+		case O_CACHE: cache_path_opt(optarg); break;
+		case O_CACHE_MODE:
+			if (cache_mode_opt(optarg) < 0)
+				qa_die(QA_EXIT_USAGE, "--cache-mode: '%s' is not read-write, read-only, refresh or off",
+				    optarg);
+			break;
 		default: usage(QA_EXIT_USAGE);
 		}
 	}
@@ -627,6 +641,7 @@ int main(int argc, char **argv)
 	stats.total = progress_on ? count_lines(f.files, f.nfiles) : -1;
 	feed_next_file(&f);
 
+	cache_setup();
 	setup_signals();
 	run(&f);
 	if (stopping) {
@@ -649,6 +664,9 @@ int main(int argc, char **argv)
 		    stats.read == 1 ? "" : "s", stats.errors == 1 ? "carries" : "carry", buf_cstr(&b));
 		buf_free(&b);
 	}
+	if (cache_hits)
+		qa_warn("%ld of %ld record%s served from the response cache, %ld request%s sent", cache_hits,
+		    stats.read, stats.read == 1 ? "" : "s", stats.requests, stats.requests == 1 ? "" : "s");
 	report_fallback();
 	report_server();
 	if (stats.retries || stats.denied)

@@ -420,4 +420,15 @@ void setup_files(void);
 QA_NORETURN void usage(int status);
 void cleanup(void);
 
+/* cache.c: the response cache */
+extern long cache_hits;
+int cache_mode_opt(const char *arg);
+void cache_path_opt(const char *arg);
+void cache_setup(void);
+void cache_teardown(void);
+void cache_read_batch(void);
+void cache_read_done(void);
+int cache_serve(struct task *t);
+void cache_store(struct task *t, const char *response, size_t len, const char *finish_reason);
+
 #endif

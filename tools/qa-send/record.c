@@ -518,6 +518,8 @@ int enter(struct task *t, double now)
 		}
 		t->hdrs = h;
 	}
+	if (cache_serve(t))
+		return -1;	/* answered before: done, nothing to send */
 	return 0;
 }
 
@@ -662,6 +664,7 @@ void admit(struct task *t, uint64_t seq, const char *file, unsigned long lineno,
 /* Reads records while the window has room and input is there without waiting. */
 void admit_input(struct feed *f)
 {
+	cache_read_batch();
 	while (window_has_room()) {
 		char *line;
 		size_t len;

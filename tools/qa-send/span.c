@@ -375,6 +375,7 @@ void succeed(struct task *t, const struct outcome *o, double now)
 	sent_add(&b, t);
 	buf_addc(&b, '}');
 	scrub(&b);
+	cache_store(t, b.p, b.len, r->finish_reason);
 	emit(t, b.p, b.len, NULL, 0);
 	buf_free(&b);
 	free(merged);
