@@ -312,6 +312,7 @@ typedef struct qa_endpoint_conf {
 	double input_per_mtok, output_per_mtok;		/* NAN when not set */
 	double cached_input_per_mtok, reasoning_per_mtok;	/* NAN when not set */
 	long concurrency, rpm;				/* 0 when not set */
+	long tpm;					/* tokens per minute; 0 when not set */
 	unsigned long line;				/* where the section starts */
 } qa_endpoint_conf;
 

@@ -240,6 +240,7 @@ void endpoint_free(struct endpoint *e)
 	free(e->auth);
 	free(e->why);
 	free(e->chat_prompt);
+	pace_free(&e->pace);
 	free(e);
 }
 
