@@ -102,7 +102,7 @@ fi
 if "$QA_BIN/qa-send" --help 2>/dev/null | grep -q -- '--tpm'; then
 	for mode in openai none; do
 		start_limitd --headers "$mode"
-		printf '[limitd]\nprovider = openai\nurl = http://127.0.0.1:%s/v1\nmodel = limitd\nkey_env = BENCH_KEY\n' \
+		printf '[limitd]\nprovider = openai\nbase_url = http://127.0.0.1:%s/v1\nmodel = limitd\nkey_env = BENCH_KEY\n' \
 			"$PORT" >"$BENCH_TMP/ep.ini"
 		t0=$(date +%s.%N)
 		BENCH_KEY=sk-bench "$QA_BIN/qa-send" --config "$BENCH_TMP/ep.ini" -e limitd -c auto \
