@@ -22,7 +22,7 @@ teardown() {
 records() {
 	local i
 	for ((i = 1; i <= $1; i++)); do
-		printf '{"id":%d,"prompt":"%s","max_tokens":%d}\n' "$i" \
+		printf '{"id":%d,"prompt":"%s","params":{"max_tokens":%d}}\n' "$i" \
 			"$(printf '%*s' $((i % 7 * 40 + 10)) '' | tr ' ' a)" $((i % 5 * 20))
 	done
 }
@@ -42,7 +42,7 @@ count() { curl -s "http://127.0.0.1:$PORT/_count" | jq -r ".[\"$1\"]"; }
 	[ "$status" -eq 0 ]
 	[ "$(jq -c 'select(.error)' <<<"$output" | wc -l)" -eq 0 ]
 	[ "$(wc -l <<<"$output")" -eq 200 ]
-	# the token bucket (6,000 of a 16,000-token battery) made it wait
+	# the token bucket (6,000 a minute of a battery of about 17,000 tokens) made it wait
 	[ "$(jq -c 'select(.decision == "pace" and .reason == "tokens")' "$BATS_TEST_TMPDIR/trace" | wc -l)" -gt 0 ]
 	# the 6000 believed came from the headers, not from an option
 	[ "$(jq -c 'select(.decision == "pace" and .tpm != 6000)' "$BATS_TEST_TMPDIR/trace" | wc -l)" -eq 0 ]

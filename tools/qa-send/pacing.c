@@ -33,7 +33,8 @@ static pace_t *pace_of(struct endpoint *e)
 /*
  * What the provider charges a request for: the prompt's bytes (the prompt
  * string, or the messages as written, which overcounts their few bytes of
- * keys; usage refines the ratio) and max_tokens from the record or --param.
+ * keys; usage refines the ratio) and max_tokens (or max_completion_tokens)
+ * from the request's parameters: the record's params over --param.
  */
 static void charge_of(const struct task *t, size_t *bytes, long *max_tokens)
 {
@@ -47,10 +48,10 @@ static void charge_of(const struct task *t, size_t *bytes, long *max_tokens)
 	if (m >= 0 && json_raw(j, m, &n))
 		*bytes = n > 2 ? n - 2 : 0;
 	const char *raw = NULL;
-	int k = j ? json_member(j, 0, "max_tokens", 10) : -1;
+	int k = t->pj ? json_member(t->pj, 0, "max_completion_tokens", 21) : -1;
+	if (k < 0 && t->pj)
+		k = json_member(t->pj, 0, "max_tokens", 10);
 	if (k >= 0)
-		raw = json_raw(j, k, &n);
-	else if (t->pj && (k = json_member(t->pj, 0, "max_tokens", 10)) >= 0)
 		raw = json_raw(t->pj, k, &n);
 	if (raw) {
 		char b[32];
