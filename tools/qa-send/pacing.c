@@ -199,8 +199,10 @@ void pace_progress(qa_buf *b)
 	buf_printf(b, "  c %d/%d", e->inflight, pace_concurrency(e->pace));
 	if (d.left[PACE_REQ] >= 0)
 		buf_printf(b, "  %.0f req", d.left[PACE_REQ]);
-	if (d.left[PACE_TOK] >= 0)
+	if (d.left[PACE_TOK] >= 10000)
 		buf_printf(b, " %.0fk tok", d.left[PACE_TOK] / 1000);
-	if (e->pace_wait > 0)
+	else if (d.left[PACE_TOK] >= 0)
+		buf_printf(b, " %.0f tok", d.left[PACE_TOK]);
+	if (e->pace_wait >= 50)
 		buf_printf(b, "  wait %.1fs", e->pace_wait / 1000);
 }
