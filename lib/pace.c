@@ -546,7 +546,7 @@ void pace_answer(pace_t *p, long id, long status, const pace_hdrs *h, long promp
 	if (status == 429 || status == 529) {
 		if (retry_after_ms >= 0 && now + retry_after_ms > p->hold_until)
 			p->hold_until = now + retry_after_ms;
-		if (!p->headers)
+		if (!p->headers && !p->o.learn_off)
 			learn_429(p, &k, now);
 		return;
 	}

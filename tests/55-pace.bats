@@ -52,10 +52,12 @@ count() { curl -s "http://127.0.0.1:$PORT/_count" | jq -r ".[\"$1\"]"; }
 	[ $((r429 * 100)) -le "$total" ]
 }
 
-@test "pace: without headers it learns a rate from the 429s; at most 3% are answered 429 and every record arrives" {
+@test "pace: without headers, -c auto learns a rate from the 429s; at most 3% are answered 429 and every record arrives" {
 	start_limitd --rpm 1200 --tpm 6000 --minute 6 --headers none
 	records 200 >"$BATS_TEST_TMPDIR/in"
-	send -c 4
+	printf '[l]\nprovider = openai\nbase_url = http://127.0.0.1:%s/v1\nmodel = m\nkey_env = OPENAI_API_KEY\nconcurrency = 4\n' \
+		"$PORT" >"$BATS_TEST_TMPDIR/conf"
+	send --config "$BATS_TEST_TMPDIR/conf" --endpoint l -c auto
 	[ "$status" -eq 0 ]
 	[ "$(jq -c 'select(.error)' <<<"$output" | wc -l)" -eq 0 ]
 	[ "$(wc -l <<<"$output")" -eq 200 ]

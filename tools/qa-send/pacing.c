@@ -25,6 +25,7 @@ static pace_t *pace_of(struct endpoint *e)
 		o.conc_cap = e->concurrency ? (int)e->concurrency : 64;
 		o.conc_fixed = opt.conc_auto ? 0 : e->concurrency ? (int)e->concurrency : (int)opt.concurrency;
 		o.minute_ms = opt.minute_ms;
+		o.learn_off = !opt.conc_auto;	/* a fixed -c paces by headers and --rpm/--tpm only */
 		e->pace = pace_new(&o);
 	}
 	return e->pace;
