@@ -157,8 +157,8 @@ void pace_settle(struct task *t, struct outcome *o, double now)
 		ra = t->h.retry_after_ms;
 	else if (t->h.retry_after != HINT_NONE && isfinite(t->h.retry_after) && t->h.retry_after >= 0)
 		ra = t->h.retry_after;
-	if (ra > opt.retry_after_max_ms)
-		ra = -1;	/* retry.c backs off instead of waiting that long: so does the endpoint */
+	if (ra > opt.retry_after_max_ms || !opt.conc_auto)
+		ra = -1;	/* past the most honoured retry.c backs off; a fixed -c: only the record waits */
 	pace_answer(e->pace, t->pace_id, o->status, &t->h.ph, pt, o->latency_ms, ra, t->body.p, t->body.len,
 	    now);
 	double stop = pace_stopped(e->pace);
