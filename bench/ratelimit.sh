@@ -102,10 +102,10 @@ fi
 if "$QA_BIN/qa-send" --help 2>/dev/null | grep -q -- '--tpm'; then
 	for mode in openai none; do
 		start_limitd --headers "$mode"
-		printf '[limitd]\nprovider = openai\nurl = http://127.0.0.1:%s/v1\nmodel = limitd\nkey_env = BENCH_KEY\n' \
+		printf '[limitd]\nprovider = openai\nbase_url = http://127.0.0.1:%s/v1\nmodel = limitd\nkey_env = BENCH_KEY\n' \
 			"$PORT" >"$BENCH_TMP/ep.ini"
 		t0=$(date +%s.%N)
-		BENCH_KEY=sk-bench "$QA_BIN/qa-send" --config "$BENCH_TMP/ep.ini" -e limitd -c auto \
+		BENCH_KEY=sk-bench "$QA_BIN/qa-send" --config "$BENCH_TMP/ep.ini" -e limitd -c auto -p max_tokens=128 \
 			--trace "$BENCH_TMP/qa-$mode.trace" <"$BENCH_TMP/tasks.jsonl" >/dev/null 2>"$BENCH_TMP/qa-$mode.err"
 		t1=$(date +%s.%N)
 		report "qa-send ($mode headers)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"

@@ -95,6 +95,8 @@ static int on_value(void *user, const char *sect, const char *key, const char *v
 		str = &e->kl_base;
 	else if (strcmp(key, "threads") == 0)
 		limit = &e->threads;
+	else if (strcmp(key, "tpm") == 0)
+		limit = &e->tpm;
 	else
 		FAIL("[%s]: unknown key '%s'", sect, key);
 	if (str) {
@@ -102,7 +104,9 @@ static int on_value(void *user, const char *sect, const char *key, const char *v
 		*str = xstrdup(value);
 	} else if (price && parse_double(value, 0, 1e9, price) < 0) {
 		FAIL("[%s]: %s must be a price per million tokens, not '%s'", sect, key, value);
-	} else if (limit && parse_long(value, 1, 1000000, limit) < 0) {
+	} else if (limit == &e->tpm && parse_long(value, 1, 1000000000, limit) < 0) {
+		FAIL("[%s]: tpm must be a whole number from 1 to 1000000000, not '%s'", sect, value);
+	} else if (limit && limit != &e->tpm && parse_long(value, 1, 1000000, limit) < 0) {
 		FAIL("[%s]: %s must be a whole number from 1 to 1000000, not '%s'", sect, key, value);
 	}
 	return 1;

@@ -17,6 +17,7 @@
 #define RING 4096		/* accepted sends remembered, for the first learned rate */
 #define BETA 0.9		/* multiplicative decrease per 429 episode */
 #define ALPHA 0.02		/* additive increase per clean second, of the rate at the last decrease */
+#define LEARN_MIN 8	/* answers in the last minute before a first 429 teaches a rate */
 #define CONC_START 4
 #define CONC_MAX 64
 
@@ -477,16 +478,23 @@ static void learn_429(pace_t *p, const struct ticket *k, double now)
 {
 	if (k->id <= p->md_id)
 		return;
-	p->md_id = p->next_id - 1;
 	struct bucket *b = &p->learned;
 	double rate;
 	if (b->limit <= 0) {
 		double n = 0;
+		size_t sends = 0;
 		for (size_t j = 0; j < p->rn; j++)
 			if (p->ring_t[j] > now - MINUTE)
-				n += p->ring_k[j];
+				n += p->ring_k[j], sends++;
+		/* A 429 after a handful of answers says the server is busy, not
+		 * what its rate is: a rate learned from them would crawl (one
+		 * answer, then a minute's wait).  Its Retry-After alone holds. */
+		if (sends < LEARN_MIN)
+			return;
+		p->md_id = p->next_id - 1;
 		rate = BETA * (n > 1 ? n : 1) / MINUTE;
 	} else {
+		p->md_id = p->next_id - 1;
 		rate = BETA * b->rate;
 	}
 	b->rate = rate;
@@ -538,7 +546,7 @@ void pace_answer(pace_t *p, long id, long status, const pace_hdrs *h, long promp
 	if (status == 429 || status == 529) {
 		if (retry_after_ms >= 0 && now + retry_after_ms > p->hold_until)
 			p->hold_until = now + retry_after_ms;
-		if (!p->headers)
+		if (!p->headers && !p->o.learn_off)
 			learn_429(p, &k, now);
 		return;
 	}

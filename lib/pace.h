@@ -51,6 +51,8 @@ typedef struct pace_opts {
 	int conc_cap;		/* -c auto's ceiling: the endpoint config's concurrency, else 64 */
 	int conc_fixed;		/* -c N: N; 0: auto */
 	double minute_ms;	/* how long a limit's "minute" lasts: 0 is 60000; tests against a fast clock shorten it */
+	int learn_off;		/* learn no rate from 429s (qa-send with a fixed -c: a busy server's
+				   scattered 429s would teach a crawl) */
 } pace_opts;
 
 pace_t *pace_new(const pace_opts *o);

@@ -318,6 +318,7 @@ typedef struct qa_endpoint_conf {
 	int stream;					/* stream = true: qa-send --stream for it */
 	char *kl_base;		/* the llama provider (issue 17): the baseline GGUF; NULL when not set */
 	long threads;		/* its decode threads; 0: the cores */
+	long tpm;					/* tokens per minute; 0 when not set */
 	unsigned long line;				/* where the section starts */
 } qa_endpoint_conf;
 

@@ -241,6 +241,7 @@ void endpoint_free(struct endpoint *e)
 	free(e->why);
 	free(e->chat_prompt);
 	free(e->kl_base);
+	pace_free(&e->pace);
 	free(e);
 }
 

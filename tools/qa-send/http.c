@@ -25,6 +25,7 @@ void hdrs_reset(struct hdrs *h)
 	h->should_retry = -1;
 	h->request_id.len = 0;
 	h->ratelimit.len = 0;
+	pace_hdrs_init(&h->ph);
 }
 
 /* One header line "Name: value", from curl or from a provider's simulated answer. */
@@ -44,6 +45,7 @@ void on_header_line(struct hdrs *h, const char *p, size_t len)
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
 	size_t vl = (size_t)(end - v);
+	pace_header(h, p, nl, v, vl);
 	char val[256];
 	snprintf(val, sizeof val, "%.*s", (int)(vl < sizeof val ? vl : sizeof val - 1), v);
 #define IS(name) (nl == sizeof(name) - 1 && strncasecmp(p, name, nl) == 0)

@@ -169,6 +169,8 @@ void start(struct task *t, double now)
 	}
 	if (!t->attempts && cache_serve(t))
 		return;	/* an identical record answered since this one was read */
+	if (pace_refuse(t, now))
+		return;
 	if (!t->deadline) {	/* one deadline for the whole chain */
 		t->first = now;
 		t->deadline = now + opt.deadline_ms;
@@ -180,6 +182,7 @@ void start(struct task *t, double now)
 	t->ep->inflight++;
 	if (t->ep->rpm)
 		t->ep->next_start = (t->ep->next_start > now ? t->ep->next_start : now) + 60000.0 / (double)t->ep->rpm;
+	pace_sent(t, now);
 	t->t0 = now;
 	double left = t->deadline - now;
 	t->attempt_ms = opt.timeout_ms < left ? opt.timeout_ms : left;
@@ -199,13 +202,15 @@ void start(struct task *t, double now)
  */
 void dispatch(double now, double *next_timer)
 {
+	static unsigned long pass;
 	int prev = -1;
+	pass++;
 	for (int i = ready_head; i >= 0 && inflight < opt.concurrency;) {
 		struct task *t = &tasks[i];
 		int next = t->next_ready;
 		double at;
 		int done = pass_cooling(t, now) < 0;
-		if (!done && !t->ep->auth_broken && !endpoint_open(t->ep, now, &at)) {
+		if (!done && !t->ep->auth_broken && (!endpoint_open(t->ep, now, &at) || !pace_open(t, now, &at, pass))) {
 			if (at > 0 && (*next_timer == 0 || at < *next_timer))
 				*next_timer = at;
 			prev = i;
@@ -343,8 +348,11 @@ void progress(double now, int final)
 	char moved[48] = "";
 	if (stats.moves)
 		snprintf(moved, sizeof moved, "  %ld fallbacks", stats.moves);
-	fprintf(stderr, "\r%s: %ld%s done  %.1f/s  %ld errors  %ld retries%s  %ld in flight%s\033[K", qa_prog,
-	    stats.done, total, rate, stats.errors, stats.retries, moved, inflight, eta);
+	qa_buf pb = { 0 };
+	pace_progress(&pb);
+	fprintf(stderr, "\r%s: %ld%s done  %.1f/s  %ld errors  %ld retries%s  %ld in flight%s%s\033[K", qa_prog,
+	    stats.done, total, rate, stats.errors, stats.retries, moved, inflight, eta, pb.len ? buf_cstr(&pb) : "");
+	buf_free(&pb);
 	progress_drawn = 1;
 }
 

@@ -55,7 +55,12 @@ const char usage_text[] =
     "      --allowed-fails N     failures in a row an endpoint may have before its\n"
     "                            cooldown (default 3)\n"
     "Engine:\n"
-    "  -c, --concurrency N       requests in flight at once (default 16)\n"
+    "  -c, --concurrency N       requests in flight at once (default 16); auto: each\n"
+    "                            endpoint's adapts on latency, from 4 up to its\n"
+    "                            config's concurrency or 64\n"
+    "      --rpm N               requests per minute the endpoint allows (over the\n"
+    "                            config's rpm); qa-send paces to it\n"
+    "      --tpm N               tokens per minute it allows (prompt + max_tokens)\n"
     "      --window N            records held at once, for ordering (default 4 x N)\n"
     "      --unordered           write records as they finish, not in input order\n"
     "Retries and time:\n"
@@ -433,6 +438,7 @@ int main(int argc, char **argv)
 		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE, O_GRACE, O_RETRY_BUDGET, O_TRACE,
 		O_STREAM,
 		O_CACHE, O_CACHE_MODE,
+		O_RPM, O_TPM,
 	};
 	static const struct option longopts[] = {
 		{ "allowed-fails", required_argument, NULL, O_ALLOWED_FAILS },
@@ -459,6 +465,8 @@ int main(int argc, char **argv)
 		{ "provider", required_argument, NULL, O_PROVIDER },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "retries", required_argument, NULL, 'r' },
+		{ "rpm", required_argument, NULL, O_RPM },
+		{ "tpm", required_argument, NULL, O_TPM },
 		{ "retry-after-max", required_argument, NULL, O_RETRY_AFTER_MAX },
 		{ "retry-budget", required_argument, NULL, O_RETRY_BUDGET },
 		{ "seed", required_argument, NULL, O_SEED },
@@ -488,7 +496,12 @@ int main(int argc, char **argv)
 		case O_BACKOFF_BASE: opt.backoff_base_ms = seconds_arg("backoff-base", optarg, 0); break;
 		case O_BACKOFF_CAP: opt.backoff_cap_ms = seconds_arg("backoff-cap", optarg, 0); break;
 		case O_BASE_URL: base_url = optarg; break;
-		case 'c': opt.concurrency = count_arg("concurrency", optarg, 1, 100000); break;
+		case 'c':
+			opt.conc_auto = strcmp(optarg, "auto") == 0;
+			opt.concurrency = opt.conc_auto ? 64 : count_arg("concurrency", optarg, 1, 100000);
+			break;
+		case O_RPM: opt.rpm = (double)count_arg("rpm", optarg, 1, 100000000); break;
+		case O_TPM: opt.tpm = (double)count_arg("tpm", optarg, 1, 1000000000); break;
 		case O_CONFIG: config_path = optarg; break;
 		case O_CONNECT_TIMEOUT: opt.connect_timeout_ms = seconds_arg("connect-timeout", optarg, 0.001); break;
 		case O_CONTEXT: opt.context = (size_t)count_arg("context", optarg, 2, 100000000); break;
@@ -556,6 +569,9 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 
+	const char *minute = getenv("QA_SEND_MINUTE");
+	if (minute && *minute)
+		opt.minute_ms = seconds_arg("QA_SEND_MINUTE", minute, 0.001);
 	rng_state = seeded ? opt.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	opt.params_j = json_new();
 	{

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "qa.h"
+#include "pace.h"
 
 struct send_opts {
 	long concurrency, window, retries, max_retries_total;	/* max_retries_total < 0: no fixed cap */
@@ -39,6 +40,10 @@ struct send_opts {
 	struct curl_slist *headers;	/* --header */
 	qa_buf params;			/* --param, as JSON members: "k":v,"k2":v2 */
 	qa_json *params_j;		/* the same as an object, for lookups */
+	/* rate-limit pacing (pacing.c) */
+	double rpm, tpm;		/* --rpm, --tpm: over the endpoint config's; 0: not given */
+	int conc_auto;			/* -c auto: pace.c's controller sets each endpoint's concurrency */
+	double minute_ms;		/* QA_SEND_MINUTE: how long a limit's minute lasts (tests); 0: 60 s */
 };
 
 /* Consecutive 401/403 answers after which an endpoint gets no more requests. */
@@ -115,6 +120,11 @@ struct endpoint {
 	double st_lat, st_comp;	/* the slow ones' latency and compute, summed */
 	char *chat_prompt;	/* the first chat request made from a prompt string, */
 	double chat_tokens;	/* and the prompt_tokens the server counted for it */
+	/* rate-limit pacing (pacing.c) */
+	pace_t *pace;		/* NULL until its first record */
+	unsigned long pace_pass;	/* the dispatch pass in which one of its records had to wait */
+	double pace_wait;	/* the last wait planned, for the progress line */
+	int quota_told;
 };
 
 struct feed {
@@ -136,6 +146,7 @@ struct hdrs {
 	int should_retry;	/* -1 none, 0 false, 1 true */
 	qa_buf request_id;
 	qa_buf ratelimit;	/* JSON members */
+	pace_hdrs ph;		/* the same, read for pacing */
 };
 
 struct task {
@@ -188,6 +199,8 @@ struct task {
 	const char *etype;
 	struct windows *win;	/* --context: the prompt's windows, while they are scored */
 	struct tstream *ts;	/* --stream: stream.c's state */
+	long pace_id;		/* the attempt's ticket with its endpoint's pace */
+	int pace_traced;	/* its wait was written to --trace */
 };
 
 struct send_stats {
@@ -419,6 +432,13 @@ void report_server(void);
 void setup_files(void);
 QA_NORETURN void usage(int status);
 void cleanup(void);
+/* pacing.c */
+int pace_open(struct task *t, double now, double *at, unsigned long pass);
+int pace_refuse(struct task *t, double now);
+void pace_sent(struct task *t, double now);
+void pace_settle(struct task *t, struct outcome *o, double now);
+void pace_header(struct hdrs *h, const char *name, size_t nl, const char *val, size_t vl);
+void pace_progress(qa_buf *b);
 
 /* cache.c: the response cache */
 extern long cache_hits;

@@ -385,6 +385,7 @@ void succeed(struct task *t, const struct outcome *o, double now)
 /* An attempt ended: answer, retry, or give up. */
 void settle(struct task *t, struct outcome *o, double now)
 {
+	pace_settle(t, o, now);
 	note_outcome(t->ep, o, now);
 	if (o->ok) {
 		trace(t, "answer", o, "", -1);
