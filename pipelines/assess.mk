@@ -89,7 +89,7 @@ REPEAT ?= 1
 REPEATS := $(if $(filter-out 0 1,$(REPEAT)),$(shell seq 2 $(REPEAT)))
 NOISE_OF := $(if $(REPEATS),$(R)/$(BASELINE).repeat-2.scored.jsonl)
 NOISE_FLAGS := $(if $(NOISE_OF),--noise $(NOISE_OF))
-REFRESH = $(shell $(QA_BIN)qa-send --help 2>/dev/null | grep -q -e '--cache-mode' && echo --cache-mode refresh)
+REFRESH = $(if $(shell $(QA_BIN)qa-send --help 2>/dev/null | grep -e '--cache-mode'),--cache-mode refresh)
 $(R)/$(BASELINE).repeat-%.sent.jsonl: $(R)/tasks.jsonl $(R)/decoding.txt $(CONFIG) $(QA_TOOLS)
 	$(call data,$(QA_BIN)qa-send -q --endpoint $(BASELINE) $(DECODE_FLAGS) $(SEND_FLAGS) $(REFRESH) $< > $@)
 .PRECIOUS: $(R)/$(BASELINE).repeat-%.sent.jsonl

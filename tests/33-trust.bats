@@ -328,7 +328,7 @@ assess_with() {
 	[ "$(grep -c -- '--cache-mode refresh' send.log)" = 1 ]
 	[ "$(grep -c -- '--endpoint old' send.log)" = 2 ]
 	grep -- '--cache-mode refresh' send.log | grep -q -- '--endpoint old'
-	# the real qa-send of this tree: no such flag, none passed
+	# the real qa-send of this tree, which has the cache: the repeats are sent too
 	run --separate-stderr assess_with "$QA_BIN" NAME=d REPEAT=2
 	assert_success
 	[ -s runs/d/old.repeat-2.sent.jsonl ]

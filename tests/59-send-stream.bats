@@ -30,7 +30,7 @@ send() {
 	local prov=$1 hdr=$2
 	shift 2
 	run_ok qa-send -q --provider "$prov" --base-url "http://127.0.0.1:$SD_PORT/v1" -m m \
-		-H "X-Test-Stream: $hdr" --trace tr.jsonl "$@" in.jsonl
+		-H "X-Test-Stream: $hdr" --cache-mode off --trace tr.jsonl "$@" in.jsonl
 	printf '%s\n' "$output" >out.jsonl
 }
 
