@@ -167,7 +167,13 @@ lat_records() {
 		'[{"baseline":3,"candidate":3},{"mean":2,"p50":2,"p90":2,"p95":2,"p99":2},58,1]'
 	run_ok qa-diff --max-latency-ratio ttft_ms:p95=2 --max-latency-ratio tpot_ms:mean=1 b.jsonl c.jsonl
 	run_data qa-diff --max-latency-ratio ttft_ms:p95=1.5 b.jsonl c.jsonl
-	assert_stderr --partial "gate: latency: ttft_ms p95 ratio 2 (candidate 58 ms / baseline 29 ms) is over --max-latency-ratio ttft_ms:p95=1.5"
+	assert_stderr --partial "latency: ttft_ms p95 ratio 2 (candidate 58 ms / baseline 29 ms) is over --max-latency-ratio ttft_ms:p95=1.5"
+	# The decision counts the latency gate like any other criterion.
+	assert_equal "$(jq -r 'select(.scope == "overall") | .decision' <<<"$output")" fail
+	run_data qa-diff -f table --max-latency-ratio ttft_ms:p95=1.5 b.jsonl c.jsonl
+	assert_line 'decision: FAIL (1 of 1 checks failed)'
+	run_ok qa-diff -f table --max-latency-ratio ttft_ms:p95=2 b.jsonl c.jsonl
+	assert_line 'decision: PASS (1 check holds)'
 	# The baseline has no streamed records: the ratio is undefined, and the gate does not pass.
 	lat_records s 1 | grep '"id":4' >b4.jsonl
 	run_data qa-diff --max-latency-ratio ttft_ms:p50=9 b4.jsonl c.jsonl

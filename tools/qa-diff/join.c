@@ -168,7 +168,8 @@ int gate_given(void)
 {
 	return !isnan(D.max_drop) || !isnan(D.max_flips) || !isnan(D.min_recovery) ||
 	    !isnan(D.max_invalid) || !isnan(D.max_errors) || !isnan(D.max_p95) || !isnan(D.max_kld) ||
-	    !isnan(D.min_same_top) || !isnan(D.max_ppl_ratio) || !isnan(D.max_excess_flips);
+	    !isnan(D.min_same_top) || !isnan(D.max_ppl_ratio) || !isnan(D.max_excess_flips) ||
+	    stream_lat_gated();
 }
 
 uint32_t task_get(const char *name, size_t len)

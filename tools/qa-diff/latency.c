@@ -68,29 +68,31 @@ static double ratio_of(double c, double b)
 	return b > 0 && !isnan(c) ? c / b : NAN;
 }
 
-/* The gates: each failure is said on stderr; 1 when all hold. */
-int stream_lat_gate(void)
+/*
+ * The gates, as checks of the overall result: a failure is one of its
+ * failures, so the decision line and the JSON "decision" count it like any
+ * other criterion.
+ */
+void stream_lat_gate(struct result *o)
 {
-	int pass = 1;
 	for (size_t i = 0; i < ngates; i++) {
 		qa_lat_stats b, c;
 		lat_summary_stats(&sum[BASE], gates[i].measure, &b);
 		lat_summary_stats(&sum[CAND], gates[i].measure, &c);
 		const char *m = qa_lat_measures[gates[i].measure].name, *k = stat_name[gates[i].stat];
 		double r = ratio_of(stat_of(&c, gates[i].stat), stat_of(&b, gates[i].stat));
-		if (isnan(r)) {
-			qa_warn("gate: latency: --max-latency-ratio %s:%s=%g: the ratio is undefined (%s)", m, k,
+		o->ncheck++;
+		if (isnan(r))
+			fail(o, "max-latency-ratio", r, gates[i].max,
+			    "latency: --max-latency-ratio %s:%s=%g: the ratio is undefined (%s)", m, k,
 			    gates[i].max, !b.n ? "no streamed record in the baseline has it" :
 			    !c.n ? "no streamed record in the candidate has it" : "the baseline's is 0");
-			pass = 0;
-		} else if (r > gates[i].max + 1e-9) {
-			qa_warn("gate: latency: %s %s ratio %.4g (candidate %.4g ms / baseline %.4g ms) is over "
+		else if (r > gates[i].max + 1e-9)
+			fail(o, "max-latency-ratio", r, gates[i].max,
+			    "latency: %s %s ratio %.4g (candidate %.4g ms / baseline %.4g ms) is over "
 			    "--max-latency-ratio %s:%s=%g", m, k, r, stat_of(&c, gates[i].stat),
 			    stat_of(&b, gates[i].stat), m, k, gates[i].max);
-			pass = 0;
-		}
 	}
-	return pass;
 }
 
 static void stats_json(qa_buf *b, const qa_lat_stats *st)

@@ -404,7 +404,7 @@ double num_arg(const char *opt, const char *arg, double min, double max, const c
 void stream_lat_read(int side, const qa_json *j);
 void stream_lat_gate_opt(const char *arg);
 int stream_lat_gated(void);
-int stream_lat_gate(void);
+void stream_lat_gate(struct result *o);
 void stream_lat_print(qa_buf *out, int table, int md);
 void stream_lat_free(void);
 
