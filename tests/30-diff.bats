@@ -349,7 +349,7 @@ near() { jq -en --argjson g "$1" --argjson w "$2" '($g - $w | fabs) <= 1e-12 * (
 	assert_line --index 0 'decision: FAIL (1 of 1 checks failed)'
 	assert_line --index 1 '  overall: 50% of the items flip, over --max-flips 10'
 	assert_line --index 2 --regexp '^TASK +N +BASELINE +CANDIDATE +DELTA +95% CI'
-	assert_line --index 5 --regexp '^\(overall\) +8 +0\.8750 +0\.6250 +-0\.2500 \[-0\.7400, \+0\.2400\] +0\.625 +3 +1 +71\.4%'
+	assert_line --index 5 --regexp '^\(overall\) +8 +0\.8750 +0\.6250 +-0\.2500 \[-0\.7400, \+0\.2400\] +0\.625 +3 +1 +50\.0% +71\.4%'
 	run_ok qa-diff -f md --max-flips 50 base.jsonl cand.jsonl
 	assert_line --index 0 '**Decision: PASS** (1 check holds)'
 	assert_line --index 1 --regexp '^\| task \| n \| baseline \|'

@@ -221,7 +221,7 @@ const char *scope_words(const struct result *r, char *buf, size_t n)
 }
 
 const char *const col_head[NCOL] = { "TASK", "N", "BASELINE", "CANDIDATE", "DELTA", "95% CI",
-	"P (EXACT)", "R->W", "W->R", "RECOVERY", "INVALID B/C", "ERRORS B/C", "P95 MS B/C" };
+	"P (EXACT)", "R->W", "W->R", "FLIPS", "RECOVERY", "INVALID B/C", "ERRORS B/C", "P95 MS B/C" };
 
 void row_cells(const struct result *r, char cell[NCOL][64])
 {
@@ -241,16 +241,19 @@ void row_cells(const struct result *r, char cell[NCOL][64])
 	if (r->flips) {
 		snprintf(cell[7], 64, "%ld", r->b);
 		snprintf(cell[8], 64, "%ld", r->c);
+		/* The literature's flips: the share of items whose correctness changed, beside recovery. */
+		fmt(cell[9], 64, "%.1f%%", r->nflip ? 100.0 * (double)(r->b + r->c) / (double)r->nflip : NAN);
 	} else {
 		snprintf(cell[7], 64, "-");
 		snprintf(cell[8], 64, "-");
+		snprintf(cell[9], 64, "-");
 	}
-	fmt(cell[9], 64, "%.1f%%", r->recovery);
-	snprintf(cell[10], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].invalid_rate),
+	fmt(cell[10], 64, "%.1f%%", r->recovery);
+	snprintf(cell[11], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].invalid_rate),
 	    fmt(b, sizeof b, "%.1f%%", 100 * r->s[CAND].invalid_rate));
-	snprintf(cell[11], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].error_rate),
+	snprintf(cell[12], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].error_rate),
 	    fmt(b, sizeof b, "%.1f%%", 100 * r->s[CAND].error_rate));
-	snprintf(cell[12], 64, "%s/%s", fmt(a, sizeof a, "%.0f", r->s[BASE].p95),
+	snprintf(cell[13], 64, "%s/%s", fmt(a, sizeof a, "%.0f", r->s[BASE].p95),
 	    fmt(b, sizeof b, "%.0f", r->s[CAND].p95));
 }
 
@@ -349,7 +352,7 @@ static void trust_text(qa_buf *b, const struct result *o)
 void print_table(qa_buf *b, const struct result *res, size_t nres)
 {
 	char cell[NCOL][64];
-	static const int width[NCOL] = { -16, 7, 9, 9, 8, -20, 9, 6, 6, 9, 13, 13, 12 };
+	static const int width[NCOL] = { -16, 7, 9, 9, 8, -20, 9, 6, 6, 6, 9, 13, 13, 12 };
 	decision_text(b, res, nres, 0);
 	for (int k = 0; k < NCOL; k++)
 		buf_printf(b, "%s%*s", k ? " " : "", width[k], col_head[k]);
@@ -372,8 +375,8 @@ void print_md(qa_buf *b, const struct result *res, size_t nres)
 	char cell[NCOL][64];
 	decision_text(b, res, nres, 1);
 	buf_adds(b, "| task | n | baseline | candidate | delta | 95% CI | p (exact) | right→wrong | wrong→right "
-	    "| recovery | invalid b/c | errors b/c | p95 ms b/c |\n");
-	buf_adds(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+	    "| flips | recovery | invalid b/c | errors b/c | p95 ms b/c |\n");
+	buf_adds(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
 	for (size_t i = 0; i < nres; i++) {
 		row_cells(&res[i], cell);
 		for (int k = 0; k < NCOL; k++) {

@@ -275,7 +275,7 @@ struct cplug {
 };
 
 /* The cells of one row, for the table and for Markdown. */
-enum { NCOL = 13 };
+enum { NCOL = 14 };
 
 enum {
 	OPT_BOOTSTRAP = 256, OPT_GATE_ON, OPT_GATE_SCOPE, OPT_KL, OPT_MAX_DROP, OPT_MAX_ERRORS, OPT_MAX_FLIPS,
