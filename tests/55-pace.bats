@@ -29,7 +29,7 @@ records() {
 
 send() {
 	QA_SEND_MINUTE=${MINUTE:-6} OPENAI_API_KEY=k run --separate-stderr qa-send --provider openai \
-		--base-url "http://127.0.0.1:$PORT/v1" --model m --trace "$BATS_TEST_TMPDIR/trace" "$@" \
+		--base-url "http://127.0.0.1:$PORT/v1" --model m --cache-mode off --trace "$BATS_TEST_TMPDIR/trace" "$@" \
 		<"$BATS_TEST_TMPDIR/in"
 }
 
