@@ -84,7 +84,7 @@ mkruns() {
 	[ "$(stat -c %s "$f")" -lt 1000000 ]
 	head -c 15 "$f" | grep -qx '<!DOCTYPE html>'
 	# No absolute URL, no link, no import, no external source of any kind.
-	! grep -qiE 'https?:|//[a-z]|<link|@import|url\(|src=' "$f"
+	! grep -qiE 'https?:|//[a-z]|<link|@import|url\(|src=' "$f" || false
 	# Only in-page links.
 	[ "$(grep -oE 'href="[^"]*"' "$f" | grep -vc 'href="#')" -eq 0 ]
 	# The browser is told the same: nothing loads, only this page's script runs.
@@ -143,7 +143,7 @@ mkruns() {
 	grep -q '; extracted: <code>' "$R/a/report.html"
 	# Without script every row shows: the filter form is hidden until the script shows it.
 	grep -q '<form id="flipfilter" class="filter" hidden>' "$R/a/report.html"
-	! grep -q '<tr[^>]* hidden' "$R/a/report.html"
+	! grep -q '<tr[^>]* hidden' "$R/a/report.html" || false
 }
 
 @test "cost: qa-cost's figures, the Pareto front and the arithmetic" {
@@ -155,7 +155,7 @@ mkruns() {
 	grep -q '>old (Pareto front)<' "$f"
 	grep -q '>int4 (Pareto front)<' "$f"
 	# qa-cost writes intervals (issue 22): the run's own show, per 1k tasks and per correct answer
-	! text_of "$f" | grep -q 'Cost confidence intervals: not in this run'
+	! text_of "$f" | grep -q 'Cost confidence intervals: not in this run' || false
 	text_of "$f" | grep -q "costs per correct answer theirs (the delta method"
 	[ "$(jq -r 'select(.endpoint == "int4" and .scope == "group") | .cost_per_correct_ci.method' "$R/a/cost.json")" = delta ]
 	# a cost.json without them (an older qa-cost) says so
@@ -169,7 +169,7 @@ mkruns() {
 	lo=$(jq -r 'select(.endpoint == "int4" and .scope == "group") | .cost_per_1k_tasks * 0.9 * 10000 | round / 10000' "$R/a/cost.json")
 	grep -qF "[\$$lo" page.html
 	text_of page.html | grep -q "carry qa-cost's 95% intervals"
-	! text_of page.html | grep -q 'Cost confidence intervals: not in this run'
+	! text_of page.html | grep -q 'Cost confidence intervals: not in this run' || false
 }
 
 @test "perplexity, drift and the ramp show when the runs carry them, and say so when not" {
@@ -181,7 +181,7 @@ mkruns() {
 	text_of "$f" | grep -q 'TTFT and TPOT: not in this run'
 	text_of "$f" | grep -q 'Noise floor: not in this run'
 	f=$R/p/report.html
-	! grep -q 'id="kld"' "$f"
+	! grep -q 'id="kld"' "$f" || false
 	text_of "$f" | grep -q 'Corpus perplexity: not in this run'
 	text_of "$f" | grep -q 'Token drift (KL divergence, same top token): not in this run'
 	text_of "$f" | grep -q 'No migration ramp in this run'
@@ -222,7 +222,7 @@ mkruns() {
 	EOF
 	jq -c '.response.text = "<svg onload=alert(1)>&amp;"' cand.jsonl > c2 && mv c2 cand.jsonl
 	run_ok qa-report -t '<b>title</b>' -o page.html base.jsonl cand.jsonl
-	! grep -qi '<img\|<svg onload\|<b>\|<textarea' page.html
+	! grep -qi '<img\|<svg onload\|<b>\|<textarea' page.html || false
 	[ "$(grep -o '<script' page.html | wc -l)" -eq 1 ]
 	grep -qF '&lt;/script&gt;&lt;img src=x onerror=&quot;window.pwned=1&quot;&gt;' page.html
 	grep -qF '&lt;svg onload=alert(1)&gt;&amp;amp;' page.html
