@@ -69,16 +69,7 @@ static void trace_pace(const struct task *t, const pace_decision *d)
 		return;
 	qa_buf b = { 0 };
 	char m[600];
-	buf_adds(&b, "{\"file\":");
-	buf_json_string(&b, t->file, strlen(t->file));
-	buf_printf(&b, ",\"line\":%lu,\"id\":", t->lineno);
-	int id = t->j ? json_member(t->j, 0, "id", 2) : -1;
-	size_t n;
-	const char *raw = id >= 0 ? json_raw(t->j, id, &n) : NULL;
-	if (raw)
-		buf_json_clean(&b, raw, n);
-	else
-		buf_adds(&b, "null");
+	trace_head(&b, t);
 	buf_adds(&b, ",\"endpoint\":");
 	buf_json_string(&b, t->ep->name, strlen(t->ep->name));
 	pace_trace_members(d, m, sizeof m);

@@ -368,6 +368,7 @@ void classify_http(struct task *t, long status, struct outcome *o);
 void classify_curl(struct task *t, CURLcode rc, const char *errbuf, struct outcome *o);
 double budget_total(void);
 const char *budget_spent(void);
+void trace_head(qa_buf *b, const struct task *t);
 void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason,
     double delay_ms);
 double retry_delay(const struct task *t, const struct outcome *o, char *reason, size_t rlen);

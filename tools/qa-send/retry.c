@@ -19,6 +19,21 @@ const char *budget_spent(void)
 	return NULL;
 }
 
+/* The start of every --trace line: the record's file, line and id, as they came. */
+void trace_head(qa_buf *b, const struct task *t)
+{
+	buf_adds(b, "{\"file\":");
+	buf_json_string(b, t->file, strlen(t->file));
+	buf_printf(b, ",\"line\":%lu,\"id\":", t->lineno);
+	int id = t->j ? json_member(t->j, 0, "id", 2) : -1;
+	size_t n;
+	const char *raw = id >= 0 ? json_raw(t->j, id, &n) : NULL;
+	if (raw)
+		buf_json_clean(b, raw, n);
+	else
+		buf_adds(b, "null");
+}
+
 /*
  * --trace: one JSON line per decision, for tests and for anyone asking
  * why a record waited: the record (file, line, its id), the attempt, the
@@ -30,16 +45,7 @@ void trace(const struct task *t, const char *decision, const struct outcome *o, 
 	if (!opt.trace)
 		return;
 	qa_buf b = { 0 };
-	buf_adds(&b, "{\"file\":");
-	buf_json_string(&b, t->file, strlen(t->file));
-	buf_printf(&b, ",\"line\":%lu,\"id\":", t->lineno);
-	int id = t->j ? json_member(t->j, 0, "id", 2) : -1;
-	size_t n;
-	const char *raw = id >= 0 ? json_raw(t->j, id, &n) : NULL;
-	if (raw)
-		buf_json_clean(&b, raw, n);
-	else
-		buf_adds(&b, "null");
+	trace_head(&b, t);
 	buf_printf(&b, ",\"endpoint\":");
 	buf_json_string(&b, t->ep->name, strlen(t->ep->name));
 	buf_printf(&b, ",\"attempt\":%d,\"decision\":\"%s\",\"status\":%ld,\"type\":", t->prior_attempts + t->attempts,

@@ -93,16 +93,7 @@ static void chunk_trace(const struct task *t, const char *decision, double t_ms,
 	if (!opt.trace)
 		return;
 	qa_buf b = { 0 };
-	buf_adds(&b, "{\"file\":");
-	buf_json_string(&b, t->file, strlen(t->file));
-	buf_printf(&b, ",\"line\":%lu,\"id\":", t->lineno);
-	int id = t->j ? json_member(t->j, 0, "id", 2) : -1;
-	size_t n;
-	const char *raw = id >= 0 ? json_raw(t->j, id, &n) : NULL;
-	if (raw)
-		buf_json_clean(&b, raw, n);
-	else
-		buf_adds(&b, "null");
+	trace_head(&b, t);
 	buf_printf(&b, ",\"attempt\":%d,\"decision\":\"%s\",\"t_ms\":", t->prior_attempts + t->attempts, decision);
 	buf_json_number(&b, t_ms);
 	if (flags >= 0)
