@@ -12,6 +12,15 @@ const char *const kl_key[NKLQ] = { "max", "p99_9", "p99", "p95", "p90", "median"
 const char *const kl_label[NKLQ] = { "Maximum", "99.9%  ", "99.0%  ", "95.0%  ", "90.0%  ", "Median ",
 	"10.0%  ", " 5.0%  ", " 1.0%  ", " 0.1%  ", "Minimum" };
 
+/* Δp = p_cand - p_base of the right token: llama-perplexity's percentiles, in its order. */
+const double dp_q[NDPQ] = { 100, 99.9, 99, 95, 90, 75, 50, 25, 10, 5, 1, 0.1, 0 };
+
+const char *const dp_key[NDPQ] = { "max", "p99_9", "p99", "p95", "p90", "p75", "median", "p25", "p10", "p5",
+	"p1", "p0_1", "min" };
+
+const char *const dp_label[NDPQ] = { "Maximum", "99.9%  ", "99.0%  ", "95.0%  ", "90.0%  ", "75.0%  ",
+	"Median ", "25.0%  ", "10.0%  ", " 5.0%  ", " 1.0%  ", " 0.1%  ", "Minimum" };
+
 /* The compared pairs, gathered task by task. */
 double *gbase, *gcand;
 
@@ -444,6 +453,8 @@ void drift_stats(struct driftres *r, struct drift *d)
 	r->dp_mean = r->dp_se = r->rms = r->rms_se = r->same_pct = r->same_se = NAN;
 	for (int q = 0; q < NKLQ; q++)
 		r->kl_pct[q] = NAN;
+	for (int q = 0; q < NDPQ; q++)
+		r->dp_pct[q] = NAN;
 	if (!r->d)
 		return;
 	for (int k = 0; k < 2; k++) {
@@ -468,6 +479,10 @@ void drift_stats(struct driftres *r, struct drift *d)
 		r->kl_pct[q] = percentile_linear(v, n, kl_q[q]);
 	r->cover = d->cover.n > 0 ? d->cover.mean : NAN;
 
+	if (d->dpv.n > 1)
+		qsort(d->dpv.v, d->dpv.n, sizeof *d->dpv.v, cmp_double);
+	for (int q = 0; q < NDPQ; q++)
+		r->dp_pct[q] = percentile_linear(d->dpv.v, d->dpv.n, dp_q[q]);
 	r->dp_mean = d->dp.n > 0 ? d->dp.mean : NAN;
 	r->dp_se = se_of(&d->dp);
 	r->rms = d->dp2.n > 0 ? sqrt(d->dp2.mean) : NAN;

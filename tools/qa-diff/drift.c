@@ -279,6 +279,33 @@ long lp_sum(const qa_json *j, int v, double *sum, qa_moments *m)
 	return count;
 }
 
+/* One compared token: xb its logprob in the baseline, xc in the candidate. */
+static void token_add(struct drift *d, double xb, double xc, double *sb, double *sc, long *m)
+{
+	(*m)++;
+	*sb += xb;
+	*sc += xc;
+	moments_add(&d->nll[BASE], -xb);
+	moments_add(&d->nll[CAND], -xc);
+	moments_add(&d->dln, xb - xc);
+	double dp = exp(xc) - exp(xb);
+	moments_add(&d->dp, dp);
+	moments_add(&d->dp2, dp * dp);
+	dvec_add(&d->dpv, dp);
+}
+
+/* A pair's m compared tokens, their logprobs summed to sb and sc, into the corpus sums. */
+static void pair_end(struct drift *d, double sb, double sc, long m)
+{
+	d->tokens += m;
+	d->lp_sum[BASE] += sb;
+	d->lp_sum[CAND] += sc;
+	d->lp_n[BASE] += m;
+	d->lp_n[CAND] += m;
+	if (m)
+		comoments_add(&d->rec, -sb / (double)m, -sc / (double)m);
+}
+
 /* A baseline record's logprobs (lb in jb) against its candidate's (lc in jc). */
 void drift_pair(struct drift *d, const qa_json *jb, int lb, const qa_json *jc, int lc,
     unsigned long lineno)
@@ -318,15 +345,7 @@ void drift_pair(struct drift *d, const qa_json *jb, int lb, const qa_json *jc, i
 	for (size_t i = 0; i < n; i++) {
 		double xb, xc;
 		if (json_num(jb, eb, &xb) == 0 && json_num(jc, ec, &xc) == 0) {
-			m++;
-			sb += xb;
-			sc += xc;
-			moments_add(&d->nll[BASE], -xb);
-			moments_add(&d->nll[CAND], -xc);
-			moments_add(&d->dln, xb - xc);
-			double dp = exp(xc) - exp(xb);
-			moments_add(&d->dp, dp);
-			moments_add(&d->dp2, dp * dp);
+			token_add(d, xb, xc, &sb, &sc, &m);
 			if (i < ntb && i < ntc && json_type(jb, ob) == QA_OBJECT && json_type(jc, oc) == QA_OBJECT)
 				top_pair(d, jb, ob, jc, oc);
 		}
@@ -337,13 +356,80 @@ void drift_pair(struct drift *d, const qa_json *jb, int lb, const qa_json *jc, i
 		if (i < ntc)
 			oc = json_next(jc, oc);
 	}
-	d->tokens += m;
-	d->lp_sum[BASE] += sb;
-	d->lp_sum[CAND] += sc;
-	d->lp_n[BASE] += m;
-	d->lp_n[CAND] += m;
-	if (m)
-		comoments_add(&d->rec, -sb / (double)m, -sc / (double)m);
+	pair_end(d, sb, sc, m);
+}
+
+/* ---- exact drift: the candidate's response.drift ---- */
+
+/*
+ * An in-process provider run with --kl-base (the llama provider) writes
+ * response.drift: {"exact":true, "base":FILE, "token_logprobs":[..],
+ * "kld":[..], "same_top":[..]}, per scored token the baseline model's
+ * logprob, the KL divergence over the whole vocabulary and whether both
+ * rank the same token first, aligned with response.logprobs.  Both models
+ * saw the same windows in the same process, so nothing is estimated.
+ * Returns the drift object, -1 when the record has none, or -2 with *why
+ * when it is malformed.
+ */
+static int exact_of(const qa_json *j, int lp, const char **why)
+{
+	int dr = json_find(j, 0, "response.drift");
+	if (json_type(j, dr) == QA_ABSENT || json_type(j, dr) == QA_NULL)
+		return -1;
+	*why = "response.drift is not an object with \"exact\": true";
+	if (json_type(j, dr) != QA_OBJECT || json_type(j, json_member(j, dr, "exact", 5)) != QA_TRUE)
+		return -2;
+	size_t n = json_count(j, json_member(j, lp, "token_logprobs", 14));
+	static const char *const key[3] = { "token_logprobs", "kld", "same_top" };
+	for (int k = 0; k < 3; k++) {
+		int v = json_member(j, dr, key[k], strlen(key[k]));
+		*why = "response.drift's token_logprobs, kld and same_top are not arrays as long as "
+		    "response.logprobs.token_logprobs";
+		if (json_type(j, v) != QA_ARRAY || json_count(j, v) != n)
+			return -2;
+		int e = v + 1;
+		for (size_t i = 0; i < n; i++, e = json_next(j, e)) {
+			enum qa_type t = json_type(j, e);
+			*why = k == 2 ? "a response.drift.same_top entry is not a boolean" :
+			    "a response.drift token_logprobs or kld entry is neither a number nor null";
+			if (k == 2 ? t != QA_TRUE && t != QA_FALSE : t != QA_NUMBER && t != QA_NULL)
+				return -2;
+		}
+	}
+	return dr;
+}
+
+/* A candidate record with exact drift (dr in j, its logprobs lp): the baseline's record is not needed. */
+static void exact_pair(struct drift *d, const qa_json *j, int lp, int dr)
+{
+	int vc = json_member(j, lp, "token_logprobs", 14), vb = json_member(j, dr, "token_logprobs", 14);
+	int ek = json_member(j, dr, "kld", 3) + 1, es = json_member(j, dr, "same_top", 8) + 1;
+	size_t n = json_count(j, vc);
+	int ec = vc + 1, eb = vb + 1;
+	double sb = 0, sc = 0, kl;
+	long m = 0;
+	d->records++;
+	d->exact++;
+	D.lp_records++;
+	for (size_t i = 0; i < n; i++) {
+		double xb, xc;
+		if (json_num(j, eb, &xb) == 0 && json_num(j, ec, &xc) == 0) {
+			token_add(d, xb, xc, &sb, &sc, &m);
+			d->top_n++;
+			d->same_top += json_type(j, es) == QA_TRUE;
+			if (json_num(j, ek, &kl) < 0 || isnan(kl))
+				d->kl_undef++;
+			else if (isinf(kl))
+				d->kl_inf++;
+			else
+				dvec_add(&d->kl, kl);
+		}
+		eb = json_next(j, eb);
+		ec = json_next(j, ec);
+		ek = json_next(j, ek);
+		es = json_next(j, es);
+	}
+	pair_end(d, sb, sc, m);
 }
 
 /* A record's response.logprobs: the baseline's are kept, the candidate's compared with them. */
@@ -369,6 +455,15 @@ void read_logprobs(int side, size_t item, unsigned long lineno)
 	const struct item *it = &D.items[item];
 	if (!(it->flags & IN_BASE))
 		return;
+	const char *why = NULL;
+	int dr = lp >= 0 ? exact_of(j, lp, &why) : -1;
+	if (dr == -2) {
+		qa_warn_at(D.file[side], lineno, "%s: its drift is measured from the logprobs instead", why);
+		status_raise(QA_EXIT_DATA);
+	} else if (dr >= 0) {
+		exact_pair(&D.tasks[it->task].drift, j, lp, dr);
+		return;
+	}
 	int base = D.lpoff && D.lpoff[item] != NO_LP;
 	if (!base || lp < 0) {
 		if (base || lp >= 0)
@@ -377,4 +472,46 @@ void read_logprobs(int side, size_t item, unsigned long lineno)
 	}
 	spool_get(D.lpoff[item]);
 	drift_pair(&D.tasks[it->task].drift, D.jb, 0, j, lp, lineno);
+}
+
+/*
+ * Every task's values of one per-token array into one, for the overall
+ * percentiles.  The largest task's array grows to hold them all and the
+ * others are freed as they are copied, so the values are not held twice
+ * (realloc of a block that large moves pages, not bytes).
+ */
+static void gather_vec(struct dvec *all, size_t off)
+{
+#define VEC(t) ((struct dvec *)((char *)&D.tasks[t] + off))
+	size_t total = 0, big = 0;
+	for (size_t t = 0; t < D.ntasks; t++) {
+		total += VEC(t)->n;
+		if (VEC(t)->n > VEC(big)->n)
+			big = t;
+	}
+	if (!total)
+		return;
+	*all = *VEC(big);
+	memset(VEC(big), 0, sizeof *all);
+	all->v = xreallocarray(all->v, total, sizeof *all->v);
+	all->cap = total;
+	for (size_t t = 0; t < D.ntasks; t++) {
+		struct dvec *k = VEC(t);
+		if (k->n)
+			memcpy(all->v + all->n, k->v, k->n * sizeof *k->v);
+		all->n += k->n;
+		xfree(&k->v);
+		k->n = k->cap = 0;
+	}
+#undef VEC
+}
+
+void gather_kl(struct dvec *all)
+{
+	gather_vec(all, offsetof(struct task, drift.kl));
+}
+
+void gather_dp(struct dvec *all)
+{
+	gather_vec(all, offsetof(struct task, drift.dpv));
 }

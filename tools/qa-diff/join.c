@@ -106,6 +106,7 @@ void drift_merge(struct drift *into, const struct drift *from)
 	into->kl_undef += from->kl_undef;
 	into->dup[BASE] += from->dup[BASE];
 	into->dup[CAND] += from->dup[CAND];
+	into->exact += from->exact;
 }
 
 struct cs_table CS;

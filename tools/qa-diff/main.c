@@ -75,36 +75,6 @@ const char *const side_name[2] = { "baseline", "candidate" };
 
 /* ---- the end of the run: what was not compared, then the statistics ---- */
 
-/*
- * Every task's KL values into one array, for the overall percentiles.  The
- * largest task's array grows to hold them all and the others are freed as
- * they are copied, so the values are not held twice (realloc of a block
- * that large moves pages, not bytes).
- */
-void gather_kl(struct dvec *all)
-{
-	size_t total = 0, big = 0;
-	for (size_t t = 0; t < D.ntasks; t++) {
-		total += D.tasks[t].drift.kl.n;
-		if (D.tasks[t].drift.kl.n > D.tasks[big].drift.kl.n)
-			big = t;
-	}
-	if (!total)
-		return;
-	*all = D.tasks[big].drift.kl;
-	memset(&D.tasks[big].drift.kl, 0, sizeof D.tasks[big].drift.kl);
-	all->v = xreallocarray(all->v, total, sizeof *all->v);
-	all->cap = total;
-	for (size_t t = 0; t < D.ntasks; t++) {
-		struct dvec *k = &D.tasks[t].drift.kl;
-		if (k->n)
-			memcpy(all->v + all->n, k->v, k->n * sizeof *k->v);
-		all->n += k->n;
-		xfree(&k->v);
-		k->n = k->cap = 0;
-	}
-}
-
 void report_unpaired(void)
 {
 	long only[2] = { 0, 0 };
@@ -266,6 +236,7 @@ void finish(void)
 		gate(r);
 	}
 	gather_kl(&alld.kl);
+	gather_dp(&alld.dpv);
 	struct result *o = &res[D.ntasks];
 	o->scope = "overall";
 	o->task = NULL;
@@ -313,6 +284,7 @@ void finish(void)
 	for (int k = 0; k < 2; k++)
 		free(all[k].lat.v);
 	free(alld.kl.v);
+	free(alld.dpv.v);
 }
 
 void cleanup(void)
@@ -322,6 +294,7 @@ void cleanup(void)
 		free(D.tasks[t].side[BASE].lat.v);
 		free(D.tasks[t].side[CAND].lat.v);
 		free(D.tasks[t].drift.kl.v);
+		free(D.tasks[t].drift.dpv.v);
 	}
 	free(D.alt[BASE]);
 	free(D.alt[CAND]);

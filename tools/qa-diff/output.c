@@ -43,8 +43,10 @@ void json_side(qa_buf *b, const struct sideres *s)
 	buf_addc(b, '}');
 }
 
-const char *kl_estimate(void)
+const char *kl_estimate(const struct drift *d)
 {
+	if (d->exact)
+		return d->exact == d->records ? "exact" : "exact where --kl-base gave it, else top-k";
 	return D.kl_raw ? "top-k raw" : "top-k renormalized";
 }
 
@@ -56,7 +58,8 @@ void json_drift(qa_buf *b, const struct driftres *r)
 		return;
 	}
 	buf_printf(b, "{\"records\":%ld,\"tokens_differ\":%ld,\"tokens\":%ld", d->records, d->differ, d->tokens);
-	jstr(b, "kl_estimate", kl_estimate());
+	jstr(b, "kl_estimate", kl_estimate(d));
+	buf_printf(b, ",\"exact_records\":%ld", d->exact);
 	for (int k = 0; k < 2; k++) {
 		buf_printf(b, ",\"%s\":{\"perplexity\":", side_name[k]);
 		buf_json_number(b, r->ppl[k]);
@@ -81,6 +84,8 @@ void json_drift(qa_buf *b, const struct driftres *r)
 	jnum(b, "se", r->dp_se);
 	jnum(b, "rms", r->rms);
 	jnum(b, "rms_se", r->rms_se);
+	for (int q = 0; q < NDPQ; q++)
+		jnum(b, dp_key[q], r->dp_pct[q]);
 	buf_printf(b, "},\"same_top\":{\"n\":%ld,\"same\":%ld", d->top_n, d->same_top);
 	jnum(b, "pct", r->same_pct);
 	jnum(b, "pct_se", r->same_se);
@@ -319,18 +324,22 @@ void drift_text(qa_buf *b, const struct driftres *r)
 	    fnum(y, sizeof y, 10, 6, r->ln_se));
 	buf_printf(b, "Mean PPL(Q)/PPL(base)         : %s ± %s\n", fnum(x, sizeof x, 10, 6, r->ppl_ratio),
 	    fnum(y, sizeof y, 10, 6, r->ppl_ratio * r->ln_se));
-	buf_printf(b, "\n====== KL divergence statistics (%s, a truncated estimate) ======\n", kl_estimate());
+	buf_printf(b, "\n====== KL divergence statistics (%s%s) ======\n", kl_estimate(d),
+	    d->exact == d->records ? ", the whole vocabulary" : d->exact ? "" : ", a truncated estimate");
 	buf_printf(b, "Mean    KLD: %s ± %s\n", fnum(x, sizeof x, 10, 6, r->kl_mean), fnum(y, sizeof y, 10, 6, r->kl_se));
 	for (int q = 0; q < NKLQ; q++)
 		buf_printf(b, "%s KLD: %s\n", kl_label[q], fnum(x, sizeof x, 10, 6, r->kl_pct[q]));
-	buf_printf(b, "Top-k mass   : %s%% of the baseline's probability on the tokens both lists share\n",
-	    fnum(x, sizeof x, 6, 2, 100 * r->cover));
+	if (d->cover.n > 0)
+		buf_printf(b, "Top-k mass   : %s%% of the baseline's probability on the tokens both lists share\n",
+		    fnum(x, sizeof x, 6, 2, 100 * r->cover));
 	if (d->kl_inf || d->kl_undef)
 		buf_printf(b, "KLD left out: infinite at %ld position%s, undefined at %ld\n", d->kl_inf,
 		    d->kl_inf == 1 ? "" : "s", d->kl_undef);
 	buf_adds(b, "\n====== Token probability statistics ======\n");
 	buf_printf(b, "Mean    Δp: %s ± %s %%\n", fnum(x, sizeof x, 6, 3, 100 * r->dp_mean),
 	    fnum(y, sizeof y, 5, 3, 100 * r->dp_se));
+	for (int q = 0; q < NDPQ; q++)
+		buf_printf(b, "%s Δp: %s%%\n", dp_label[q], fnum(x, sizeof x, 6, 3, 100 * r->dp_pct[q]));
 	buf_printf(b, "RMS Δp    : %s ± %s %%\n", fnum(x, sizeof x, 6, 3, 100 * r->rms),
 	    fnum(y, sizeof y, 5, 3, 100 * r->rms_se));
 	buf_printf(b, "Same top p: %s ± %s %%\n", fnum(x, sizeof x, 6, 3, r->same_pct),

@@ -82,6 +82,8 @@ struct drift {
 	long kl_inf, kl_undef;	/* positions whose KL is infinite, or undefined */
 	struct dvec kl;		/* every finite KL value, for the percentiles */
 	long dup[2];		/* per run: top-list entries dropped for a likelier one of the same string */
+	long exact;		/* records whose drift is exact: the candidate's response.drift (--kl-base) */
+	struct dvec dpv;	/* every compared token's p_cand - p_base, for the percentiles */
 };
 
 /*
@@ -210,6 +212,8 @@ struct sideres {
 
 /* The KL percentiles llama-perplexity prints, in its order. */
 enum { NKLQ = 11 };
+/* The Δp percentiles it prints, in its order. */
+enum { NDPQ = 13 };
 
 /* Token drift of one line; d is NULL when no pair in it carries logprobs on both sides. */
 struct driftres {
@@ -220,6 +224,7 @@ struct driftres {
 	double kl_mean, kl_se, kl_pct[NKLQ], cover;
 	double dp_mean, dp_se, rms, rms_se;
 	double same_pct, same_se;
+	double dp_pct[NDPQ];
 };
 
 struct result {
@@ -364,7 +369,7 @@ void gate(struct result *r);
 void jnum(qa_buf *b, const char *key, double v);
 void jstr(qa_buf *b, const char *key, const char *s);
 void json_side(qa_buf *b, const struct sideres *s);
-const char *kl_estimate(void);
+const char *kl_estimate(const struct drift *d);
 void json_drift(qa_buf *b, const struct driftres *r);
 void json_line(qa_buf *b, const struct result *r, int overall, int decision);
 const char *fmt(char *dst, size_t n, const char *f, double v);
@@ -377,6 +382,10 @@ void drift_text(qa_buf *b, const struct driftres *r);
 void print_table(qa_buf *b, const struct result *res, size_t nres);
 void print_md(qa_buf *b, const struct result *res, size_t nres);
 void gather_kl(struct dvec *all);
+void gather_dp(struct dvec *all);
+extern const double dp_q[NDPQ];
+extern const char *const dp_key[NDPQ];
+extern const char *const dp_label[NDPQ];
 void report_unpaired(void);
 size_t gather(void);
 void finish(void);
