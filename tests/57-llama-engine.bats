@@ -143,3 +143,49 @@ close() {
 	run -1 "$PPL" -m "$LLAMA_MODELS/f32.gguf" -p "the cat" -C
 	[[ $output == *"no chat template"* ]]
 }
+
+@test "llama engine: qa-diff of a --kl-base run prints llama-perplexity's drift, marked exact, equal to it" {
+	[ -f "$QA_BUILD/lib/qa/plugins/llama.so" ]
+	# The whole text as one prompt; the driver and llama-perplexity drop the file's final newline.
+	jq -Rsc '{id: "t", prompt: rtrimstr("\n")}' "$D/text.txt" >"$D/t.jsonl"
+	qa-send --provider llama --model "$LLAMA_MODELS/f32.gguf" --threads 1 --mode logprobs --context 128 \
+		"$D/t.jsonl" | qa-score --metric perplexity >"$D/base.jsonl"
+	qa-send --provider llama --model "$LLAMA_MODELS/q4_0.gguf" --kl-base "$LLAMA_MODELS/f32.gguf" --threads 1 \
+		--mode logprobs --context 128 "$D/t.jsonl" | qa-score --metric perplexity >"$D/cand.jsonl"
+	run_ok qa-diff "$D/base.jsonl" "$D/cand.jsonl"
+	local o
+	o=$(jq -c 'select(.scope == "overall") | .drift' <<<"$output")
+	echo "$o"
+	[ "$(jq -r .kl_estimate <<<"$o")" = exact ]
+	[ "$(jq .exact_records <<<"$o")" = 1 ]
+	close "$(jq .baseline.perplexity <<<"$o")" "$(ref_num "$D/base.log" 'Final estimate: PPL = ')" 1e-4
+	close "$(jq .candidate.perplexity <<<"$o")" "$(ref_num "$D/kl.log" 'Mean PPL\(Q\) +: ')" 1e-4
+	# The reference's own PPL(base) and ratio in its --kl-divergence run come from the 16-bit base file
+	# (1% off its base run's PPL here): the ratio is checked against its two runs' exact PPLs.
+	close "$(jq .ppl_ratio <<<"$o")" "$(awk -v q="$(ref_num "$D/kl.log" 'Mean PPL\(Q\) +: ')" \
+		-v b="$(ref_num "$D/base.log" 'Final estimate: PPL = ')" 'BEGIN { printf "%.9g", q / b }')" 1e-4
+	close "$(jq .same_top.pct <<<"$o")" "$(ref_num "$D/kl.log" 'Same top p: ')" 1e-4
+	close "$(jq .kld.mean <<<"$o")" "$(ref_num "$D/kl.log" 'Mean +KLD: ')" 0.01 1e-4
+	close "$(jq .kld.median <<<"$o")" "$(ref_num "$D/kl.log" 'Median +KLD: ')" 0.01 1e-4
+	close "$(jq .kld.max <<<"$o")" "$(ref_num "$D/kl.log" 'Maximum KLD: ')" 0.01 1e-4
+	# Δp in percent, as the reference prints it (3 decimals)
+	close "$(jq '.delta_p.rms * 100' <<<"$o")" "$(ref_num "$D/kl.log" 'RMS Δp +: ')" 0.01 2e-3
+	close "$(jq '.delta_p.median * 100' <<<"$o")" "$(ref_num "$D/kl.log" 'Median +Δp: ')" 0.01 2e-3
+	awk -v k="$(jq .kld.mean <<<"$o")" 'BEGIN { exit !(k > 0.01) }'
+	# The text layout: llama-perplexity's sections, the KLD marked exact and no top-k mass.
+	run_ok qa-diff --format table "$D/base.jsonl" "$D/cand.jsonl"
+	[[ $output == *"KL divergence statistics (exact, the whole vocabulary)"* ]]
+	[[ $output == *"Median  Δp:"* && $output == *"Same top p:"* && $output == *"99.9%   KLD:"* ]]
+	[[ $output != *"Top-k mass"* && $output != *"truncated estimate"* ]]
+	# The drift needs no logprobs from the baseline record: its answer alone pairs it.
+	jq -c 'del(.response.logprobs)' "$D/base.jsonl" >"$D/base-nolp.jsonl"
+	run_ok qa-diff "$D/base-nolp.jsonl" "$D/cand.jsonl"
+	[ "$(jq -c 'select(.scope == "overall") | .drift | [.kl_estimate, .kld.mean]' <<<"$output")" = \
+	  "$(jq -c '[.kl_estimate, .kld.mean]' <<<"$o")" ]
+	# A malformed drift is warned about and measured from the top-k lists instead.
+	jq -c '.response.drift.kld |= .[1:]' "$D/cand.jsonl" >"$D/cand-bad.jsonl"
+	run_data qa-diff "$D/base.jsonl" "$D/cand-bad.jsonl"
+	assert_stderr --partial "cand-bad.jsonl:1"
+	assert_stderr --partial "response.drift"
+	[ "$(jq -r 'select(.scope == "overall") | .drift.kl_estimate' <<<"$output")" = "top-k renormalized" ]
+}
