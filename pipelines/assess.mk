@@ -8,6 +8,7 @@
 #        [PERPLEXITY=yes] [PPL_BASELINE=ep] [PPL_CANDIDATE=ep]
 #        [DECODE='temperature=0 seed=1'] [SEND_FLAGS=...] [SCORE_FLAGS=...]
 #        [REPEAT=N]
+#   make -f pipelines/assess.mk BASELINE_GGUF=a.gguf CANDIDATE_GGUF=b.gguf ...   (below)
 #
 # Everything lands in runs/NAME/:
 #   ENDPOINT.sent.jsonl, ENDPOINT.scored.jsonl   the raw records; scored and priced
@@ -32,7 +33,69 @@
 # The gate: the `gate` goal (part of the default) fails when qa-diff's gate
 # fails, after the report is written, so `make` exits non-zero.
 
+# Two GGUF files as the two sides, no servers: the llama provider runs
+# each in the process (qa-send --provider llama), the perplexity run of the
+# candidate carries its exact drift against the baseline (--kl-base).
+#
+#   make -f pipelines/assess.mk BASELINE_GGUF=f16.gguf CANDIDATE_GGUF=q4.gguf
+#        [LLAMA_THREADS=N] [BASELINE_PER_MTOK='in out'] [CANDIDATE_PER_MTOK='in out']
+#
+# The sides are named after the files (BASELINE and CANDIDATE may name them
+# otherwise); the endpoints are written to runs/NAME/gguf.conf, which is
+# then the CONFIG (a CONFIG given is not read).  *_PER_MTOK price a side,
+# input and output per million tokens, for cost per correct answer.
+# Decoding is greedy with at most max_tokens=256 (DECODE), since a GGUF
+# model otherwise generates to the end of its context; the response cache
+# is off, since a file rewritten in place keeps its name.
+BASELINE_GGUF ?=
+CANDIDATE_GGUF ?=
+ifneq ($(strip $(BASELINE_GGUF)$(CANDIDATE_GGUF)),)
+ifeq ($(and $(strip $(BASELINE_GGUF)),$(strip $(CANDIDATE_GGUF))),)
+$(error BASELINE_GGUF and CANDIDATE_GGUF go together: make -f $(firstword $(MAKEFILE_LIST)) BASELINE_GGUF=a.gguf CANDIDATE_GGUF=b.gguf)
+endif
+BASELINE ?= $(basename $(notdir $(BASELINE_GGUF)))
+CANDIDATE ?= $(basename $(notdir $(CANDIDATE_GGUF)))
+ifeq ($(BASELINE),$(CANDIDATE))
+$(error both GGUF files are named $(BASELINE): name the sides with BASELINE=name CANDIDATE=name)
+endif
+override CONFIG = $(R)/gguf.conf
+PPL_CANDIDATE ?= $(CANDIDATE)-kl
+DECODE ?= temperature=0 max_tokens=256
+endif
+
 include $(dir $(lastword $(MAKEFILE_LIST)))qa.mk
+
+ifneq ($(strip $(BASELINE_GGUF)),)
+# gguf.conf is rewritten only when it changes (as decoding.txt), so make -n stays true.
+gguf_price = $(if $(strip $(1)),input_per_mtok = $(word 1,$(1))$(nl)output_per_mtok = $(word 2,$(1))$(nl))
+gguf_threads = $(if $(strip $(LLAMA_THREADS)),threads = $(LLAMA_THREADS)$(nl))
+define nl
+
+
+endef
+define GGUF_CONF
+[$(BASELINE)]
+provider = llama
+model = $(abspath $(BASELINE_GGUF))
+$(gguf_threads)$(call gguf_price,$(BASELINE_PER_MTOK))
+[$(CANDIDATE)]
+provider = llama
+model = $(abspath $(CANDIDATE_GGUF))
+$(gguf_threads)$(call gguf_price,$(CANDIDATE_PER_MTOK))
+[$(PPL_CANDIDATE)]
+provider = llama
+model = $(abspath $(CANDIDATE_GGUF))
+kl_base = $(abspath $(BASELINE_GGUF))
+$(gguf_threads)
+endef
+$(file >$(R)/gguf.conf.new,$(GGUF_CONF))
+GGUF_SET := $(shell cmp -s '$(R)/gguf.conf.new' '$(R)/gguf.conf' && rm -f '$(R)/gguf.conf.new' || \
+	mv -f '$(R)/gguf.conf.new' '$(R)/gguf.conf')
+override SEND_FLAGS += $(if $(shell $(QA_BIN)qa-send --help 2>/dev/null | grep -e '--cache-mode'),--cache-mode off)
+# A model file rewritten in place sends again.
+$(R)/$(BASELINE).sent.jsonl $(R)/ppl-baseline.jsonl: $(BASELINE_GGUF)
+$(R)/$(CANDIDATE).sent.jsonl $(R)/ppl-candidate.jsonl: $(CANDIDATE_GGUF) $(BASELINE_GGUF)
+endif
 
 MAX_DROP ?= 0.02
 GATE_ON ?= ci
