@@ -36,7 +36,7 @@ setup() {
 	[ "$(field .response.endpoint)" = '"llama"' ]
 }
 
-@test "llama provider: -c 2 answers as -c 1, every record out, in order" {
+@test "llama provider: -c 2 and -c 4 (batched) answer as -c 1, every record out, in order" {
 	local i in=
 	for i in "the cat" "a king" "the river" "one two" "my house" "water in the"; do
 		in+=$(jq -nc --arg p "$i" '{id: $p, prompt: $p}')$'\n'
@@ -46,6 +46,16 @@ setup() {
 	[ "$(jq -s 'map(select(.response.text)) | length' <<<"$one")" -eq 6 ]
 	run_ok qa-send -c 2 --provider llama --model "$LLAMA_MODELS/q4_0.gguf" -p max_tokens=6 <<<"$in"
 	[ "$(jq -c '[.id, .response.text]' <<<"$output")" = "$(jq -c '[.id, .response.text]' <<<"$one")" ]
+	# -c 4: the worker hands the engine what is waiting, decoded in one batch (--trace says how many).
+	run_ok qa-send -c 4 --cache-mode off --trace "$BATS_TEST_TMPDIR/tr.jsonl" --provider llama \
+		--model "$LLAMA_MODELS/q4_0.gguf" -p max_tokens=6 <<<"$in$in"
+	[ "$(jq -c '[.id, .response.text]' <<<"$output" | sort -u)" = "$(jq -c '[.id, .response.text]' <<<"$one" | sort)" ]
+	[ "$(jq -s 'map(select(.decision == "computed")) | length' "$BATS_TEST_TMPDIR/tr.jsonl")" -eq 12 ]
+	jq -se 'map(select(.decision == "computed") | .batch) | max > 1 and max <= 4' "$BATS_TEST_TMPDIR/tr.jsonl"
+	# -c 1 computes one at a time
+	run_ok qa-send -c 1 --cache-mode off --trace "$BATS_TEST_TMPDIR/tr1.jsonl" --provider llama \
+		--model "$LLAMA_MODELS/q4_0.gguf" -p max_tokens=6 <<<"$in"
+	jq -se 'map(select(.decision == "computed") | .batch) | length == 6 and all(. == 1)' "$BATS_TEST_TMPDIR/tr1.jsonl"
 }
 
 @test "llama provider: --mode logprobs gives the driver's perplexity; tokens spell the prompt" {
@@ -98,6 +108,10 @@ setup() {
 	run_data qa-send --provider llama --model "$LLAMA_MODELS/f32.gguf" --timeout 0.001 -r 0 \
 		-p max_tokens=0 <<<'{"id":"a","prompt":"the cat"}'
 	[ "$(field .error.type)" = '"timeout"' ]
+	# Two in one batch: each its own timeout error record
+	run_data qa-send -c 2 --cache-mode off --provider llama --model "$LLAMA_MODELS/f32.gguf" --timeout 0.001 -r 0 \
+		-p max_tokens=0 <<<$'{"id":"a","prompt":"the cat"}\n{"id":"b","prompt":"a king"}'
+	[ "$(jq -sc 'map([.id, .error.type])' <<<"$output")" = '[["a","timeout"],["b","timeout"]]' ]
 }
 
 @test "llama provider: no model, or a file that is not a GGUF, is an error record naming it" {

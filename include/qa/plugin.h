@@ -449,6 +449,18 @@ struct qa_provider_ops {
 	int (*compute)(void *engine, const qa_json *record, const struct qa_request *req,
 	    int (*stop)(void *stop_arg), void *stop_arg, struct qa_reply *out);
 	void (*close)(void *engine);
+
+	/*
+	 * Several requests at once (optional, beside compute()): qa-send's
+	 * worker hands the engine every request it has waiting (at most -c)
+	 * and the engine answers them together; the llama provider decodes
+	 * their generations in one batch, a sequence each.  *out[i] is filled
+	 * as compute() fills it (an error in out[i]->error), and
+	 * stop(stop_args[i]) ends request i.  compute()'s rules hold.
+	 */
+	void (*compute_many)(void *engine, size_t n, const qa_json *const *records,
+	    const struct qa_request *const *reqs, int (*stop)(void *stop_arg), void *const *stop_args,
+	    struct qa_reply *const *out);
 };
 
 struct qa_plugin {

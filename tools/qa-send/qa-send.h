@@ -193,6 +193,7 @@ struct task {
 	struct qa_reply wreply;
 	int wrc;
 	double wms;
+	size_t wbatch;		/* how many requests its engine computed with it (compute_many) */
 	/* the record that goes out */
 	qa_buf out;
 	int failed;

@@ -37,33 +37,89 @@ static int past(void *arg)
 	return atomic_load(&ending) || now_ms() > t->t0 + t->attempt_ms;
 }
 
+/* The finished tasks from head on (linked by wnext, n of them) to the done list, and the loop woken. */
+static void finished(struct task *head, size_t n)
+{
+	pthread_mutex_lock(&done_mu);
+	for (size_t i = 0; i < n; i++) {
+		struct task *next = head->wnext;
+		head->wnext = done_head;
+		done_head = head;
+		head = next;
+	}
+	pthread_mutex_unlock(&done_mu);
+	curl_multi_wakeup(multi);
+}
+
+/*
+ * Everything waiting, several at once when the provider has compute_many()
+ * (one batched decode for the -c slots), else one by one.
+ */
+static void compute_batch(struct worker *w, struct task *head, size_t n)
+{
+	const struct qa_provider_ops *pl = w->ep->prov->l.plugin->provider;
+	struct task *t = head;
+	for (size_t i = 0; i < n; i++, t = t->wnext) {
+		memset(&t->wreply, 0, sizeof t->wreply);
+		t->wreply.size = sizeof t->wreply;
+	}
+	if (n > 1 && QA_HAS(pl, compute_many) && pl->compute_many) {
+		const qa_json **recs = xreallocarray(NULL, n, sizeof *recs);
+		const struct qa_request **reqs = xreallocarray(NULL, n, sizeof *reqs);
+		void **args = xreallocarray(NULL, n, sizeof *args);
+		struct qa_reply **out = xreallocarray(NULL, n, sizeof *out);
+		t = head;
+		for (size_t i = 0; i < n; i++, t = t->wnext) {
+			recs[i] = t->wrec;
+			reqs[i] = &t->req;
+			args[i] = t;
+			out[i] = &t->wreply;
+		}
+		double t0 = now_ms();
+		pl->compute_many(w->engine, n, recs, reqs, past, args, out);
+		double ms = now_ms() - t0;
+		t = head;
+		for (size_t i = 0; i < n; i++, t = t->wnext) {
+			t->wrc = t->wreply.error ? -1 : 0;
+			t->wms = ms;
+			t->wbatch = n;
+		}
+		free(recs);
+		free(reqs);
+		free(args);
+		free(out);
+		finished(head, n);
+		return;
+	}
+	while (n--) {
+		struct task *next = head->wnext;
+		double t0 = now_ms();
+		head->wrc = pl->compute(w->engine, head->wrec, &head->req, past, head, &head->wreply);
+		head->wms = now_ms() - t0;
+		head->wbatch = 1;
+		finished(head, 1);
+		head = next;
+	}
+}
+
 static void *work(void *arg)
 {
 	struct worker *w = arg;
-	const struct qa_provider_ops *pl = w->ep->prov->l.plugin->provider;
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
 		while (!w->head && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		struct task *t = w->head;
-		if (!t) {
+		struct task *head = w->head;
+		if (!head) {
 			pthread_mutex_unlock(&w->mu);
 			return NULL;
 		}
-		w->head = t->wnext;
-		if (!w->head)
-			w->tail = NULL;
+		size_t n = 0;
+		for (struct task *t = head; t; t = t->wnext)
+			n++;
+		w->head = w->tail = NULL;
 		pthread_mutex_unlock(&w->mu);
-		memset(&t->wreply, 0, sizeof t->wreply);
-		t->wreply.size = sizeof t->wreply;
-		double t0 = now_ms();
-		t->wrc = pl->compute(w->engine, t->wrec, &t->req, past, t, &t->wreply);
-		t->wms = now_ms() - t0;
-		pthread_mutex_lock(&done_mu);
-		t->wnext = done_head;
-		done_head = t;
-		pthread_mutex_unlock(&done_mu);
-		curl_multi_wakeup(multi);
+		compute_batch(w, head, n);
 	}
 }
 
@@ -162,6 +218,16 @@ void collect_work(double now)
 			o.retry = strcmp(o.type, "timeout") == 0 || o.reply.retry == QA_RETRY_YES;
 		}
 		memset(&t->wreply, 0, sizeof t->wreply);
+		if (opt.trace) {
+			/* --trace: how many requests the engine computed together with this one */
+			qa_buf b = { 0 };
+			trace_head(&b, t);
+			buf_printf(&b, ",\"endpoint\":");
+			buf_json_string(&b, t->ep->name, strlen(t->ep->name));
+			buf_printf(&b, ",\"decision\":\"computed\",\"batch\":%zu}\n", t->wbatch);
+			fwrite(b.p, 1, b.len, opt.trace);
+			buf_free(&b);
+		}
 		settle(t, &o, now);
 		t = next;
 	}

@@ -269,93 +269,177 @@ static char *find_stop(char *text, size_t from, const struct le_gen *g)
 	return best;
 }
 
-int le_generate(le_engine *e, const char *prompt, const struct le_gen *g, struct le_out *out, char *err,
-    size_t errlen)
+/* One sequence of a batched generation. */
+struct seq {
+	int32_t pos, idx;	/* its next position; the batch index of its logits */
+	int live;
+	struct llama_sampler *smp;
+	char *text;
+	size_t len, cap, maxstop;
+};
+
+struct many {
+	const struct le_gen *g;
+	struct seq *s;
+	size_t n;
+};
+
+/* The abort callback of a batched decode: every live sequence's caller has stopped. */
+static int all_stopped(void *u)
 {
-	memset(out, 0, sizeof *out);
-	size_t np;
-	/* Special tokens parsed, as llama-server does: chat templates write them as text. */
-	int32_t *pt = tokenize(e, prompt, strlen(prompt), 1, 1, &np);
-	if (!pt) {
-		seterr(err, errlen, "cannot tokenize the prompt");
-		return LE_ERROR;
+	const struct many *m = u;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->s[i].live && !(m->g[i].cancel && m->g[i].cancel(m->g[i].cancel_arg)))
+			return 0;
+	return 1;
+}
+
+static void gen_fail(struct le_out *o, int rc, const char *fmt, const char *arg)
+{
+	o->rc = rc;
+	snprintf(o->err, sizeof o->err, fmt, arg);
+}
+
+/* Sequence i's next token t: 1 when the sequence goes on (t is added to the batch), 0 when it ended. */
+static int gen_step(le_engine *e, struct seq *s, const struct le_gen *g, struct le_out *o, int32_t seq,
+    llama_token t, uint32_t nctx)
+{
+	if (llama_vocab_is_eog(e->vocab, t)) {
+		o->finish_reason = "stop";
+		return 0;
 	}
+	o->completion_tokens++;
+	char piece[256];
+	size_t k = le_piece(e, t, piece, sizeof piece);
+	if (s->len + k + 1 > s->cap) {
+		s->cap = 2 * (s->len + k + 1);
+		s->text = realloc(s->text, s->cap);
+	}
+	memcpy(s->text + s->len, piece, k + 1);
+	size_t from = s->len > s->maxstop ? s->len - s->maxstop : 0;
+	s->len += k;
+	char *st = find_stop(s->text, from, g);
+	if (st) {
+		*st = 0;
+		s->len = (size_t)(st - s->text);
+		o->finish_reason = "stop";
+		return 0;
+	}
+	if ((g->max_tokens > 0 && o->completion_tokens >= g->max_tokens) || (uint32_t)s->pos + 1 >= nctx)
+		return 0;
+	batch_add(&e->batch, t, s->pos++, seq, 1);
+	s->idx = e->batch.n_tokens - 1;
+	return 1;
+}
+
+int le_generate_many(le_engine *e, size_t n, const char *const *prompt, const struct le_gen *g, struct le_out *out)
+{
 	uint32_t nctx = (uint32_t)llama_model_n_ctx_train(e->model);
 	if (nctx == 0 || nctx > 8192)
 		nctx = 8192;
-	int slot = g->slot > 0 ? g->slot : 0;
-	uint32_t nseq = e->ctx && e->ctx_seq > (uint32_t)slot ? e->ctx_seq : (uint32_t)slot + 1;
-	if (np == 0 || np >= nctx) {
-		free(pt);
-		seterr(err, errlen, "the prompt has %zu tokens, the context %u", np, nctx);
-		return LE_ERROR;
+	struct seq *s = calloc(n ? n : 1, sizeof *s);
+	int32_t **pt = calloc(n ? n : 1, sizeof *pt);
+	size_t *np = calloc(n ? n : 1, sizeof *np), total = 0, live = 0;
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof out[i]);
+		out[i].finish_reason = "length";
+		/* Special tokens parsed, as llama-server does: chat templates write them as text. */
+		if (!(pt[i] = tokenize(e, prompt[i], strlen(prompt[i]), 1, 1, &np[i]))) {
+			gen_fail(&out[i], LE_ERROR, "cannot tokenize the prompt%s", "");
+		} else if (np[i] == 0 || np[i] >= nctx) {
+			out[i].rc = LE_ERROR;
+			snprintf(out[i].err, sizeof out[i].err, "the prompt has %zu tokens, the context %u", np[i], nctx);
+		} else {
+			s[i].live = 1;
+			total += np[i];
+			live++;
+		}
 	}
-	if (!e->ctx || e->ctx_n < nctx || e->ctx_seq < nseq) {
-		if (need_ctx(e, nctx, nseq, err, errlen)) {
-			free(pt);
-			return LE_ERROR;
-		}
-	} else {
-		llama_memory_seq_rm(llama_get_memory(e->ctx), slot, -1, -1);
+	char err[200] = "";
+	if (live && need_ctx(e, nctx, (uint32_t)n, err, sizeof err) < 0) {
+		for (size_t i = 0; i < n; i++)
+			if (s[i].live)
+				gen_fail(&out[i], LE_ERROR, "%s", err);
+		live = 0;
 	}
-	need_batch(e, (int32_t)np);
-	e->batch.n_tokens = 0;
-	for (size_t i = 0; i < np; i++)
-		batch_add(&e->batch, pt[i], (int32_t)i, slot, i + 1 == np);
-	free(pt);
-	out->prompt_tokens = (long)np;
-	struct llama_sampler *smp = llama_sampler_chain_init(llama_sampler_chain_default_params());
-	if (g->temperature > 0) {
-		llama_sampler_chain_add(smp, llama_sampler_init_temp((float)g->temperature));
-		llama_sampler_chain_add(smp, llama_sampler_init_dist(g->seed));
-	} else {
-		llama_sampler_chain_add(smp, llama_sampler_init_greedy());
-	}
-	size_t cap = 256, len = 0, maxstop = 0;
-	for (size_t i = 0; i < g->nstop; i++)
-		if (strlen(g->stop[i]) > maxstop)
-			maxstop = strlen(g->stop[i]);
-	char *text = malloc(cap);
-	text[0] = 0;
-	int rc = LE_OK;
-	out->finish_reason = "length";
-	for (int32_t pos = (int32_t)np;; pos++) {
-		if ((rc = decode(e, err, errlen)) != LE_OK)
-			break;
-		llama_token t = llama_sampler_sample(smp, e->ctx, -1);
-		if (llama_vocab_is_eog(e->vocab, t)) {
-			out->finish_reason = "stop";
-			break;
-		}
-		out->completion_tokens++;
-		char piece[256];
-		size_t k = le_piece(e, t, piece, sizeof piece);
-		if (len + k + 1 > cap) {
-			cap = 2 * (len + k + 1);
-			text = realloc(text, cap);
-		}
-		memcpy(text + len, piece, k + 1);
-		size_t from = len > maxstop ? len - maxstop : 0;
-		len += k;
-		char *s = find_stop(text, from, g);
-		if (s) {
-			*s = 0;
-			len = (size_t)(s - text);
-			out->finish_reason = "stop";
-			break;
-		}
-		if ((g->max_tokens > 0 && out->completion_tokens >= g->max_tokens) || (uint32_t)pos + 1 >= nctx)
-			break;
+	if (live) {
+		/* Every prompt in one batch, one sequence each; then one token per live sequence per decode. */
+		need_batch(e, (int32_t)(total > n ? total : n));
 		e->batch.n_tokens = 0;
-		batch_add(&e->batch, t, pos, slot, 1);
+		for (size_t i = 0; i < n; i++) {
+			if (!s[i].live)
+				continue;
+			for (size_t k = 0; k < np[i]; k++)
+				batch_add(&e->batch, pt[i][k], (int32_t)k, (int32_t)i, k + 1 == np[i]);
+			s[i].idx = e->batch.n_tokens - 1;
+			s[i].pos = (int32_t)np[i];
+			out[i].prompt_tokens = (long)np[i];
+			s[i].smp = llama_sampler_chain_init(llama_sampler_chain_default_params());
+			if (g[i].temperature > 0) {
+				llama_sampler_chain_add(s[i].smp, llama_sampler_init_temp((float)g[i].temperature));
+				llama_sampler_chain_add(s[i].smp, llama_sampler_init_dist(g[i].seed));
+			} else {
+				llama_sampler_chain_add(s[i].smp, llama_sampler_init_greedy());
+			}
+			for (size_t k = 0; k < g[i].nstop; k++)
+				if (strlen(g[i].stop[k]) > s[i].maxstop)
+					s[i].maxstop = strlen(g[i].stop[k]);
+			s[i].cap = 256;
+			s[i].text = calloc(1, s[i].cap);
+		}
 	}
-	llama_sampler_free(smp);
-	if (rc != LE_OK) {
-		free(text);
-		return rc;
+	/* Each caller's stop() ends its own sequence; a decode stops when all of them have. */
+	int (*fn)(void *) = e->abort_fn;
+	void *arg = e->abort_arg;
+	struct many m = { g, s, n };
+	if (n > 1 || g[0].cancel)
+		le_set_abort_fn(e, all_stopped, &m);
+	while (live) {
+		int rc = decode(e, err, sizeof err);
+		if (rc != LE_OK) {
+			for (size_t i = 0; i < n; i++)
+				if (s[i].live)
+					gen_fail(&out[i], rc, "%s", err);
+			break;
+		}
+		e->batch.n_tokens = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!s[i].live)
+				continue;
+			if (g[i].cancel && g[i].cancel(g[i].cancel_arg)) {
+				gen_fail(&out[i], LE_ABORTED, "%s", "aborted");
+				s[i].live = 0;
+				continue;
+			}
+			llama_token t = llama_sampler_sample(s[i].smp, e->ctx, s[i].idx);
+			s[i].live = gen_step(e, &s[i], &g[i], &out[i], (int32_t)i, t, nctx);
+		}
+		if (!e->batch.n_tokens)
+			break;
 	}
-	out->text = text;
+	le_set_abort_fn(e, fn, arg);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].smp)
+			llama_sampler_free(s[i].smp);
+		if (out[i].rc == LE_OK)
+			out[i].text = s[i].text;
+		else
+			free(s[i].text);
+		free(pt[i]);
+	}
+	free(s);
+	free(pt);
+	free(np);
 	return LE_OK;
+}
+
+int le_generate(le_engine *e, const char *prompt, const struct le_gen *g, struct le_out *out, char *err,
+    size_t errlen)
+{
+	le_generate_many(e, 1, &prompt, g, out);
+	if (out->rc != LE_OK)
+		seterr(err, errlen, "%s", out->err);
+	return out->rc;
 }
 
 /* A window: src[off .. off+len) with its first token BOS when bos; positions p0 .. len-2 scored. */

@@ -45,15 +45,25 @@ struct le_gen {
 	int max_tokens;		/* <= 0: up to the context */
 	const char *const *stop;
 	size_t nstop;
-	int slot;		/* the sequence (one per -c slot); 0 .. slots-1 */
+	int (*cancel)(void *);	/* NULL, or the caller's: nonzero ends this sequence with LE_ABORTED */
+	void *cancel_arg;
 };
 struct le_out {
 	char *text;		/* caller frees */
 	long prompt_tokens, completion_tokens;
 	const char *finish_reason;	/* "stop" or "length" */
+	int rc;			/* LE_OK, or LE_ERROR / LE_ABORTED with err */
+	char err[200];
 };
 int le_generate(le_engine *e, const char *prompt, const struct le_gen *g, struct le_out *out, char *err,
     size_t errlen);
+/*
+ * n generations at once, one sequence each (the -c slots): the prompts go
+ * to libllama in one batch, then every live sequence's next token in one
+ * decode, until each ends.  out[i].rc says how each went; the call itself
+ * returns LE_OK.
+ */
+int le_generate_many(le_engine *e, size_t n, const char *const *prompt, const struct le_gen *g, struct le_out *out);
 
 /*
  * Teacher forcing.  The positions rule (what the man page states):

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <qa/plugin.h>
 
@@ -303,13 +302,6 @@ static void close_(void *engine)
 	H->free(g);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* ---- teacher forcing: the prompt's own logprobs, OpenAI's completions layout ---- */
 
 struct lp {
@@ -463,91 +455,152 @@ static int score(struct eng *g, const char *prompt, long k, struct qa_reply *out
 	return rc == LE_OK ? 0 : -1;
 }
 
+/* One request read back from build()'s body: a generation, or a scoring (echo). */
+struct job {
+	double temp, seed, maxt, echo, k;
+	char **stops, **msgs, *prompt, *chat;
+	size_t nstops, nmsgs;
+};
+
+static void job_free(struct job *j)
+{
+	strs_free(j->stops, j->nstops);
+	strs_free(j->msgs, j->nmsgs);
+	free(j->prompt);
+	free(j->chat);
+}
+
+/* Reads req into j, the chat applied to messages; -1 with out->error when it cannot. */
+static int job_read(struct eng *g, const struct qa_request *req, struct job *j, struct qa_reply *out)
+{
+	struct rd r = { req->body, req->body + req->body_len };
+	char e[512] = "";
+	memset(j, 0, sizeof *j);
+	if (lit(&r, "{\"temperature\":") < 0 || num(&r, &j->temp) < 0 || lit(&r, ",\"seed\":") < 0 ||
+	    num(&r, &j->seed) < 0 || lit(&r, ",\"max_tokens\":") < 0 || num(&r, &j->maxt) < 0 ||
+	    lit(&r, ",\"echo\":") < 0 || num(&r, &j->echo) < 0 || lit(&r, ",\"logprobs\":") < 0 ||
+	    num(&r, &j->k) < 0 || lit(&r, ",\"stop\":") < 0 || strs(&r, &j->stops, &j->nstops) < 0 ||
+	    lit(&r, ",\"messages\":") < 0 || strs(&r, &j->msgs, &j->nmsgs) < 0 || lit(&r, ",\"prompt\":") < 0 ||
+	    (lit(&r, "null") < 0 && !(j->prompt = str(&r)))) {
+		out->error = H->format("the llama provider could not read its own request");
+		out->error_type = "bad_request";
+		return -1;
+	}
+	if (j->echo && !j->prompt) {
+		out->error = H->format("--mode logprobs scores a prompt; this record has messages");
+		out->error_type = "bad_request";
+		out->retry = QA_RETRY_NO;
+		return -1;
+	}
+	if (!j->echo && !j->prompt) {
+		struct le_msg *m = H->alloc((j->nmsgs / 2 + 1) * sizeof *m);
+		for (size_t i = 0; i + 1 < j->nmsgs; i += 2)
+			m[i / 2] = (struct le_msg){ j->msgs[i], j->msgs[i + 1] };
+		j->chat = le_chat(g->m, m, j->nmsgs / 2, e, sizeof e);
+		H->free(m);
+		if (!j->chat) {
+			out->error = H->format("%s", e);
+			out->error_type = "bad_request";
+			out->retry = QA_RETRY_NO;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static struct le_gen job_gen(const struct job *j, int (*stop)(void *), void *stop_arg)
+{
+	return (struct le_gen){ .temperature = j->temp, .seed = (uint32_t)j->seed, .max_tokens = (int)j->maxt,
+		.stop = (const char *const *)j->stops, .nstop = j->nstops, .cancel = stop, .cancel_arg = stop_arg };
+}
+
+/* A generation's outcome as the record's answer. */
+static int gen_reply(struct le_out *o, struct qa_reply *out)
+{
+	if (o->rc != LE_OK) {
+		out->error = H->format("%s", o->rc == LE_ABORTED ? "the decode was stopped (timeout)" :
+		    *o->err ? o->err : "the decode failed");
+		out->error_type = o->rc == LE_ABORTED ? "timeout" : "server";
+		if (o->rc != LE_ABORTED)
+			out->retry = QA_RETRY_NO;
+		free(o->text);
+		return -1;
+	}
+	size_t tl = o->text ? strlen(o->text) : 0;
+	out->text = H->alloc(tl + 1);
+	memcpy(out->text, o->text ? o->text : "", tl + 1);
+	free(o->text);
+	out->finish_reason = H->format("%s", o->finish_reason ? o->finish_reason : "stop");
+	out->usage = H->format("{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld}",
+	    o->prompt_tokens, o->completion_tokens, o->prompt_tokens + o->completion_tokens);
+	return 0;
+}
+
 static int compute(void *engine, const qa_json *rec, const struct qa_request *req, int (*stop)(void *),
     void *stop_arg, struct qa_reply *out)
 {
 	(void)rec;
 	struct eng *g = engine;
-	struct rd r = { req->body, req->body + req->body_len };
-	double temp, seed, maxt, echo, k;
-	char **stops = NULL, **msgs = NULL, *prompt = NULL, *chat = NULL;
-	size_t nstops = 0, nmsgs = 0;
+	struct job j;
 	int rc = -1;
-	char e[512] = "";
-	if (lit(&r, "{\"temperature\":") < 0 || num(&r, &temp) < 0 || lit(&r, ",\"seed\":") < 0 ||
-	    num(&r, &seed) < 0 || lit(&r, ",\"max_tokens\":") < 0 || num(&r, &maxt) < 0 ||
-	    lit(&r, ",\"echo\":") < 0 || num(&r, &echo) < 0 || lit(&r, ",\"logprobs\":") < 0 || num(&r, &k) < 0 ||
-	    lit(&r, ",\"stop\":") < 0 || strs(&r, &stops, &nstops) < 0 || lit(&r, ",\"messages\":") < 0 ||
-	    strs(&r, &msgs, &nmsgs) < 0 || lit(&r, ",\"prompt\":") < 0 ||
-	    (lit(&r, "null") < 0 && !(prompt = str(&r)))) {
-		out->error = H->format("the llama provider could not read its own request");
-		out->error_type = "bad_request";
+	if (job_read(g, req, &j, out) < 0)
 		goto done;
-	}
 	le_set_abort_fn(g->m, stop, stop_arg);
 	if (g->base)
 		le_set_abort_fn(g->base, stop, stop_arg);
-	if (echo) {
-		if (!prompt) {
-			out->error = H->format("--mode logprobs scores a prompt; this record has messages");
-			out->error_type = "bad_request";
-			out->retry = QA_RETRY_NO;
-			goto done;
-		}
-		rc = score(g, prompt, (long)k, out);
-		goto done;
+	if (j.echo) {
+		rc = score(g, j.prompt, (long)j.k, out);
+	} else {
+		struct le_gen gen = job_gen(&j, NULL, NULL);
+		struct le_out o;
+		const char *p = j.prompt ? j.prompt : j.chat;
+		le_generate_many(g->m, 1, &p, &gen, &o);
+		rc = gen_reply(&o, out);
 	}
-	if (!prompt) {
-		struct le_msg *m = H->alloc((nmsgs / 2 + 1) * sizeof *m);
-		for (size_t i = 0; i + 1 < nmsgs; i += 2)
-			m[i / 2] = (struct le_msg){ msgs[i], msgs[i + 1] };
-		char *c = le_chat(g->m, m, nmsgs / 2, e, sizeof e);
-		H->free(m);
-		if (!c) {
-			out->error = H->format("%s", e);
-			out->error_type = "bad_request";
-			out->retry = QA_RETRY_NO;
-			goto done;
-		}
-		chat = c;
-	}
-	struct le_gen gen = { .temperature = temp, .seed = (uint32_t)seed, .max_tokens = (int)maxt,
-		.stop = (const char *const *)stops, .nstop = nstops, .slot = 0 };
-	struct le_out o;
-	double t0 = now_ms();
-	int grc = le_generate(g->m, prompt ? prompt : chat, &gen, &o, e, sizeof e);
-	(void)t0;
-	if (grc == LE_ABORTED) {
-		out->error = H->format("the decode was stopped (timeout)");
-		out->error_type = "timeout";
-		free(o.text);
-		goto done;
-	}
-	if (grc != LE_OK) {
-		out->error = H->format("%s", *e ? e : "the decode failed");
-		out->error_type = "server";
-		out->retry = QA_RETRY_NO;
-		free(o.text);
-		goto done;
-	}
-	size_t tl = o.text ? strlen(o.text) : 0;
-	out->text = H->alloc(tl + 1);
-	memcpy(out->text, o.text ? o.text : "", tl + 1);
-	free(o.text);
-	out->finish_reason = H->format("%s", o.finish_reason ? o.finish_reason : "stop");
-	out->usage = H->format("{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld}",
-	    o.prompt_tokens, o.completion_tokens, o.prompt_tokens + o.completion_tokens);
-	rc = 0;
-done:
-	if (g)
-		le_set_abort_fn(g->m, NULL, NULL);
-	if (g && g->base)
+	le_set_abort_fn(g->m, NULL, NULL);
+	if (g->base)
 		le_set_abort_fn(g->base, NULL, NULL);
-	strs_free(stops, nstops);
-	strs_free(msgs, nmsgs);
-	free(prompt);
-	free(chat);
+done:
+	job_free(&j);
 	return rc;
+}
+
+/*
+ * Several requests at once: the generations share one batched decode per
+ * token (one sequence each), scorings and bad requests are answered one by
+ * one as compute() answers them.
+ */
+static void compute_many(void *engine, size_t n, const qa_json *const *recs, const struct qa_request *const *reqs,
+    int (*stop)(void *), void *const *stop_args, struct qa_reply *const *out)
+{
+	struct eng *g = engine;
+	struct job *j = H->alloc(n * sizeof *j);
+	struct le_gen *gen = H->alloc(n * sizeof *gen);
+	struct le_out *o = H->alloc(n * sizeof *o);
+	const char **prompt = H->alloc(n * sizeof *prompt);
+	size_t *ix = H->alloc(n * sizeof *ix), ng = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (job_read(g, reqs[i], &j[i], out[i]) < 0)
+			continue;
+		if (j[i].echo) {
+			compute(engine, recs[i], reqs[i], stop, stop_args[i], out[i]);
+			continue;
+		}
+		gen[ng] = job_gen(&j[i], stop, stop_args[i]);
+		prompt[ng] = j[i].prompt ? j[i].prompt : j[i].chat;
+		ix[ng++] = i;
+	}
+	if (ng)
+		le_generate_many(g->m, ng, prompt, gen, o);
+	for (size_t k = 0; k < ng; k++)
+		gen_reply(&o[k], out[ix[k]]);
+	for (size_t i = 0; i < n; i++)
+		job_free(&j[i]);
+	H->free(j);
+	H->free(gen);
+	H->free(o);
+	H->free(prompt);
+	H->free(ix);
 }
 
 static const struct qa_provider_ops ops = {
@@ -557,6 +610,7 @@ static const struct qa_provider_ops ops = {
 	.open = open_,
 	.compute = compute,
 	.close = close_,
+	.compute_many = compute_many,
 };
 
 static const struct qa_plugin me = { QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "llama", "0.1",
