@@ -278,3 +278,28 @@ chat() {
 		done < <(jq -r '"\(.id | tojson) \(.response.usage.completion_tokens)"' out.jsonl)
 	done
 }
+
+@test "llama provider: greedy generation in the process equals llama-server's greedy answer, same GGUF and prompts" {
+	local m url
+	for m in f32:F32 q4_0:Q4; do
+		url=${m#*:}
+		url=${!url}
+		# llama-server's greedy answers, 16 tokens each
+		run_ok qa-send -q -c 2 --cache-mode off --provider openai-completions --base-url "$url" --model x \
+			--key-env QA_LLAMA_KEY -p temperature=0 -p max_tokens=16 "$D/prompts.jsonl"
+		local server=$output
+		[ "$(jq -s 'map(select(.response.usage.completion_tokens == 16)) | length' <<<"$server")" -gt 0 ]
+		run_ok qa-send -q -c 2 --cache-mode off --provider llama --model "$LLAMA_MODELS/${m%%:*}.gguf" \
+			--threads 1 -p temperature=0 -p max_tokens=16 "$D/prompts.jsonl"
+		[ "$(jq -s 'map(select(.response.text | length > 0)) | length' <<<"$output")" -eq ${#PROMPTS[@]} ]
+		diff <(jq -c '[.id, .response.text, .response.usage.completion_tokens]' <<<"$server") \
+			<(jq -c '[.id, .response.text, .response.usage.completion_tokens]' <<<"$output")
+	done
+	# the two models answer differently somewhere: the comparison above can tell them apart
+	run_ok qa-send -q --cache-mode off --provider llama --model "$LLAMA_MODELS/q4_0.gguf" --threads 1 \
+		-p temperature=0 -p max_tokens=16 "$D/prompts.jsonl"
+	local q4=$output
+	run_ok qa-send -q --cache-mode off --provider llama --model "$LLAMA_MODELS/f32.gguf" --threads 1 \
+		-p temperature=0 -p max_tokens=16 "$D/prompts.jsonl"
+	[ "$(jq -c .response.text <<<"$q4")" != "$(jq -c .response.text <<<"$output")" ]
+}
