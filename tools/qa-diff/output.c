@@ -303,9 +303,12 @@ void drift_text(qa_buf *b, const struct driftres *r)
 {
 	const struct drift *d = r->d;
 	char x[64], y[64];
-	buf_printf(b, "token drift: %ld record%s with logprobs in both runs, %ld token%s compared, "
-	    "%ld with top-k lists\n", d->records, d->records == 1 ? "" : "s", d->tokens, d->tokens == 1 ? "" : "s",
-	    d->top_n);
+	buf_printf(b, "token drift: %ld record%s with logprobs in both runs, %ld token%s compared, ", d->records,
+	    d->records == 1 ? "" : "s", d->tokens, d->tokens == 1 ? "" : "s");
+	if (d->exact == d->records)
+		buf_adds(b, "each one's drift exact (the candidate ran with --kl-base)\n");
+	else
+		buf_printf(b, "%ld with top-k lists\n", d->top_n);
 	if (d->differ)
 		buf_printf(b, "tokens differ: %ld record%s, left out of token drift\n", d->differ,
 		    d->differ == 1 ? "" : "s");
