@@ -188,4 +188,10 @@ close() {
 	assert_stderr --partial "cand-bad.jsonl:1"
 	assert_stderr --partial "response.drift"
 	[ "$(jq -r 'select(.scope == "overall") | .drift.kl_estimate' <<<"$output")" = "top-k renormalized" ]
+	# One record with exact drift, one without: the estimate says it is mixed (qa-report reads "exact" as exact).
+	{ cat "$D/base.jsonl"; jq -c '.id = "u"' "$D/base.jsonl"; } >"$D/base2.jsonl"
+	{ cat "$D/cand.jsonl"; jq -c '.id = "u" | del(.response.drift)' "$D/cand.jsonl"; } >"$D/cand2.jsonl"
+	run_ok qa-diff "$D/base2.jsonl" "$D/cand2.jsonl"
+	[ "$(jq -c 'select(.scope == "overall") | .drift | [.kl_estimate, .exact_records, .records]' <<<"$output")" = \
+	  '["mixed: --kl-base where given, else top-k",1,2]' ]
 }

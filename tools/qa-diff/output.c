@@ -46,7 +46,7 @@ void json_side(qa_buf *b, const struct sideres *s)
 const char *kl_estimate(const struct drift *d)
 {
 	if (d->exact)
-		return d->exact == d->records ? "exact" : "exact where --kl-base gave it, else top-k";
+		return d->exact == d->records ? "exact" : "mixed: --kl-base where given, else top-k";
 	return D.kl_raw ? "top-k raw" : "top-k renormalized";
 }
 
