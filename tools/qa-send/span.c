@@ -306,6 +306,9 @@ void succeed(struct task *t, const struct outcome *o, double now)
 			return;
 		}
 	}
+	/* A server that times itself is llama.cpp's: its chat template goes in response.sent. */
+	if (r->server_timings && !t->win)
+		sent_props(t->ep);
 	const char *text = t->win ? t->win->text : r->text;
 	qa_buf b = { 0 };
 	buf_adds(&b, "{\"text\":");
