@@ -347,3 +347,74 @@ assess_with() {
 	run_ok qa-diff -f table b.jsonl c.jsonl
 	assert_output --partial "Recovery: 83.3% pooled, 75.0% averaged over the tasks; 16.7% of the items flip."
 }
+
+# Servers this file's tests start (qa-testd, llama-server) end with the test.
+teardown() {
+	local f
+	for f in "$BATS_FILE_TMPDIR"/*.pid; do
+		[ -f "$f" ] || continue
+		kill "$(cat "$f")" 2>/dev/null || true
+		rm -f "$f"
+	done
+}
+
+# A scored run of tasks.jsonl against a server on port $2: out port [qa-send flags...]
+run_at() {
+	local out=$1 port=$2
+	shift 2
+	QA_TEST_KEY=none qa-send -q --cache-mode off --provider openai --base-url "http://127.0.0.1:$port/v1" \
+		--model m --key-env QA_TEST_KEY -p temperature=0 -p max_tokens=4 "$@" < tasks.jsonl | qa-score > "$out"
+}
+
+@test "qa-send: a server that reports its chat template (qa-testd as llama.cpp) puts its fingerprint in response.sent; qa-diff compares it" {
+	load testd
+	start_testd TA --template 'TEMPLATE-A {{ messages }}'
+	start_testd TB --template 'TEMPLATE-B {{ messages }}'
+	start_testd TN
+	run_at a1.jsonl "$TA_PORT"
+	run_at a2.jsonl "$TA_PORT"
+	run_at b.jsonl "$TB_PORT"
+	run_at n.jsonl "$TN_PORT"
+	# every record carries sha256 of the template, cut to 16 hex digits; /props was asked once
+	want="sha256:$(printf '%s' 'TEMPLATE-A {{ messages }}' | sha256sum | cut -c1-16)"
+	[ "$(jq -r .response.sent.template a1.jsonl | sort | uniq -c | awk '{print $1, $2}')" = "3 $want" ]
+	[ "$(get "$TA_PORT" /_count | jq '.paths["/props"]')" = 2 ]
+	# a server without timings is not llama.cpp: no /props asked, no template
+	[ "$(jq -c '.response.sent | has("template")' n.jsonl | sort -u)" = false ]
+	[ "$(get "$TN_PORT" /_count | jq '.paths["/props"] // 0')" = 0 ]
+	# the same template compares; another is refused, named, unless allowed
+	run_ok qa-diff a1.jsonl a2.jsonl
+	[ -z "$stderr" ]
+	run_usage qa-diff a1.jsonl b.jsonl
+	assert_stderr "qa-diff: b.jsonl:1: not comparable: response.sent.template is \"sha256:$(printf '%s' 'TEMPLATE-B {{ messages }}' | sha256sum | cut -c1-16)\" here, \"$want\" in the baseline (line 1); --allow-mismatch template compares anyway"
+	run_ok qa-diff --allow-mismatch template a1.jsonl b.jsonl
+	# known on one side only: not a difference, but said
+	run_ok qa-diff a1.jsonl n.jsonl
+	assert_stderr "qa-diff: 3 compared pairs have a chat template fingerprint on one side only (a server that does not report its template): the templates are not compared there"
+	# a completions request is wrapped in no template: none is recorded
+	QA_TEST_KEY=none qa-send -q --cache-mode off --provider openai-completions --base-url "http://127.0.0.1:$TA_PORT/v1" \
+		--model m --key-env QA_TEST_KEY < tasks.jsonl > comp.jsonl
+	[ "$(jq -c '.response.sent | has("template")' comp.jsonl | sort -u)" = false ]
+}
+
+@test "qa-send against the real llama-server: chatml and llama2 templates differ in response.sent, and qa-diff refuses the pair" {
+	load llama
+	llama_models
+	start_llama tchatml f32.gguf --chat-template chatml
+	start_llama tllama2 f32.gguf --chat-template llama2
+	run_at c1.jsonl "$tchatml_PORT"
+	run_at c2.jsonl "$tchatml_PORT"
+	run_at l.jsonl "$tllama2_PORT"
+	# the fingerprint is of what /props says the template is
+	for p in tchatml tllama2; do
+		port=${p}_PORT
+		llama_get "${!port}" /props | jq -j .chat_template | sha256sum | cut -c1-16 > "$p.fp"
+	done
+	[ "$(jq -r .response.sent.template c1.jsonl | sort -u)" = "sha256:$(cat tchatml.fp)" ]
+	[ "$(jq -r .response.sent.template l.jsonl | sort -u)" = "sha256:$(cat tllama2.fp)" ]
+	[ "$(cat tchatml.fp)" != "$(cat tllama2.fp)" ]
+	run_ok qa-diff c1.jsonl c2.jsonl
+	run_usage qa-diff c1.jsonl l.jsonl
+	assert_stderr --partial "qa-diff: l.jsonl:1: not comparable: response.sent.template is \"sha256:$(cat tllama2.fp)\" here"
+	run_ok qa-diff --allow-mismatch template c1.jsonl l.jsonl
+}
