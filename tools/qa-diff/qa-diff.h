@@ -283,6 +283,7 @@ enum {
 	OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
 	OPT_MAX_LATENCY_RATIO,
 	OPT_ALLOW_MISMATCH, OPT_NOISE, OPT_MAX_EXCESS_FLIPS,
+	OPT_CANDIDATE_REPEAT,
 };
 
 extern const char usage_text[];
@@ -395,6 +396,10 @@ void json_noise(qa_buf *b, const struct result *r);
 void noise_text(qa_buf *b, const struct result *r);
 void noise_gate(struct result *r);
 void noise_free(void);
+void repeat_add(int side, const char *path);
+int repeats_delta(const struct result *r, double *point, double *lo, double *hi);
+void json_repeats(qa_buf *b, const struct result *r);
+void repeats_text(qa_buf *b, const struct result *r);
 void sent_allow(const char *list);
 void sent_record(int side, size_t item, const qa_json *j, unsigned long line);
 void sent_report(void);
