@@ -295,13 +295,17 @@ assess_with() {
 		PERPLEXITY=no MAX_DROP=0.5 "$@"
 }
 
-@test "assess.mk REPEAT=3: the baseline sent three times, qa-diff --noise over the first repeat" {
+@test "assess.mk REPEAT=3: both sides sent three times, qa-diff --noise over the first repeat, the test over all" {
 	run --separate-stderr assess_with "$QA_BIN" NAME=r REPEAT=3
 	assert_success
-	[ "$(wc -l < runs/r/old.repeat-2.sent.jsonl)" = "$(wc -l < runs/r/tasks.jsonl)" ]
-	[ "$(wc -l < runs/r/old.repeat-3.sent.jsonl)" = "$(wc -l < runs/r/tasks.jsonl)" ]
+	for f in old.repeat-2 old.repeat-3 int4.repeat-2 int4.repeat-3; do
+		[ "$(wc -l < "runs/r/$f.sent.jsonl")" = "$(wc -l < runs/r/tasks.jsonl)" ]
+	done
 	[ "$(jq -r 'select(.scope == "overall") | .noise_floor.n' runs/r/diff.json)" -gt 300 ]
 	grep -q '^Noise floor (the baseline against its repeat' runs/r/diff.txt
+	jq -e 'select(.scope == "overall") | .repeats.baseline.runs == 3 and .repeats.candidate.runs == 3 and
+		.repeats.n > 300 and .gate.ci == "repeats"' runs/r/diff.json
+	grep -q '^Repeats (3 baseline runs, 3 candidate runs' runs/r/diff.txt
 	# without REPEAT, no repeat and no floor
 	run --separate-stderr assess_with "$QA_BIN" NAME=one
 	assert_success
@@ -325,9 +329,11 @@ assess_with() {
 	chmod +x bin/qa-send
 	run --separate-stderr assess_with "$PWD/bin" NAME=c REPEAT=2
 	assert_success
-	[ "$(grep -c -- '--cache-mode refresh' send.log)" = 1 ]
+	[ "$(grep -c -- '--cache-mode refresh' send.log)" = 2 ]
 	[ "$(grep -c -- '--endpoint old' send.log)" = 2 ]
+	[ "$(grep -c -- '--endpoint int4' send.log)" = 2 ]
 	grep -- '--cache-mode refresh' send.log | grep -q -- '--endpoint old'
+	grep -- '--cache-mode refresh' send.log | grep -q -- '--endpoint int4'
 	# the real qa-send of this tree, which has the cache: the repeats are sent too
 	run --separate-stderr assess_with "$QA_BIN" NAME=d REPEAT=2
 	assert_success
