@@ -36,8 +36,8 @@ void gate(struct result *r)
 {
 	double lo, hi, point = r->pd.mean_diff;
 	r->gate_ci = ci_used(r, &lo, &hi);
-	/* Repeats on the line: the paired test of the per-item accuracy over the runs. */
-	if (repeats_delta(r, &point, &lo, &hi))
+	/* Repeats on a line of 0/1 scores: the paired test of the per-item accuracy over the runs. */
+	if (r->binary && repeats_delta(r, &point, &lo, &hi))
 		r->gate_ci = "repeats";
 	if (!r->gated)
 		return;
