@@ -176,9 +176,7 @@ static void repeat_item(size_t i, const struct item *it)
 /*
  * The paired bootstrap of mean(d) over items: each resample draws items
  * with replacement (an item's runs stay together, both sides alike); the
- * CI is the percentile interval, p the two-sided share of resamples whose
- * mean, centred on theirs (the null of no difference), is as far from 0
- * as the observed one, counting the observed sample: (1 + #) / (B + 1).
+ * CI and p are resampled()'s, as the corpus figures' are.
  */
 static void repeat_test(struct rstat *r, uint64_t stream)
 {
@@ -188,24 +186,15 @@ static void repeat_test(struct rstat *r, uint64_t stream)
 		return;
 	mean_se(r->d.v, n, &r->mean, &r->se);
 	long B = D.bootstrap ? D.bootstrap : 1000;
-	double *means = xreallocarray(NULL, (size_t)B, sizeof *means), centre = 0;
+	double *means = xreallocarray(NULL, (size_t)B, sizeof *means);
 	uint64_t state = (uint64_t)D.seed ^ stream ^ 0x726570656174ull;	/* "repeat": its own stream */
 	for (long b = 0; b < B; b++) {
 		double sum = 0;
 		for (size_t i = 0; i < n; i++)
 			sum += r->d.v[draw(&state, (uint32_t)n)];
 		means[b] = sum / (double)n;
-		centre += means[b];
 	}
-	centre /= (double)B;
-	long extreme = 0;
-	for (long b = 0; b < B; b++)
-		extreme += fabs(means[b] - centre) >= fabs(r->mean) - EPS;
-	r->p = (double)(extreme + 1) / (double)(B + 1);
-	qsort(means, (size_t)B, sizeof *means, cmp_double);
-	double tail = 50 * erfc(D.z / sqrt(2));
-	r->lo = percentile_linear(means, (size_t)B, tail);
-	r->hi = percentile_linear(means, (size_t)B, 100 - tail);
+	resampled(means, B, r->mean, &r->p, &r->lo, &r->hi);
 	free(means);
 }
 
@@ -329,16 +318,21 @@ void noise_read(void)
 		    file);
 }
 
-static const struct nstat *stat_of(const struct result *r)
+/* The line's task: its index, D.ntasks for the overall line, -1 for none. */
+static long line_task(const struct result *r)
 {
-	if (!per_task)
-		return NULL;
 	if (strcmp(r->scope, "overall") == 0)
-		return &all;
+		return (long)D.ntasks;
 	for (size_t t = 0; t < D.ntasks; t++)
 		if (D.tasks[t].name == r->task)
-			return &per_task[t];
-	return NULL;
+			return (long)t;
+	return -1;
+}
+
+static const struct nstat *stat_of(const struct result *r)
+{
+	long t = per_task ? line_task(r) : -1;
+	return t < 0 ? NULL : t == (long)D.ntasks ? &all : &per_task[t];
 }
 
 /* The excess flip rate in points, and its CI; NaN when undefined. */
@@ -418,14 +412,8 @@ void noise_gate(struct result *r)
 
 static const struct rstat *rstat_of(const struct result *r)
 {
-	if (!rtask)
-		return NULL;
-	if (strcmp(r->scope, "overall") == 0)
-		return &rall;
-	for (size_t t = 0; t < D.ntasks; t++)
-		if (D.tasks[t].name == r->task)
-			return &rtask[t];
-	return NULL;
+	long t = rtask ? line_task(r) : -1;
+	return t < 0 ? NULL : t == (long)D.ntasks ? &rall : &rtask[t];
 }
 
 /* For --max-drop: the per-item test over repeats, when the line has one; 0 when it has not. */

@@ -355,6 +355,7 @@ void cplug_free(void);
 double corpus_eval(struct cplug *c, const double *sum, const char **names, double *vals);
 void corpus_add(double *sum, int side, size_t at);
 void corpus_compare(struct result *r, size_t off, size_t n, uint64_t stream);
+void resampled(double *v, long B, double obs, double *p, double *lo, double *hi);
 void compute(struct result *r, const struct side side[2], struct dvec lat[2], size_t off, size_t n,
     uint64_t stream);
 double se_of(const qa_moments *m);
