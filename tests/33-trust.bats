@@ -405,6 +405,12 @@ run_at() {
 	QA_TEST_KEY=none qa-send -q --cache-mode off --provider openai-completions --base-url "http://127.0.0.1:$TA_PORT/v1" \
 		--model m --key-env QA_TEST_KEY < tasks.jsonl > comp.jsonl
 	[ "$(jq -c '.response.sent | has("template")' comp.jsonl | sort -u)" = false ]
+	[ "$(get "$TA_PORT" /_count | jq '.paths["/props"]')" = 2 ]
+	# a llama.cpp-like server whose /props does not answer: no template, and a warning says so
+	start_testd TX --template 'TEMPLATE-X' --no-props
+	run_ok run_at x.jsonl "$TX_PORT"
+	assert_stderr "qa-send: endpoint 'openai': its /props did not answer (within 2 s, at its first answer): its records carry no chat template fingerprint (response.sent.template)"
+	[ "$(jq -c '.response.sent | has("template")' x.jsonl | sort -u)" = false ]
 }
 
 @test "qa-send against the real llama-server: chatml and llama2 templates differ in response.sent, and qa-diff refuses the pair" {

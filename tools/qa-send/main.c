@@ -243,7 +243,7 @@ void report_server(void)
 		if (e->st_slow >= 3 && 5 * e->st_slow >= e->st_n) {
 			double slots;
 			int known;
-			if (e->props_asked)	/* asked at its first answer (sent_props()): not again */
+			if (e->props_ok)	/* asked at its first answer (sent_props()): not again */
 				known = (slots = e->props_slots) >= 1;
 			else
 				known = side_request(e, "/props", NULL) == 0 &&
@@ -263,6 +263,9 @@ void report_server(void)
 			    "so latency_ms is queueing, not speed; %s", e->name, e->st_slow, e->st_n,
 			    e->st_lat / (double)e->st_slow, e->st_comp / (double)e->st_slow, fix);
 		}
+		if (e->props_asked && !e->props_ok)
+			qa_warn("endpoint '%s': its /props did not answer (within 2 s, at its first answer): its records "
+			    "carry no chat template fingerprint (response.sent.template)", e->name);
 		if (e->chat_prompt) {
 			qa_buf q = { 0 };
 			buf_adds(&q, "{\"add_special\":true,\"content\":");

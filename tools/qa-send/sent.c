@@ -116,11 +116,12 @@ out:
 }
 
 /*
- * The first answer of an endpoint that carries llama.cpp's timings asks
- * its /props, before that answer is written, so that every record of the
- * endpoint carries the template; the answer waits for it (at most
- * side_request()'s 2 s, once per endpoint).  A failure is ignored: the
- * records then carry no template.  total_slots is kept for report_server().
+ * The first answer to a chat request that carries llama.cpp's timings
+ * asks the endpoint's /props, before that answer is written, so that
+ * every record of the endpoint carries the template; the answer waits for
+ * it (at most side_request()'s 2 s, once per endpoint).  A failure leaves
+ * the records without a template, which report_server() says;
+ * total_slots is kept for it too.
  */
 void sent_props(struct endpoint *e)
 {
