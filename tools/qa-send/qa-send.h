@@ -120,7 +120,7 @@ struct endpoint {
 	double st_lat, st_comp;	/* the slow ones' latency and compute, summed */
 	char *chat_prompt;	/* the first chat request made from a prompt string, */
 	double chat_tokens;	/* and the prompt_tokens the server counted for it */
-	/* its /props, asked once at its first timed answer (sent_props()) */
+	/* its /props, asked once at its first timed chat answer (sent_props()) */
 	int props_asked, props_ok;
 	double props_slots;	/* total_slots, 0: not said */
 	char template_fp[24];	/* "sha256:" and 16 hex digits of chat_template, "": not said */
