@@ -348,6 +348,8 @@ uint64_t hash_splitmix64(uint64_t z);
 uint64_t hash_fmix64(uint64_t h);
 /* The host's hash64(): FNV-1a from seed ^ HASH_FNV_BASIS, the length, splitmix64 (qa-plugin(7)). */
 uint64_t hash64(uint64_t seed, const void *p, size_t n);
+/* SHA-256 of p, its first hexlen (<= 64) lowercase hex digits into out (hexlen + 1 bytes); -1: libcrypto failed. */
+int hash_sha256_hex(const void *p, size_t n, char *out, size_t hexlen);
 
 /* ---- plugins (lib/plugin.c) ---- */
 typedef struct qa_loaded {

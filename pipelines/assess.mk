@@ -141,22 +141,28 @@ $(R)/drift.json: $(R)/ppl-baseline.jsonl $(R)/ppl-candidate.jsonl
 $(R)/drift.txt: $(R)/ppl-baseline.jsonl $(R)/ppl-candidate.jsonl
 	$(call data,$(QA_BIN)qa-diff --format table $^ > $@ 2> /dev/null)
 
-# The noise floor: REPEAT=N sends the baseline N times in all, the repeats
-# as BASELINE.repeat-K.sent.jsonl (K = 2..N), and qa-diff --noise measures
-# the baseline's flips against its first repeat: the floor under the
-# candidate's (GATE_FLAGS='--max-excess-flips 3' gates on the excess).  A
-# repeat must ask the server again: when this qa-send has a response cache
-# (its --help lists --cache-mode), the repeats are sent with --cache-mode
-# refresh, checked when they are sent.
+# The noise floor: REPEAT=N sends the baseline and the candidate N times in
+# all, the repeats as ENDPOINT.repeat-K.sent.jsonl (K = 2..N), and qa-diff
+# --noise measures the baseline's flips against its first repeat: the floor
+# under the candidate's (GATE_FLAGS='--max-excess-flips 3' gates on the
+# excess).  With the repeats of both sides (--noise, --candidate-repeat),
+# qa-diff also gives per-item agreement and the paired test over items of
+# the runs' accuracy, which --max-drop then reads.  A repeat must ask the
+# server again: when this qa-send has a response cache (its --help lists
+# --cache-mode), the repeats are sent with --cache-mode refresh, checked
+# when they are sent.
 REPEAT ?= 1
 REPEATS := $(if $(filter-out 0 1,$(REPEAT)),$(shell seq 2 $(REPEAT)))
-NOISE_OF := $(if $(REPEATS),$(R)/$(BASELINE).repeat-2.scored.jsonl)
-NOISE_FLAGS := $(if $(NOISE_OF),--noise $(NOISE_OF))
+NOISE_OF := $(foreach e,$(BASELINE) $(CANDIDATE),$(foreach k,$(REPEATS),$(R)/$(e).repeat-$(k).scored.jsonl))
+NOISE_FLAGS := $(foreach k,$(REPEATS),--noise $(R)/$(BASELINE).repeat-$(k).scored.jsonl \
+	--candidate-repeat $(R)/$(CANDIDATE).repeat-$(k).scored.jsonl)
 REFRESH = $(if $(shell $(QA_BIN)qa-send --help 2>/dev/null | grep -e '--cache-mode'),--cache-mode refresh)
 $(R)/$(BASELINE).repeat-%.sent.jsonl: $(R)/tasks.jsonl $(R)/decoding.txt $(CONFIG) $(QA_TOOLS)
 	$(call data,$(QA_BIN)qa-send -q --endpoint $(BASELINE) $(DECODE_FLAGS) $(SEND_FLAGS) $(REFRESH) $< > $@)
-.PRECIOUS: $(R)/$(BASELINE).repeat-%.sent.jsonl
-repeats: $(foreach k,$(REPEATS),$(R)/$(BASELINE).repeat-$(k).scored.jsonl)
+$(R)/$(CANDIDATE).repeat-%.sent.jsonl: $(R)/tasks.jsonl $(R)/decoding.txt $(CONFIG) $(QA_TOOLS)
+	$(call data,$(QA_BIN)qa-send -q --endpoint $(CANDIDATE) $(DECODE_FLAGS) $(SEND_FLAGS) $(REFRESH) $< > $@)
+.PRECIOUS: $(R)/$(BASELINE).repeat-%.sent.jsonl $(R)/$(CANDIDATE).repeat-%.sent.jsonl
+repeats: $(NOISE_OF)
 .PHONY: repeats
 
 # The comparison and its gate.  qa-diff exits 1 when the gate fails: the

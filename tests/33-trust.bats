@@ -295,13 +295,21 @@ assess_with() {
 		PERPLEXITY=no MAX_DROP=0.5 "$@"
 }
 
-@test "assess.mk REPEAT=3: the baseline sent three times, qa-diff --noise over the first repeat" {
-	run --separate-stderr assess_with "$QA_BIN" NAME=r REPEAT=3
+@test "assess.mk REPEAT=3: both sides sent three times, qa-diff --noise over the first repeat, the test over all" {
+	run --separate-stderr assess_with "$QA_BIN" NAME=r REPEAT=3 GATE_FLAGS='--gate-scope both'
 	assert_success
-	[ "$(wc -l < runs/r/old.repeat-2.sent.jsonl)" = "$(wc -l < runs/r/tasks.jsonl)" ]
-	[ "$(wc -l < runs/r/old.repeat-3.sent.jsonl)" = "$(wc -l < runs/r/tasks.jsonl)" ]
+	for f in old.repeat-2 old.repeat-3 int4.repeat-2 int4.repeat-3; do
+		[ "$(wc -l < "runs/r/$f.sent.jsonl")" = "$(wc -l < runs/r/tasks.jsonl)" ]
+	done
 	[ "$(jq -r 'select(.scope == "overall") | .noise_floor.n' runs/r/diff.json)" -gt 300 ]
 	grep -q '^Noise floor (the baseline against its repeat' runs/r/diff.txt
+	jq -e 'select(.scope == "overall") | .repeats.baseline.runs == 3 and .repeats.candidate.runs == 3 and
+		.repeats.n > 300' runs/r/diff.json
+	# --max-drop reads the test over repeats on lines of 0/1 scores; ROUGE makes the overall line a mean score
+	[ "$(jq -r 'select(.task == "arith") | .gate.ci' runs/r/diff.json)" = repeats ]
+	[ "$(jq -r 'select(.task == "summarize") | .gate.ci' runs/r/diff.json)" = normal ]
+	[ "$(jq -r 'select(.scope == "overall") | .gate.ci' runs/r/diff.json)" = normal ]
+	grep -q '^Repeats (3 baseline runs, 3 candidate runs' runs/r/diff.txt
 	# without REPEAT, no repeat and no floor
 	run --separate-stderr assess_with "$QA_BIN" NAME=one
 	assert_success
@@ -325,9 +333,11 @@ assess_with() {
 	chmod +x bin/qa-send
 	run --separate-stderr assess_with "$PWD/bin" NAME=c REPEAT=2
 	assert_success
-	[ "$(grep -c -- '--cache-mode refresh' send.log)" = 1 ]
+	[ "$(grep -c -- '--cache-mode refresh' send.log)" = 2 ]
 	[ "$(grep -c -- '--endpoint old' send.log)" = 2 ]
+	[ "$(grep -c -- '--endpoint int4' send.log)" = 2 ]
 	grep -- '--cache-mode refresh' send.log | grep -q -- '--endpoint old'
+	grep -- '--cache-mode refresh' send.log | grep -q -- '--endpoint int4'
 	# the real qa-send of this tree, which has the cache: the repeats are sent too
 	run --separate-stderr assess_with "$QA_BIN" NAME=d REPEAT=2
 	assert_success
@@ -346,4 +356,218 @@ assess_with() {
 	[ "$(jq -c 'select(.scope == "overall") | [.recovery_pct, .recovery_pct_task_mean]' <<<"$output")" = '[83.33333333333334,75]' ]
 	run_ok qa-diff -f table b.jsonl c.jsonl
 	assert_output --partial "Recovery: 83.3% pooled, 75.0% averaged over the tasks; 16.7% of the items flip."
+}
+
+# Servers this file's tests start (qa-testd, llama-server) end with the test.
+teardown() {
+	local f
+	for f in "$BATS_FILE_TMPDIR"/*.pid; do
+		[ -f "$f" ] || continue
+		kill "$(cat "$f")" 2>/dev/null || true
+		rm -f "$f"
+	done
+}
+
+# A scored run of tasks.jsonl against a server on port $2: out port [qa-send flags...]
+run_at() {
+	local out=$1 port=$2
+	shift 2
+	QA_TEST_KEY=none qa-send -q --cache-mode off --provider openai --base-url "http://127.0.0.1:$port/v1" \
+		--model m --key-env QA_TEST_KEY -p temperature=0 -p max_tokens=4 "$@" < tasks.jsonl | qa-score > "$out"
+}
+
+@test "qa-send: a server that reports its chat template (qa-testd as llama.cpp) puts its fingerprint in response.sent; qa-diff compares it" {
+	load testd
+	start_testd TA --template 'TEMPLATE-A {{ messages }}'
+	start_testd TB --template 'TEMPLATE-B {{ messages }}'
+	start_testd TN
+	run_at a1.jsonl "$TA_PORT"
+	run_at a2.jsonl "$TA_PORT"
+	run_at b.jsonl "$TB_PORT"
+	run_at n.jsonl "$TN_PORT"
+	# every record carries sha256 of the template, cut to 16 hex digits; /props was asked once
+	want="sha256:$(printf '%s' 'TEMPLATE-A {{ messages }}' | sha256sum | cut -c1-16)"
+	[ "$(jq -r .response.sent.template a1.jsonl | sort | uniq -c | awk '{print $1, $2}')" = "3 $want" ]
+	[ "$(get "$TA_PORT" /_count | jq '.paths["/props"]')" = 2 ]
+	# a server without timings is not llama.cpp: no /props asked, no template
+	[ "$(jq -c '.response.sent | has("template")' n.jsonl | sort -u)" = false ]
+	[ "$(get "$TN_PORT" /_count | jq '.paths["/props"] // 0')" = 0 ]
+	# the same template compares; another is refused, named, unless allowed
+	run_ok qa-diff a1.jsonl a2.jsonl
+	[ -z "$stderr" ]
+	run_usage qa-diff a1.jsonl b.jsonl
+	assert_stderr "qa-diff: b.jsonl:1: not comparable: response.sent.template is \"sha256:$(printf '%s' 'TEMPLATE-B {{ messages }}' | sha256sum | cut -c1-16)\" here, \"$want\" in the baseline (line 1); --allow-mismatch template compares anyway"
+	run_ok qa-diff --allow-mismatch template a1.jsonl b.jsonl
+	# known on one side only: not a difference, but said
+	run_ok qa-diff a1.jsonl n.jsonl
+	assert_stderr "qa-diff: 3 compared pairs have a chat template fingerprint on one side only (a server that does not report its template): the templates are not compared there"
+	# a completions request is wrapped in no template: none is recorded
+	QA_TEST_KEY=none qa-send -q --cache-mode off --provider openai-completions --base-url "http://127.0.0.1:$TA_PORT/v1" \
+		--model m --key-env QA_TEST_KEY < tasks.jsonl > comp.jsonl
+	[ "$(jq -c '.response.sent | has("template")' comp.jsonl | sort -u)" = false ]
+	[ "$(get "$TA_PORT" /_count | jq '.paths["/props"]')" = 2 ]
+	# a llama.cpp-like server whose /props does not answer: no template, and a warning says so
+	start_testd TX --template 'TEMPLATE-X' --no-props
+	run_ok run_at x.jsonl "$TX_PORT"
+	assert_stderr "qa-send: endpoint 'openai': its /props did not answer (within 2 s, at its first answer): its records carry no chat template fingerprint (response.sent.template)"
+	[ "$(jq -c '.response.sent | has("template")' x.jsonl | sort -u)" = false ]
+}
+
+@test "qa-send against the real llama-server: chatml and llama2 templates differ in response.sent, and qa-diff refuses the pair" {
+	load llama
+	llama_models
+	start_llama tchatml f32.gguf --chat-template chatml
+	start_llama tllama2 f32.gguf --chat-template llama2
+	run_at c1.jsonl "$tchatml_PORT"
+	run_at c2.jsonl "$tchatml_PORT"
+	run_at l.jsonl "$tllama2_PORT"
+	# the fingerprint is of what /props says the template is
+	for p in tchatml tllama2; do
+		port=${p}_PORT
+		llama_get "${!port}" /props | jq -j .chat_template | sha256sum | cut -c1-16 > "$p.fp"
+	done
+	[ "$(jq -r .response.sent.template c1.jsonl | sort -u)" = "sha256:$(cat tchatml.fp)" ]
+	[ "$(jq -r .response.sent.template l.jsonl | sort -u)" = "sha256:$(cat tllama2.fp)" ]
+	[ "$(cat tchatml.fp)" != "$(cat tllama2.fp)" ]
+	run_ok qa-diff c1.jsonl c2.jsonl
+	run_usage qa-diff c1.jsonl l.jsonl
+	assert_stderr --partial "qa-diff: l.jsonl:1: not comparable: response.sent.template is \"sha256:$(cat tllama2.fp)\" here"
+	run_ok qa-diff --allow-mismatch template c1.jsonl l.jsonl
+}
+
+# Four items, three runs a side (hb1..3, hc1..3), figures derived by hand:
+# per item, right in k of 3 runs: baseline 3, 2, 0, 3; candidate 2, 0, 1, 3.
+repeat_hand_case() {
+	local f i v
+	mk() { f=$1.jsonl; shift; i=1; for v in "$@"; do printf '{"id":%d,"scores":{"exact_match":%s}}\n' $i $v >> "$f"; i=$((i + 1)); done; }
+	mk hb1 1 1 0 1; mk hb2 1 0 0 1; mk hb3 1 1 0 1
+	mk hc1 1 0 0 1; mk hc2 1 0 1 1; mk hc3 0 0 0 1
+}
+
+@test "qa-diff with repeats: per-item accuracy and agreement, and the paired test over items, as derived by hand" {
+	repeat_hand_case
+	run_ok qa-diff --noise hb2.jsonl --noise hb3.jsonl --candidate-repeat hc2.jsonl --candidate-repeat hc3.jsonl \
+		hb1.jsonl hc1.jsonl
+	jq -c 'select(.scope == "overall") | .repeats' <<<"$output" > r.json
+	# accuracy over the runs: baseline (1 + 2/3 + 0 + 1) / 4 = 2/3, candidate (2/3 + 0 + 1/3 + 1) / 4 = 1/2;
+	# agreement, the chance two runs agree, k(k-1) + (3-k)(2-k) over 6: baseline 1, 1/3, 1, 1; candidate 1/3, 1, 1/3, 1
+	jq -e '.n == 4 and .baseline.runs == 3 and .candidate.runs == 3 and
+		((.baseline.accuracy - 2/3) | fabs) < 1e-12 and ((.candidate.accuracy - 1/2) | fabs) < 1e-12 and
+		((.baseline.agreement - 5/6) | fabs) < 1e-12 and ((.candidate.agreement - 2/3) | fabs) < 1e-12 and
+		.baseline.unanimous_pct == 75 and .candidate.unanimous_pct == 50' r.json
+	# d = -1/3, -2/3, 1/3, 0: mean -1/6, SE sqrt((1/36 + 1/4 + 1/4 + 1/36) / 3 / 4) = sqrt(5/108)
+	jq -e '((.delta.mean + 1/6) | fabs) < 1e-12 and ((.delta.se - (5/108 | sqrt)) | fabs) < 1e-12 and
+		.delta.method == "paired bootstrap over items" and .delta.resamples == 1000 and
+		.delta.ci_low < .delta.mean and .delta.mean < .delta.ci_high and .delta.p > 0 and .delta.p <= 1' r.json
+	# a resample draws items whole: its mean is one of the means of four of the d values, on a grid of 1/12
+	jq -e '[.delta.ci_low, .delta.ci_high] | map(. * 12 | (. - round) | fabs < 1e-9) | all' r.json
+	# --max-drop reads the test over repeats: its CI's lower bound is -7/12 (the grid's), over 0.5
+	run_data qa-diff --max-drop 0.5 --noise hb2.jsonl --noise hb3.jsonl --candidate-repeat hc2.jsonl \
+		--candidate-repeat hc3.jsonl hb1.jsonl hc1.jsonl
+	assert_stderr --partial "qa-diff: gate: overall: accuracy may drop by $(jq -r '-.delta.ci_low | tostring | .[0:6]' r.json)"
+	assert_stderr --partial "(the repeats CI's lower bound is"
+	[ "$(jq -r 'select(.scope == "overall") | .gate.ci' <<<"$output")" = repeats ]
+	# the table says it in a line; --verbose names the items whose runs disagree
+	run_ok qa-diff -f table -v --noise hb2.jsonl --noise hb3.jsonl --candidate-repeat hc2.jsonl \
+		--candidate-repeat hc3.jsonl hb1.jsonl hc1.jsonl
+	assert_output --partial "Repeats (3 baseline runs, 3 candidate runs, 4 items): per-item agreement 83.3% baseline, 66.7% candidate; accuracy over the runs 0.6667 and 0.5000, delta -0.1667 ["
+	assert_stderr --partial "qa-diff: hb1.jsonl:2: id 2: right in 2 of 3 baseline runs, 0 of 3 candidate runs"
+	[ "$(grep -c 'baseline runs' <<<"$stderr")" = 3 ]
+}
+
+@test "qa-diff with repeats: one --noise is the floor only; repeats of one side; items a repeat lacks are left out" {
+	repeat_hand_case
+	run_ok qa-diff --noise hb2.jsonl hb1.jsonl hc1.jsonl
+	[ "$(jq -c 'select(.scope == "overall") | has("repeats")' <<<"$output")" = false ]
+	# three baseline runs against one candidate run: no candidate agreement, the test still made
+	run_ok qa-diff --noise hb2.jsonl --noise hb3.jsonl hb1.jsonl hc1.jsonl
+	jq -e 'select(.scope == "overall") | .repeats | .candidate.runs == 1 and .candidate.agreement == null and
+		((.candidate.accuracy - 1/2) | fabs) < 1e-12 and ((.delta.mean - (1/2 - 2/3)) | fabs) < 1e-12' <<<"$output"
+	head -3 hc2.jsonl > short.jsonl
+	run_ok qa-diff --noise hb2.jsonl --candidate-repeat short.jsonl hb1.jsonl hc1.jsonl
+	assert_stderr "qa-diff: 1 paired item has a 0/1 score in the first runs but not in every repeat: left out of the per-item test over repeats"
+	[ "$(jq -r 'select(.scope == "overall") | .repeats.n' <<<"$output")" = 3 ]
+	run_usage qa-diff --noise - --candidate-repeat - hb1.jsonl hc1.jsonl
+	assert_stderr "qa-diff: only one of the runs and their repeats can be - (standard input)"
+	run_usage qa-diff --candidate-repeat - - hc1.jsonl
+	assert_stderr "qa-diff: only one of the runs and their repeats can be - (standard input)"
+}
+
+@test "qa-diff with repeats: the figures agree with numpy on 300 items of 3 runs a side, per task and overall" {
+	/usr/bin/python3 - <<'PY'
+import json, numpy as np
+rng = np.random.default_rng(31)
+n, runs = 300, 3
+q = rng.uniform(0.1, 1.0, n)
+files = {s: [open(f"{s}{k}.jsonl", "w") for k in range(runs)] for s in "bc"}
+for i in range(n):
+    for s, p in (("b", q[i]), ("c", max(q[i] - 0.08, 0))):
+        for f in files[s]:
+            f.write(json.dumps({"id": i, "task": "t%d" % (i % 2), "scores": {"exact_match": int(rng.random() < p)}}) + "\n")
+for fs in files.values():
+    for f in fs:
+        f.close()
+PY
+	run_ok qa-diff --bootstrap 4000 --noise b1.jsonl --noise b2.jsonl --candidate-repeat c1.jsonl \
+		--candidate-repeat c2.jsonl b0.jsonl c0.jsonl
+	printf '%s\n' "$output" > got.jsonl
+	/usr/bin/python3 - <<'PY'
+import json, numpy as np
+from scipy import stats
+load = lambda f: np.array([json.loads(l)["scores"]["exact_match"] for l in open(f)], float)
+task = np.array([json.loads(l)["task"] for l in open("b0.jsonl")])
+B = np.vstack([load(f"b{k}.jsonl") for k in range(3)])
+C = np.vstack([load(f"c{k}.jsonl") for k in range(3)])
+z = stats.norm.ppf(0.975)
+for line in map(json.loads, open("got.jsonl")):
+    sel = np.ones(len(task), bool) if line["scope"] == "overall" else task == line["task"]
+    r = line["repeats"]
+    for side, X in (("baseline", B[:, sel]), ("candidate", C[:, sel])):
+        k = X.sum(0)
+        agree = (k * (k - 1) + (3 - k) * (2 - k)) / 6
+        assert abs(r[side]["accuracy"] - (k / 3).mean()) < 1e-12, (side, r)
+        assert abs(r[side]["agreement"] - agree.mean()) < 1e-12, (side, r)
+        assert abs(r[side]["unanimous_pct"] - 100 * np.mean((k == 0) | (k == 3))) < 1e-9, (side, r)
+    d = C[:, sel].mean(0) - B[:, sel].mean(0)
+    assert abs(r["delta"]["mean"] - d.mean()) < 1e-12 and abs(r["delta"]["se"] - stats.sem(d)) < 1e-12, r
+    # 4000 resamples of a mean over 150+ items: the percentile interval is the normal one to a few percent
+    lo, hi = d.mean() - z * stats.sem(d), d.mean() + z * stats.sem(d)
+    w = hi - lo
+    assert abs(r["delta"]["ci_low"] - lo) < 0.08 * w and abs(r["delta"]["ci_high"] - hi) < 0.08 * w, (r, lo, hi)
+PY
+}
+
+# Coverage over many seeds: data sets drawn from a population whose delta is
+# known, each compared with another bootstrap seed; a 95% interval must hold
+# the true delta in about 95% of them.
+@test "qa-diff: the bootstrap CIs cover a known delta about 95% of the time (single runs and repeats)" {
+	/usr/bin/python3 - <<'PY'
+import json, numpy as np
+for s in range(200):
+    rng = np.random.default_rng(1000 + s)
+    # single runs: P(right) 0.7 and 0.6, independent: delta -0.1
+    with open(f"sb{s}.jsonl", "w") as b, open(f"sc{s}.jsonl", "w") as c:
+        for i in range(200):
+            b.write(json.dumps({"id": i, "scores": {"exact_match": int(rng.random() < 0.7)}}) + "\n")
+            c.write(json.dumps({"id": i, "scores": {"exact_match": int(rng.random() < 0.6)}}) + "\n")
+    # repeats: item i right with q_i ~ U(0.2, 1) in the baseline, q_i - 0.1 in the candidate; 3 runs a side
+    q = rng.uniform(0.2, 1.0, 150)
+    for side, p in (("b", q), ("c", q - 0.1)):
+        for k in range(3):
+            with open(f"r{side}{k}-{s}.jsonl", "w") as f:
+                for i in range(150):
+                    f.write(json.dumps({"id": i, "scores": {"exact_match": int(rng.random() < p[i])}}) + "\n")
+PY
+	for s in $(seq 0 199); do
+		qa-diff --bootstrap 1000 --seed "$s" "sb$s.jsonl" "sc$s.jsonl" | tail -1 >> single.jsonl
+		qa-diff --seed "$s" --noise "rb1-$s.jsonl" --noise "rb2-$s.jsonl" --candidate-repeat "rc1-$s.jsonl" \
+			--candidate-repeat "rc2-$s.jsonl" "rb0-$s.jsonl" "rc0-$s.jsonl" | tail -1 >> rep.jsonl
+	done
+	[ "$(wc -l < single.jsonl)" = 200 ] && [ "$(wc -l < rep.jsonl)" = 200 ]
+	a=$(jq -s '[.[] | .delta.bootstrap | select(.ci_low <= -0.1 and -0.1 <= .ci_high)] | length' single.jsonl)
+	b=$(jq -s '[.[] | .repeats.delta | select(.ci_low <= -0.1 and -0.1 <= .ci_high)] | length' rep.jsonl)
+	echo "covered: single runs $a of 200, repeats $b of 200" >&3
+	# binomial(200, 0.95) lies in [176, 198] with probability > 0.999
+	[ "$a" -ge 176 ] && [ "$a" -le 198 ]
+	[ "$b" -ge 176 ] && [ "$b" -le 198 ]
 }

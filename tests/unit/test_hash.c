@@ -26,5 +26,10 @@ int main(void)
 	uint64_t h = hash_fnv1a(HASH_FNV_BASIS, "salt", 4);
 	h = hash_fnv1a(h, ":", 1);
 	CHECK(hash_fmix64(hash_fnv1a(h, "id-42", 5)) % 10000 == 3016);
+	/* SHA-256 (FIPS 180-2's "abc" vector), whole and cut to 16 digits as response.sent.template has it */
+	char hex[65];
+	CHECK(hash_sha256_hex("abc", 3, hex, 64) == 0);
+	CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+	CHECK(hash_sha256_hex("abc", 3, hex, 16) == 0 && strcmp(hex, "ba7816bf8f01cfea") == 0);
 	return t_done("test_hash");
 }

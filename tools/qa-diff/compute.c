@@ -322,6 +322,29 @@ void corpus_add(double *sum, int side, size_t at)
 }
 
 /*
+ * B resampled values of a statistic observed as obs: p, the two-sided
+ * share of them that, centred on their mean (the null of no difference),
+ * are at least as far from 0 as obs, counting the observed sample:
+ * (1 + #) / (B + 1); and the percentile interval at the level D.z stands
+ * for, Phi(-z) and Phi(z).  Sorts v.
+ */
+void resampled(double *v, long B, double obs, double *p, double *lo, double *hi)
+{
+	double mean = 0;
+	for (long b = 0; b < B; b++)
+		mean += v[b];
+	mean /= (double)B;
+	long extreme = 0;
+	for (long b = 0; b < B; b++)
+		extreme += fabs(v[b] - mean) >= fabs(obs);
+	*p = (double)(extreme + 1) / (double)(B + 1);
+	qsort(v, (size_t)B, sizeof *v, cmp_double);
+	double tail = 50 * erfc(D.z / sqrt(2));
+	*lo = percentile_linear(v, (size_t)B, tail);
+	*hi = percentile_linear(v, (size_t)B, 100 - tail);
+}
+
+/*
  * The paired bootstrap of a corpus figure, as sacreBLEU's paired-bs: each
  * resample draws items with replacement, the same ones for both runs, and
  * recomputes both corpus figures from the drawn items' statistics.  The CI
@@ -355,7 +378,6 @@ void corpus_compare(struct result *r, size_t off, size_t n, uint64_t stream)
 	r->cresamples = B;
 	double *deltas = xreallocarray(NULL, (size_t)B, sizeof *deltas);
 	uint64_t state = (uint64_t)D.seed ^ stream ^ 0x636f72707573ull;	/* "corpus": its own stream */
-	double mean = 0;
 	for (long b = 0; b < B; b++) {
 		memset(sum[BASE], 0, CS.nnames * sizeof(double));
 		memset(sum[CAND], 0, CS.nnames * sizeof(double));
@@ -365,17 +387,8 @@ void corpus_compare(struct result *r, size_t off, size_t n, uint64_t stream)
 			corpus_add(sum[CAND], CAND, at);
 		}
 		deltas[b] = corpus_eval(c, sum[CAND], names, vals) - corpus_eval(c, sum[BASE], names, vals);
-		mean += deltas[b];
 	}
-	mean /= (double)B;
-	long extreme = 0;
-	for (long b = 0; b < B; b++)
-		extreme += fabs(deltas[b] - mean) >= fabs(r->cdelta);
-	r->cp = (double)(extreme + 1) / (double)(B + 1);
-	qsort(deltas, (size_t)B, sizeof *deltas, cmp_double);
-	double tail = 50 * erfc(D.z / sqrt(2));
-	r->clo_b = percentile_linear(deltas, (size_t)B, tail);
-	r->chi_b = percentile_linear(deltas, (size_t)B, 100 - tail);
+	resampled(deltas, B, r->cdelta, &r->cp, &r->clo_b, &r->chi_b);
 	free(deltas);
 	free(sum[BASE]);
 	free(sum[CAND]);

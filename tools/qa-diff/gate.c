@@ -34,15 +34,18 @@ const char *ci_used(const struct result *r, double *lo, double *hi)
 
 void gate(struct result *r)
 {
-	double lo, hi;
+	double lo, hi, point = r->pd.mean_diff;
 	r->gate_ci = ci_used(r, &lo, &hi);
+	/* Repeats on a line of 0/1 scores: the paired test of the per-item accuracy over the runs. */
+	if (r->binary && repeats_delta(r, &point, &lo, &hi))
+		r->gate_ci = "repeats";
 	if (!r->gated)
 		return;
 	if (!isnan(D.max_drop)) {
 		r->ncheck++;
 		/* For a lower-is-better score the loss is a rise: the CI's upper bound. */
 		int low = lower_better(r->metric);
-		double drop = low ? (D.gate_ci ? hi : r->pd.mean_diff) : (D.gate_ci ? -lo : -r->pd.mean_diff);
+		double drop = low ? (D.gate_ci ? hi : point) : (D.gate_ci ? -lo : -point);
 		const char *what = low ? r->metric : r->binary ? "accuracy" : "the mean score";
 		if (isnan(drop))
 			fail(r, "max-drop", NAN, D.max_drop, "--max-drop %g: the %s is undefined (%zu paired "

@@ -25,6 +25,7 @@ const char usage_text[] =
     "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
     "               [--min-same-top pct] [--max-ppl-ratio ratio]\n"
     "               [--allow-mismatch field] [--noise run] [--max-excess-flips pts]\n"
+    "               [--candidate-repeat run]\n"
     "               baseline candidate\n"
     "\n"
     "  -m, --metric NAME       score to compare (default: each record's first score)\n"
@@ -64,6 +65,10 @@ const char usage_text[] =
     "                          candidate's flips\n"
     "      --max-excess-flips P  gate: the candidate may flip at most P percentage\n"
     "                          points more items than the floor (needs --noise)\n"
+    "      --candidate-repeat RUN  the candidate sent again (repeatable; --noise is\n"
+    "                          too): with more than one repeat, per-item agreement\n"
+    "                          and a paired test over items of the runs' accuracy,\n"
+    "                          which --max-drop then reads\n"
     "  -h, --help              show this help and exit\n"
     "  -V, --version           show the version and exit\n"
     "\n"
@@ -346,6 +351,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "allow-mismatch", required_argument, NULL, OPT_ALLOW_MISMATCH },
+		{ "candidate-repeat", required_argument, NULL, OPT_CANDIDATE_REPEAT },
 		{ "max-excess-flips", required_argument, NULL, OPT_MAX_EXCESS_FLIPS },
 		{ "noise", required_argument, NULL, OPT_NOISE },
 		{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
@@ -384,6 +390,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NOISE:
 			noise_set(optarg);
+			break;
+		case OPT_CANDIDATE_REPEAT:
+			repeat_add(CAND, optarg);
 			break;
 		case OPT_MAX_EXCESS_FLIPS:
 			D.max_excess_flips = num_arg("max-excess-flips", optarg, -100, 100,
@@ -507,8 +516,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		qa_die(QA_EXIT_USAGE, "only one of the runs can be - (standard input)");
-	if (noise_on() && noise_stdin() && (strcmp(argv[0], "-") == 0 || strcmp(argv[1], "-") == 0))
-		qa_die(QA_EXIT_USAGE, "only one of the runs and --noise can be - (standard input)");
+	if (noise_stdin() && (strcmp(argv[0], "-") == 0 || strcmp(argv[1], "-") == 0))
+		qa_die(QA_EXIT_USAGE, "only one of the runs and their repeats can be - (standard input)");
 	if (!isnan(D.max_excess_flips) && !noise_on())
 		qa_die(QA_EXIT_USAGE, "--max-excess-flips needs --noise RUN, the floor it is measured over");
 	D.file[BASE] = argv[0];

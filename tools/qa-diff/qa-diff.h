@@ -288,6 +288,7 @@ enum {
 	OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
 	OPT_MAX_LATENCY_RATIO,
 	OPT_ALLOW_MISMATCH, OPT_NOISE, OPT_MAX_EXCESS_FLIPS,
+	OPT_CANDIDATE_REPEAT,
 };
 
 extern const char usage_text[];
@@ -359,6 +360,7 @@ void cplug_free(void);
 double corpus_eval(struct cplug *c, const double *sum, const char **names, double *vals);
 void corpus_add(double *sum, int side, size_t at);
 void corpus_compare(struct result *r, size_t off, size_t n, uint64_t stream);
+void resampled(double *v, long B, double obs, double *p, double *lo, double *hi);
 void compute(struct result *r, const struct side side[2], struct dvec lat[2], size_t off, size_t n,
     uint64_t stream);
 double se_of(const qa_moments *m);
@@ -404,6 +406,10 @@ void json_noise(qa_buf *b, const struct result *r);
 void noise_text(qa_buf *b, const struct result *r);
 void noise_gate(struct result *r);
 void noise_free(void);
+void repeat_add(int side, const char *path);
+int repeats_delta(const struct result *r, double *point, double *lo, double *hi);
+void json_repeats(qa_buf *b, const struct result *r);
+void repeats_text(qa_buf *b, const struct result *r);
 void sent_allow(const char *list);
 void sent_record(int side, size_t item, const qa_json *j, unsigned long line);
 void sent_report(void);

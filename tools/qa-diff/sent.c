@@ -4,7 +4,9 @@
  * different parameters, prompts or templates measure different things, so
  * a delta between them means nothing and qa-diff refuses it unless told
  * which difference is intended (--allow-mismatch).  The endpoint and the
- * model are what a comparison compares, so they may differ.
+ * model are what a comparison compares, so they may differ.  The chat
+ * template's fingerprint is there only when the server reports one
+ * (llama.cpp): absent on one side, it is unknown there, not different.
  */
 
 #include "qa-diff.h"
@@ -16,6 +18,7 @@ static qa_json *js;		/* a baseline sent object, parsed again */
 static char **allowed;
 static size_t nallowed;
 static long paired_with, paired_without, seen;	/* seen: records carrying sent, either run */
+static long template_one;	/* pairs whose template is known on one side only */
 
 void sent_allow(const char *list)
 {
@@ -81,6 +84,10 @@ static void compare(size_t item, unsigned long line, const char *pre, const qa_j
 			if (!k || ignored(k, kn))
 				continue;
 			int other = json_member(b, obb, k, kn);
+			if (!*pre && other < 0 && kn == 8 && memcmp(k, "template", 8) == 0) {
+				template_one++;
+				continue;
+			}
 			if (!*pre && kn == 6 && memcmp(k, "params", 6) == 0 && json_type(a, key + 1) == QA_OBJECT &&
 			    json_type(b, other) == QA_OBJECT) {
 				if (pass == 0)
@@ -149,6 +156,10 @@ void sent_report(void)
 		qa_warn("%ld of %ld compared pair%s carry no response.sent on one side or both (records from an "
 		    "older qa-send?): whether they were sent alike is not checked", paired_without,
 		    paired_without + paired_with, paired_without + paired_with == 1 ? "" : "s");
+	if (template_one)
+		qa_warn("%ld compared pair%s a chat template fingerprint on one side only (a server that does not "
+		    "report its template): the templates are not compared there", template_one,
+		    template_one == 1 ? " has" : "s have");
 	free(where);
 	where = NULL;
 	wcap = 0;

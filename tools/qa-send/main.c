@@ -229,65 +229,6 @@ void report_fallback(void)
 	buf_free(&b);
 }
 
-size_t on_side_body(char *p, size_t size, size_t n, void *arg)
-{
-	qa_buf *b = arg;
-	if (b->len + size * n > (1u << 20))
-		return 0;
-	buf_add(b, p, size * n);
-	return size * n;
-}
-
-/* The answer of the last side request: scratch points into it. */
-qa_buf side_body;
-
-/*
- * One small request to the server beside the API (llama.cpp's /props,
- * /tokenize): the base URL without its /v1, at most 2 s, failures
- * ignored.  The parsed answer in scratch, or -1.
- */
-int side_request(const struct endpoint *e, const char *path, const char *post)
-{
-	qa_buf url = { 0 }, *body = &side_body;
-	body->len = 0;
-	size_t n = strlen(e->base_url);
-	while (n && e->base_url[n - 1] == '/')
-		n--;
-	if (n >= 3 && strncmp(e->base_url + n - 3, "/v1", 3) == 0)
-		n -= 3;
-	buf_add(&url, e->base_url, n);
-	buf_adds(&url, path);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	int rc = -1;
-	long status = 0;
-	if (!c)
-		goto out;
-	h = curl_slist_append(h, "Content-Type: application/json");
-	if (e->auth)
-		h = curl_slist_append(h, e->auth);
-	curl_easy_setopt(c, CURLOPT_URL, buf_cstr(&url));
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "qa-send/" QA_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_side_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	if (post)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-	if (curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-	    status == 200 && json_parse(scratch, buf_cstr(body), body->len, &(const char *){ 0 },
-	    &(size_t){ 0 }) == 0)
-		rc = 0;
-out:
-	curl_slist_free_all(h);
-	if (c)
-		curl_easy_cleanup(c);
-	buf_free(&url);
-	return rc;
-}
-
 /*
  * The end of a run against servers that time themselves (llama.cpp): say
  * once when many answers waited far longer than the server computed (a
@@ -301,8 +242,12 @@ void report_server(void)
 		struct endpoint *e = eps[i];
 		if (e->st_slow >= 3 && 5 * e->st_slow >= e->st_n) {
 			double slots;
-			int known = side_request(e, "/props", NULL) == 0 &&
-			    json_num(scratch, json_find(scratch, 0, "total_slots"), &slots) == 0 && slots >= 1;
+			int known;
+			if (e->props_ok)	/* asked at its first answer (sent_props()): not again */
+				known = (slots = e->props_slots) >= 1;
+			else
+				known = side_request(e, "/props", NULL) == 0 &&
+				    json_num(scratch, json_find(scratch, 0, "total_slots"), &slots) == 0 && slots >= 1;
 			char fix[160];
 			if (known && (double)opt.concurrency > slots)
 				snprintf(fix, sizeof fix, "-c %ld is above the server's %.0f slots (/props total_slots): "
@@ -318,6 +263,9 @@ void report_server(void)
 			    "so latency_ms is queueing, not speed; %s", e->name, e->st_slow, e->st_n,
 			    e->st_lat / (double)e->st_slow, e->st_comp / (double)e->st_slow, fix);
 		}
+		if (e->props_asked && !e->props_ok)
+			qa_warn("endpoint '%s': its /props did not answer (within 2 s, at its first answer): its records "
+			    "carry no chat template fingerprint (response.sent.template)", e->name);
 		if (e->chat_prompt) {
 			qa_buf q = { 0 };
 			buf_adds(&q, "{\"add_special\":true,\"content\":");

@@ -120,6 +120,10 @@ struct endpoint {
 	double st_lat, st_comp;	/* the slow ones' latency and compute, summed */
 	char *chat_prompt;	/* the first chat request made from a prompt string, */
 	double chat_tokens;	/* and the prompt_tokens the server counted for it */
+	/* its /props, asked once at its first timed chat answer (sent_props()) */
+	int props_asked, props_ok;
+	double props_slots;	/* total_slots, 0: not said */
+	char template_fp[24];	/* "sha256:" and 16 hex digits of chat_template, "": not said */
 	/* rate-limit pacing (pacing.c) */
 	pace_t *pace;		/* NULL until its first record */
 	unsigned long pace_pass;	/* the dispatch pass in which one of its records had to wait */
@@ -394,6 +398,7 @@ int window_step(struct task *t, const struct outcome *o, char **merged);
 void note_server(struct task *t, const struct outcome *o);
 void succeed(struct task *t, const struct outcome *o, double now);
 void sent_add(qa_buf *b, const struct task *t);	/* sent.c: response.sent */
+void sent_props(struct endpoint *e);	/* sent.c: a llama.cpp server's /props, once */
 void settle(struct task *t, struct outcome *o, double now);
 int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port);
 void start_http(struct task *t, double now);

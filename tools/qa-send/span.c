@@ -306,6 +306,9 @@ void succeed(struct task *t, const struct outcome *o, double now)
 			return;
 		}
 	}
+	/* A chat request to a server that times itself (llama.cpp's): its template goes in response.sent. */
+	if (r->server_timings && !t->win && t->req.url && strstr(t->req.url, "/chat/completions"))
+		sent_props(t->ep);
 	const char *text = t->win ? t->win->text : r->text;
 	qa_buf b = { 0 };
 	buf_adds(&b, "{\"text\":");
