@@ -100,29 +100,48 @@ static int sse_event(const struct sreq *r, int k, char *buf, size_t max)
 	return 0;
 }
 
-/* MHD's content reader: the next event, once it is due (a thread per connection may sleep). */
+/* When event k is due, in ns of CLOCK_MONOTONIC: a token at ttft + j * gap, the others with the token before them. */
+static long long due_ns(const struct sreq *r, int k)
+{
+	int j = k < 1 ? -1 : (k > stream_tokens ? stream_tokens : k) - 1;
+	double ms = j < 0 ? 0 : stream_ttft_ms + j * stream_gap_ms;
+	return (long long)r->t0.tv_sec * 1000000000LL + r->t0.tv_nsec + (long long)(ms * 1e6);
+}
+
+/*
+ * MHD's content reader: the next event once it is due (a thread per
+ * connection may sleep), and with it every later one already due, in one
+ * write, as a server whose tokens come faster than its socket takes them.
+ */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct sreq *r = cls;
+	size_t off = 0;
 	(void)pos;
-	if (r->next == stream_tokens + 2 && !r->usage)
-		r->next++;
-	if (r->next >= 1 && r->next <= stream_tokens) {
-		double ms = stream_ttft_ms + (r->next - 1) * stream_gap_ms;
-		if (ms > 0) {
-			long long ns = (long long)r->t0.tv_sec * 1000000000LL + r->t0.tv_nsec + (long long)(ms * 1e6);
-			struct timespec due = { (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL) };
-			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) != 0)
+	for (;;) {
+		if (r->next == stream_tokens + 2 && !r->usage)
+			r->next++;
+		long long due = due_ns(r, r->next);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (due > (long long)now.tv_sec * 1000000000LL + now.tv_nsec) {
+			if (off)
+				return (ssize_t)off;
+			struct timespec t = { (time_t)(due / 1000000000LL), (long)(due % 1000000000LL) };
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) != 0)
 				;
 		}
+		int len = sse_event(r, r->next, buf + off, max - off);
+		if (len <= 0)
+			return off ? (ssize_t)off : MHD_CONTENT_READER_END_OF_STREAM;
+		if ((size_t)len >= max - off) {
+			if (!off)
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			return (ssize_t)off;	/* this one goes in the next write */
+		}
+		off += (size_t)len;
+		r->next++;
 	}
-	int len = sse_event(r, r->next, buf, max);
-	if (len <= 0)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if ((size_t)len >= max)
-		return MHD_CONTENT_READER_END_WITH_ERROR;
-	r->next++;
-	return len;
 }
 
 static enum MHD_Result stream_queue(struct MHD_Connection *c, struct sreq *r)
@@ -131,7 +150,7 @@ static enum MHD_Result stream_queue(struct MHD_Connection *c, struct sreq *r)
 	enum MHD_Result rc;
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	if (r->stream) {
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stream_read, r, NULL);
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, r, NULL);
 		MHD_add_response_header(resp, "Content-Type", "text/event-stream");
 	} else {
 		/* The same tokens as one answer. */

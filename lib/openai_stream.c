@@ -136,11 +136,31 @@ static int append(const struct qa_host *H, struct qa_text *t, const qa_json *d, 
 	return 1;
 }
 
+/* Bits of which keys an object at path has, of names[]: one pass over its keys instead of a lookup per name. */
+static unsigned keys_of(const struct qa_host *H, const qa_json *d, const char *path, const char *const *names)
+{
+	size_t n = H->count(d, path), i, j;
+	unsigned has = 0;
+	const char *k;
+
+	for (i = 0; i < n; i++)
+		if ((k = H->key(d, path, i)) != NULL)
+			for (j = 0; names[j]; j++)
+				if (strcmp(k, names[j]) == 0)
+					has |= 1u << j;
+	return has;
+}
+
+enum { TOP_ERROR = 1, TOP_MODEL = 2, TOP_ID = 4, TOP_USAGE = 8, TOP_TIMINGS = 16, TOP_CHOICES = 32 };
+static const char *const top_keys[] = { "error", "model", "id", "usage", "timings", "choices", NULL };
+enum { DELTA_CONTENT = 1, DELTA_RC = 2, DELTA_REASONING = 4 };
+static const char *const delta_keys[] = { "content", "reasoning_content", "reasoning", NULL };
+
 int stream_event(const struct qa_host *H, struct qa_stream *st, const char *data, size_t len)
 {
 	const char *perr, *msg;
 	const qa_json *d = H->parse(data, len, &perr);
-	unsigned flags = 0;
+	unsigned flags = 0, top, delta;
 	long ntok = 0;
 	size_t mlen;
 
@@ -150,7 +170,9 @@ int stream_event(const struct qa_host *H, struct qa_stream *st, const char *data
 		st->error = H->format("chunk %ld is not a JSON object (%s)", st->chunks, d ? "another value" : perr);
 		return -1;
 	}
-	if (H->type(d, "error") != QA_ABSENT && H->type(d, "error") != QA_NULL) {
+	/* Tens of thousands of events a second: only the keys a chunk has are looked up. */
+	top = keys_of(H, d, "", top_keys);
+	if ((top & TOP_ERROR) && H->type(d, "error") != QA_NULL) {
 		msg = H->string(d, "error.message", &mlen);
 		if (!msg)
 			msg = H->string(d, "error", &mlen);
@@ -159,33 +181,41 @@ int stream_event(const struct qa_host *H, struct qa_stream *st, const char *data
 		    msg ? msg : "(no message)");
 		return -1;
 	}
-	if (!st->model)
+	if (!st->model && (top & TOP_MODEL))
 		keep(H, &st->model, d, "model", QA_STRING);
-	if (!st->id)
+	if (!st->id && (top & TOP_ID))
 		keep(H, &st->id, d, "id", QA_STRING);
-	if (H->type(d, "usage") == QA_OBJECT) {
+	if ((top & TOP_USAGE) && H->type(d, "usage") == QA_OBJECT) {
 		keep(H, &st->usage, d, "usage", QA_OBJECT);
 		flags |= QA_CHUNK_USAGE;
 	}
-	keep(H, &st->server_timings, d, "timings", QA_OBJECT);
-	if (H->type(d, "choices[0]") != QA_OBJECT)
+	if (top & TOP_TIMINGS)
+		keep(H, &st->server_timings, d, "timings", QA_OBJECT);
+	if (!(top & TOP_CHOICES) || H->type(d, "choices[0]") != QA_OBJECT)
 		return (int)flags;
 	flags |= QA_CHUNK_CHOICES;
 	if (st->chat) {
-		if (append(H, &st->text, d, "choices[0].delta.content"))
+		delta = keys_of(H, d, "choices[0].delta", delta_keys);
+		if ((delta & DELTA_CONTENT) && append(H, &st->text, d, "choices[0].delta.content"))
 			flags |= QA_CHUNK_CONTENT;
 		/* vLLM and DeepSeek say reasoning_content; OpenRouter and newer vLLM, reasoning. */
-		if (append(H, &st->reasoning, d, "choices[0].delta.reasoning_content") ||
-		    append(H, &st->reasoning, d, "choices[0].delta.reasoning"))
+		if (((delta & DELTA_RC) && append(H, &st->reasoning, d, "choices[0].delta.reasoning_content")) ||
+		    ((delta & DELTA_REASONING) && append(H, &st->reasoning, d, "choices[0].delta.reasoning")))
 			flags |= QA_CHUNK_REASONING;
 	} else if (append(H, &st->text, d, "choices[0].text")) {
 		flags |= QA_CHUNK_CONTENT;
 	}
 	keep(H, &st->finish_reason, d, "choices[0].finish_reason", QA_STRING);
-	if (H->type(d, "choices[0].logprobs.content") == QA_ARRAY)
-		ntok = chat_logprobs(H, st, d, "choices[0].logprobs.content");
-	else if (H->type(d, "choices[0].logprobs.tokens") == QA_ARRAY)
-		ntok = completion_logprobs(H, st, d, "choices[0].logprobs");
+	switch (H->type(d, "choices[0].logprobs")) {
+	case QA_OBJECT:
+		if (H->type(d, "choices[0].logprobs.content") == QA_ARRAY)
+			ntok = chat_logprobs(H, st, d, "choices[0].logprobs.content");
+		else if (H->type(d, "choices[0].logprobs.tokens") == QA_ARRAY)
+			ntok = completion_logprobs(H, st, d, "choices[0].logprobs");
+		break;
+	default:
+		break;
+	}
 	if (ntok == 0 && (flags & (QA_CHUNK_CONTENT | QA_CHUNK_REASONING)))
 		ntok = 1;
 	st->chunk_tokens += ntok;
