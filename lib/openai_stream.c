@@ -116,10 +116,17 @@ static long completion_logprobs(const struct qa_host *H, struct qa_stream *st, c
 
 static void keep(const struct qa_host *H, char **slot, const qa_json *d, const char *path, enum qa_type want)
 {
-	char *v = H->copy(d, path, want);
+	size_t len;
+	const char *s = want == QA_STRING ? H->string(d, path, &len) : NULL;
+	char *v;
 
-	if (!v)
+	if (s) {	/* one lookup instead of copy()'s two, for the strings of every chunk */
+		v = H->alloc(len + 1);
+		memcpy(v, s, len);
+		v[len] = '\0';
+	} else if ((v = H->copy(d, path, want)) == NULL) {
 		return;
+	}
 	H->free(*slot);
 	*slot = v;
 }
@@ -128,7 +135,7 @@ static void keep(const struct qa_host *H, char **slot, const qa_json *d, const c
 static int append(const struct qa_host *H, struct qa_text *t, const qa_json *d, const char *path)
 {
 	size_t len;
-	const char *s = H->type(d, path) == QA_STRING ? H->string(d, path, &len) : NULL;
+	const char *s = H->string(d, path, &len);
 
 	if (!s || len == 0)
 		return 0;
@@ -136,31 +143,54 @@ static int append(const struct qa_host *H, struct qa_text *t, const qa_json *d, 
 	return 1;
 }
 
-/* Bits of which keys an object at path has, of names[]: one pass over its keys instead of a lookup per name. */
-static unsigned keys_of(const struct qa_host *H, const qa_json *d, const char *path, const char *const *names)
-{
-	size_t n = H->count(d, path), i, j;
-	unsigned has = 0;
-	const char *k;
+/*
+ * The keys an event's text may hold, of those read below: one pass over its
+ * bytes for each quoted name (or any \u escape, which could spell one: all
+ * of them then).  A tenth of a lookup's cost, and most chunks lack most keys.
+ */
+enum { K_ERROR = 1, K_MODEL = 2, K_ID = 4, K_USAGE = 8, K_TIMINGS = 16, K_CONTENT = 32, K_REASONING = 64,
+	K_FINISH = 128, K_LOGPROBS = 256 };
+#define RAWKEY(s, bit) { s, sizeof s - 1, bit }
+static const struct { const char *name; size_t len; unsigned bit; } rawkey[] = {
+	RAWKEY("error\"", K_ERROR), RAWKEY("model\"", K_MODEL), RAWKEY("id\"", K_ID), RAWKEY("usage\"", K_USAGE),
+	RAWKEY("timings\"", K_TIMINGS), RAWKEY("content\"", K_CONTENT), RAWKEY("reasoning", K_REASONING),
+	RAWKEY("finish_reason\"", K_FINISH), RAWKEY("logprobs\"", K_LOGPROBS),
+};
 
-	for (i = 0; i < n; i++)
-		if ((k = H->key(d, path, i)) != NULL)
-			for (j = 0; names[j]; j++)
-				if (strcmp(k, names[j]) == 0)
-					has |= 1u << j;
+static unsigned raw_keys(const char *s, size_t len)
+{
+	const char *end = s + len, *q;
+	unsigned has = 0;
+	size_t i;
+
+	for (q = s; q < end; q++) {
+		if (*q == '\\') {
+			if (++q < end && *q == 'u')
+				return ~0u;
+			continue;
+		}
+		if (*q != '"' || q + 1 >= end)
+			continue;
+		for (i = 0; i < sizeof rawkey / sizeof rawkey[0]; i++)
+			if (q[1] == rawkey[i].name[0] && (size_t)(end - q - 1) >= rawkey[i].len &&
+			    memcmp(q + 1, rawkey[i].name, rawkey[i].len) == 0) {
+				has |= rawkey[i].bit;
+				q += rawkey[i].len;
+				/* "finish_reason":null, in every chunk but the last, keeps nothing. */
+				if (rawkey[i].bit == K_FINISH && (size_t)(end - q) > 5 && memcmp(q + 1, ":null", 5) == 0)
+					has &= ~K_FINISH;
+				break;
+			}
+	}
 	return has;
 }
-
-enum { TOP_ERROR = 1, TOP_MODEL = 2, TOP_ID = 4, TOP_USAGE = 8, TOP_TIMINGS = 16, TOP_CHOICES = 32 };
-static const char *const top_keys[] = { "error", "model", "id", "usage", "timings", "choices", NULL };
-enum { DELTA_CONTENT = 1, DELTA_RC = 2, DELTA_REASONING = 4 };
-static const char *const delta_keys[] = { "content", "reasoning_content", "reasoning", NULL };
 
 int stream_event(const struct qa_host *H, struct qa_stream *st, const char *data, size_t len)
 {
 	const char *perr, *msg;
 	const qa_json *d = H->parse(data, len, &perr);
-	unsigned flags = 0, top, delta;
+	unsigned flags = 0;
+	unsigned k = raw_keys(data, len);
 	long ntok = 0;
 	size_t mlen;
 
@@ -170,9 +200,8 @@ int stream_event(const struct qa_host *H, struct qa_stream *st, const char *data
 		st->error = H->format("chunk %ld is not a JSON object (%s)", st->chunks, d ? "another value" : perr);
 		return -1;
 	}
-	/* Tens of thousands of events a second: only the keys a chunk has are looked up. */
-	top = keys_of(H, d, "", top_keys);
-	if ((top & TOP_ERROR) && H->type(d, "error") != QA_NULL) {
+	/* Tens of thousands of events a second: only the keys a chunk may have are looked up. */
+	if ((k & K_ERROR) && H->type(d, "error") != QA_ABSENT && H->type(d, "error") != QA_NULL) {
 		msg = H->string(d, "error.message", &mlen);
 		if (!msg)
 			msg = H->string(d, "error", &mlen);
@@ -181,40 +210,38 @@ int stream_event(const struct qa_host *H, struct qa_stream *st, const char *data
 		    msg ? msg : "(no message)");
 		return -1;
 	}
-	if (!st->model && (top & TOP_MODEL))
+	if (!st->model && (k & K_MODEL))
 		keep(H, &st->model, d, "model", QA_STRING);
-	if (!st->id && (top & TOP_ID))
+	if (!st->id && (k & K_ID))
 		keep(H, &st->id, d, "id", QA_STRING);
-	if ((top & TOP_USAGE) && H->type(d, "usage") == QA_OBJECT) {
+	if ((k & K_USAGE) && H->type(d, "usage") == QA_OBJECT) {
 		keep(H, &st->usage, d, "usage", QA_OBJECT);
 		flags |= QA_CHUNK_USAGE;
 	}
-	if (top & TOP_TIMINGS)
+	if (k & K_TIMINGS)
 		keep(H, &st->server_timings, d, "timings", QA_OBJECT);
-	if (!(top & TOP_CHOICES) || H->type(d, "choices[0]") != QA_OBJECT)
+	/* Content found says choices[0] is an object: the usual chunk costs two lookups. */
+	if (st->chat && (k & K_CONTENT) && append(H, &st->text, d, "choices[0].delta.content"))
+		flags |= QA_CHUNK_CHOICES | QA_CHUNK_CONTENT;
+	else if (H->type(d, "choices[0]") != QA_OBJECT)
 		return (int)flags;
 	flags |= QA_CHUNK_CHOICES;
 	if (st->chat) {
-		delta = keys_of(H, d, "choices[0].delta", delta_keys);
-		if ((delta & DELTA_CONTENT) && append(H, &st->text, d, "choices[0].delta.content"))
-			flags |= QA_CHUNK_CONTENT;
 		/* vLLM and DeepSeek say reasoning_content; OpenRouter and newer vLLM, reasoning. */
-		if (((delta & DELTA_RC) && append(H, &st->reasoning, d, "choices[0].delta.reasoning_content")) ||
-		    ((delta & DELTA_REASONING) && append(H, &st->reasoning, d, "choices[0].delta.reasoning")))
+		if ((k & K_REASONING) &&
+		    (append(H, &st->reasoning, d, "choices[0].delta.reasoning_content") ||
+		    append(H, &st->reasoning, d, "choices[0].delta.reasoning")))
 			flags |= QA_CHUNK_REASONING;
 	} else if (append(H, &st->text, d, "choices[0].text")) {
 		flags |= QA_CHUNK_CONTENT;
 	}
-	keep(H, &st->finish_reason, d, "choices[0].finish_reason", QA_STRING);
-	switch (H->type(d, "choices[0].logprobs")) {
-	case QA_OBJECT:
+	if (k & K_FINISH)
+		keep(H, &st->finish_reason, d, "choices[0].finish_reason", QA_STRING);
+	if (k & K_LOGPROBS) {
 		if (H->type(d, "choices[0].logprobs.content") == QA_ARRAY)
 			ntok = chat_logprobs(H, st, d, "choices[0].logprobs.content");
 		else if (H->type(d, "choices[0].logprobs.tokens") == QA_ARRAY)
 			ntok = completion_logprobs(H, st, d, "choices[0].logprobs");
-		break;
-	default:
-		break;
 	}
 	if (ntok == 0 && (flags & (QA_CHUNK_CONTENT | QA_CHUNK_REASONING)))
 		ntok = 1;
