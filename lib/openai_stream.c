@@ -156,31 +156,38 @@ static const struct { const char *name; size_t len; unsigned bit; } rawkey[] = {
 	RAWKEY("timings\"", K_TIMINGS), RAWKEY("content\"", K_CONTENT), RAWKEY("reasoning", K_REASONING),
 	RAWKEY("finish_reason\"", K_FINISH), RAWKEY("logprobs\"", K_LOGPROBS),
 };
+/* rawkey's index + 1 by first letter, 0 for none. */
+static const unsigned char rawkey_of[256] = {
+	['e'] = 1, ['m'] = 2, ['i'] = 3, ['u'] = 4, ['t'] = 5, ['c'] = 6, ['r'] = 7, ['f'] = 8, ['l'] = 9,
+};
 
 static unsigned raw_keys(const char *s, size_t len)
 {
 	const char *end = s + len, *q;
 	unsigned has = 0;
-	size_t i;
+	int i;
 
-	for (q = s; q < end; q++) {
-		if (*q == '\\') {
-			if (++q < end && *q == 'u')
-				return ~0u;
+	for (q = s; (q = memchr(q, '\\', (size_t)(end - q))) != NULL && q + 1 < end; q += 2)
+		if (q[1] == 'u')
+			return ~0u;
+	/* Each key above starts with its own letter: one compare per quoted string. */
+	for (q = s; q < end && (q = memchr(q, '"', (size_t)(end - q))) != NULL; q++) {
+		if (++q >= end || (i = rawkey_of[(unsigned char)*q]) == 0)
 			continue;
-		}
-		if (*q != '"' || q + 1 >= end)
+		i--;
+		if ((size_t)(end - q) < rawkey[i].len || q[1] != rawkey[i].name[1] ||
+		    memcmp(q, rawkey[i].name, rawkey[i].len) != 0)
 			continue;
-		for (i = 0; i < sizeof rawkey / sizeof rawkey[0]; i++)
-			if (q[1] == rawkey[i].name[0] && (size_t)(end - q - 1) >= rawkey[i].len &&
-			    memcmp(q + 1, rawkey[i].name, rawkey[i].len) == 0) {
-				has |= rawkey[i].bit;
-				q += rawkey[i].len;
-				/* "finish_reason":null, in every chunk but the last, keeps nothing. */
-				if (rawkey[i].bit == K_FINISH && (size_t)(end - q) > 5 && memcmp(q + 1, ":null", 5) == 0)
-					has &= ~K_FINISH;
-				break;
-			}
+		has |= rawkey[i].bit;
+		q += rawkey[i].len;
+		/* "finish_reason":null, in every chunk but the last, keeps nothing. */
+		if (rawkey[i].bit == K_FINISH && (size_t)(end - q) >= 5 && memcmp(q, ":null", 5) == 0)
+			has &= ~K_FINISH;
+		/* q is past the key's closing quote (or inside "reasoning..."): the next quote opens a string. */
+		if (rawkey[i].bit == K_REASONING)
+			q = memchr(q, '"', (size_t)(end - q));
+		if (!q)
+			break;
 	}
 	return has;
 }
