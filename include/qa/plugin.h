@@ -53,8 +53,8 @@
  * respond(), which stands in for the network: qa-send calls it instead of
  * sending, then parses its answer through the same parse().  An engine in the process has
  * open(), compute() and close() instead, and computes on a worker thread
- * qa-send owns.  The ops struct reserves the callback of a feature to come
- * (one streamed event at a time): qa-send does not call it yet.  The key never
+ * qa-send owns.  A provider with stream() (at the end of the ops) streams:
+ * qa-send hands it one server-sent event at a time.  The key never
  * reaches a plugin: the provider names its auth header ("Authorization:
  * Bearer ") and qa-send appends the key itself.  The memory rule is the
  * one above: what build, parse and respond hand back is host->alloc'd.
@@ -421,7 +421,9 @@ struct qa_provider_ops {
 	    const struct qa_request *req, struct qa_sim *sim, char **err);
 
 	/*
-	 * Reserved, not yet called: streaming.  qa-send will read a streamed
+	 * Reserved, never called: stream() at the end of this struct does its
+	 * work (this one could not say what an event carried, nor how the
+	 * stream ended).  As it was first written: qa-send will read a streamed
 	 * answer (text/event-stream) itself and hand event() one event's
 	 * "data:" payload at a time (data not NUL-terminated).  *acc is the
 	 * provider's own per-request state: NULL at a request's first event,
