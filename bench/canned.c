@@ -144,42 +144,51 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 }
 
+/* Answers built once at the start (the server's cost is then the same either way): [0], [1] with usage. */
+static struct MHD_Response *whole[2], *plain;
+
+static void stream_build(void)
+{
+	static char body[2][16384], text[4096], one[8192];
+	size_t t = 0;
+	for (int j = 0; j < stream_tokens && t + 16 < sizeof text; j++)
+		t += (size_t)snprintf(text + t, sizeof text - t, " w%d", j);
+	int n = snprintf(one, sizeof one, "{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\","
+	    "\"created\":1700000000,\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"%s\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":42,"
+	    "\"completion_tokens\":%d,\"total_tokens\":%d}}", text, stream_tokens, 42 + stream_tokens);
+	plain = MHD_create_response_from_buffer((size_t)n, one, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(plain, "Content-Type", "application/json");
+	/*
+	 * Every event due at once (--ttft 0 --gap 0): one write, with a length,
+	 * as the unstreamed answer goes (chunked, MHD writes the head, the
+	 * events and the last chunk apart: three wake-ups of the client, not
+	 * its parsing, would then be what the benchmark compares).
+	 */
+	if (stream_ttft_ms > 0 || stream_gap_ms > 0)
+		return;
+	for (int u = 0; u < 2; u++) {
+		struct sreq r = { .usage = u };
+		size_t len = 0;
+		ssize_t k;
+		clock_gettime(CLOCK_MONOTONIC, &r.t0);
+		while (len < sizeof body[u] && (k = stream_read(&r, 0, body[u] + len, sizeof body[u] - len)) > 0)
+			len += (size_t)k;
+		whole[u] = MHD_create_response_from_buffer(len, body[u], MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(whole[u], "Content-Type", "text/event-stream");
+	}
+}
+
 static enum MHD_Result stream_queue(struct MHD_Connection *c, struct sreq *r)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result rc;
+	if (!r->stream)
+		return MHD_queue_response(c, MHD_HTTP_OK, plain);
+	if (whole[r->usage])
+		return MHD_queue_response(c, MHD_HTTP_OK, whole[r->usage]);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
-	if (r->stream && stream_ttft_ms <= 0 && stream_gap_ms <= 0) {
-		/*
-		 * Every event is due at once: one write, with a length, as the
-		 * unstreamed answer goes (chunked, MHD writes the head, the events
-		 * and the last chunk apart: three wake-ups of the client, not its
-		 * parsing, would then be what the benchmark compares).
-		 */
-		char body[16384];
-		size_t n = 0;
-		int len;
-		while (n < sizeof body && (len = stream_read(r, 0, body + n, sizeof body - n)) > 0)
-			n += (size_t)len;
-		resp = MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_COPY);
-		MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	} else if (r->stream) {
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, r, NULL);
-		MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	} else {
-		/* The same tokens as one answer. */
-		char body[8192], text[4096];
-		size_t t = 0;
-		for (int j = 0; j < stream_tokens && t + 16 < sizeof text; j++)
-			t += (size_t)snprintf(text + t, sizeof text - t, " w%d", j);
-		int n = snprintf(body, sizeof body, "{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\","
-		    "\"created\":1700000000,\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
-		    "\"content\":\"%s\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":42,"
-		    "\"completion_tokens\":%d,\"total_tokens\":%d}}", text, stream_tokens, 42 + stream_tokens);
-		resp = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
-		MHD_add_response_header(resp, "Content-Type", "application/json");
-	}
-	rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, r, NULL);
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return rc;
 }
@@ -224,6 +233,8 @@ int main(int argc, char **argv)
 		}
 	}
 	canned = MHD_create_response_from_buffer(sizeof answer - 1, (void *)answer, MHD_RESPMEM_PERSISTENT);
+	if (stream_tokens)
+		stream_build();
 	MHD_add_response_header(canned, "Content-Type", "application/json");
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

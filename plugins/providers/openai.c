@@ -61,7 +61,7 @@ static int skipped(const char *k)
 /* build() asked for a stream: qa-send sets qa_request.stream (a host built before it has no such field). */
 static void stream_fields(struct qa_text *t, const struct qa_request *req)
 {
-	if (req->size >= offsetof(struct qa_request, stream) + sizeof req->stream && req->stream)
+	if (QA_HAS(req, stream) && req->stream)
 		H->text_add(t, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}", 54);
 }
 
