@@ -573,6 +573,21 @@ static void raw_or_null(struct qa_text *t, const qa_json *d, const char *path)
 	H->text_add(t, v ? v : "null", v ? len : 4);
 }
 
+/* One entry's token (a string, else "") and logprob (a number, else null) appended. */
+static void lp_token(struct stream_acc *st, const qa_json *d, const char *token_path, const char *logprob_path)
+{
+	size_t len;
+	const char *s = H->string(d, token_path, &len);
+
+	sep(&st->lp_tokens, st->lp_n);
+	H->text_json(&st->lp_tokens, s ? s : "", s ? len : 0);
+	sep(&st->lp_values, st->lp_n);
+	if (H->type(d, logprob_path) == QA_NUMBER)
+		raw_or_null(&st->lp_values, d, logprob_path);
+	else
+		H->text_add(&st->lp_values, "null", 4);
+}
+
 /*
  * Chat-layout entries {token, logprob, top_logprobs: [{token, logprob}]}
  * appended in the completions layout.  A top list becomes an object keyed
@@ -582,23 +597,16 @@ static void raw_or_null(struct qa_text *t, const qa_json *d, const char *path)
  */
 static long chat_logprobs(struct stream_acc *st, const qa_json *d, const char *base)
 {
-	size_t n = H->count(d, base), i, k, o, nt, len, tl, vl, ol;
+	size_t n = H->count(d, base), i, k, o, nt, tl, vl, ol;
 	char path[200], p2[240];
-	const char *s, *ts, *tv, *os;
+	const char *ts, *tv, *os;
 	double x, y;
 	int first, beaten;
 
 	for (i = 0; i < n; i++, st->lp_n++) {
 		snprintf(path, sizeof path, "%s[%zu].token", base, i);
-		s = H->string(d, path, &len);
-		sep(&st->lp_tokens, st->lp_n);
-		H->text_json(&st->lp_tokens, s ? s : "", s ? len : 0);
-		snprintf(path, sizeof path, "%s[%zu].logprob", base, i);
-		sep(&st->lp_values, st->lp_n);
-		if (H->type(d, path) == QA_NUMBER)
-			raw_or_null(&st->lp_values, d, path);
-		else
-			H->text_add(&st->lp_values, "null", 4);
+		snprintf(p2, sizeof p2, "%s[%zu].logprob", base, i);
+		lp_token(st, d, path, p2);
 		snprintf(path, sizeof path, "%s[%zu].top_logprobs", base, i);
 		nt = H->count(d, path);
 		sep(&st->lp_top, st->lp_n);
@@ -640,23 +648,15 @@ static long chat_logprobs(struct stream_acc *st, const qa_json *d, const char *b
 /* Completions-layout pieces {tokens, token_logprobs, top_logprobs} appended as they are. */
 static long completion_logprobs(struct stream_acc *st, const qa_json *d, const char *base)
 {
-	char path[200];
-	size_t n, i, len;
-	const char *s;
+	char path[200], p2[240];
+	size_t n, i;
 
 	snprintf(path, sizeof path, "%s.tokens", base);
 	n = H->count(d, path);
 	for (i = 0; i < n; i++, st->lp_n++) {
 		snprintf(path, sizeof path, "%s.tokens[%zu]", base, i);
-		s = H->string(d, path, &len);
-		sep(&st->lp_tokens, st->lp_n);
-		H->text_json(&st->lp_tokens, s ? s : "", s ? len : 0);
-		snprintf(path, sizeof path, "%s.token_logprobs[%zu]", base, i);
-		sep(&st->lp_values, st->lp_n);
-		if (H->type(d, path) == QA_NUMBER)
-			raw_or_null(&st->lp_values, d, path);
-		else
-			H->text_add(&st->lp_values, "null", 4);
+		snprintf(p2, sizeof p2, "%s.token_logprobs[%zu]", base, i);
+		lp_token(st, d, path, p2);
 		snprintf(path, sizeof path, "%s.top_logprobs[%zu]", base, i);
 		sep(&st->lp_top, st->lp_n);
 		if (H->type(d, path) == QA_OBJECT)
