@@ -122,10 +122,10 @@ $(BUILD)/tests/porter-stem: tests/porter/stem.c $(PORTER)
 	$(CC) $(PLUGIN_CFLAGS) -Iplugins/scorers/porter -o $@ tests/porter/stem.c \
 	    plugins/scorers/porter/porter.c $(ALL_LDFLAGS)
 
-# Streaming (issue 18): lib/sse, lib/latency, lib/openai_stream, and a
-# driver running them on stdin for tests/57-stream.bats.
-STREAM_H = lib/sse.h lib/latency.h lib/openai_stream.h
-$(BUILD)/obj/sse.o $(BUILD)/obj/latency.o $(BUILD)/obj/openai_stream.o: $(STREAM_H)
+# Streaming (issue 18): lib/sse, lib/latency, and a driver running them
+# with the openai provider's stream() on stdin for tests/57-stream.bats.
+STREAM_H = lib/sse.h lib/latency.h
+$(BUILD)/obj/sse.o $(BUILD)/obj/latency.o: $(STREAM_H)
 $(BUILD)/tests/test_sse $(BUILD)/tests/test_latency $(BUILD)/tests/test_openai_stream: $(STREAM_H)
 unit: $(BUILD)/tests/sse-reply
 $(BUILD)/tests/sse-reply: tests/stream/sse-reply.c $(STREAM_H) $(BUILD)/libqa.a

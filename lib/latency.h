@@ -19,13 +19,7 @@
 
 #include "qa.h"
 
-/* What one chunk carried (the provider says, per event). */
-enum {
-	QA_CHUNK_CHOICES = 1,	/* non-empty "choices", a role-only delta too (vLLM's first chunk) */
-	QA_CHUNK_CONTENT = 2,	/* non-empty delta.content / text */
-	QA_CHUNK_REASONING = 4,	/* non-empty reasoning_content / reasoning */
-	QA_CHUNK_USAGE = 8	/* a usage object */
-};
+/* What one chunk carried: the QA_CHUNK_* flags of include/qa/plugin.h, the provider's stream() says. */
 
 typedef struct qa_chunk_time {
 	double t_ms;

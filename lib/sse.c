@@ -52,10 +52,11 @@ static int dispatch(qa_sse *p)
 	return rc;
 }
 
-static int line(qa_sse *p)
+/* One line, s[0..n) (in p->line or still in the input), without its end. */
+static int line(qa_sse *p, const char *s, size_t n)
 {
-	const char *s = p->line.p, *colon, *v;
-	size_t n = p->line.len, flen, vlen;
+	const char *colon, *v;
+	size_t flen, vlen;
 
 	p->line.len = 0;
 	if (n == 0) {
@@ -122,14 +123,27 @@ int sse_feed(qa_sse *p, const char *s, size_t n)
 		if (*s == '\r' || *s == '\n') {
 			p->cr = *s == '\r';
 			s++;
-			if ((rc = line(p)) != 0)
+			if ((rc = line(p, p->line.p, p->line.len)) != 0)
 				return rc;
 			continue;
 		}
-		for (q = s; q < end && *q != '\r' && *q != '\n'; q++)
-			;
+		/* The line's end: LF, else CR (rare: memchr's speed for the common case). */
+		q = memchr(s, '\n', (size_t)(end - s));
+		const char *cr = memchr(s, '\r', (size_t)((q ? q : end) - s));
+		if (cr)
+			q = cr;
+		if (!q)
+			q = end;
 		if (p->line.len + (size_t)(q - s) > QA_SSE_MAX)
 			return -1;
+		if (p->line.len == 0 && q < end) {	/* a whole line in the input: read where it is */
+			p->cr = *q == '\r';
+			rc = line(p, s, (size_t)(q - s));
+			s = q + 1;
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		buf_add(&p->line, s, (size_t)(q - s));
 		s = q;
 	}

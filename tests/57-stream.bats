@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
-# Streamed responses (issue 18), before qa-send streams: qa-streamd's
-# streams and llama-server's own, read with curl -N and run through
-# lib/sse + lib/openai_stream by the driver build/tests/sse-reply (what
-# qa-send --stream will call).  No timing is asserted: the schedule is
+# Streamed responses (issue 18), below qa-send: qa-streamd's streams and
+# llama-server's own, read with curl -N and run through lib/sse and the
+# openai providers' stream() by the driver build/tests/sse-reply (what
+# qa-send --stream calls).  No timing is asserted: the schedule is
 # checked by what arrived, not when.
 
 load llama

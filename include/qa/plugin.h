@@ -53,8 +53,8 @@
  * respond(), which stands in for the network: qa-send calls it instead of
  * sending, then parses its answer through the same parse().  An engine in the process has
  * open(), compute() and close() instead, and computes on a worker thread
- * qa-send owns.  The ops struct reserves the callback of a feature to come
- * (one streamed event at a time): qa-send does not call it yet.  The key never
+ * qa-send owns.  A provider with stream() (at the end of the ops) streams:
+ * qa-send hands it one server-sent event at a time.  The key never
  * reaches a plugin: the provider names its auth header ("Authorization:
  * Bearer ") and qa-send appends the key itself.  The memory rule is the
  * one above: what build, parse and respond hand back is host->alloc'd.
@@ -283,6 +283,13 @@ struct qa_request {
 	char *body;		/* JSON, NUL-terminated */
 	size_t body_len;
 	char *headers;		/* optional extra lines "Name: value\n"; qa-send adds Content-Type and auth */
+	/*
+	 * Set by the host before build(): 1 when the answer is to be streamed
+	 * (a provider with stream() only): build() asks the server for a
+	 * stream with the usage at its end.  Added after the first struct:
+	 * check size before reading it.
+	 */
+	int stream;
 };
 
 /* Values of qa_reply.retry. */
@@ -414,7 +421,9 @@ struct qa_provider_ops {
 	    const struct qa_request *req, struct qa_sim *sim, char **err);
 
 	/*
-	 * Reserved, not yet called: streaming.  qa-send will read a streamed
+	 * Reserved, never called: stream() at the end of this struct does its
+	 * work (this one could not say what an event carried, nor how the
+	 * stream ended).  As it was first written: qa-send will read a streamed
 	 * answer (text/event-stream) itself and hand event() one event's
 	 * "data:" payload at a time (data not NUL-terminated).  *acc is the
 	 * provider's own per-request state: NULL at a request's first event,
@@ -461,6 +470,46 @@ struct qa_provider_ops {
 	void (*compute_many)(void *engine, size_t n, const qa_json *const *records,
 	    const struct qa_request *const *reqs, int (*stop)(void *stop_arg), void *const *stop_args,
 	    struct qa_reply *const *out);
+
+	/*
+	 * Streaming (qa-send --stream), what event() above was reserved for
+	 * but could not say; event() stays reserved and is never called.  A
+	 * provider with stream() streams: its build() is asked for a stream
+	 * (qa_request.stream, below), qa-send reads the server-sent events as
+	 * they come and calls stream() with each event's "data:" payload
+	 * (not NUL-terminated; "[DONE]" is not passed), end QA_STREAM_MORE
+	 * and out NULL.  It returns the QA_CHUNK_* flags the event carried
+	 * (qa-send times the event by them), or -1 for an event it cannot
+	 * read (an error event too: it keeps why in *acc, and qa-send reads
+	 * no further).  *acc is the provider's own per-request state: NULL
+	 * at a request's first event, what stream() left there after
+	 * (host->alloc'd).  At the end, data NULL and end QA_STREAM_DONE,
+	 * _EOF or _CUT: stream() fills out as parse() would (a stream cut in
+	 * the middle is a "bad_response"), sets *tokens to the output tokens
+	 * it counted from the chunks (for a server that sends no usage), and
+	 * returns 0 or -1 with out->error.  A request abandoned half-way gets
+	 * end QA_STREAM_DROP and out NULL.  Either way the last call frees
+	 * *acc and sets it NULL.  No I/O here either.
+	 */
+	int (*stream)(void *state, const qa_json *record, const struct qa_endpoint *ep, void **acc,
+	    const char *data, size_t len, int end, long *tokens, struct qa_reply *out);
+};
+
+/* stream()'s end: more to come, or how the stream ended. */
+enum {
+	QA_STREAM_MORE = 0,	/* an event; more may come */
+	QA_STREAM_DONE = 1,	/* "[DONE]" came */
+	QA_STREAM_EOF = 2,	/* the body ended between events without "[DONE]": the provider decides */
+	QA_STREAM_CUT = 3,	/* the body ended inside an event or a line */
+	QA_STREAM_DROP = 4	/* the request was abandoned: free *acc, out is NULL */
+};
+
+/* What one streamed event carried: stream()'s return. */
+enum {
+	QA_CHUNK_CHOICES = 1,	/* a non-empty "choices", a role-only delta too (vLLM's first chunk) */
+	QA_CHUNK_CONTENT = 2,	/* non-empty content (delta.content, text) */
+	QA_CHUNK_REASONING = 4,	/* non-empty reasoning (reasoning_content, reasoning) */
+	QA_CHUNK_USAGE = 8	/* a usage object */
 };
 
 struct qa_plugin {

@@ -45,6 +45,24 @@ static void test_stream(void)
 	buf_free(&b);
 }
 
+/* Gaps are written by hand, not printf: zero, tenths, thousands, a negative one (a clock that stepped back). */
+static void test_gap_digits(void)
+{
+	static int32_t g[] = { 0, 7, 12345, -5, -123 };
+	qa_latency l;
+	qa_buf b = { 0 };
+	const char *s;
+
+	memset(&l, 0, sizeof l);
+	l.ttft_ms = l.first_chunk_ms = l.tpot_ms = l.itl_ms = l.latency_ms = l.tokens_per_s = l.queue_ms = 1;
+	l.gaps = g;
+	l.ngaps = sizeof g / sizeof g[0];
+	latency_json(&b, &l);
+	s = strstr(buf_cstr(&b), "\"chunk_gaps_ms\":");
+	CHECK_STR(s, "\"chunk_gaps_ms\":[0.0,0.7,1234.5,-0.5,-12.3]");
+	buf_free(&b);
+}
+
 /* No usage: the tokens are the chunks' count, and the record says so. */
 static void test_estimated(void)
 {
@@ -168,6 +186,7 @@ static void test_print(void)
 int main(void)
 {
 	test_stream();
+	test_gap_digits();
 	test_estimated();
 	test_one_token();
 	test_one_chunk();

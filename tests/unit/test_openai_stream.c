@@ -1,5 +1,5 @@
 /*
- * lib/openai_stream.c on recorded streams: llama.cpp v0.4.0's own (chat and
+ * The openai providers' stream() (plugins/providers/openai.c) on recorded streams: llama.cpp v0.4.0's own (chat and
  * completions, tests/data/stream/llama-*.sse, recorded with curl -N from
  * llama-server and the tiny test model) and OpenAI-style ones written from
  * the API reference (role-only first chunk, usage-only last chunk, logprobs
@@ -11,14 +11,17 @@
 
 #include "qa.h"
 #include "latency.h"
-#include "openai_stream.h"
 #include "sse.h"
 #include "t.h"
 
 static const struct qa_host *H = &qa_host_table;
+static const struct qa_provider_ops *chat_ops, *completions_ops;
+static const struct qa_endpoint ep = { "test", NULL, NULL, NULL };
 
 struct run {
-	struct qa_stream st;
+	const struct qa_provider_ops *ops;
+	void *acc;
+	long chunk_tokens;
 	unsigned flags[32];
 	int n, failed;
 };
@@ -26,11 +29,11 @@ struct run {
 static int on_event(void *ctx, const qa_sse_event *ev)
 {
 	struct run *r = ctx;
-	int f = stream_event(H, &r->st, ev->data, ev->len);
+	int f = r->ops->stream(NULL, NULL, &ep, &r->acc, ev->data, ev->len, QA_STREAM_MORE, NULL, NULL);
 
 	if (f < 0) {
 		r->failed = 1;
-		return 0;	/* the error stays in the state for stream_reply */
+		return 0;	/* the error stays in the provider's state for the end */
 	}
 	if (r->n < 32)
 		r->flags[r->n++] = (unsigned)f;
@@ -98,7 +101,7 @@ static int check_reply(const char *name, size_t split, const struct want *w, con
 		else
 			CHECK(out->logprobs == NULL);
 		CHECK_STR(out->model, w->model);
-		CHECK(r->st.chunk_tokens == w->chunk_tokens);
+		CHECK(r->chunk_tokens == w->chunk_tokens);
 		flag_string(r, fl);
 		CHECK_STR(fl, w->flags);
 	}
@@ -136,14 +139,17 @@ static void check_stream(const char *file, int chat, const struct want *w)
 		qa_sse p;
 		int rc, bad;
 
-		r.st.chat = chat;
+		static const int ends[] = { [QA_SSE_DONE] = QA_STREAM_DONE, [QA_SSE_EOF] = QA_STREAM_EOF,
+			[QA_SSE_CUT] = QA_STREAM_CUT };
+		r.ops = chat ? chat_ops : completions_ops;
+		out.size = sizeof out;
 		sse_init(&p, on_event, &r);
 		sse_feed(&p, s, k);
 		sse_feed(&p, s + k, len - k);
-		rc = stream_reply(H, &r.st, sse_finish(&p), &out);
+		rc = r.ops->stream(NULL, NULL, &ep, &r.acc, NULL, 0, ends[sse_finish(&p)], &r.chunk_tokens, &out);
+		CHECK(r.acc == NULL);
 		bad = check_reply(file, k, w, &r, &out, rc);
 		free_reply(&out);
-		stream_free(H, &r.st);
 		sse_free(&p);
 		host_reset();
 		if (bad)
@@ -152,9 +158,40 @@ static void check_stream(const char *file, int chat, const struct want *w)
 	free(s);
 }
 
+static const struct qa_provider_ops *load(const char *name, qa_loaded *l)
+{
+	char err[1024];
+
+	if (plugin_load(name, QA_KIND_PROVIDER, l, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	return l->plugin->provider;
+}
+
+/* A request dropped half-way: the provider frees its state (the sanitizer build checks the leak). */
+static void check_drop(void)
+{
+	void *acc = NULL;
+	static const char ev[] = "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}";
+
+	CHECK(chat_ops->stream(NULL, NULL, &ep, &acc, ev, sizeof ev - 1, QA_STREAM_MORE, NULL, NULL) ==
+	    (QA_CHUNK_CHOICES | QA_CHUNK_CONTENT));
+	CHECK(acc != NULL);
+	CHECK(chat_ops->stream(NULL, NULL, &ep, &acc, NULL, 0, QA_STREAM_DROP, NULL, NULL) == 0);
+	CHECK(acc == NULL);
+	host_reset();
+}
+
 int main(void)
 {
+	qa_loaded chat_l, completions_l;
+
 	host_init();
+	chat_ops = load("openai", &chat_l);
+	completions_ops = load("openai-completions", &completions_l);
+	CHECK(QA_HAS(chat_ops, stream) && chat_ops->stream && completions_ops->stream);
+	check_drop();
 	check_stream("llama-chat.sse", 1, &(struct want){
 	    .text = " been if firv", .finish = "length", .model = "f32", .chunk_tokens = 4, .flags = "rccccru",
 	    .usage = "{\"completion_tokens\":4,\"prompt_tokens\":57,\"total_tokens\":61,"
@@ -191,6 +228,8 @@ int main(void)
 	    .error = "the stream was cut after 2 chunks", .error_type = "bad_response" });
 	check_stream("error-chat.sse", 1, &(struct want){
 	    .error = "error event in the stream: The server had an error", .error_type = "server" });
+	plugin_unload(&chat_l);
+	plugin_unload(&completions_l);
 	host_fini();
 	return t_done("test_openai_stream");
 }

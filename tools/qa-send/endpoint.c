@@ -1,5 +1,7 @@
 /* qa-send: providers, endpoints and their breakers, and the keys that never leave the process. */
 
+#include <ctype.h>
+
 #include "qa-send.h"
 
 /* ---- keys never leave the process ---- */
@@ -16,8 +18,12 @@ size_t nkeys;
 
 const char *find_nocase(const char *h, size_t hl, const char *n, size_t nl)
 {
+	if (nl == 0)
+		return h;
+	/* The first letter checked here: a call per byte of every record was a profile's tenth at 0 ms. */
+	int lo = tolower((unsigned char)n[0]), up = toupper((unsigned char)n[0]);
 	for (size_t i = 0; nl <= hl && i <= hl - nl; i++)
-		if (strncasecmp(h + i, n, nl) == 0)
+		if ((h[i] == lo || h[i] == up) && strncasecmp(h + i, n, nl) == 0)
 			return h + i;
 	return NULL;
 }

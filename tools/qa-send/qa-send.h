@@ -308,7 +308,6 @@ double now_ms(void);
 /* stream.c: --stream */
 int stream_wanted(const struct task *t);
 void stream_refuse(const char *provider);
-void stream_build(struct task *t);
 void stream_ready(struct task *t);
 void stream_begin(struct task *t);
 int stream_feed(struct task *t, const char *p, size_t len);

@@ -491,10 +491,9 @@ int enter(struct task *t, double now)
 	char *err = NULL;
 	qa_set_where(t->file, t->lineno);
 	t->req.size = sizeof t->req;
+	t->req.stream = stream_wanted(t);
 	int rc = pl->build(t->ep->prov->state, asked(t), &qe, &t->req, &err);
 	host_reset();
-	if (rc == 0)
-		stream_build(t);
 	if (rc < 0 || !t->req.body || (!pl->respond && !pl->compute && !t->req.url)) {
 		fail(t, "bad_record", 0, err ? err : "the provider could not build a request");
 		free(err);

@@ -1,9 +1,9 @@
 /*
  * qa-send --stream: a streamed answer read event by event as libcurl
- * delivers it (lib/sse), each event parsed by lib/openai_stream (written
- * against the plugin host table only, so that it can move into the openai
- * provider behind the ABI's event() callback), and each event's arrival
- * time kept for the latency measures of lib/latency.
+ * delivers it (lib/sse), each event handed to the provider's stream()
+ * (qa-provider(7): it parses one event at a time and says what the event
+ * carried), and each event's arrival time kept for the latency measures
+ * of lib/latency.  A provider streams when it has stream().
  *
  * Times are from the moment the attempt was handed to libcurl; the wait
  * for a free slot before that is queue_ms.  Each attempt starts afresh: a
@@ -12,12 +12,13 @@
 
 #include "qa-send.h"
 #include "latency.h"
-#include "openai_stream.h"
 #include "sse.h"
 
 struct tstream {
 	qa_sse sse;
-	struct qa_stream st;
+	void *acc;		/* the provider's per-request state */
+	const struct provider *prov;	/* whose it is */
+	long chunk_tokens;	/* output tokens the provider counted from chunks */
 	qa_chunk_time *c;
 	size_t n, cap;
 	double t_ready, t_added, t_last;
@@ -28,15 +29,16 @@ struct tstream {
 	struct task *t;
 };
 
-static int streams(const char *provider)
+static int streams(const struct provider *p)
 {
-	return provider && (strcmp(provider, "openai") == 0 || strcmp(provider, "openai-completions") == 0);
+	const struct qa_provider_ops *pl = p && !p->err ? p->l.plugin->provider : NULL;
+	return pl && QA_HAS(pl, stream) && pl->stream;
 }
 
 /* --stream, or stream = true in the endpoint's config section. */
 int stream_wanted(const struct task *t)
 {
-	if (!t->ep->prov || !streams(t->ep->prov->name))
+	if (!streams(t->ep->prov))
 		return 0;
 	if (opt.stream)
 		return 1;
@@ -44,38 +46,24 @@ int stream_wanted(const struct task *t)
 	return c && c->stream;
 }
 
+/* A provider that cannot stream, where one must: NULL when it can (or does not load: endpoint_make says why). */
+static const char *cannot_stream(const char *provider)
+{
+	struct provider *p = provider_get(provider);
+	return p->err || streams(p) ? NULL : p->name;
+}
+
 /* Streaming asked of a provider that cannot: a usage error before anything is sent.  provider NULL: the config's only. */
 void stream_refuse(const char *provider)
 {
-	if (opt.stream && provider && !streams(provider))
-		qa_die(QA_EXIT_USAGE, "--stream: provider %s does not stream (only openai and openai-completions)",
-		    provider);
+	const char *no;
+	if (opt.stream && provider && (no = cannot_stream(provider)) != NULL)
+		qa_die(QA_EXIT_USAGE, "--stream: provider %s does not stream (it has no stream())", no);
 	for (size_t i = 0; config_loaded && i < config.n; i++)
-		if (config.ep[i].stream && !streams(config.ep[i].provider ? config.ep[i].provider : "openai"))
+		if (config.ep[i].stream &&
+		    (no = cannot_stream(config.ep[i].provider ? config.ep[i].provider : "openai")) != NULL)
 			qa_die(QA_EXIT_USAGE, "%s:%lu: [%s]: stream = true, but provider %s does not stream "
-			    "(only openai and openai-completions)", config.path, config.ep[i].line, config.ep[i].name,
-			    config.ep[i].provider);
-}
-
-/* The request asks for a stream, with the usage chunk at its end. */
-void stream_build(struct task *t)
-{
-	if (!stream_wanted(t) || !t->req.body)
-		return;
-	size_t n = t->req.body_len;
-	while (n && t->req.body[n - 1] != '}')
-		n--;
-	if (!n)
-		return;
-	qa_buf b = { 0 };
-	buf_add(&b, t->req.body, n - 1);
-	buf_adds(&b, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
-	qa_host_table.free(t->req.body);
-	t->req.body = qa_host_table.alloc(b.len + 1);
-	memcpy(t->req.body, b.p, b.len);
-	t->req.body[b.len] = '\0';
-	t->req.body_len = b.len;
-	buf_free(&b);
+			    "(it has no stream())", config.path, config.ep[i].line, config.ep[i].name, no);
 }
 
 void stream_ready(struct task *t)
@@ -108,15 +96,25 @@ static void chunk_trace(const struct task *t, const char *decision, double t_ms,
 	buf_free(&b);
 }
 
+/* The provider's stream() on one event (data) or at the end (data NULL). */
+static int provider_stream(struct task *t, const char *data, size_t len, int end, long *tokens,
+    struct qa_reply *out)
+{
+	struct tstream *s = t->ts;
+	const struct qa_provider_ops *pl = s->prov->l.plugin->provider;
+	struct qa_endpoint qe = { t->ep->name, t->ep->base_url, t->model, t->pj };
+	return pl->stream(s->prov->state, asked(t), &qe, &s->acc, data, len, end, tokens, out);
+}
+
 static int on_event(void *ctx, const qa_sse_event *ev)
 {
 	struct tstream *s = ctx;
-	int f = stream_event(&qa_host_table, &s->st, ev->data, ev->len);
+	int f = provider_stream(s->t, ev->data, ev->len, QA_STREAM_MORE, NULL, NULL);
 	/*
-	 * The event's document is parsed into the host's arena, kept until a
-	 * reset: without one per event a long stream's memory would grow with
-	 * it.  The state holds copies only, and no other host call is under way
-	 * inside libcurl's write callback.
+	 * What the provider asked of the host (the event's document) lives in
+	 * the host's arena until a reset: without one per event a long
+	 * stream's memory would grow with it.  The provider keeps copies only,
+	 * and no other host call is under way inside libcurl's write callback.
 	 */
 	host_reset();
 	if (f < 0) {
@@ -137,8 +135,10 @@ static int on_event(void *ctx, const qa_sse_event *ev)
 static void state_free(struct tstream *s)
 {
 	sse_free(&s->sse);
-	stream_free(&qa_host_table, &s->st);
-	memset(&s->st, 0, sizeof s->st);
+	if (s->acc)	/* abandoned half-way: the provider frees its state */
+		provider_stream(s->t, NULL, 0, QA_STREAM_DROP, NULL, NULL);
+	s->acc = NULL;
+	s->chunk_tokens = 0;
 	s->n = 0;
 	s->bad = 0;
 	s->status = 0;
@@ -159,7 +159,7 @@ void stream_begin(struct task *t)
 	struct tstream *s = t->ts;
 	state_free(s);
 	s->t = t;
-	s->st.chat = strcmp(t->ep->prov->name, "openai") == 0;
+	s->prov = t->ep->prov;
 	sse_init(&s->sse, on_event, s);
 	s->t_added = s->t_last = now_ms();
 }
@@ -188,14 +188,11 @@ int stream_feed(struct task *t, const char *p, size_t len)
 int stream_reply_of(struct task *t, struct qa_reply *r)
 {
 	struct tstream *s = t->ts;
-	int rc;
-	if (s->bad) {
-		r->error = qa_host_table.format("the stream could not be read: %s",
-		    s->st.error ? s->st.error : "an event is not a chunk");
-		rc = -1;
-	} else {
-		rc = stream_reply(&qa_host_table, &s->st, sse_finish(&s->sse), r);
-	}
+	/* An event the provider could not read ended the reading: it says why. */
+	enum qa_sse_end e = s->bad ? QA_SSE_DONE : sse_finish(&s->sse);
+	int end = e == QA_SSE_DONE ? QA_STREAM_DONE : e == QA_SSE_EOF ? QA_STREAM_EOF : QA_STREAM_CUT;
+	int rc = provider_stream(t, NULL, 0, end, &s->chunk_tokens, r);
+	s->acc = NULL;	/* the last call freed it */
 	/* A stream cut short or garbled says nothing about the next one: retried, unlike a bad 200 body. */
 	if ((rc < 0 || r->error) && (!r->error_type || strcmp(r->error_type, "bad_response") == 0))
 		r->retry = QA_RETRY_YES;
@@ -214,7 +211,7 @@ int stream_reply_of(struct task *t, struct qa_reply *r)
 	}
 	double t_end = round((s->t_last - s->t_added) * 1000) / 1000, queue = round((s->t_added - s->t_ready) * 1000) / 1000;
 	chunk_trace(t, "stream_end", t_end, -1, queue);
-	latency_compute(&s->lat, s->c, s->n, t_end, usage_tokens, s->st.chunk_tokens, queue);
+	latency_compute(&s->lat, s->c, s->n, t_end, usage_tokens, s->chunk_tokens, queue);
 	s->have_lat = 1;
 	return rc;
 }
