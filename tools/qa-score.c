@@ -4,7 +4,6 @@
  *	qa-send ... | qa-score --metric exact_match:ignore_case=true | ...
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,27 +11,6 @@
 
 #include "qa.h"
 
-static const char usage_text[] =
-    "usage: qa-score [-s] [-a path] [-f json|table] [-m metric]... [file ...]\n"
-    "       qa-score --merge [-f json|table] [summary ...]\n"
-    "       qa-score --list\n"
-    "\n"
-    "  -m, --metric SPEC   scorer to apply: NAME, NAME:key=value,... or a JSON object\n"
-    "                      (repeatable; default: each record's metric/metrics)\n"
-    "  -a, --answer PATH   field holding the answer (default response.text)\n"
-    "  -s, --summary       print n, mean, standard error, 95% CI, invalid rate and\n"
-    "                      errors per task and overall instead of the records\n"
-    "  -f, --format FMT    summary format: json (default) or table\n"
-    "  -M, --merge         read --summary JSON lines (of shards) and print the\n"
-    "                      summary of the whole, as one run would have; a line\n"
-    "                      that cannot be (n < 0, a 0/1 mean above 1) is refused\n"
-    "  -l, --list          list the plugins on the search path and exit\n"
-    "  -h, --help          show this help and exit\n"
-    "  -V, --version       show the version and exit\n"
-    "\n"
-    "Plugins are searched in $QA_PLUGIN_PATH, then the install directory, then\n"
-    "the build tree.  Exit status: 0 all scored, 1 some records carry errors,\n"
-    "2 usage or configuration error.  See qa-score(1).\n";
 
 /* ---- scorers: a plugin per name, an instance per distinct options ---- */
 
@@ -1170,75 +1148,72 @@ static void cleanup(struct run *r)
 	host_fini();
 }
 
-static QA_NORETURN void usage(int status)
+/* The command line (lib/opt.c). */
+static struct score_opts {
+	const char *answer, *format;	/* --answer, --format */
+	int list, merge, summary;
+	struct inst **cli;		/* --metric, in order */
+	size_t ncli;
+} O = { .answer = "response.text", .format = "json" };
+
+/* --metric SPEC: an instance now, so a wrong name or option stops the run before any record. */
+static void metric_opt(const struct qa_opt *o, const char *arg)
 {
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
+	(void)o;
+	qa_buf spec = { 0 };
+	spec_to_json(arg, &spec);
+	struct inst *in = inst_get(spec.p, spec.len);
+	buf_free(&spec);
+	if (in->err)
+		qa_die(QA_EXIT_USAGE, "--metric %s: %s", arg, in->err);
+	for (size_t i = 0; i < O.ncli; i++)
+		if (strcmp(O.cli[i]->key, in->key) == 0)
+			qa_die(QA_EXIT_USAGE, "--metric %s: a score named %s is already asked for "
+			    "(give this one \"as\": another name)", arg, in->key);
+	O.cli = xreallocarray(O.cli, O.ncli + 1, sizeof *O.cli);
+	O.cli[O.ncli++] = in;
 }
+
+static const struct qa_opt rows[] = {
+	QA_ROW(QA_OPT_CALL, "metric", 'm', "SPEC", "scorer to apply: NAME, NAME:key=value,... or a JSON object\n"
+	    "(repeatable; default: each record's metric/metrics)", NULL, .call = metric_opt),
+	QA_ROW(QA_OPT_STRING, "answer", 'a', "PATH", "field holding the answer (default response.text)", &O.answer),
+	QA_ROW(QA_OPT_FLAG, "summary", 's', NULL, "print n, mean, standard error, 95% CI, invalid rate and\n"
+	    "errors per task and overall instead of the records", &O.summary),
+	QA_ROW(QA_OPT_CHOICE, "format", 'f', "FMT", "summary format: json (default) or table", &O.format,
+	    .choices = "json|table"),
+	QA_ROW(QA_OPT_FLAG, "merge", 'M', NULL, "read --summary JSON lines (of shards) and print the\n"
+	    "summary of the whole, as one run would have; a line\n"
+	    "that cannot be (n < 0, a 0/1 mean above 1) is refused", &O.merge),
+	QA_ROW(QA_OPT_FLAG, "list", 'l', NULL, "list the plugins on the search path and exit", &O.list),
+	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
+	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL),
+	QA_END,
+};
+
+static const struct qa_opts options = {
+	.prog = "qa-score",
+	.usage = "usage: qa-score [-s] [-a path] [-f json|table] [-m metric]... [file ...]\n"
+	    "       qa-score --merge [-f json|table] [summary ...]\n"
+	    "       qa-score --list\n"
+	    "\n",
+	.opt = rows,
+	.col = 22,
+	.tail = "\n"
+	    "Plugins are searched in $QA_PLUGIN_PATH, then the install directory, then\n"
+	    "the build tree.  Exit status: 0 all scored, 1 some records carry errors,\n"
+	    "2 usage or configuration error.  See qa-score(1).\n",
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "answer", required_argument, NULL, 'a' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "merge", no_argument, NULL, 'M' },
-		{ "metric", required_argument, NULL, 'm' },
-		{ "summary", no_argument, NULL, 's' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct run r = { .answer_path = "response.text" };
-	const char *format = "json";
-	int list = 0, merge = 0, c;
-
 	qa_tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "a:f:hlMm:sV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			r.answer_path = optarg;
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
-				qa_die(QA_EXIT_USAGE, "--format: '%s' is not json or table", optarg);
-			format = optarg;
-			break;
-		case 'h':
-			usage(QA_EXIT_OK);
-		case 'l':
-			list = 1;
-			break;
-		case 'M':
-			merge = 1;
-			break;
-		case 'm': {
-			qa_buf spec = { 0 };
-			spec_to_json(optarg, &spec);
-			struct inst *in = inst_get(spec.p, spec.len);
-			buf_free(&spec);
-			if (in->err)
-				qa_die(QA_EXIT_USAGE, "--metric %s: %s", optarg, in->err);
-			for (size_t i = 0; i < r.ncli; i++)
-				if (strcmp(r.cli[i]->key, in->key) == 0)
-					qa_die(QA_EXIT_USAGE, "--metric %s: a score named %s is already asked for "
-					    "(give this one \"as\": another name)", optarg, in->key);
-			r.cli = xreallocarray(r.cli, r.ncli + 1, sizeof *r.cli);
-			r.cli[r.ncli++] = in;
-			break;
-		}
-		case 's':
-			r.summary = 1;
-			break;
-		case 'V':
-			printf("qa-score %s\n", QA_VERSION);
-			return QA_EXIT_OK;
-		default:
-			usage(QA_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	int next = opt_parse(&options, argc, argv);
+	argc -= next;
+	argv += next;
+	struct run r = { .answer_path = O.answer, .cli = O.cli, .ncli = O.ncli, .summary = O.summary };
+	const char *format = O.format;
+	int list = O.list, merge = O.merge;
 
 	if (list) {
 		plugin_each(0, list_one, NULL);
