@@ -114,7 +114,7 @@ double opt_number(const struct qa_opt *o, const char *arg)
 }
 
 /* The argument's index among the row's choices "a|b|c", or a one-line error naming them. */
-static int choice(const struct qa_opt *o, const char *arg)
+int opt_choice(const struct qa_opt *o, const char *arg)
 {
 	const char *p = o->choices;
 	size_t n = strlen(arg);
@@ -146,8 +146,8 @@ static void apply(const struct qa_opts *t, const struct qa_opt *o, const char *a
 	switch (o->kind) {
 	case QA_OPT_FLAG: *(int *)o->target = 1; break;
 	case QA_OPT_STRING: *(const char **)o->target = arg; break;
-	case QA_OPT_CHOICE: choice(o, arg); *(const char **)o->target = arg; break;
-	case QA_OPT_ENUM: *(int *)o->target = choice(o, arg); break;
+	case QA_OPT_CHOICE: opt_choice(o, arg); *(const char **)o->target = arg; break;
+	case QA_OPT_ENUM: *(int *)o->target = opt_choice(o, arg); break;
 	case QA_OPT_LONG: *(long *)o->target = whole(o, arg); break;
 	case QA_OPT_SIZE: *(size_t *)o->target = (size_t)whole(o, arg); break;
 	case QA_OPT_U64: *(uint64_t *)o->target = (uint64_t)whole(o, arg); break;

@@ -279,6 +279,8 @@ void opt_help(const struct qa_opts *t, FILE *fp);
 QA_NORETURN void opt_usage(const struct qa_opts *t, int status);
 /* A numeric row's check on its own, for CALL rows and the environment: the value, or exit 2. */
 double opt_number(const struct qa_opt *o, const char *arg);
+/* A CHOICE, ENUM or CALL row's argument: its index in the row's choices, or exit 2 naming them. */
+int opt_choice(const struct qa_opt *o, const char *arg);
 /* The row named name, or NULL. */
 const struct qa_opt *opt_find(const struct qa_opts *t, const char *name);
 

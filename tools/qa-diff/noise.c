@@ -72,7 +72,7 @@ static void noise_record(qa_json *j, unsigned long lineno, const char *line, siz
 	}
 	size_t item = *slot - 1;
 	const struct item *it = &D.items[item];
-	const char *m = D.metric ? D.metric : it->metric != NO_METRIC ? D.metrics[it->metric] : NULL;
+	const char *m = O.metric ? O.metric : it->metric != NO_METRIC ? D.metrics[it->metric] : NULL;
 	int e = json_member(j, 0, "error", 5);
 	double v = NAN;
 	if (m && (json_type(j, e) == QA_ABSENT || json_type(j, e) == QA_NULL))
@@ -169,8 +169,8 @@ static void excess(const struct nstat *s, double *pts, double *lo, double *hi)
 	*pts = 100 * s->d.mean;
 	double se = se_of(&s->d);
 	if (!isnan(se)) {
-		*lo = *pts - D.z * 100 * se;
-		*hi = *pts + D.z * 100 * se;
+		*lo = *pts - O.z * 100 * se;
+		*hi = *pts + O.z * 100 * se;
 	}
 }
 
@@ -185,7 +185,7 @@ void json_noise(qa_buf *b, const struct result *r)
 		return;
 	}
 	double lo = NAN, hi = NAN, pts, elo, ehi;
-	wilson_ci((double)s->floor, (double)s->n, D.z, &lo, &hi);
+	wilson_ci((double)s->floor, (double)s->n, O.z, &lo, &hi);
 	buf_printf(b, "{\"n\":%ld,\"flips\":%ld", s->n, s->floor);
 	jnum(b, "flip_pct", 100.0 * (double)s->floor / (double)s->n);
 	jnum(b, "ci_low", 100 * lo);
@@ -206,7 +206,7 @@ void noise_text(qa_buf *b, const struct result *r)
 	if (!file || !s || s->n == 0)
 		return;
 	double lo = NAN, hi = NAN, pts, elo, ehi;
-	wilson_ci((double)s->floor, (double)s->n, D.z, &lo, &hi);
+	wilson_ci((double)s->floor, (double)s->n, O.z, &lo, &hi);
 	excess(s, &pts, &elo, &ehi);
 	buf_printf(b, "Noise floor (the baseline against its repeat, %ld items): %.1f%% flip [%.1f, %.1f]; the "
 	    "candidate flips %.1f%%, %+.1f points over the floor [%+.1f, %+.1f].\n", s->n,
@@ -216,19 +216,19 @@ void noise_text(qa_buf *b, const struct result *r)
 
 void noise_gate(struct result *r)
 {
-	if (isnan(D.max_excess_flips) || !r->gated)
+	if (isnan(O.max_excess_flips) || !r->gated)
 		return;
 	r->ncheck++;
 	const struct nstat *s = stat_of(r);
 	double pts, lo, hi;
 	excess(s, &pts, &lo, &hi);
 	if (isnan(pts))
-		fail(r, "max-excess-flips", NAN, D.max_excess_flips, "--max-excess-flips %g: the excess over the "
-		    "noise floor is undefined (%s)", D.max_excess_flips, file ? "no item scored 0/1 in all three runs" :
+		fail(r, "max-excess-flips", NAN, O.max_excess_flips, "--max-excess-flips %g: the excess over the "
+		    "noise floor is undefined (%s)", O.max_excess_flips, file ? "no item scored 0/1 in all three runs" :
 		    "no --noise run");
-	else if (pts > D.max_excess_flips + EPS)
-		fail(r, "max-excess-flips", pts, D.max_excess_flips, "the candidate flips %.4g points more than the "
-		    "baseline against itself, over --max-excess-flips %g", pts, D.max_excess_flips);
+	else if (pts > O.max_excess_flips + EPS)
+		fail(r, "max-excess-flips", pts, O.max_excess_flips, "the candidate flips %.4g points more than the "
+		    "baseline against itself, over --max-excess-flips %g", pts, O.max_excess_flips);
 }
 
 void noise_free(void)
