@@ -48,7 +48,7 @@ static void help_row(const struct qa_opt *o, int col, FILE *fp)
 
 void opt_help(const struct qa_opts *t, FILE *fp)
 {
-	fputs(t->usage, fp);
+	fprintf(fp, "%s\n", t->usage);
 	for (const struct qa_opt *o = t->opt; o->kind != QA_OPT_END; o++) {
 		if (o->kind == QA_OPT_TEXT)
 			fprintf(fp, "%s\n", o->help);
@@ -56,7 +56,7 @@ void opt_help(const struct qa_opts *t, FILE *fp)
 			help_row(o, t->col, fp);
 	}
 	if (t->tail)
-		fputs(t->tail, fp);
+		fprintf(fp, "\n%s", t->tail);
 }
 
 QA_NORETURN void opt_usage(const struct qa_opts *t, int status)
@@ -164,7 +164,7 @@ static void apply(const struct qa_opts *t, const struct qa_opt *o, const char *a
 	}
 }
 
-int opt_parse(const struct qa_opts *t, int argc, char **argv)
+void opt_parse(const struct qa_opts *t, int *argc, char ***argv)
 {
 	size_t n = 0, nlong = 0, nshort = 0;
 	while (t->opt[n].kind != QA_OPT_END)
@@ -186,7 +186,7 @@ int opt_parse(const struct qa_opts *t, int argc, char **argv)
 	}
 	shortopts[nshort] = '\0';
 	int c;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while ((c = getopt_long(*argc, *argv, shortopts, longopts, NULL)) != -1) {
 		size_t i = c >= 256 ? (size_t)(c - 256) : 0;
 		if (c < 256)
 			while (i < n && (t->opt[i].kind == QA_OPT_TEXT || t->opt[i].flag != c))
@@ -198,5 +198,6 @@ int opt_parse(const struct qa_opts *t, int argc, char **argv)
 	xfree(&longopts);
 	xfree(&shortopts);
 	xfree(&uses);
-	return optind;
+	*argc -= optind;
+	*argv += optind;
 }

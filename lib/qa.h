@@ -258,10 +258,10 @@ struct qa_opt {
 
 struct qa_opts {
 	const char *prog;	/* for --version */
-	const char *usage;	/* the synopsis, "usage: ..." lines, then a blank line */
+	const char *usage;	/* the synopsis, "usage: ..." lines (a blank line follows) */
 	const struct qa_opt *opt;	/* ends with a QA_OPT_END row */
 	int col;		/* the column the help text starts at */
-	const char *tail;	/* after the option list: exit status, see also */
+	const char *tail;	/* after the option list and a blank line: exit status, see also */
 };
 
 /* A row: QA_ROW(QA_OPT_LONG, "concurrency", 'c', "N", "help", &target, .min = 1, .max = 4096). */
@@ -271,8 +271,8 @@ struct qa_opts {
 #define QA_TEXT(h) { .kind = QA_OPT_TEXT, .help = (h) }
 #define QA_END { .kind = QA_OPT_END }
 
-/* Parses argv by the table; returns optind (the first operand). */
-int opt_parse(const struct qa_opts *t, int argc, char **argv);
+/* Parses the options of argv by the table; *argc and *argv are left with the operands. */
+void opt_parse(const struct qa_opts *t, int *argc, char ***argv);
 /* The whole --help text. */
 void opt_help(const struct qa_opts *t, FILE *fp);
 /* The help on stderr (status != 0) or stdout, then exit. */

@@ -36,11 +36,10 @@ static const struct qa_opts options = {
 	    "  stats                 one JSON line: entries, bytes, hits, oldest and newest\n"
 	    "  prune                 delete answers older than AGE (N followed by s, m, h, d or w)\n"
 	    "  export                every entry as a JSON line, oldest first\n"
-	    "  import                add the entries of export lines (stdin, or FILEs); existing ones are kept\n"
-	    "\n",
+	    "  import                add the entries of export lines (stdin, or FILEs); existing ones are kept\n",
 	.opt = rows,
 	.col = 24,
-	.tail = "\n"
+	.tail =
 	    "The cache holds prompts and answers: it is created mode 0600.  Exit status:\n"
 	    "0 ok, 1 bad import lines, 2 usage or cache error.  See qa-cache(1).\n",
 };
@@ -97,7 +96,8 @@ static qa_cache *cache;
 int main(int argc, char **argv)
 {
 	qa_set_prog(argv[0]);
-	int next = opt_parse(&options, argc, argv);
+	opt_parse(&options, &argc, &argv);
+	int next = 0;
 	const char *older = O.older;
 	if (next >= argc)
 		qa_die(QA_EXIT_USAGE, "a command is required: stats, prune, export or import (try --help)");

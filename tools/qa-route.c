@@ -549,11 +549,10 @@ static const struct qa_opts options = {
 	.prog = "qa-route",
 	.usage = "usage: qa-route -S name=weight,name=weight... [-k field] [-s salt]\n"
 	    "                [-p plan -t stage] [-c name] [-r rule]... [-m endpoint]\n"
-	    "                [-F name,...] [-C file] [file ...]\n"
-	    "\n",
+	    "                [-F name,...] [-C file] [file ...]\n",
 	.opt = rows,
 	.col = 24,
-	.tail = "\n"
+	.tail =
 	    "bucket = fmix64(FNV-1a-64(salt \":\" key)) mod 10000; the candidate holds\n"
 	    "buckets [0, weight*100).  Exit status: 0 all routed, 1 some records carry\n"
 	    "errors, 2 usage or configuration error.  See qa-route(1).\n",
@@ -562,9 +561,7 @@ static const struct qa_opts options = {
 int main(int argc, char **argv)
 {
 	qa_tool_init(argv[0]);
-	int next = opt_parse(&options, argc, argv);
-	argc -= next;
-	argv += next;
+	opt_parse(&options, &argc, &argv);
 	const char *split = O.split, *cand = O.cand, *plan = O.plan, *stage = O.stage, *config = O.config;
 
 	if (!split)

@@ -1195,11 +1195,10 @@ static const struct qa_opts options = {
 	.prog = "qa-score",
 	.usage = "usage: qa-score [-s] [-a path] [-f json|table] [-m metric]... [file ...]\n"
 	    "       qa-score --merge [-f json|table] [summary ...]\n"
-	    "       qa-score --list\n"
-	    "\n",
+	    "       qa-score --list\n",
 	.opt = rows,
 	.col = 22,
-	.tail = "\n"
+	.tail =
 	    "Plugins are searched in $QA_PLUGIN_PATH, then the install directory, then\n"
 	    "the build tree.  Exit status: 0 all scored, 1 some records carry errors,\n"
 	    "2 usage or configuration error.  See qa-score(1).\n",
@@ -1208,9 +1207,7 @@ static const struct qa_opts options = {
 int main(int argc, char **argv)
 {
 	qa_tool_init(argv[0]);
-	int next = opt_parse(&options, argc, argv);
-	argc -= next;
-	argv += next;
+	opt_parse(&options, &argc, &argv);
 	struct run r = { .answer_path = O.answer, .cli = O.cli, .ncli = O.ncli, .summary = O.summary };
 	const char *format = O.format;
 	int list = O.list, merge = O.merge;

@@ -42,7 +42,7 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
 	QA_END,
 };
-static const struct qa_opts table = { .prog = "qa-t", .usage = "usage: qa-t [-q] [file ...]\n\n", .opt = rows,
+static const struct qa_opts table = { .prog = "qa-t", .usage = "usage: qa-t [-q] [file ...]\n", .opt = rows,
 	.col = 24, .tail = "Exit status: 0.\n" };
 
 /* Runs opt_parse on args in a child: its exit status and the first line of its stderr. */
@@ -58,8 +58,9 @@ static int child(const char *const *args, char *line, size_t n)
 		int argc = 0;
 		while (args[argc])
 			argc++;
+		char **argv = (char **)args;
 		optind = 1;
-		opt_parse(&table, argc, (char **)args);
+		opt_parse(&table, &argc, &argv);
 		_exit(0);
 	}
 	close(fd[1]);
@@ -83,9 +84,10 @@ int main(void)
 		"--max-drop", "0.02", "--rpm", "600", "-m", "m1", "-f", "md", "--kl", "raw", "-F", "a,b",
 		"--a-very-long-option-name", "x", "in.jsonl", NULL };
 	int argc = (int)(sizeof argv / sizeof *argv) - 1;
-	int first = opt_parse(&table, argc, argv);
-	CHECK(first == argc - 1);
-	CHECK_STR(argv[first], "in.jsonl");
+	char **args = argv;
+	opt_parse(&table, &argc, &args);
+	CHECK(argc == 1);
+	CHECK_STR(args[0], "in.jsonl");
 	CHECK(flag == 1 && count == 8 && size == 512 && seed == 9223372036854775807u);
 	CHECK(ms == 1500 && frac == 0.02 && rate == 600);
 	CHECK_STR(str, "m1");
@@ -101,7 +103,8 @@ int main(void)
 	FILE *fp = open_memstream(&help, &hlen);
 	opt_help(&table, fp);
 	fclose(fp);
-	CHECK_STR(help, "usage: qa-t [-q] [file ...]\n\n"
+	CHECK_STR(help, "usage: qa-t [-q] [file ...]\n"
+	    "\n"
 	    "Things:\n"
 	    "  -q, --quiet           no progress\n"
 	    "  -c, --concurrency N   requests at once\n"
@@ -117,6 +120,7 @@ int main(void)
 	    "  -F, --fallback NAME,...  fallbacks\n"
 	    "      --a-very-long-option-name WITH-A-METAVAR  past the column\n"
 	    "  -h, --help            show this help and exit\n"
+	    "\n"
 	    "Exit status: 0.\n");
 	free(help);
 

@@ -139,11 +139,10 @@ static const struct qa_opts options = {
 	    "               [file ...]\n"
 	    "       qa-cost -s [-f json|table|md|csv] [--correct metric] [--exact-latencies n]\n"
 	    "               [--monthly-tasks n | --monthly-tokens n]\n"
-	    "               [--baseline endpoint [--migration-cost usd]] [file ...]\n"
-	    "\n",
+	    "               [--baseline endpoint [--migration-cost usd]] [file ...]\n",
 	.opt = rows,
 	.col = 26,
-	.tail = "\n"
+	.tail =
 	    "Cost = tokens x price per million tokens / 1e6, per kind of token.  Exit status:\n"
 	    "0 all priced, 1 some records carry errors or could not be priced, 2 usage or\n"
 	    "configuration error.  See qa-cost(1).\n",
@@ -155,9 +154,7 @@ int main(int argc, char **argv)
 
 	qa_tool_init(argv[0]);
 	O.monthly_tasks = O.monthly_tokens = O.migration_cost = NAN;
-	int next = opt_parse(&options, argc, argv);
-	argc -= next;
-	argv += next;
+	opt_parse(&options, &argc, &argv);
 
 	if (!isnan(O.monthly_tasks) && !isnan(O.monthly_tokens))
 		qa_die(QA_EXIT_USAGE, "--monthly-tasks and --monthly-tokens: give one of them");

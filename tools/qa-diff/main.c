@@ -422,11 +422,10 @@ static const struct qa_opts options = {
 	    "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
 	    "               [--min-same-top pct] [--max-ppl-ratio ratio]\n"
 	    "               [--allow-mismatch field] [--noise run] [--max-excess-flips pts]\n"
-	    "               baseline candidate\n"
-	    "\n",
+	    "               baseline candidate\n",
 	.opt = rows,
 	.col = 26,
-	.tail = "\n"
+	.tail =
 	    "Either input may be - (standard input).  Exit status: 0 compared and the\n"
 	    "gate holds, 1 a gate criterion failed or some lines could not be compared,\n"
 	    "2 usage error, unreadable input or a duplicate id.  See qa-diff(1).\n",
@@ -435,9 +434,7 @@ static const struct qa_opts options = {
 int main(int argc, char **argv)
 {
 	qa_tool_init(argv[0]);
-	int next = opt_parse(&options, argc, argv);
-	argc -= next;
-	argv += next;
+	opt_parse(&options, &argc, &argv);
 	if (argc != 2) {
 		qa_warn("need two runs: baseline and candidate");
 		opt_usage(&options, QA_EXIT_USAGE);

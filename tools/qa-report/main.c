@@ -50,11 +50,10 @@ static const struct qa_opts options = {
 	.prog = "qa-report",
 	.usage = "usage: qa-report [-b name] [-c name] [-m drop] [-o file] [-t title] DIR\n"
 	    "       qa-report [--diff file] [--cost file] [--drift file] [--ppl file]\n"
-	    "                 [--ramp file] [-m drop] [-o file] [-t title] BASELINE CANDIDATE\n"
-	    "\n",
+	    "                 [--ramp file] [-m drop] [-o file] [-t title] BASELINE CANDIDATE\n",
 	.opt = rows,
 	.col = 24,
-	.tail = "\n"
+	.tail =
 	    "The page needs nothing else: styles, charts (SVG) and a few lines of script\n"
 	    "are inline, and it makes no request when opened.  Exit status: 0 written,\n"
 	    "1 written but some input lines were left out, 2 usage error or a run that\n"
@@ -145,9 +144,7 @@ static void find_runs(const char *dir, const char *cost, const char **name, char
 int main(int argc, char **argv)
 {
 	qa_tool_init(argv[0]);
-	int next = opt_parse(&options, argc, argv);
-	argc -= next;
-	argv += next;
+	opt_parse(&options, &argc, &argv);
 	struct report r = { .max_drop = O.max_drop, .title = O.title };
 	const char **name = O.name, *output = O.output;
 	const char **file = O.file;

@@ -455,11 +455,10 @@ static const struct qa_opts options = {
 	    "               [-p KEY=VALUE]... [-e NAME] [--provider NAME] [--base-url URL]\n"
 	    "               [--key-env VAR] [-m MODEL] [--config FILE] [-F NAME,...]\n"
 	    "               [--mode logprobs [--context N [--stride S]]] [--grace SECONDS]\n"
-	    "               [--trace FILE] [--stream] [--cache FILE] [--cache-mode MODE] [file ...]\n"
-	    "\n",
+	    "               [--trace FILE] [--stream] [--cache FILE] [--cache-mode MODE] [file ...]\n",
 	.opt = rows,
 	.col = 28,
-	.tail = "\n"
+	.tail =
 	    "Exit status: 0 all records answered, 1 some records carry an error,\n"
 	    "2 usage or configuration error.  See qa-send(1).\n",
 };
@@ -534,10 +533,10 @@ static void setup_tasks(void)
 }
 
 /* Everything before the first record: options, limits, config, endpoints, the window. */
-static void setup(int argc, char **argv, int *next)
+static void setup(int *argc, char ***argv)
 {
 	static const struct qa_opt minute = QA_ROW(QA_OPT_SECONDS, "QA_SEND_MINUTE", 0, NULL, NULL, NULL, .min = 0.001);
-	*next = opt_parse(&options, argc, argv);
+	opt_parse(&options, argc, argv);
 	const char *m = getenv("QA_SEND_MINUTE");
 	if (m && *m)
 		opt.minute_ms = opt_number(&minute, m);
@@ -588,11 +587,8 @@ static void report_end(void)
 
 int main(int argc, char **argv)
 {
-	int next;
 	qa_tool_init(argv[0]);
-	setup(argc, argv, &next);
-	argc -= next;
-	argv += next;
+	setup(&argc, &argv);
 
 	static char *stdin_only[] = { "-" };
 	struct feed f = { .files = argc ? argv : stdin_only, .nfiles = argc ? argc : 1, .fd = -1 };
