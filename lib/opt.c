@@ -154,7 +154,12 @@ static void apply(const struct qa_opts *t, const struct qa_opt *o, const char *a
 	case QA_OPT_WHOLE: *(double *)o->target = (double)whole(o, arg); break;
 	case QA_OPT_DOUBLE:
 	case QA_OPT_SECONDS: *(double *)o->target = opt_number(o, arg); break;
-	case QA_OPT_CALL: o->call(o, arg); break;
+	case QA_OPT_CALL:
+		if (o->call)
+			o->call(o, arg);
+		else
+			o->set(arg);
+		break;
 	case QA_OPT_HELP: opt_usage(t, QA_EXIT_OK);
 	case QA_OPT_VERSION:
 		printf("%s %s\n", t->prog, QA_VERSION);

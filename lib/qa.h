@@ -234,7 +234,7 @@ enum qa_opt_kind {
 	QA_OPT_WHOLE,	/* double *target: a whole number in [min, max], as a double */
 	QA_OPT_DOUBLE,	/* double *target: a number in [min, max] */
 	QA_OPT_SECONDS,	/* double *target: seconds in [min, max], stored as milliseconds */
-	QA_OPT_CALL,	/* call(row, argument); the argument is NULL without a metavar */
+	QA_OPT_CALL,	/* call(row, argument), or set(argument); NULL without a metavar */
 	QA_OPT_HELP,	/* --help: the help on stdout, exit 0 */
 	QA_OPT_VERSION,	/* --version: "PROG VERSION", exit 0 */
 };
@@ -252,6 +252,7 @@ struct qa_opt {
 	const char *choices;	/* CHOICE, ENUM: "json|table|md" */
 	const char *what;	/* numbers: what the argument must be, for the error */
 	void (*call)(const struct qa_opt *o, const char *arg);
+	void (*set)(const char *arg);	/* CALL, when the row itself is not needed */
 	unsigned flags;		/* QA_OPT_ONCE */
 	int *seen;		/* set to 1 when the option is given */
 };
@@ -270,6 +271,10 @@ struct qa_opts {
 /* A paragraph or heading of --help between rows. */
 #define QA_TEXT(h) { .kind = QA_OPT_TEXT, .help = (h) }
 #define QA_END { .kind = QA_OPT_END }
+/* The last rows of every tool's table: -h, --help and -V, --version, then the end. */
+#define QA_END_HELP_VERSION \
+	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL), \
+	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL), QA_END
 
 /* Parses the options of argv by the table; *argc and *argv are left with the operands. */
 void opt_parse(const struct qa_opts *t, int *argc, char ***argv);

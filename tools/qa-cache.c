@@ -20,9 +20,7 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_STRING, "cache", 'c', "FILE", "the cache file (default $XDG_CACHE_HOME/qa/responses.db,\n"
 	    "else ~/.cache/qa/responses.db)", &O.cache),
 	QA_ROW(QA_OPT_STRING, "older-than", 0, "AGE", "for prune: 30d, 12h, 90m, 2w, 45s", &O.older),
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "print the version and exit", NULL),
-	QA_END,
+	QA_END_HELP_VERSION,
 };
 
 static const struct qa_opts options = {

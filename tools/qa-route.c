@@ -491,32 +491,23 @@ static void split_opt(const struct qa_opt *o, const char *arg)
 	parse_split(arg);
 }
 
-static void rule_opt(const struct qa_opt *o, const char *arg)
+static void key_opt(const char *arg)
 {
-	(void)o;
-	parse_rule(arg);
-}
-
-static void key_opt(const struct qa_opt *o, const char *arg)
-{
-	(void)o;
 	if (!*arg)
 		qa_die(QA_EXIT_USAGE, "--key: an empty field name");
 	R.key = arg;
 }
 
-static void mirror_opt(const struct qa_opt *o, const char *arg)
+static void mirror_opt(const char *arg)
 {
-	(void)o;
 	if (!*arg)
 		qa_die(QA_EXIT_USAGE, "--mirror: an empty endpoint name");
 	free(R.mirror);
 	R.mirror = xstrdup(arg);
 }
 
-static void fallback_opt(const struct qa_opt *o, const char *arg)
+static void fallback_opt(const char *arg)
 {
-	(void)o;
 	parse_fallback(arg, &R.fb, &R.nfb);
 }
 
@@ -524,7 +515,7 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_CALL, "split", 'S', "LIST", "endpoints and weights in percent (up to 2 decimals,\n"
 	    "summing to 100): old=90,new=10", &O.split, .call = split_opt, .flags = QA_OPT_ONCE),
 	QA_ROW(QA_OPT_CALL, "key", 'k', "FIELD", "top-level field that keeps a record sticky (default id);\n"
-	    "a number by its value: 1, 1.0 and 1e0 are one key", NULL, .call = key_opt),
+	    "a number by its value: 1, 1.0 and 1e0 are one key", NULL, .set = key_opt),
 	QA_ROW(QA_OPT_STRING, "salt", 's', "TEXT", "salt of the bucket hash (default qa)", &R.salt),
 	QA_ROW(QA_OPT_STRING, "candidate", 'c', "NAME", "the endpoint being ramped up (default: the last in --split)",
 	    &O.cand),
@@ -533,16 +524,14 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_STRING, "stage", 't', "N", "stage of the plan to apply: 1..N, N% (a weight in the\n"
 	    "plan), or 0 (rollback: candidate weight 0)", &O.stage),
 	QA_ROW(QA_OPT_CALL, "rule", 'r', "RULE", "FIELD=VALUE:endpoint=NAME or FIELD~REGEX:endpoint=NAME,\n"
-	    "tried before the split, first match wins (repeatable)", NULL, .call = rule_opt),
+	    "tried before the split, first match wins (repeatable)", NULL, .set = parse_rule),
 	QA_ROW(QA_OPT_CALL, "mirror", 'm', "NAME", "after each record, emit a copy marked \"mirror\":true\n"
-	    "sent to NAME", NULL, .call = mirror_opt),
+	    "sent to NAME", NULL, .set = mirror_opt),
 	QA_ROW(QA_OPT_CALL, "fallback", 'F', "LIST", "set \"fallback\" to these endpoints on every record", NULL,
-	    .call = fallback_opt, .flags = QA_OPT_ONCE),
+	    .set = fallback_opt, .flags = QA_OPT_ONCE),
 	QA_ROW(QA_OPT_STRING, "config", 'C', "FILE", "endpoint config: every endpoint named must be in it\n"
 	    "(without it endpoint names are labels)", &O.config),
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL),
-	QA_END,
+	QA_END_HELP_VERSION,
 };
 
 static const struct qa_opts options = {

@@ -1157,9 +1157,8 @@ static struct score_opts {
 } O = { .answer = "response.text", .format = "json" };
 
 /* --metric SPEC: an instance now, so a wrong name or option stops the run before any record. */
-static void metric_opt(const struct qa_opt *o, const char *arg)
+static void metric_opt(const char *arg)
 {
-	(void)o;
 	qa_buf spec = { 0 };
 	spec_to_json(arg, &spec);
 	struct inst *in = inst_get(spec.p, spec.len);
@@ -1176,7 +1175,7 @@ static void metric_opt(const struct qa_opt *o, const char *arg)
 
 static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_CALL, "metric", 'm', "SPEC", "scorer to apply: NAME, NAME:key=value,... or a JSON object\n"
-	    "(repeatable; default: each record's metric/metrics)", NULL, .call = metric_opt),
+	    "(repeatable; default: each record's metric/metrics)", NULL, .set = metric_opt),
 	QA_ROW(QA_OPT_STRING, "answer", 'a', "PATH", "field holding the answer (default response.text)", &O.answer),
 	QA_ROW(QA_OPT_FLAG, "summary", 's', NULL, "print n, mean, standard error, 95% CI, invalid rate and\n"
 	    "errors per task and overall instead of the records", &O.summary),
@@ -1186,9 +1185,7 @@ static const struct qa_opt rows[] = {
 	    "summary of the whole, as one run would have; a line\n"
 	    "that cannot be (n < 0, a 0/1 mean above 1) is refused", &O.merge),
 	QA_ROW(QA_OPT_FLAG, "list", 'l', NULL, "list the plugins on the search path and exit", &O.list),
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL),
-	QA_END,
+	QA_END_HELP_VERSION,
 };
 
 static const struct qa_opts options = {

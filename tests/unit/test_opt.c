@@ -25,6 +25,11 @@ static void on_call(const struct qa_opt *o, const char *arg)
 	(void)o;
 }
 
+static void on_set(const char *arg)
+{
+	on_call(NULL, arg);
+}
+
 static const struct qa_opt rows[] = {
 	QA_TEXT("Things:"),
 	QA_ROW(QA_OPT_FLAG, "quiet", 'q', NULL, "no progress", &flag),
@@ -38,7 +43,7 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_ENUM, "format", 'f', "FMT", "json, table or md", &fmt, .choices = "json|table|md"),
 	QA_ROW(QA_OPT_CHOICE, "kl", 0, "EST", "estimator", &choice_s, .choices = "renormalized|raw"),
 	QA_ROW(QA_OPT_CALL, "fallback", 'F', "NAME,...", "fallbacks", NULL, .call = on_call, .flags = QA_OPT_ONCE),
-	QA_ROW(QA_OPT_CALL, "a-very-long-option-name", 0, "WITH-A-METAVAR", "past the column", NULL, .call = on_call),
+	QA_ROW(QA_OPT_CALL, "a-very-long-option-name", 0, "WITH-A-METAVAR", "past the column", NULL, .set = on_set),
 	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
 	QA_END,
 };

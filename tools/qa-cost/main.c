@@ -95,16 +95,15 @@ static void count_opt(const struct qa_opt *o, const char *arg)
 		qa_die(QA_EXIT_USAGE, "--%s: '%s' is not %s", o->name, arg, o->what);
 }
 
-static void prices_opt(const struct qa_opt *o, const char *arg)
+static void prices_opt(const char *arg)
 {
-	(void)o;
 	O.price_files = xreallocarray(O.price_files, O.nprice_files + 1, sizeof *O.price_files);
 	O.price_files[O.nprice_files++] = arg;
 }
 
 static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_CALL, "prices", 'p', "FILE", "price table: CSV, or LiteLLM's model_prices_and_context_window.json\n"
-	    "(repeatable; default $QA_PRICES, else the installed prices.csv)", NULL, .call = prices_opt),
+	    "(repeatable; default $QA_PRICES, else the installed prices.csv)", NULL, .set = prices_opt),
 	QA_ROW(QA_OPT_STRING, "config", 0, "FILE", "endpoint config with per-endpoint price overrides\n"
 	    "(default $QA_CONFIG, else ~/.config/qa/endpoints.conf)", &O.config),
 	QA_ROW(QA_OPT_STRING, "provider", 0, "NAME", "price only from rows of this provider", &O.provider),
@@ -128,9 +127,7 @@ static const struct qa_opt rows[] = {
 	    &O.migration_cost, .max = 1e15, .what = "an amount (0 or more)"),
 	QA_ROW(QA_OPT_CHOICE, "format", 'f', "FMT", "summary format: json (default), table, md or csv", &O.format,
 	    .choices = "json|table|md|csv"),
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL),
-	QA_END,
+	QA_END_HELP_VERSION,
 };
 
 static const struct qa_opts options = {

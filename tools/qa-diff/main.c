@@ -334,24 +334,6 @@ static void score_name_opt(const struct qa_opt *o, const char *arg)
 	*(const char **)o->target = arg;
 }
 
-static void allow_opt(const struct qa_opt *o, const char *arg)
-{
-	(void)o;
-	sent_allow(arg);
-}
-
-static void noise_opt(const struct qa_opt *o, const char *arg)
-{
-	(void)o;
-	noise_set(arg);
-}
-
-static void latency_opt(const struct qa_opt *o, const char *arg)
-{
-	(void)o;
-	stream_lat_gate_opt(arg);
-}
-
 #define PCT .max = 100, .what = "a percentage from 0 to 100"
 
 static const struct qa_opt rows[] = {
@@ -380,7 +362,7 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_CALL, "max-latency-ratio", 0, "MEASURE:STAT=R", "gate on streamed records: candidate /\n"
 	    "baseline of a measure (ttft_ms, tpot_ms, itl_ms,\n"
 	    "chunk_gaps_ms, latency_ms) at mean, p50, p90, p95 or\n"
-	    "p99 at most R (repeatable; ttft_ms:p95=1.2)", NULL, .call = latency_opt),
+	    "p99 at most R (repeatable; ttft_ms:p95=1.2)", NULL, .set = stream_lat_gate_opt),
 	QA_ROW(QA_OPT_LONG, "bootstrap", 0, "N", "add a paired bootstrap CI from N resamples", &O.bootstrap, .min = 1,
 	    .max = 10000000),
 	QA_ROW(QA_OPT_U64, "seed", 0, "S", "the bootstrap's seed (default 1)", &O.seed, .max = 9.3e18),
@@ -399,16 +381,14 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_DOUBLE, "max-ppl-ratio", 0, "R", "gate: candidate / baseline perplexity at most R",
 	    &O.max_ppl_ratio, .max = 1e9, .what = "a ratio, 0 or more (1.05: 5% higher perplexity)"),
 	QA_ROW(QA_OPT_CALL, "allow-mismatch", 0, "F", "compare even though response.sent.F differs between the\n"
-	    "runs (repeatable, or F,G,...); otherwise exit 2", NULL, .call = allow_opt),
+	    "runs (repeatable, or F,G,...); otherwise exit 2", NULL, .set = sent_allow),
 	QA_ROW(QA_OPT_CALL, "noise", 0, "RUN", "the baseline sent again on the same items: the flips of\n"
 	    "the baseline against itself, the floor under the\n"
-	    "candidate's flips", NULL, .call = noise_opt),
+	    "candidate's flips", NULL, .set = noise_set),
 	QA_ROW(QA_OPT_DOUBLE, "max-excess-flips", 0, "P", "gate: the candidate may flip at most P percentage\n"
 	    "points more items than the floor (needs --noise)", &O.max_excess_flips, .min = -100, .max = 100,
 	    .what = "percentage points from -100 to 100"),
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL),
-	QA_END,
+	QA_END_HELP_VERSION,
 };
 
 static const struct qa_opts options = {

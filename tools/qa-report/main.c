@@ -41,9 +41,7 @@ static const struct qa_opt rows[] = {
 	    .what = "a fraction between 0 and 1"),
 	QA_ROW(QA_OPT_STRING, "output", 'o', "FILE", "write the page there (default: standard output)", &O.output),
 	QA_ROW(QA_OPT_STRING, "title", 't', "TEXT", "the page's title", &O.title),
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL),
-	QA_END,
+	QA_END_HELP_VERSION,
 };
 
 static const struct qa_opts options = {

@@ -20,9 +20,8 @@ void cache_mode_opt(const struct qa_opt *o, const char *arg)
 		qa_die(QA_EXIT_USAGE, "--%s: '%s' is not read-write, read-only, refresh or off", o->name, arg);
 }
 
-void cache_path_opt(const struct qa_opt *o, const char *arg)
+void cache_path_opt(const char *arg)
 {
-	(void)o;
 	free(rc_path);
 	rc_path = xstrdup(arg);
 }

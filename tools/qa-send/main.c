@@ -55,9 +55,8 @@ void setup_mode(void)
 }
 
 /* --param KEY=VALUE: VALUE as JSON when it is JSON, else as a string. */
-static void param_opt(const struct qa_opt *o, const char *arg)
+static void param_opt(const char *arg)
 {
-	(void)o;
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)
 		qa_die(QA_EXIT_USAGE, "--param %s: not KEY=VALUE", arg);
@@ -347,18 +346,16 @@ static struct send_cli {
 	int seeded;
 } cli;
 
-static void concurrency_opt(const struct qa_opt *o, const char *arg)
+static void concurrency_opt(const char *arg)
 {
 	static const struct qa_opt n = QA_ROW(QA_OPT_LONG, "concurrency", 'c', "N", NULL, NULL, .min = 1,
 	    .max = 100000);
-	(void)o;
 	opt.conc_auto = strcmp(arg, "auto") == 0;
 	opt.concurrency = opt.conc_auto ? 64 : (long)opt_number(&n, arg);
 }
 
-static void header_opt(const struct qa_opt *o, const char *arg)
+static void header_opt(const char *arg)
 {
-	(void)o;
 	if (!strchr(arg, ':') || strchr(arg, '\n') || strchr(arg, '\r'))
 		qa_die(QA_EXIT_USAGE, "--header: not 'Name: value'");
 	opt.headers = curl_slist_append(opt.headers, arg);
@@ -382,9 +379,9 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_STRING, "config", 0, "FILE", "endpoint config (default $QA_CONFIG, then\n"
 	    "~/.config/qa/endpoints.conf)", &cli.config),
 	QA_ROW(QA_OPT_CALL, "param", 'p', "KEY=VALUE", "default request parameter (a record's params win);\n"
-	    "VALUE is JSON when it parses as JSON, else a string", NULL, .call = param_opt),
+	    "VALUE is JSON when it parses as JSON, else a string", NULL, .set = param_opt),
 	QA_ROW(QA_OPT_CALL, "header", 'H', "'NAME: VALUE'", "extra request header (repeatable)", NULL,
-	    .call = header_opt),
+	    .set = header_opt),
 	QA_ROW(QA_OPT_FLAG, "http2-prior-knowledge", 0, NULL, "speak HTTP/2 over cleartext http:// (h2c)",
 	    &opt.h2c),
 	QA_ROW(QA_OPT_FLAG, "stream", 0, NULL, "stream the answer (openai, openai-completions) and\n"
@@ -411,7 +408,7 @@ static const struct qa_opt rows[] = {
 	QA_TEXT("Engine:"),
 	QA_ROW(QA_OPT_CALL, "concurrency", 'c', "N", "requests in flight at once (default 16); auto: each\n"
 	    "endpoint's adapts on latency, from 4 up to its\n"
-	    "config's concurrency or 64", NULL, .call = concurrency_opt),
+	    "config's concurrency or 64", NULL, .set = concurrency_opt),
 	QA_ROW(QA_OPT_WHOLE, "rpm", 0, "N", "requests per minute the endpoint allows (over the\n"
 	    "config's rpm); qa-send paces to it", &opt.rpm, .min = 1, .max = 1e8),
 	QA_ROW(QA_OPT_WHOLE, "tpm", 0, "N", "tokens per minute it allows (prompt + max_tokens)", &opt.tpm, .min = 1,
@@ -439,14 +436,12 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_STRING, "trace", 0, "FILE", "write each retry decision to FILE as a JSON line", &cli.trace),
 	QA_TEXT("Cache:"),
 	QA_ROW(QA_OPT_CALL, "cache", 0, "FILE", "the response cache (default\n$XDG_CACHE_HOME/qa/responses.db)",
-	    NULL, .call = cache_path_opt),
+	    NULL, .set = cache_path_opt),
 	QA_ROW(QA_OPT_CALL, "cache-mode", 0, "MODE", "read-write (default), read-only, refresh or off", NULL,
 	    .call = cache_mode_opt),
 	QA_TEXT("Output:"),
 	QA_ROW(QA_OPT_FLAG, "quiet", 'q', NULL, "no progress line on a terminal", &opt.quiet),
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL),
-	QA_END,
+	QA_END_HELP_VERSION,
 };
 
 static const struct qa_opts options = {

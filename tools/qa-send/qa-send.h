@@ -438,7 +438,7 @@ void pace_progress(qa_buf *b);
 /* cache.c: the response cache */
 extern long cache_hits;
 void cache_mode_opt(const struct qa_opt *o, const char *arg);
-void cache_path_opt(const struct qa_opt *o, const char *arg);
+void cache_path_opt(const char *arg);
 void cache_setup(void);
 void cache_teardown(void);
 void cache_read_batch(void);
