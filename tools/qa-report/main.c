@@ -58,7 +58,7 @@ static const struct qa_opts options = {
 	    "cannot be read.  See qa-report(1).\n",
 };
 
-static char *path_in(const char *dir, const char *name)
+static char *path_in_new(const char *dir, const char *name)
 {
 	qa_buf b = { 0 };
 	buf_printf(&b, "%s/%s", dir, name);
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 		r.dir = argv[0];
 		static const char *const names[4] = { "diff.json", "cost.json", "drift.json", "ppl.summary.json" };
 		for (int k = 0; k < 4; k++)
-			if (!file[k] && exists((owned[k] = path_in(r.dir, names[k]))))
+			if (!file[k] && exists((owned[k] = path_in_new(r.dir, names[k]))))
 				file[k] = owned[k];
 		find_runs(r.dir, file[F_COST], name, path);
 	} else if (argc == 2) {
