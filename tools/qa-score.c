@@ -723,6 +723,58 @@ static const char *task_of(qa_json *j, const struct top *top)
 	return json_str(j, t, NULL);
 }
 
+/* The fields score_record writes, kept from record to record. */
+static struct {
+	qa_buf scores, invalid, details, errors, err_json;
+} F;
+
+/* --summary: one metric's score of a record into its task's sums and the overall ones. */
+static void summarize(struct run *r, struct inst *in, const struct qa_output *o, int called, const char *task)
+{
+	/* Details parsed already: a perplexity scorer's sums, if these are one's. */
+	struct ppl_add pa, *ppl = NULL;
+	qa_json *d = r->scratch;
+	if (o->details && json_type(d, 0) == QA_OBJECT &&
+	    json_num(d, json_member(d, 0, "sum_logprob", 11), &pa.ll) == 0 &&
+	    json_num(d, json_member(d, 0, "tokens", 6), &pa.tokens) == 0) {
+		if (json_num(d, json_member(d, 0, "words", 5), &pa.words) < 0)
+			pa.words = NAN;
+		if (json_num(d, json_member(d, 0, "bytes", 5), &pa.bytes) < 0)
+			pa.bytes = NAN;
+		ppl = &pa;
+	}
+	/* A corpus scorer's statistics as numbers, when it hands them so. */
+	struct bin_stats bs = { NULL, NULL, 0 };
+	const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
+	if (ops && o->details && QA_HAS(ops, stats) && ops->stats)
+		bs.n = ops->stats(in->state, &bs.names, &bs.values);
+	summary_add(task_get(task), in, o->score, o->invalid, ppl, o->details ? d : NULL, &bs);
+	summary_add(&overall, in, o->score, o->invalid, ppl, o->details ? d : NULL, &bs);
+}
+
+/* The record with scores, invalid, details and error spliced in. */
+static void emit_scored(struct run *r, const char *line, size_t len)
+{
+	if (F.errors.len) {
+		buf_adds(&F.err_json, "{\"type\":\"scorer\",\"message\":");
+		buf_json_string(&F.err_json, F.errors.p, F.errors.len);
+		buf_addc(&F.err_json, '}');
+	}
+	buf_adds(&F.scores, F.scores.len ? "}" : "{}");
+	if (F.invalid.len)
+		buf_addc(&F.invalid, ']');
+	if (F.details.len)
+		buf_addc(&F.details, '}');
+	qa_field fields[] = {
+		{ "scores", F.scores.p, F.scores.len },
+		{ "invalid", F.invalid.len ? F.invalid.p : NULL, F.invalid.len },
+		{ "details", F.details.len ? F.details.p : NULL, F.details.len },
+		{ "error", F.err_json.len ? F.err_json.p : NULL, F.err_json.len },
+	};
+	splice_record(&r->out, r->j, line, len, fields, 4);
+	buf_addc(&r->out, '\n');
+}
+
 static void score_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
 {
 	static struct inst **own;
@@ -781,9 +833,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	}
 	size_t nrefs = references(j, &top, &refs, &reflens, &refcap);
 
-	/* Scratch for the fields we write, kept from record to record. */
-	static qa_buf scores, invalid, details, errors, err_json;
-	scores.len = invalid.len = details.len = errors.len = err_json.len = 0;
+	F.scores.len = F.invalid.len = F.details.len = F.errors.len = F.err_json.len = 0;
 	int missing_answer = 0;
 	for (size_t i = 0; i < nlist; i++) {
 		struct inst *in = list[i];
@@ -815,77 +865,40 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 		    &err, &off) < 0))
 			fail = "scorer returned details that are not JSON";
 		if (fail) {
-			buf_adds(&errors, errors.len ? "; " : "");
-			buf_printf(&errors, "%s: %s", in->key ? in->key : in->spec, fail);
+			buf_adds(&F.errors, F.errors.len ? "; " : "");
+			buf_printf(&F.errors, "%s: %s", in->key ? in->key : in->spec, fail);
 		} else {
-			buf_adds(&scores, scores.len ? "," : "{");
-			buf_json_string(&scores, in->key, strlen(in->key));
-			buf_addc(&scores, ':');
-			buf_json_number(&scores, o.score);
+			buf_adds(&F.scores, F.scores.len ? "," : "{");
+			buf_json_string(&F.scores, in->key, strlen(in->key));
+			buf_addc(&F.scores, ':');
+			buf_json_number(&F.scores, o.score);
 			if (o.invalid) {
-				buf_adds(&invalid, invalid.len ? "," : "[");
-				buf_json_string(&invalid, in->key, strlen(in->key));
+				buf_adds(&F.invalid, F.invalid.len ? "," : "[");
+				buf_json_string(&F.invalid, in->key, strlen(in->key));
 			}
 			if (o.details) {
-				buf_adds(&details, details.len ? "," : "{");
-				buf_json_string(&details, in->key, strlen(in->key));
-				buf_addc(&details, ':');
-				buf_adds(&details, o.details);
+				buf_adds(&F.details, F.details.len ? "," : "{");
+				buf_json_string(&F.details, in->key, strlen(in->key));
+				buf_addc(&F.details, ':');
+				buf_adds(&F.details, o.details);
 			}
-			if (r->summary) {
-				/* Details parsed above: a perplexity scorer's sums, if these are one's. */
-				struct ppl_add pa, *ppl = NULL;
-				qa_json *d = r->scratch;
-				if (o.details && json_type(d, 0) == QA_OBJECT &&
-				    json_num(d, json_member(d, 0, "sum_logprob", 11), &pa.ll) == 0 &&
-				    json_num(d, json_member(d, 0, "tokens", 6), &pa.tokens) == 0) {
-					if (json_num(d, json_member(d, 0, "words", 5), &pa.words) < 0)
-						pa.words = NAN;
-					if (json_num(d, json_member(d, 0, "bytes", 5), &pa.bytes) < 0)
-						pa.bytes = NAN;
-					ppl = &pa;
-				}
-				/* A corpus scorer's statistics as numbers, when it hands them so. */
-				struct bin_stats bs = { NULL, NULL, 0 };
-				const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
-				if (ops && o.details && QA_HAS(ops, stats) && ops->stats)
-					bs.n = ops->stats(in->state, &bs.names, &bs.values);
-				summary_add(task_get(task), in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
-				summary_add(&overall, in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
-			}
+			if (r->summary)
+				summarize(r, in, &o, called, task);
 		}
 		free(owned_fail);
 		free(o.details);
 	}
 	r->no_answer += missing_answer;
 	if (!nlist)
-		buf_adds(&errors, "no metric: give --metric, or a metric field in the record");
+		buf_adds(&F.errors, "no metric: give --metric, or a metric field in the record");
 
-	if (errors.len) {
+	if (F.errors.len) {
 		status_raise(QA_EXIT_DATA);
 		task_get(task)->errors++;
 		overall.errors++;
 	}
-	if (!r->summary) {
-		if (errors.len) {
-			buf_adds(&err_json, "{\"type\":\"scorer\",\"message\":");
-			buf_json_string(&err_json, errors.p, errors.len);
-			buf_addc(&err_json, '}');
-		}
-		buf_adds(&scores, scores.len ? "}" : "{}");
-		if (invalid.len)
-			buf_addc(&invalid, ']');
-		if (details.len)
-			buf_addc(&details, '}');
-		qa_field fields[] = {
-			{ "scores", scores.p, scores.len },
-			{ "invalid", invalid.len ? invalid.p : NULL, invalid.len },
-			{ "details", details.len ? details.p : NULL, details.len },
-			{ "error", err_json.len ? err_json.p : NULL, err_json.len },
-		};
-		splice_record(&r->out, j, line, len, fields, 4);
-		buf_addc(&r->out, '\n');
-	}
+	if (!r->summary)
+		emit_scored(r, line, len);
 	host_reset();
 }
 
