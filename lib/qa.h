@@ -248,7 +248,7 @@ struct qa_opt {
 	const char *metavar;	/* the argument in --help; NULL: the option takes none */
 	const char *help;	/* lines separated by '\n' */
 	void *target;
-	double min, max;	/* numbers: the range (max 0: none, for SECONDS 1e7) */
+	double min, max;	/* numbers: the range (SECONDS without a max: up to 1e7 s) */
 	const char *choices;	/* CHOICE, ENUM: "json|table|md" */
 	const char *what;	/* numbers: what the argument must be, for the error */
 	void (*call)(const struct qa_opt *o, const char *arg);
