@@ -212,6 +212,83 @@ void qa_tool_init(const char *argv0);
 int parse_double(const char *s, double min, double max, double *out);
 int parse_long(const char *s, long min, long max, long *out);
 
+/*
+ * ---- the command line (lib/opt.c): one option table per tool ----
+ * A row names an option (long name, short flag, argument kind and range,
+ * metavar, help) and where its value goes.  getopt_long's table, the
+ * short-option string, --help and the range checks all come from it, so
+ * they cannot disagree.  A numeric argument out of range stops the run
+ * with one line: "--NAME: 'ARG' is not WHAT" (WHAT: the row's, else "a
+ * whole number from MIN to MAX" and the like), exit 2.
+ */
+enum qa_opt_kind {
+	QA_OPT_END,	/* ends the table */
+	QA_OPT_TEXT,	/* no option: help is printed as it is (a heading, a paragraph) */
+	QA_OPT_FLAG,	/* int *target = 1 */
+	QA_OPT_STRING,	/* const char **target = the argument */
+	QA_OPT_CHOICE,	/* const char **target = the argument, one of choices */
+	QA_OPT_ENUM,	/* int *target = the argument's index in choices */
+	QA_OPT_LONG,	/* long *target: a whole number in [min, max] */
+	QA_OPT_SIZE,	/* size_t *target: likewise */
+	QA_OPT_U64,	/* uint64_t *target: likewise */
+	QA_OPT_WHOLE,	/* double *target: a whole number in [min, max], as a double */
+	QA_OPT_DOUBLE,	/* double *target: a number in [min, max] */
+	QA_OPT_SECONDS,	/* double *target: seconds in [min, max], stored as milliseconds */
+	QA_OPT_CALL,	/* call(row, argument), or set(argument); NULL without a metavar */
+	QA_OPT_HELP,	/* --help: the help on stdout, exit 0 */
+	QA_OPT_VERSION,	/* --version: "PROG VERSION", exit 0 */
+};
+
+#define QA_OPT_ONCE 1	/* a second use is an error: "--NAME given twice" */
+
+struct qa_opt {
+	enum qa_opt_kind kind;
+	const char *name;	/* long name without "--" */
+	int flag;		/* short flag, or 0 */
+	const char *metavar;	/* the argument in --help; NULL: the option takes none */
+	const char *help;	/* lines separated by '\n' */
+	void *target;
+	double min, max;	/* numbers: the range (SECONDS without a max: up to 1e7 s) */
+	const char *choices;	/* CHOICE, ENUM: "json|table|md" */
+	const char *what;	/* numbers: what the argument must be, for the error */
+	void (*call)(const struct qa_opt *o, const char *arg);
+	void (*set)(const char *arg);	/* CALL, when the row itself is not needed */
+	unsigned flags;		/* QA_OPT_ONCE */
+	int *seen;		/* set to 1 when the option is given */
+};
+
+struct qa_opts {
+	const char *prog;	/* for --version */
+	const char *usage;	/* the synopsis, "usage: ..." lines (a blank line follows) */
+	const struct qa_opt *opt;	/* ends with a QA_OPT_END row */
+	int col;		/* the column the help text starts at */
+	const char *tail;	/* after the option list and a blank line: exit status, see also */
+};
+
+/* A row: QA_ROW(QA_OPT_LONG, "concurrency", 'c', "N", "help", &target, .min = 1, .max = 4096). */
+#define QA_ROW(k, n, f, m, h, t, ...) \
+	{ .kind = (k), .name = (n), .flag = (f), .metavar = (m), .help = (h), .target = (t), __VA_ARGS__ }
+/* A paragraph or heading of --help between rows. */
+#define QA_TEXT(h) { .kind = QA_OPT_TEXT, .help = (h) }
+#define QA_END { .kind = QA_OPT_END }
+/* The last rows of every tool's table: -h, --help and -V, --version, then the end. */
+#define QA_END_HELP_VERSION \
+	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL), \
+	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL), QA_END
+
+/* Parses the options of argv by the table; *argc and *argv are left with the operands. */
+void opt_parse(const struct qa_opts *t, int *argc, char ***argv);
+/* The whole --help text. */
+void opt_help(const struct qa_opts *t, FILE *fp);
+/* The help on stderr (status != 0) or stdout, then exit. */
+QA_NORETURN void opt_usage(const struct qa_opts *t, int status);
+/* A numeric row's check on its own, for CALL rows and the environment: the value, or exit 2. */
+double opt_number(const struct qa_opt *o, const char *arg);
+/* A CHOICE, ENUM or CALL row's argument: its index in the row's choices, or exit 2 naming them. */
+int opt_choice(const struct qa_opt *o, const char *arg);
+/* The row named name, or NULL. */
+const struct qa_opt *opt_find(const struct qa_opts *t, const char *name);
+
 /* ---- text, as Python sees it (lib/text.c) ---- */
 /* Decodes one code point; bad bytes decode as U+FFFD, consuming one byte. */
 int32_t utf8_decode(const char *s, size_t n, size_t *used);

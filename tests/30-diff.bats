@@ -411,7 +411,7 @@ near() { jq -en --argjson g "$1" --argjson w "$2" '($g - $w | fabs) <= 1e-12 * (
 @test "usage errors exit 2 before reading; fractions and percentages are checked" {
 	example > base.jsonl
 	run_usage qa-diff --max-drop 2 base.jsonl base.jsonl
-	assert_stderr 'qa-diff: --max-drop 2: a fraction from 0 to 1 (0.02 is two points)'
+	assert_stderr "qa-diff: --max-drop: '2' is not a fraction from 0 to 1 (0.02 is two points)"
 	run_usage qa-diff --max-flips 101 base.jsonl base.jsonl
 	run_usage qa-diff --max-invalid -1 base.jsonl base.jsonl
 	run_usage qa-diff --gate-on lower base.jsonl base.jsonl

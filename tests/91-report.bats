@@ -66,7 +66,7 @@ mkruns() {
 @test "qa-report: usage errors exit 2 and name the problem" {
 	run_usage qa-report
 	run_usage qa-report --max-drop 2 "$R/a"
-	assert_stderr --partial "--max-drop 2: not a fraction"
+	assert_stderr "qa-report: --max-drop: '2' is not a fraction between 0 and 1"
 	run_usage qa-report nowhere
 	assert_stderr --partial "nowhere: not a directory"
 	mkdir empty

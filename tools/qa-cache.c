@@ -4,39 +4,43 @@
  * as JSON lines.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
 #include "qa.h"
 
-static const char usage_text[] =
-    "usage: qa-cache [--cache FILE] stats\n"
-    "       qa-cache [--cache FILE] prune --older-than AGE\n"
-    "       qa-cache [--cache FILE] export\n"
-    "       qa-cache [--cache FILE] import [FILE...]\n"
-    "Looks after qa-send's response cache.\n"
-    "\n"
-    "  stats                 one JSON line: entries, bytes, hits, oldest and newest\n"
-    "  prune                 delete answers older than AGE (N followed by s, m, h, d or w)\n"
-    "  export                every entry as a JSON line, oldest first\n"
-    "  import                add the entries of export lines (stdin, or FILEs); existing ones are kept\n"
-    "\n"
-    "  -c, --cache FILE      the cache file (default $XDG_CACHE_HOME/qa/responses.db,\n"
-    "                        else ~/.cache/qa/responses.db)\n"
-    "      --older-than AGE  for prune: 30d, 12h, 90m, 2w, 45s\n"
-    "  -h, --help            show this help and exit\n"
-    "  -V, --version         print the version and exit\n"
-    "\n"
-    "The cache holds prompts and answers: it is created mode 0600.  Exit status:\n"
-    "0 ok, 1 bad import lines, 2 usage or cache error.  See qa-cache(1).\n";
+/* The command line (lib/opt.c). */
+static struct cache_opts {
+	const char *cache;	/* --cache */
+	const char *older;	/* --older-than */
+} O;
 
-static QA_NORETURN void usage(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
+static const struct qa_opt rows[] = {
+	QA_ROW(QA_OPT_STRING, "cache", 'c', "FILE", "the cache file (default $XDG_CACHE_HOME/qa/responses.db,\n"
+	    "else ~/.cache/qa/responses.db)", &O.cache),
+	QA_ROW(QA_OPT_STRING, "older-than", 0, "AGE", "for prune: 30d, 12h, 90m, 2w, 45s", &O.older),
+	QA_END_HELP_VERSION,
+};
+
+static const struct qa_opts options = {
+	.prog = "qa-cache",
+	.usage = "usage: qa-cache [--cache FILE] stats\n"
+	    "       qa-cache [--cache FILE] prune --older-than AGE\n"
+	    "       qa-cache [--cache FILE] export\n"
+	    "       qa-cache [--cache FILE] import [FILE...]\n"
+	    "Looks after qa-send's response cache.\n"
+	    "\n"
+	    "  stats                 one JSON line: entries, bytes, hits, oldest and newest\n"
+	    "  prune                 delete answers older than AGE (N followed by s, m, h, d or w)\n"
+	    "  export                every entry as a JSON line, oldest first\n"
+	    "  import                add the entries of export lines (stdin, or FILEs); existing ones are kept\n",
+	.opt = rows,
+	.col = 24,
+	.tail =
+	    "The cache holds prompts and answers: it is created mode 0600.  Exit status:\n"
+	    "0 ok, 1 bad import lines, 2 usage or cache error.  See qa-cache(1).\n",
+};
 
 /* "30d" to seconds; -1 when it is not a count and a unit. */
 static int64_t parse_age(const char *s)
@@ -89,37 +93,13 @@ static qa_cache *cache;
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "cache", required_argument, NULL, 'c' },
-		{ "older-than", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	qa_set_prog(argv[0]);
-	const char *older = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			free(path);
-			path = xstrdup(optarg);
-			break;
-		case 'o':
-			older = optarg;
-			break;
-		case 'h':
-			usage(QA_EXIT_OK);
-		case 'V':
-			printf("qa-cache %s\n", QA_VERSION);
-			return 0;
-		default:
-			usage(QA_EXIT_USAGE);
-		}
-	}
-	if (optind >= argc)
+	opt_parse(&options, &argc, &argv);
+	int next = 0;
+	const char *older = O.older;
+	if (next >= argc)
 		qa_die(QA_EXIT_USAGE, "a command is required: stats, prune, export or import (try --help)");
-	const char *cmd = argv[optind++];
+	const char *cmd = argv[next++];
 	enum qa_cache_mode mode;
 	if (strcmp(cmd, "stats") == 0 || strcmp(cmd, "export") == 0)
 		mode = QA_CACHE_READ_ONLY;
@@ -127,8 +107,8 @@ int main(int argc, char **argv)
 		mode = QA_CACHE_READ_WRITE;
 	else
 		qa_die(QA_EXIT_USAGE, "unknown command '%s': stats, prune, export or import (try --help)", cmd);
-	if (strcmp(cmd, "import") != 0 && optind < argc)
-		qa_die(QA_EXIT_USAGE, "%s takes no arguments: '%s'", cmd, argv[optind]);
+	if (strcmp(cmd, "import") != 0 && next < argc)
+		qa_die(QA_EXIT_USAGE, "%s takes no arguments: '%s'", cmd, argv[next]);
 	if (older && strcmp(cmd, "prune") != 0)
 		qa_die(QA_EXIT_USAGE, "--older-than is for prune");
 	int64_t age = 0;
@@ -138,7 +118,7 @@ int main(int argc, char **argv)
 		if ((age = parse_age(older)) < 0)
 			qa_die(QA_EXIT_USAGE, "--older-than '%s': want a count and a unit, as 30d, 12h, 90m, 2w or 45s", older);
 	}
-	if (!path && !(path = cache_default_path_new()))
+	if (!(path = O.cache ? xstrdup(O.cache) : cache_default_path_new()))
 		qa_die(QA_EXIT_USAGE, "no cache file: set XDG_CACHE_HOME or HOME, or give --cache FILE");
 
 	char err[512];
@@ -159,8 +139,8 @@ int main(int argc, char **argv)
 	} else {
 		int64_t added = 0, bad = 0;
 		const char *stdin_only[] = { "-" };
-		const char *const *files = optind < argc ? (const char *const *)argv + optind : stdin_only;
-		int nfiles = optind < argc ? argc - optind : 1;
+		const char *const *files = next < argc ? (const char *const *)argv + next : stdin_only;
+		int nfiles = next < argc ? argc - next : 1;
 		for (int i = 0; i < nfiles; i++) {
 			qa_lines r;
 			int64_t a, b;

@@ -5,7 +5,6 @@
  *	qa-route --split old=90,new=10 --plan 10,30,60,100 --stage 2 | qa-send ...
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,34 +12,6 @@
 
 #include "qa.h"
 
-static const char usage_text[] =
-    "usage: qa-route -S name=weight,name=weight... [-k field] [-s salt]\n"
-    "                [-p plan -t stage] [-c name] [-r rule]... [-m endpoint]\n"
-    "                [-F name,...] [-C file] [file ...]\n"
-    "\n"
-    "  -S, --split LIST      endpoints and weights in percent (up to 2 decimals,\n"
-    "                        summing to 100): old=90,new=10\n"
-    "  -k, --key FIELD       top-level field that keeps a record sticky (default id);\n"
-    "                        a number by its value: 1, 1.0 and 1e0 are one key\n"
-    "  -s, --salt TEXT       salt of the bucket hash (default qa)\n"
-    "  -c, --candidate NAME  the endpoint being ramped up (default: the last in --split)\n"
-    "  -p, --plan LIST       the candidate's weight at each stage, never going\n"
-    "                        down: 10,30,60,100\n"
-    "  -t, --stage N         stage of the plan to apply: 1..N, N% (a weight in the\n"
-    "                        plan), or 0 (rollback: candidate weight 0)\n"
-    "  -r, --rule RULE       FIELD=VALUE:endpoint=NAME or FIELD~REGEX:endpoint=NAME,\n"
-    "                        tried before the split, first match wins (repeatable)\n"
-    "  -m, --mirror NAME     after each record, emit a copy marked \"mirror\":true\n"
-    "                        sent to NAME\n"
-    "  -F, --fallback LIST   set \"fallback\" to these endpoints on every record\n"
-    "  -C, --config FILE     endpoint config: every endpoint named must be in it\n"
-    "                        (without it endpoint names are labels)\n"
-    "  -h, --help            show this help and exit\n"
-    "  -V, --version         show the version and exit\n"
-    "\n"
-    "bucket = fmix64(FNV-1a-64(salt \":\" key)) mod 10000; the candidate holds\n"
-    "buckets [0, weight*100).  Exit status: 0 all routed, 1 some records carry\n"
-    "errors, 2 usage or configuration error.  See qa-route(1).\n";
 
 #define NBUCKETS 10000
 
@@ -81,12 +52,6 @@ static struct {
 	char *nokey_file;
 	unsigned long nokey_line;
 } R = { .key = "id", .salt = "qa", .stage = -1 };
-
-static QA_NORETURN void usage(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
 
 /* ---- the hash: FNV-1a 64 over salt ":" key, then murmur3's fmix64 ---- */
 
@@ -514,80 +479,79 @@ static void check_known(qa_config *c, const char *what, const char *name)
 	}
 }
 
+/* ---- the command line (lib/opt.c) ---- */
+
+static struct route_opts {
+	const char *split, *cand, *plan, *stage, *config;
+} O;
+
+static void split_opt(const struct qa_opt *o, const char *arg)
+{
+	*(const char **)o->target = arg;
+	parse_split(arg);
+}
+
+static void key_opt(const char *arg)
+{
+	if (!*arg)
+		qa_die(QA_EXIT_USAGE, "--key: an empty field name");
+	R.key = arg;
+}
+
+static void mirror_opt(const char *arg)
+{
+	if (!*arg)
+		qa_die(QA_EXIT_USAGE, "--mirror: an empty endpoint name");
+	free(R.mirror);
+	R.mirror = xstrdup(arg);
+}
+
+static void fallback_opt(const char *arg)
+{
+	parse_fallback(arg, &R.fb, &R.nfb);
+}
+
+static const struct qa_opt rows[] = {
+	QA_ROW(QA_OPT_CALL, "split", 'S', "LIST", "endpoints and weights in percent (up to 2 decimals,\n"
+	    "summing to 100): old=90,new=10", &O.split, .call = split_opt, .flags = QA_OPT_ONCE),
+	QA_ROW(QA_OPT_CALL, "key", 'k', "FIELD", "top-level field that keeps a record sticky (default id);\n"
+	    "a number by its value: 1, 1.0 and 1e0 are one key", NULL, .set = key_opt),
+	QA_ROW(QA_OPT_STRING, "salt", 's', "TEXT", "salt of the bucket hash (default qa)", &R.salt),
+	QA_ROW(QA_OPT_STRING, "candidate", 'c', "NAME", "the endpoint being ramped up (default: the last in --split)",
+	    &O.cand),
+	QA_ROW(QA_OPT_STRING, "plan", 'p', "LIST", "the candidate's weight at each stage, never going\n"
+	    "down: 10,30,60,100", &O.plan),
+	QA_ROW(QA_OPT_STRING, "stage", 't', "N", "stage of the plan to apply: 1..N, N% (a weight in the\n"
+	    "plan), or 0 (rollback: candidate weight 0)", &O.stage),
+	QA_ROW(QA_OPT_CALL, "rule", 'r', "RULE", "FIELD=VALUE:endpoint=NAME or FIELD~REGEX:endpoint=NAME,\n"
+	    "tried before the split, first match wins (repeatable)", NULL, .set = parse_rule),
+	QA_ROW(QA_OPT_CALL, "mirror", 'm', "NAME", "after each record, emit a copy marked \"mirror\":true\n"
+	    "sent to NAME", NULL, .set = mirror_opt),
+	QA_ROW(QA_OPT_CALL, "fallback", 'F', "LIST", "set \"fallback\" to these endpoints on every record", NULL,
+	    .set = fallback_opt, .flags = QA_OPT_ONCE),
+	QA_ROW(QA_OPT_STRING, "config", 'C', "FILE", "endpoint config: every endpoint named must be in it\n"
+	    "(without it endpoint names are labels)", &O.config),
+	QA_END_HELP_VERSION,
+};
+
+static const struct qa_opts options = {
+	.prog = "qa-route",
+	.usage = "usage: qa-route -S name=weight,name=weight... [-k field] [-s salt]\n"
+	    "                [-p plan -t stage] [-c name] [-r rule]... [-m endpoint]\n"
+	    "                [-F name,...] [-C file] [file ...]\n",
+	.opt = rows,
+	.col = 24,
+	.tail =
+	    "bucket = fmix64(FNV-1a-64(salt \":\" key)) mod 10000; the candidate holds\n"
+	    "buckets [0, weight*100).  Exit status: 0 all routed, 1 some records carry\n"
+	    "errors, 2 usage or configuration error.  See qa-route(1).\n",
+};
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "candidate", required_argument, NULL, 'c' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "fallback", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "mirror", required_argument, NULL, 'm' },
-		{ "plan", required_argument, NULL, 'p' },
-		{ "rule", required_argument, NULL, 'r' },
-		{ "salt", required_argument, NULL, 's' },
-		{ "split", required_argument, NULL, 'S' },
-		{ "stage", required_argument, NULL, 't' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *split = NULL, *cand = NULL, *plan = NULL, *stage = NULL, *config = NULL;
-	int c;
-
 	qa_tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:C:F:hk:m:p:r:s:S:t:V", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			cand = optarg;
-			break;
-		case 'C':
-			config = optarg;
-			break;
-		case 'F':
-			if (R.fallback.len)
-				qa_die(QA_EXIT_USAGE, "--fallback given twice");
-			parse_fallback(optarg, &R.fb, &R.nfb);
-			break;
-		case 'h':
-			usage(QA_EXIT_OK);
-		case 'k':
-			if (!*optarg)
-				qa_die(QA_EXIT_USAGE, "--key: an empty field name");
-			R.key = optarg;
-			break;
-		case 'm':
-			if (!*optarg)
-				qa_die(QA_EXIT_USAGE, "--mirror: an empty endpoint name");
-			free(R.mirror);
-			R.mirror = xstrdup(optarg);
-			break;
-		case 'p':
-			plan = optarg;
-			break;
-		case 'r':
-			parse_rule(optarg);
-			break;
-		case 's':
-			R.salt = optarg;
-			break;
-		case 'S':
-			if (split)
-				qa_die(QA_EXIT_USAGE, "--split given twice");
-			split = optarg;
-			parse_split(optarg);
-			break;
-		case 't':
-			stage = optarg;
-			break;
-		case 'V':
-			printf("qa-route %s\n", QA_VERSION);
-			return QA_EXIT_OK;
-		default:
-			usage(QA_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	opt_parse(&options, &argc, &argv);
+	const char *split = O.split, *cand = O.cand, *plan = O.plan, *stage = O.stage, *config = O.config;
 
 	if (!split)
 		qa_die(QA_EXIT_USAGE, "--split is required (try --help)");

@@ -4,7 +4,6 @@
  *	qa-send ... | qa-score --metric exact_match:ignore_case=true | ...
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,27 +11,6 @@
 
 #include "qa.h"
 
-static const char usage_text[] =
-    "usage: qa-score [-s] [-a path] [-f json|table] [-m metric]... [file ...]\n"
-    "       qa-score --merge [-f json|table] [summary ...]\n"
-    "       qa-score --list\n"
-    "\n"
-    "  -m, --metric SPEC   scorer to apply: NAME, NAME:key=value,... or a JSON object\n"
-    "                      (repeatable; default: each record's metric/metrics)\n"
-    "  -a, --answer PATH   field holding the answer (default response.text)\n"
-    "  -s, --summary       print n, mean, standard error, 95% CI, invalid rate and\n"
-    "                      errors per task and overall instead of the records\n"
-    "  -f, --format FMT    summary format: json (default) or table\n"
-    "  -M, --merge         read --summary JSON lines (of shards) and print the\n"
-    "                      summary of the whole, as one run would have; a line\n"
-    "                      that cannot be (n < 0, a 0/1 mean above 1) is refused\n"
-    "  -l, --list          list the plugins on the search path and exit\n"
-    "  -h, --help          show this help and exit\n"
-    "  -V, --version       show the version and exit\n"
-    "\n"
-    "Plugins are searched in $QA_PLUGIN_PATH, then the install directory, then\n"
-    "the build tree.  Exit status: 0 all scored, 1 some records carry errors,\n"
-    "2 usage or configuration error.  See qa-score(1).\n";
 
 /* ---- scorers: a plugin per name, an instance per distinct options ---- */
 
@@ -745,6 +723,58 @@ static const char *task_of(qa_json *j, const struct top *top)
 	return json_str(j, t, NULL);
 }
 
+/* The fields score_record writes, kept from record to record. */
+static struct {
+	qa_buf scores, invalid, details, errors, err_json;
+} F;
+
+/* --summary: one metric's score of a record into its task's sums and the overall ones. */
+static void summarize(struct run *r, struct inst *in, const struct qa_output *o, int called, const char *task)
+{
+	/* Details parsed already: a perplexity scorer's sums, if these are one's. */
+	struct ppl_add pa, *ppl = NULL;
+	qa_json *d = r->scratch;
+	if (o->details && json_type(d, 0) == QA_OBJECT &&
+	    json_num(d, json_member(d, 0, "sum_logprob", 11), &pa.ll) == 0 &&
+	    json_num(d, json_member(d, 0, "tokens", 6), &pa.tokens) == 0) {
+		if (json_num(d, json_member(d, 0, "words", 5), &pa.words) < 0)
+			pa.words = NAN;
+		if (json_num(d, json_member(d, 0, "bytes", 5), &pa.bytes) < 0)
+			pa.bytes = NAN;
+		ppl = &pa;
+	}
+	/* A corpus scorer's statistics as numbers, when it hands them so. */
+	struct bin_stats bs = { NULL, NULL, 0 };
+	const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
+	if (ops && o->details && QA_HAS(ops, stats) && ops->stats)
+		bs.n = ops->stats(in->state, &bs.names, &bs.values);
+	summary_add(task_get(task), in, o->score, o->invalid, ppl, o->details ? d : NULL, &bs);
+	summary_add(&overall, in, o->score, o->invalid, ppl, o->details ? d : NULL, &bs);
+}
+
+/* The record with scores, invalid, details and error spliced in. */
+static void emit_scored(struct run *r, const char *line, size_t len)
+{
+	if (F.errors.len) {
+		buf_adds(&F.err_json, "{\"type\":\"scorer\",\"message\":");
+		buf_json_string(&F.err_json, F.errors.p, F.errors.len);
+		buf_addc(&F.err_json, '}');
+	}
+	buf_adds(&F.scores, F.scores.len ? "}" : "{}");
+	if (F.invalid.len)
+		buf_addc(&F.invalid, ']');
+	if (F.details.len)
+		buf_addc(&F.details, '}');
+	qa_field fields[] = {
+		{ "scores", F.scores.p, F.scores.len },
+		{ "invalid", F.invalid.len ? F.invalid.p : NULL, F.invalid.len },
+		{ "details", F.details.len ? F.details.p : NULL, F.details.len },
+		{ "error", F.err_json.len ? F.err_json.p : NULL, F.err_json.len },
+	};
+	splice_record(&r->out, r->j, line, len, fields, 4);
+	buf_addc(&r->out, '\n');
+}
+
 static void score_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
 {
 	static struct inst **own;
@@ -803,9 +833,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	}
 	size_t nrefs = references(j, &top, &refs, &reflens, &refcap);
 
-	/* Scratch for the fields we write, kept from record to record. */
-	static qa_buf scores, invalid, details, errors, err_json;
-	scores.len = invalid.len = details.len = errors.len = err_json.len = 0;
+	F.scores.len = F.invalid.len = F.details.len = F.errors.len = F.err_json.len = 0;
 	int missing_answer = 0;
 	for (size_t i = 0; i < nlist; i++) {
 		struct inst *in = list[i];
@@ -837,77 +865,40 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 		    &err, &off) < 0))
 			fail = "scorer returned details that are not JSON";
 		if (fail) {
-			buf_adds(&errors, errors.len ? "; " : "");
-			buf_printf(&errors, "%s: %s", in->key ? in->key : in->spec, fail);
+			buf_adds(&F.errors, F.errors.len ? "; " : "");
+			buf_printf(&F.errors, "%s: %s", in->key ? in->key : in->spec, fail);
 		} else {
-			buf_adds(&scores, scores.len ? "," : "{");
-			buf_json_string(&scores, in->key, strlen(in->key));
-			buf_addc(&scores, ':');
-			buf_json_number(&scores, o.score);
+			buf_adds(&F.scores, F.scores.len ? "," : "{");
+			buf_json_string(&F.scores, in->key, strlen(in->key));
+			buf_addc(&F.scores, ':');
+			buf_json_number(&F.scores, o.score);
 			if (o.invalid) {
-				buf_adds(&invalid, invalid.len ? "," : "[");
-				buf_json_string(&invalid, in->key, strlen(in->key));
+				buf_adds(&F.invalid, F.invalid.len ? "," : "[");
+				buf_json_string(&F.invalid, in->key, strlen(in->key));
 			}
 			if (o.details) {
-				buf_adds(&details, details.len ? "," : "{");
-				buf_json_string(&details, in->key, strlen(in->key));
-				buf_addc(&details, ':');
-				buf_adds(&details, o.details);
+				buf_adds(&F.details, F.details.len ? "," : "{");
+				buf_json_string(&F.details, in->key, strlen(in->key));
+				buf_addc(&F.details, ':');
+				buf_adds(&F.details, o.details);
 			}
-			if (r->summary) {
-				/* Details parsed above: a perplexity scorer's sums, if these are one's. */
-				struct ppl_add pa, *ppl = NULL;
-				qa_json *d = r->scratch;
-				if (o.details && json_type(d, 0) == QA_OBJECT &&
-				    json_num(d, json_member(d, 0, "sum_logprob", 11), &pa.ll) == 0 &&
-				    json_num(d, json_member(d, 0, "tokens", 6), &pa.tokens) == 0) {
-					if (json_num(d, json_member(d, 0, "words", 5), &pa.words) < 0)
-						pa.words = NAN;
-					if (json_num(d, json_member(d, 0, "bytes", 5), &pa.bytes) < 0)
-						pa.bytes = NAN;
-					ppl = &pa;
-				}
-				/* A corpus scorer's statistics as numbers, when it hands them so. */
-				struct bin_stats bs = { NULL, NULL, 0 };
-				const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
-				if (ops && o.details && QA_HAS(ops, stats) && ops->stats)
-					bs.n = ops->stats(in->state, &bs.names, &bs.values);
-				summary_add(task_get(task), in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
-				summary_add(&overall, in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
-			}
+			if (r->summary)
+				summarize(r, in, &o, called, task);
 		}
 		free(owned_fail);
 		free(o.details);
 	}
 	r->no_answer += missing_answer;
 	if (!nlist)
-		buf_adds(&errors, "no metric: give --metric, or a metric field in the record");
+		buf_adds(&F.errors, "no metric: give --metric, or a metric field in the record");
 
-	if (errors.len) {
+	if (F.errors.len) {
 		status_raise(QA_EXIT_DATA);
 		task_get(task)->errors++;
 		overall.errors++;
 	}
-	if (!r->summary) {
-		if (errors.len) {
-			buf_adds(&err_json, "{\"type\":\"scorer\",\"message\":");
-			buf_json_string(&err_json, errors.p, errors.len);
-			buf_addc(&err_json, '}');
-		}
-		buf_adds(&scores, scores.len ? "}" : "{}");
-		if (invalid.len)
-			buf_addc(&invalid, ']');
-		if (details.len)
-			buf_addc(&details, '}');
-		qa_field fields[] = {
-			{ "scores", scores.p, scores.len },
-			{ "invalid", invalid.len ? invalid.p : NULL, invalid.len },
-			{ "details", details.len ? details.p : NULL, details.len },
-			{ "error", err_json.len ? err_json.p : NULL, err_json.len },
-		};
-		splice_record(&r->out, j, line, len, fields, 4);
-		buf_addc(&r->out, '\n');
-	}
+	if (!r->summary)
+		emit_scored(r, line, len);
 	host_reset();
 }
 
@@ -1170,75 +1161,66 @@ static void cleanup(struct run *r)
 	host_fini();
 }
 
-static QA_NORETURN void usage(int status)
+/* The command line (lib/opt.c). */
+static struct score_opts {
+	const char *answer, *format;	/* --answer, --format */
+	int list, merge, summary;
+	struct inst **cli;		/* --metric, in order */
+	size_t ncli;
+} O = { .answer = "response.text", .format = "json" };
+
+/* --metric SPEC: an instance now, so a wrong name or option stops the run before any record. */
+static void metric_opt(const char *arg)
 {
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
+	qa_buf spec = { 0 };
+	spec_to_json(arg, &spec);
+	struct inst *in = inst_get(spec.p, spec.len);
+	buf_free(&spec);
+	if (in->err)
+		qa_die(QA_EXIT_USAGE, "--metric %s: %s", arg, in->err);
+	for (size_t i = 0; i < O.ncli; i++)
+		if (strcmp(O.cli[i]->key, in->key) == 0)
+			qa_die(QA_EXIT_USAGE, "--metric %s: a score named %s is already asked for "
+			    "(give this one \"as\": another name)", arg, in->key);
+	O.cli = xreallocarray(O.cli, O.ncli + 1, sizeof *O.cli);
+	O.cli[O.ncli++] = in;
 }
+
+static const struct qa_opt rows[] = {
+	QA_ROW(QA_OPT_CALL, "metric", 'm', "SPEC", "scorer to apply: NAME, NAME:key=value,... or a JSON object\n"
+	    "(repeatable; default: each record's metric/metrics)", NULL, .set = metric_opt),
+	QA_ROW(QA_OPT_STRING, "answer", 'a', "PATH", "field holding the answer (default response.text)", &O.answer),
+	QA_ROW(QA_OPT_FLAG, "summary", 's', NULL, "print n, mean, standard error, 95% CI, invalid rate and\n"
+	    "errors per task and overall instead of the records", &O.summary),
+	QA_ROW(QA_OPT_CHOICE, "format", 'f', "FMT", "summary format: json (default) or table", &O.format,
+	    .choices = "json|table"),
+	QA_ROW(QA_OPT_FLAG, "merge", 'M', NULL, "read --summary JSON lines (of shards) and print the\n"
+	    "summary of the whole, as one run would have; a line\n"
+	    "that cannot be (n < 0, a 0/1 mean above 1) is refused", &O.merge),
+	QA_ROW(QA_OPT_FLAG, "list", 'l', NULL, "list the plugins on the search path and exit", &O.list),
+	QA_END_HELP_VERSION,
+};
+
+static const struct qa_opts options = {
+	.prog = "qa-score",
+	.usage = "usage: qa-score [-s] [-a path] [-f json|table] [-m metric]... [file ...]\n"
+	    "       qa-score --merge [-f json|table] [summary ...]\n"
+	    "       qa-score --list\n",
+	.opt = rows,
+	.col = 22,
+	.tail =
+	    "Plugins are searched in $QA_PLUGIN_PATH, then the install directory, then\n"
+	    "the build tree.  Exit status: 0 all scored, 1 some records carry errors,\n"
+	    "2 usage or configuration error.  See qa-score(1).\n",
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "answer", required_argument, NULL, 'a' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "merge", no_argument, NULL, 'M' },
-		{ "metric", required_argument, NULL, 'm' },
-		{ "summary", no_argument, NULL, 's' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct run r = { .answer_path = "response.text" };
-	const char *format = "json";
-	int list = 0, merge = 0, c;
-
 	qa_tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "a:f:hlMm:sV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			r.answer_path = optarg;
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
-				qa_die(QA_EXIT_USAGE, "--format: '%s' is not json or table", optarg);
-			format = optarg;
-			break;
-		case 'h':
-			usage(QA_EXIT_OK);
-		case 'l':
-			list = 1;
-			break;
-		case 'M':
-			merge = 1;
-			break;
-		case 'm': {
-			qa_buf spec = { 0 };
-			spec_to_json(optarg, &spec);
-			struct inst *in = inst_get(spec.p, spec.len);
-			buf_free(&spec);
-			if (in->err)
-				qa_die(QA_EXIT_USAGE, "--metric %s: %s", optarg, in->err);
-			for (size_t i = 0; i < r.ncli; i++)
-				if (strcmp(r.cli[i]->key, in->key) == 0)
-					qa_die(QA_EXIT_USAGE, "--metric %s: a score named %s is already asked for "
-					    "(give this one \"as\": another name)", optarg, in->key);
-			r.cli = xreallocarray(r.cli, r.ncli + 1, sizeof *r.cli);
-			r.cli[r.ncli++] = in;
-			break;
-		}
-		case 's':
-			r.summary = 1;
-			break;
-		case 'V':
-			printf("qa-score %s\n", QA_VERSION);
-			return QA_EXIT_OK;
-		default:
-			usage(QA_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	opt_parse(&options, &argc, &argv);
+	struct run r = { .answer_path = O.answer, .cli = O.cli, .ncli = O.ncli, .summary = O.summary };
+	const char *format = O.format;
+	int list = O.list, merge = O.merge;
 
 	if (list) {
 		plugin_each(0, list_one, NULL);

@@ -9,39 +9,6 @@
 
 #include "qa-cost.h"
 
-const char usage_text[] =
-    "usage: qa-cost [-es] [-p prices] [--config file] [--provider name] [--as-of date]\n"
-    "               [file ...]\n"
-    "       qa-cost -s [-f json|table|md|csv] [--correct metric] [--exact-latencies n]\n"
-    "               [--monthly-tasks n | --monthly-tokens n]\n"
-    "               [--baseline endpoint [--migration-cost usd]] [file ...]\n"
-    "\n"
-    "  -p, --prices FILE       price table: CSV, or LiteLLM's model_prices_and_context_window.json\n"
-    "                          (repeatable; default $QA_PRICES, else the installed prices.csv)\n"
-    "      --config FILE       endpoint config with per-endpoint price overrides\n"
-    "                          (default $QA_CONFIG, else ~/.config/qa/endpoints.conf)\n"
-    "      --provider NAME     price only from rows of this provider\n"
-    "      --as-of DATE        price as of DATE (YYYY-MM-DD): the newest row dated on or before it\n"
-    "  -e, --estimate          estimate tokens (4 bytes a token) when a record has no usage\n"
-    "  -s, --summary           per endpoint/model and overall: tasks, errors, retries, tokens,\n"
-    "                          cost, cost per 1k tasks and per correct answer, accuracy,\n"
-    "                          latency p50/p95/p99, usage mismatches\n"
-    "      --correct METRIC    the score that says a task is correct when it is 1\n"
-    "                          (default: each record's first score)\n"
-    "      --exact-latencies N latencies kept exactly per group before a sketch takes over\n"
-    "                          (default 4194304)\n"
-    "      --monthly-tasks N   project each endpoint's monthly cost for N tasks (500k, 2M, ...)\n"
-    "      --monthly-tokens N  project each endpoint's monthly cost for N tokens (500M, 1B, ...)\n"
-    "      --baseline EP       savings per month and year against endpoint EP\n"
-    "      --migration-cost USD  one-off cost of switching: adds the payback time\n"
-    "  -f, --format FMT        summary format: json (default), table, md or csv\n"
-    "  -h, --help              show this help and exit\n"
-    "  -V, --version           show the version and exit\n"
-    "\n"
-    "Cost = tokens x price per million tokens / 1e6, per kind of token.  Exit status:\n"
-    "0 all priced, 1 some records carry errors or could not be priced, 2 usage or\n"
-    "configuration error.  See qa-cost(1).\n";
-
 /* ---- the command line ---- */
 
 /* A count with an optional k, M, B (or G) or T suffix: 500M, 1.5B, 100k. */
@@ -65,12 +32,6 @@ int parse_count(const char *s, double *out)
 		return -1;
 	*out = v * mult;
 	return 0;
-}
-
-QA_NORETURN void usage(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
 }
 
 void cleanup(struct run *r)
@@ -121,101 +82,76 @@ void cleanup(struct run *r)
 	host_fini();
 }
 
+static void as_of_opt(const struct qa_opt *o, const char *arg)
+{
+	if (!valid_date(arg))
+		qa_die(QA_EXIT_USAGE, "--as-of: '%s' is not a date (YYYY-MM-DD)", arg);
+	*(const char **)o->target = arg;
+}
+
+static void count_opt(const struct qa_opt *o, const char *arg)
+{
+	if (parse_count(arg, o->target) < 0)
+		qa_die(QA_EXIT_USAGE, "--%s: '%s' is not %s", o->name, arg, o->what);
+}
+
+static void prices_opt(const char *arg)
+{
+	O.price_files = xreallocarray(O.price_files, O.nprice_files + 1, sizeof *O.price_files);
+	O.price_files[O.nprice_files++] = arg;
+}
+
+static const struct qa_opt rows[] = {
+	QA_ROW(QA_OPT_CALL, "prices", 'p', "FILE", "price table: CSV, or LiteLLM's model_prices_and_context_window.json\n"
+	    "(repeatable; default $QA_PRICES, else the installed prices.csv)", NULL, .set = prices_opt),
+	QA_ROW(QA_OPT_STRING, "config", 0, "FILE", "endpoint config with per-endpoint price overrides\n"
+	    "(default $QA_CONFIG, else ~/.config/qa/endpoints.conf)", &O.config),
+	QA_ROW(QA_OPT_STRING, "provider", 0, "NAME", "price only from rows of this provider", &O.provider),
+	QA_ROW(QA_OPT_CALL, "as-of", 0, "DATE", "price as of DATE (YYYY-MM-DD): the newest row dated on or before it",
+	    &O.as_of, .call = as_of_opt),
+	QA_ROW(QA_OPT_FLAG, "estimate", 'e', NULL, "estimate tokens (4 bytes a token) when a record has no usage",
+	    &O.estimate),
+	QA_ROW(QA_OPT_FLAG, "summary", 's', NULL, "per endpoint/model and overall: tasks, errors, retries, tokens,\n"
+	    "cost, cost per 1k tasks and per correct answer, accuracy,\n"
+	    "latency p50/p95/p99, usage mismatches", &O.summary),
+	QA_ROW(QA_OPT_STRING, "correct", 0, "METRIC", "the score that says a task is correct when it is 1\n"
+	    "(default: each record's first score)", &O.correct),
+	QA_ROW(QA_OPT_LONG, "exact-latencies", 0, "N", "latencies kept exactly per group before a sketch takes over\n"
+	    "(default 4194304)", &O.exact_max, .min = 1, .max = 1L << 30),
+	QA_ROW(QA_OPT_CALL, "monthly-tasks", 0, "N", "project each endpoint's monthly cost for N tasks (500k, 2M, ...)",
+	    &O.monthly_tasks, .call = count_opt, .what = "a count (like 100000 or 100k)"),
+	QA_ROW(QA_OPT_CALL, "monthly-tokens", 0, "N", "project each endpoint's monthly cost for N tokens (500M, 1B, "
+	    "...)", &O.monthly_tokens, .call = count_opt, .what = "a count (like 500000000 or 500M)"),
+	QA_ROW(QA_OPT_STRING, "baseline", 0, "EP", "savings per month and year against endpoint EP", &O.baseline),
+	QA_ROW(QA_OPT_DOUBLE, "migration-cost", 0, "USD", "one-off cost of switching: adds the payback time",
+	    &O.migration_cost, .max = 1e15, .what = "an amount (0 or more)"),
+	QA_ROW(QA_OPT_CHOICE, "format", 'f', "FMT", "summary format: json (default), table, md or csv", &O.format,
+	    .choices = "json|table|md|csv"),
+	QA_END_HELP_VERSION,
+};
+
+static const struct qa_opts options = {
+	.prog = "qa-cost",
+	.usage = "usage: qa-cost [-es] [-p prices] [--config file] [--provider name] [--as-of date]\n"
+	    "               [file ...]\n"
+	    "       qa-cost -s [-f json|table|md|csv] [--correct metric] [--exact-latencies n]\n"
+	    "               [--monthly-tasks n | --monthly-tokens n]\n"
+	    "               [--baseline endpoint [--migration-cost usd]] [file ...]\n",
+	.opt = rows,
+	.col = 26,
+	.tail =
+	    "Cost = tokens x price per million tokens / 1e6, per kind of token.  Exit status:\n"
+	    "0 all priced, 1 some records carry errors or could not be priced, 2 usage or\n"
+	    "configuration error.  See qa-cost(1).\n",
+};
+
 int main(int argc, char **argv)
 {
-	enum { OPT_AS_OF = 256, OPT_BASELINE, OPT_CONFIG, OPT_CORRECT, OPT_EXACT, OPT_MIGRATION,
-		OPT_MONTHLY_TASKS, OPT_MONTHLY_TOKENS, OPT_PROVIDER };
-	static const struct option longopts[] = {
-		{ "as-of", required_argument, NULL, OPT_AS_OF },
-		{ "baseline", required_argument, NULL, OPT_BASELINE },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "correct", required_argument, NULL, OPT_CORRECT },
-		{ "estimate", no_argument, NULL, 'e' },
-		{ "exact-latencies", required_argument, NULL, OPT_EXACT },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "migration-cost", required_argument, NULL, OPT_MIGRATION },
-		{ "monthly-tasks", required_argument, NULL, OPT_MONTHLY_TASKS },
-		{ "monthly-tokens", required_argument, NULL, OPT_MONTHLY_TOKENS },
-		{ "prices", required_argument, NULL, 'p' },
-		{ "provider", required_argument, NULL, OPT_PROVIDER },
-		{ "summary", no_argument, NULL, 's' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct run r = { 0 };
-	/* static: a usage error exits from inside the loop, and the list must still be reachable then */
-	static const char **price_files;
-	const char *config_path = NULL;
-	size_t nprice_files = 0;
-	int c;
 
 	qa_tool_init(argv[0]);
 	O.monthly_tasks = O.monthly_tokens = O.migration_cost = NAN;
-	while ((c = getopt_long(argc, argv, "ef:hp:sV", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_AS_OF:
-			if (!valid_date(optarg))
-				qa_die(QA_EXIT_USAGE, "--as-of: '%s' is not a date (YYYY-MM-DD)", optarg);
-			O.as_of = optarg;
-			break;
-		case OPT_BASELINE:
-			O.baseline = optarg;
-			break;
-		case OPT_CONFIG:
-			config_path = optarg;
-			break;
-		case OPT_CORRECT:
-			O.correct = optarg;
-			break;
-		case 'e':
-			O.estimate = 1;
-			break;
-		case OPT_EXACT:
-			if (parse_long(optarg, 1, 1L << 30, &O.exact_max) < 0)
-				qa_die(QA_EXIT_USAGE, "--exact-latencies: '%s' is not a whole number from 1 to %ld",
-				    optarg, 1L << 30);
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") && strcmp(optarg, "table") && strcmp(optarg, "md") &&
-			    strcmp(optarg, "csv"))
-				qa_die(QA_EXIT_USAGE, "--format: '%s' is not json, table, md or csv", optarg);
-			O.format = optarg;
-			break;
-		case 'h':
-			usage(QA_EXIT_OK);
-		case OPT_MIGRATION:
-			if (parse_double(optarg, 0, 1e15, &O.migration_cost) < 0)
-				qa_die(QA_EXIT_USAGE, "--migration-cost: '%s' is not an amount (0 or more)", optarg);
-			break;
-		case OPT_MONTHLY_TASKS:
-			if (parse_count(optarg, &O.monthly_tasks) < 0)
-				qa_die(QA_EXIT_USAGE, "--monthly-tasks: '%s' is not a count (like 100000 or 100k)", optarg);
-			break;
-		case OPT_MONTHLY_TOKENS:
-			if (parse_count(optarg, &O.monthly_tokens) < 0)
-				qa_die(QA_EXIT_USAGE, "--monthly-tokens: '%s' is not a count (like 500000000 or 500M)",
-				    optarg);
-			break;
-		case 'p':
-			price_files = xreallocarray(price_files, nprice_files + 1, sizeof *price_files);
-			price_files[nprice_files++] = optarg;
-			break;
-		case OPT_PROVIDER:
-			O.provider = optarg;
-			break;
-		case 's':
-			O.summary = 1;
-			break;
-		case 'V':
-			printf("qa-cost %s\n", QA_VERSION);
-			return QA_EXIT_OK;
-		default:
-			usage(QA_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	opt_parse(&options, &argc, &argv);
 
 	if (!isnan(O.monthly_tasks) && !isnan(O.monthly_tokens))
 		qa_die(QA_EXIT_USAGE, "--monthly-tasks and --monthly-tokens: give one of them");
@@ -228,11 +164,11 @@ int main(int argc, char **argv)
 		O.summary = 1;
 
 	char err[1024];
-	if (config_load(&config, config_path, err, sizeof err) < 0)
+	if (config_load(&config, O.config, err, sizeof err) < 0)
 		qa_die(QA_EXIT_USAGE, "%s", err);
-	if (nprice_files) {
-		for (size_t i = 0; i < nprice_files; i++)
-			load_prices(price_files[i]);
+	if (O.nprice_files) {
+		for (size_t i = 0; i < O.nprice_files; i++)
+			load_prices(O.price_files[i]);
 	} else {
 		/* Without one, only the endpoint config's prices apply: say so, and go on. */
 		qa_buf searched = { 0 };
@@ -245,7 +181,7 @@ int main(int argc, char **argv)
 		buf_free(&searched);
 		free(path);
 	}
-	free(price_files);
+	xfree(&O.price_files);
 	if (O.provider) {
 		size_t i = 0;
 		while (i < nprices && strcmp(prices[i].provider, O.provider) != 0)

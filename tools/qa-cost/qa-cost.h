@@ -4,7 +4,6 @@
 
 #include <csv.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -62,6 +61,9 @@ struct opts {
 	const char *baseline;
 	double migration_cost;	/* NAN when not given */
 	const char *format;
+	const char *config;		/* --config */
+	const char **price_files;	/* --prices, in order */
+	size_t nprice_files;
 };
 
 /* Endpoint and model to resolved price: a bounded open-addressing cache. */
@@ -159,7 +161,6 @@ struct table {
 
 #define NCSV (sizeof csv_head / sizeof *csv_head)
 
-extern const char usage_text[];
 extern struct price *prices;
 extern size_t nprices;
 extern const char *const col_names[C_NCOLS];
@@ -253,7 +254,6 @@ uint32_t rank_in_groups(size_t i, const void *arg);
 struct pct overall_percentiles(void);
 void summary_print(void);
 int parse_count(const char *s, double *out);
-QA_NORETURN void usage(int status);
 void cleanup(struct run *r);
 
 /* latency.c: the latency of streamed records */

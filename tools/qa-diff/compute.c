@@ -68,7 +68,7 @@ void side_stats(struct sideres *r, const struct side *s, const double *x, size_t
 	double sum = mean_se(x, n, &r->mean, &r->se);
 	if (n > 0) {
 		if (binary) {
-			wilson_ci(sum, (double)n, D.z, &r->lo, &r->hi);
+			wilson_ci(sum, (double)n, O.z, &r->lo, &r->hi);
 			/* None right, or all: the bound is exactly 0 or 1, not a rounding away from it. */
 			if (sum == 0)
 				r->lo = 0;
@@ -76,17 +76,17 @@ void side_stats(struct sideres *r, const struct side *s, const double *x, size_t
 				r->hi = 1;
 			r->ci_method = "wilson";
 		} else if (n > 1) {
-			r->lo = r->mean - D.z * r->se;
-			r->hi = r->mean + D.z * r->se;
+			r->lo = r->mean - O.z * r->se;
+			r->hi = r->mean + O.z * r->se;
 			r->ci_method = "normal";
 		}
 	}
 	r->invalid_rate = s->scored > 0 ? (double)s->invalid / (double)s->scored : NAN;
 	r->error_rate = s->records > 0 ? (double)s->errors / (double)s->records : NAN;
 	r->lat_n = sorted_lat->n;
-	r->p50 = D.percentile(sorted_lat->v, sorted_lat->n, 50);
-	r->p95 = D.percentile(sorted_lat->v, sorted_lat->n, 95);
-	r->p99 = D.percentile(sorted_lat->v, sorted_lat->n, 99);
+	r->p50 = O.percentile(sorted_lat->v, sorted_lat->n, 50);
+	r->p95 = O.percentile(sorted_lat->v, sorted_lat->n, 95);
+	r->p99 = O.percentile(sorted_lat->v, sorted_lat->n, 99);
 	r->cost_n = s->cost_n;
 	r->mean_cost = s->cost_n > 0 ? s->cost_sum / (double)s->cost_n : NAN;
 	/* x is 0/1 per record, so the sum of its squares is the count of right answers */
@@ -94,7 +94,7 @@ void side_stats(struct sideres *r, const struct side *s, const double *x, size_t
 	if (s->cost_right > 0) {
 		r->per_correct = s->cost_sum / (double)s->cost_right;
 		ratio_ci((double)s->cost_n, s->cost_sum, s->cost_sq, (double)s->cost_right, (double)s->cost_right,
-		    s->cost_correct, D.z, &r->per_correct_lo, &r->per_correct_hi);
+		    s->cost_correct, O.z, &r->per_correct_lo, &r->per_correct_hi);
 	}
 	r->ppl = NAN;
 	r->ppl_method = NULL;
@@ -136,9 +136,9 @@ void bootstrap(struct result *r, const double *cand, const double *base, size_t 
 	r->blo = r->bhi = NAN;
 	if (n == 0)
 		return;
-	uint64_t state = (uint64_t)D.seed ^ stream;
-	double *means = xreallocarray(NULL, (size_t)D.bootstrap, sizeof *means);
-	for (long k = 0; k < D.bootstrap; k++) {
+	uint64_t state = (uint64_t)O.seed ^ stream;
+	double *means = xreallocarray(NULL, (size_t)O.bootstrap, sizeof *means);
+	for (long k = 0; k < O.bootstrap; k++) {
 		double sum = 0;
 		for (size_t i = 0; i < n; i++) {
 			uint32_t at = draw(&state, (uint32_t)n);
@@ -146,11 +146,11 @@ void bootstrap(struct result *r, const double *cand, const double *base, size_t 
 		}
 		means[k] = sum / (double)n;
 	}
-	qsort(means, (size_t)D.bootstrap, sizeof *means, cmp_double);
+	qsort(means, (size_t)O.bootstrap, sizeof *means, cmp_double);
 	/* The percentile interval at the level z stands for: Phi(-z) and Phi(z). */
-	double tail = 50 * erfc(D.z / sqrt(2));
-	r->blo = percentile_linear(means, (size_t)D.bootstrap, tail);
-	r->bhi = percentile_linear(means, (size_t)D.bootstrap, 100 - tail);
+	double tail = 50 * erfc(O.z / sqrt(2));
+	r->blo = percentile_linear(means, (size_t)O.bootstrap, tail);
+	r->bhi = percentile_linear(means, (size_t)O.bootstrap, 100 - tail);
 	free(means);
 }
 
@@ -195,8 +195,8 @@ void clustered(struct result *r, const double *cand, const double *base, const u
 		return;
 	double var = r->pd.se * r->pd.se + (s2 - ss) / ((double)n * (double)n);
 	r->cse = sqrt(var > 0 ? var : 0);
-	r->clo = mean - D.z * r->cse;
-	r->chi = mean + D.z * r->cse;
+	r->clo = mean - O.z * r->cse;
+	r->chi = mean + O.z * r->cse;
 }
 
 void add_side(struct side *into, const struct side *from, int with_lat)
@@ -325,7 +325,7 @@ void corpus_add(double *sum, int side, size_t at)
  * B resampled values of a statistic observed as obs: p, the two-sided
  * share of them that, centred on their mean (the null of no difference),
  * are at least as far from 0 as obs, counting the observed sample:
- * (1 + #) / (B + 1); and the percentile interval at the level D.z stands
+ * (1 + #) / (B + 1); and the percentile interval at the level O.z stands
  * for, Phi(-z) and Phi(z).  Sorts v.
  */
 void resampled(double *v, long B, double obs, double *p, double *lo, double *hi)
@@ -339,7 +339,7 @@ void resampled(double *v, long B, double obs, double *p, double *lo, double *hi)
 		extreme += fabs(v[b] - mean) >= fabs(obs);
 	*p = (double)(extreme + 1) / (double)(B + 1);
 	qsort(v, (size_t)B, sizeof *v, cmp_double);
-	double tail = 50 * erfc(D.z / sqrt(2));
+	double tail = 50 * erfc(O.z / sqrt(2));
 	*lo = percentile_linear(v, (size_t)B, tail);
 	*hi = percentile_linear(v, (size_t)B, 100 - tail);
 }
@@ -374,10 +374,10 @@ void corpus_compare(struct result *r, size_t off, size_t n, uint64_t stream)
 	r->ccand = corpus_eval(c, sum[CAND], names, vals);
 	r->cdelta = r->ccand - r->cbase;
 	r->has_corpus = 1;
-	long B = D.bootstrap ? D.bootstrap : 1000;
+	long B = O.bootstrap ? O.bootstrap : 1000;
 	r->cresamples = B;
 	double *deltas = xreallocarray(NULL, (size_t)B, sizeof *deltas);
-	uint64_t state = (uint64_t)D.seed ^ stream ^ 0x636f72707573ull;	/* "corpus": its own stream */
+	uint64_t state = (uint64_t)O.seed ^ stream ^ 0x636f72707573ull;	/* "corpus": its own stream */
 	for (long b = 0; b < B; b++) {
 		memset(sum[BASE], 0, CS.nnames * sizeof(double));
 		memset(sum[CAND], 0, CS.nnames * sizeof(double));
@@ -410,10 +410,10 @@ void compute(struct result *r, const struct side side[2], struct dvec lat[2], si
 			qsort(lat[k].v, lat[k].n, sizeof *lat[k].v, cmp_double);
 		side_stats(&r->s[k], &side[k], k == BASE ? base : cand, n, r->binary, &lat[k]);
 	}
-	paired_diff(cand, base, n, D.z, &r->pd);
+	paired_diff(cand, base, n, O.z, &r->pd);
 	clustered(r, cand, base, gcl ? gcl + off : NULL, n);
 	r->blo = r->bhi = NAN;
-	if (D.bootstrap)
+	if (O.bootstrap)
 		bootstrap(r, cand, base, n, stream);
 	corpus_compare(r, off, n, stream);
 	/*

@@ -228,7 +228,7 @@ void top_pair(struct drift *d, const qa_json *jb, int ob, const qa_json *jc, int
 		return;
 	}
 	moments_add(&d->cover, mass);
-	double kl = D.kl_raw ? kl_raw(D.kp, D.kq, m) : kl_renormalized(D.kp, D.kq, m);
+	double kl = O.kl_raw ? kl_raw(D.kp, D.kq, m) : kl_renormalized(D.kp, D.kq, m);
 	if (isnan(kl))
 		d->kl_undef++;
 	else if (isinf(kl))

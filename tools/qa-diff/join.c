@@ -160,16 +160,13 @@ uint32_t cs_read(const qa_json *j, int tok, uint32_t *off)
 	return k;
 }
 
-struct diff_state D = { .z = QA_Z95, .percentile = percentile_linear, .percentile_name = "linear", .seed = 1,
-	.gate_ci = 1, .gate_overall = 1, .max_drop = NAN, .max_flips = NAN, .min_recovery = NAN,
-	.max_invalid = NAN, .max_errors = NAN, .max_p95 = NAN, .ppl_key = "perplexity",
-	.max_kld = NAN, .min_same_top = NAN, .max_ppl_ratio = NAN, .max_excess_flips = NAN };
+struct diff_state D;
 
 int gate_given(void)
 {
-	return !isnan(D.max_drop) || !isnan(D.max_flips) || !isnan(D.min_recovery) ||
-	    !isnan(D.max_invalid) || !isnan(D.max_errors) || !isnan(D.max_p95) || !isnan(D.max_kld) ||
-	    !isnan(D.min_same_top) || !isnan(D.max_ppl_ratio) || !isnan(D.max_excess_flips) ||
+	return !isnan(O.max_drop) || !isnan(O.max_flips) || !isnan(O.min_recovery) ||
+	    !isnan(O.max_invalid) || !isnan(O.max_errors) || !isnan(O.max_p95) || !isnan(O.max_kld) ||
+	    !isnan(O.min_same_top) || !isnan(O.max_ppl_ratio) || !isnan(O.max_excess_flips) ||
 	    stream_lat_gated();
 }
 
@@ -340,7 +337,7 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 		if (D.nitems == D.capitems) {
 			D.capitems = D.capitems ? D.capitems + D.capitems / 2 : 1024;
 			D.items = xreallocarray(D.items, D.capitems, sizeof *D.items);
-			if (D.verbose)
+			if (O.verbose)
 				D.idoff = xreallocarray(D.idoff, D.capitems, sizeof *D.idoff);
 			if (D.lpoff)
 				D.lpoff = xreallocarray(D.lpoff, D.capitems, sizeof *D.lpoff);
@@ -350,7 +347,7 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 		it = &D.items[D.nitems];
 		*it = (struct item){ .hash = h, .base = NAN, .cand = NAN, .task = task, .cluster = NONE,
 			.metric = NO_METRIC };
-		if (D.verbose) {
+		if (O.verbose) {
 			D.idoff[D.nitems] = D.idpool.len;
 			if (idtok >= 0) {
 				size_t n;
@@ -379,8 +376,8 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	const char *m = NULL;
 	size_t mlen = 0;
 	uint16_t mi = NO_METRIC;
-	if (D.metric) {
-		m = D.metric;
+	if (O.metric) {
+		m = O.metric;
 		mlen = strlen(m);
 		mi = 0;
 	} else if (side == CAND && it->metric != NO_METRIC) {
@@ -437,12 +434,12 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	if (json_type(j, st) == QA_OBJECT)
 		it->sn[side] = cs_read(j, st, &it->soff[side]);
 
-	size_t plen = strlen(D.ppl_key);
-	double ppl = score_named(j, scores, D.ppl_key, plen);
+	size_t plen = strlen(O.ppl_key);
+	double ppl = score_named(j, scores, O.ppl_key, plen);
 	if (ppl > 0) {
 		s->ppl_n++;
 		s->ppl_ln += log(ppl);
-		int det = json_member(j, json_member(j, 0, "details", 7), D.ppl_key, plen);
+		int det = json_member(j, json_member(j, 0, "details", 7), O.ppl_key, plen);
 		double lp, tok;
 		int tt = json_member(j, det, "tokens", 6);
 		if (tt < 0)

@@ -15,67 +15,6 @@
 
 #include "qa-diff.h"
 
-const char usage_text[] =
-    "usage: qa-diff [-v] [-f json|table|md] [-m metric] [--max-drop fraction]\n"
-    "               [--gate-on ci|point] [--gate-scope overall|task|both]\n"
-    "               [--max-flips pct] [--min-recovery pct] [--max-invalid pct]\n"
-    "               [--max-errors pct] [--max-p95-ratio ratio] [--bootstrap n]\n"
-    "               [--max-latency-ratio measure:stat=ratio]\n"
-    "               [--seed s] [--z z] [--percentiles linear|nearest-rank]\n"
-    "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
-    "               [--min-same-top pct] [--max-ppl-ratio ratio]\n"
-    "               [--allow-mismatch field] [--noise run] [--max-excess-flips pts]\n"
-    "               [--candidate-repeat run]\n"
-    "               baseline candidate\n"
-    "\n"
-    "  -m, --metric NAME       score to compare (default: each record's first score)\n"
-    "  -f, --format FMT        json (default: a line per task and one overall),\n"
-    "                          table or md (for people, the decision first)\n"
-    "  -v, --verbose           list every id found in only one run\n"
-    "      --max-drop F        gate: accuracy may drop at most F (a fraction: 0.02 is\n"
-    "                          two points); a lower-is-better score may rise at most F\n"
-    "      --gate-on WHAT      --max-drop reads the CI's lower bound (ci, default) or\n"
-    "                          the point estimate (point)\n"
-    "      --gate-scope WHERE  gate the overall line (default), each task, or both\n"
-    "      --max-flips PCT     gate: at most PCT % of the items may flip\n"
-    "      --min-recovery PCT  gate: candidate / baseline x 100 at least PCT (baseline /\n"
-    "                          candidate for perplexity, bits_per_byte, latency)\n"
-    "      --max-invalid PCT   gate: the candidate's invalid rate at most PCT %\n"
-    "      --max-errors PCT    gate: the candidate's error rate at most PCT %\n"
-    "      --max-p95-ratio R   gate: candidate p95 latency / baseline p95 at most R\n"
-    "      --max-latency-ratio MEASURE:STAT=R  gate on streamed records: candidate /\n"
-    "                          baseline of a measure (ttft_ms, tpot_ms, itl_ms,\n"
-    "                          chunk_gaps_ms, latency_ms) at mean, p50, p90, p95 or\n"
-    "                          p99 at most R (repeatable; ttft_ms:p95=1.2)\n"
-    "      --bootstrap N       add a paired bootstrap CI from N resamples\n"
-    "      --seed S            the bootstrap's seed (default 1)\n"
-    "      --z Z               normal quantile of the CIs (default 1.959963984540054)\n"
-    "      --percentiles M     latency percentiles: linear (numpy's default) or\n"
-    "                          nearest-rank\n"
-    "      --perplexity NAME   the score holding perplexity (default perplexity)\n"
-    "      --kl EST            token drift's KL divergence over the top-k lists:\n"
-    "                          renormalized (default) or raw\n"
-    "      --max-kld NATS      gate: mean KL divergence per token at most NATS\n"
-    "      --min-same-top PCT  gate: the same top token at least PCT % of positions\n"
-    "      --max-ppl-ratio R   gate: candidate / baseline perplexity at most R\n"
-    "      --allow-mismatch F  compare even though response.sent.F differs between the\n"
-    "                          runs (repeatable, or F,G,...); otherwise exit 2\n"
-    "      --noise RUN         the baseline sent again on the same items: the flips of\n"
-    "                          the baseline against itself, the floor under the\n"
-    "                          candidate's flips\n"
-    "      --max-excess-flips P  gate: the candidate may flip at most P percentage\n"
-    "                          points more items than the floor (needs --noise)\n"
-    "      --candidate-repeat RUN  the candidate sent again (repeatable; --noise is\n"
-    "                          too): with more than one repeat, per-item agreement\n"
-    "                          and a paired test over items of the runs' accuracy,\n"
-    "                          which --max-drop then reads\n"
-    "  -h, --help              show this help and exit\n"
-    "  -V, --version           show the version and exit\n"
-    "\n"
-    "Either input may be - (standard input).  Exit status: 0 compared and the\n"
-    "gate holds, 1 a gate criterion failed or some lines could not be compared,\n"
-    "2 usage error, unreadable input or a duplicate id.  See qa-diff(1).\n";
-
 const char *const side_name[2] = { "baseline", "candidate" };
 
 /* ---- the end of the run: what was not compared, then the statistics ---- */
@@ -94,7 +33,7 @@ void report_unpaired(void)
 		only[side]++;
 		D.tasks[it->task].only[side]++;
 	}
-	if (D.verbose)
+	if (O.verbose)
 		for (int side = 0; side < 2; side++)
 			for (size_t i = 0; i < D.nitems; i++) {
 				const struct item *it = &D.items[i];
@@ -106,7 +45,7 @@ void report_unpaired(void)
 			}
 	if (only[BASE] || only[CAND])
 		qa_warn("%ld id%s only in the baseline, %ld only in the candidate: not compared%s", only[BASE],
-		    only[BASE] == 1 ? "" : "s", only[CAND], D.verbose ? "" : " (--verbose lists them)");
+		    only[BASE] == 1 ? "" : "s", only[CAND], O.verbose ? "" : " (--verbose lists them)");
 	for (int side = 0; side < 2; side++) {
 		if (D.noid[side])
 			qa_warn_at(D.file[side], 0, "%ld record%s no id; the line number stands in for it",
@@ -223,7 +162,7 @@ void finish(void)
 		r->only[BASE] = tk->only[BASE];
 		r->only[CAND] = tk->only[CAND];
 		r->excluded = tk->excluded;
-		r->gated = gate_given() && D.gate_task;
+		r->gated = gate_given() && O.gate_task;
 		for (int k = 0; k < 2; k++) {
 			add_side(&all[k], &tk->side[k], 1);
 			only[k] += tk->only[k];
@@ -249,7 +188,7 @@ void finish(void)
 	o->only[BASE] = only[BASE];
 	o->only[CAND] = only[CAND];
 	o->excluded = excluded;
-	o->gated = gate_given() && D.gate_overall;
+	o->gated = gate_given() && O.gate_overall;
 	struct dvec lat[2] = { all[BASE].lat, all[CAND].lat };
 	compute(o, all, lat, 0, total, tag_hash('o', "", 0));
 	recovery_mean(o, res, D.ntasks);
@@ -268,14 +207,14 @@ void finish(void)
 		status_raise(QA_EXIT_DATA);
 
 	qa_buf out = { 0 };
-	if (D.table)
+	if (O.table)
 		print_table(&out, res, nres);
-	else if (D.md)
+	else if (O.md)
 		print_md(&out, res, nres);
 	else
 		for (size_t i = 0; i < nres; i++)
 			json_line(&out, &res[i], i == D.ntasks, pass);
-	stream_lat_print(&out, D.table, D.md);
+	stream_lat_print(&out, O.table, O.md);
 	stream_lat_free();
 	out_write(stdout, &out);
 	buf_free(&out);
@@ -333,197 +272,146 @@ void cleanup(void)
 	host_fini();
 }
 
-QA_NORETURN void usage(int status)
+/* ---- the command line (lib/opt.c) ---- */
+
+struct diff_opts O = { .z = QA_Z95, .percentile = percentile_linear, .percentile_name = "linear", .seed = 1,
+	.gate_ci = 1, .gate_overall = 1, .max_drop = NAN, .max_flips = NAN, .min_recovery = NAN,
+	.max_invalid = NAN, .max_errors = NAN, .max_p95 = NAN, .ppl_key = "perplexity",
+	.max_kld = NAN, .min_same_top = NAN, .max_ppl_ratio = NAN, .max_excess_flips = NAN };
+
+static void format_opt(const struct qa_opt *o, const char *arg)
 {
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
+	int i = opt_choice(o, arg);
+	O.table = i == 1;
+	O.md = i == 2;
 }
 
-double num_arg(const char *opt, const char *arg, double min, double max, const char *what)
+static void scope_opt(const struct qa_opt *o, const char *arg)
 {
-	double v;
-	if (parse_double(arg, min, max, &v) < 0)
-		qa_die(QA_EXIT_USAGE, "--%s %s: %s", opt, arg, what);
-	return v;
+	int i = opt_choice(o, arg);
+	O.gate_overall = i != 1;
+	O.gate_task = i != 0;
 }
+
+static void percentiles_opt(const struct qa_opt *o, const char *arg)
+{
+	int i = opt_choice(o, arg);
+	O.percentile = i ? percentile_nearest : percentile_linear;
+	O.percentile_name = i ? "nearest-rank" : "linear";
+}
+
+static void score_name_opt(const struct qa_opt *o, const char *arg)
+{
+	if (!*arg)
+		qa_die(QA_EXIT_USAGE, "--%s: a score name, not empty", o->name);
+	*(const char **)o->target = arg;
+}
+
+#define PCT .max = 100, .what = "a percentage from 0 to 100"
+
+static void candidate_repeat_opt(const char *arg)
+{
+	repeat_add(CAND, arg);
+}
+
+static const struct qa_opt rows[] = {
+	QA_ROW(QA_OPT_CALL, "metric", 'm', "NAME", "score to compare (default: each record's first score)", &O.metric,
+	    .call = score_name_opt),
+	QA_ROW(QA_OPT_CALL, "format", 'f', "FMT", "json (default: a line per task and one overall),\n"
+	    "table or md (for people, the decision first)", NULL, .call = format_opt, .choices = "json|table|md"),
+	QA_ROW(QA_OPT_FLAG, "verbose", 'v', NULL, "list every id found in only one run", &O.verbose),
+	QA_ROW(QA_OPT_DOUBLE, "max-drop", 0, "F", "gate: accuracy may drop at most F (a fraction: 0.02 is\n"
+	    "two points); a lower-is-better score may rise at most F", &O.max_drop, .max = 1,
+	    .what = "a fraction from 0 to 1 (0.02 is two points)"),
+	QA_ROW(QA_OPT_ENUM, "gate-on", 0, "WHAT", "--max-drop reads the CI's lower bound (ci, default) or\n"
+	    "the point estimate (point)", &O.gate_ci, .choices = "point|ci"),
+	QA_ROW(QA_OPT_CALL, "gate-scope", 0, "WHERE", "gate the overall line (default), each task, or both", NULL,
+	    .call = scope_opt, .choices = "overall|task|both"),
+	QA_ROW(QA_OPT_DOUBLE, "max-flips", 0, "PCT", "gate: at most PCT % of the items may flip", &O.max_flips, PCT),
+	QA_ROW(QA_OPT_DOUBLE, "min-recovery", 0, "PCT", "gate: candidate / baseline x 100 at least PCT (baseline /\n"
+	    "candidate for perplexity, bits_per_byte, latency)", &O.min_recovery, .max = 1e9,
+	    .what = "a percentage, 0 or more (98: the candidate keeps 98% of the baseline's score)"),
+	QA_ROW(QA_OPT_DOUBLE, "max-invalid", 0, "PCT", "gate: the candidate's invalid rate at most PCT %",
+	    &O.max_invalid, PCT),
+	QA_ROW(QA_OPT_DOUBLE, "max-errors", 0, "PCT", "gate: the candidate's error rate at most PCT %", &O.max_errors,
+	    PCT),
+	QA_ROW(QA_OPT_DOUBLE, "max-p95-ratio", 0, "R", "gate: candidate p95 latency / baseline p95 at most R",
+	    &O.max_p95, .max = 1e9, .what = "a ratio, 0 or more (1.2: 20% slower)"),
+	QA_ROW(QA_OPT_CALL, "max-latency-ratio", 0, "MEASURE:STAT=R", "gate on streamed records: candidate /\n"
+	    "baseline of a measure (ttft_ms, tpot_ms, itl_ms,\n"
+	    "chunk_gaps_ms, latency_ms) at mean, p50, p90, p95 or\n"
+	    "p99 at most R (repeatable; ttft_ms:p95=1.2)", NULL, .set = stream_lat_gate_opt),
+	QA_ROW(QA_OPT_LONG, "bootstrap", 0, "N", "add a paired bootstrap CI from N resamples", &O.bootstrap, .min = 1,
+	    .max = 10000000),
+	QA_ROW(QA_OPT_U64, "seed", 0, "S", "the bootstrap's seed (default 1)", &O.seed, .max = 9.3e18),
+	QA_ROW(QA_OPT_DOUBLE, "z", 0, "Z", "normal quantile of the CIs (default 1.959963984540054)", &O.z,
+	    .min = 0.001, .max = 10, .what = "a normal quantile between 0.001 and 10 (1.96 for 95%)"),
+	QA_ROW(QA_OPT_CALL, "percentiles", 0, "M", "latency percentiles: linear (numpy's default) or\n"
+	    "nearest-rank", NULL, .call = percentiles_opt, .choices = "linear|nearest-rank"),
+	QA_ROW(QA_OPT_CALL, "perplexity", 0, "NAME", "the score holding perplexity (default perplexity)", &O.ppl_key,
+	    .call = score_name_opt),
+	QA_ROW(QA_OPT_ENUM, "kl", 0, "EST", "token drift's KL divergence over the top-k lists:\n"
+	    "renormalized (default) or raw", &O.kl_raw, .choices = "renormalized|raw"),
+	QA_ROW(QA_OPT_DOUBLE, "max-kld", 0, "NATS", "gate: mean KL divergence per token at most NATS", &O.max_kld,
+	    .max = 1e9, .what = "a KL divergence in nats, 0 or more (0.01)"),
+	QA_ROW(QA_OPT_DOUBLE, "min-same-top", 0, "PCT", "gate: the same top token at least PCT % of positions",
+	    &O.min_same_top, PCT),
+	QA_ROW(QA_OPT_DOUBLE, "max-ppl-ratio", 0, "R", "gate: candidate / baseline perplexity at most R",
+	    &O.max_ppl_ratio, .max = 1e9, .what = "a ratio, 0 or more (1.05: 5% higher perplexity)"),
+	QA_ROW(QA_OPT_CALL, "allow-mismatch", 0, "F", "compare even though response.sent.F differs between the\n"
+	    "runs (repeatable, or F,G,...); otherwise exit 2", NULL, .set = sent_allow),
+	QA_ROW(QA_OPT_CALL, "noise", 0, "RUN", "the baseline sent again on the same items: the flips of\n"
+	    "the baseline against itself, the floor under the\n"
+	    "candidate's flips", NULL, .set = noise_set),
+	QA_ROW(QA_OPT_DOUBLE, "max-excess-flips", 0, "P", "gate: the candidate may flip at most P percentage\n"
+	    "points more items than the floor (needs --noise)", &O.max_excess_flips, .min = -100, .max = 100,
+	    .what = "percentage points from -100 to 100"),
+	QA_ROW(QA_OPT_CALL, "candidate-repeat", 0, "RUN", "the candidate sent again (repeatable; --noise is\n"
+	    "too): with more than one repeat, per-item agreement\n"
+	    "and a paired test over items of the runs' accuracy,\n"
+	    "which --max-drop then reads", NULL, .set = candidate_repeat_opt),
+	QA_END_HELP_VERSION,
+};
+
+static const struct qa_opts options = {
+	.prog = "qa-diff",
+	.usage = "usage: qa-diff [-v] [-f json|table|md] [-m metric] [--max-drop fraction]\n"
+	    "               [--gate-on ci|point] [--gate-scope overall|task|both]\n"
+	    "               [--max-flips pct] [--min-recovery pct] [--max-invalid pct]\n"
+	    "               [--max-errors pct] [--max-p95-ratio ratio] [--bootstrap n]\n"
+	    "               [--max-latency-ratio measure:stat=ratio]\n"
+	    "               [--seed s] [--z z] [--percentiles linear|nearest-rank]\n"
+	    "               [--perplexity name] [--kl renormalized|raw] [--max-kld nats]\n"
+	    "               [--min-same-top pct] [--max-ppl-ratio ratio]\n"
+	    "               [--allow-mismatch field] [--noise run] [--max-excess-flips pts]\n"
+	    "               [--candidate-repeat run]\n"
+	    "               baseline candidate\n",
+	.opt = rows,
+	.col = 26,
+	.tail =
+	    "Either input may be - (standard input).  Exit status: 0 compared and the\n"
+	    "gate holds, 1 a gate criterion failed or some lines could not be compared,\n"
+	    "2 usage error, unreadable input or a duplicate id.  See qa-diff(1).\n",
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "allow-mismatch", required_argument, NULL, OPT_ALLOW_MISMATCH },
-		{ "candidate-repeat", required_argument, NULL, OPT_CANDIDATE_REPEAT },
-		{ "max-excess-flips", required_argument, NULL, OPT_MAX_EXCESS_FLIPS },
-		{ "noise", required_argument, NULL, OPT_NOISE },
-		{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
-		{ "format", required_argument, NULL, 'f' },
-		{ "gate-on", required_argument, NULL, OPT_GATE_ON },
-		{ "gate-scope", required_argument, NULL, OPT_GATE_SCOPE },
-		{ "help", no_argument, NULL, 'h' },
-		{ "kl", required_argument, NULL, OPT_KL },
-		{ "max-drop", required_argument, NULL, OPT_MAX_DROP },
-		{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
-		{ "max-flips", required_argument, NULL, OPT_MAX_FLIPS },
-		{ "max-invalid", required_argument, NULL, OPT_MAX_INVALID },
-		{ "max-kld", required_argument, NULL, OPT_MAX_KLD },
-		{ "max-p95-ratio", required_argument, NULL, OPT_MAX_P95 },
-		{ "max-latency-ratio", required_argument, NULL, OPT_MAX_LATENCY_RATIO },
-		{ "max-ppl-ratio", required_argument, NULL, OPT_MAX_PPL_RATIO },
-		{ "metric", required_argument, NULL, 'm' },
-		{ "min-recovery", required_argument, NULL, OPT_MIN_RECOVERY },
-		{ "min-same-top", required_argument, NULL, OPT_MIN_SAME_TOP },
-		{ "percentiles", required_argument, NULL, OPT_PERCENTILES },
-		{ "perplexity", required_argument, NULL, OPT_PERPLEXITY },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "z", required_argument, NULL, OPT_Z },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	long l;
-
 	qa_tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "f:hm:vV", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_ALLOW_MISMATCH:
-			sent_allow(optarg);
-			break;
-		case OPT_NOISE:
-			noise_set(optarg);
-			break;
-		case OPT_CANDIDATE_REPEAT:
-			repeat_add(CAND, optarg);
-			break;
-		case OPT_MAX_EXCESS_FLIPS:
-			D.max_excess_flips = num_arg("max-excess-flips", optarg, -100, 100,
-			    "percentage points from -100 to 100");
-			break;
-		case OPT_BOOTSTRAP:
-			if (parse_long(optarg, 1, 10000000, &l) < 0)
-				qa_die(QA_EXIT_USAGE, "--bootstrap %s: a whole number of resamples, 1 to 10000000",
-				    optarg);
-			D.bootstrap = l;
-			break;
-		case 'f':
-			if (strcmp(optarg, "table") == 0)
-				D.table = 1, D.md = 0;
-			else if (strcmp(optarg, "md") == 0)
-				D.md = 1, D.table = 0;
-			else if (strcmp(optarg, "json") == 0)
-				D.md = D.table = 0;
-			else
-				qa_die(QA_EXIT_USAGE, "--format: '%s' is not json, table or md", optarg);
-			break;
-		case OPT_GATE_ON:
-			if (strcmp(optarg, "ci") != 0 && strcmp(optarg, "point") != 0)
-				qa_die(QA_EXIT_USAGE, "--gate-on: '%s' is not ci or point", optarg);
-			D.gate_ci = strcmp(optarg, "ci") == 0;
-			break;
-		case OPT_GATE_SCOPE:
-			if (strcmp(optarg, "overall") == 0)
-				D.gate_overall = 1, D.gate_task = 0;
-			else if (strcmp(optarg, "task") == 0)
-				D.gate_overall = 0, D.gate_task = 1;
-			else if (strcmp(optarg, "both") == 0)
-				D.gate_overall = 1, D.gate_task = 1;
-			else
-				qa_die(QA_EXIT_USAGE, "--gate-scope: '%s' is not overall, task or both", optarg);
-			break;
-		case 'h':
-			usage(QA_EXIT_OK);
-		case OPT_KL:
-			if (strcmp(optarg, "renormalized") == 0)
-				D.kl_raw = 0;
-			else if (strcmp(optarg, "raw") == 0)
-				D.kl_raw = 1;
-			else
-				qa_die(QA_EXIT_USAGE, "--kl: '%s' is not renormalized or raw", optarg);
-			break;
-		case OPT_MAX_DROP:
-			D.max_drop = num_arg("max-drop", optarg, 0, 1, "a fraction from 0 to 1 (0.02 is two points)");
-			break;
-		case OPT_MAX_ERRORS:
-			D.max_errors = num_arg("max-errors", optarg, 0, 100, "a percentage from 0 to 100");
-			break;
-		case OPT_MAX_FLIPS:
-			D.max_flips = num_arg("max-flips", optarg, 0, 100, "a percentage from 0 to 100");
-			break;
-		case OPT_MAX_INVALID:
-			D.max_invalid = num_arg("max-invalid", optarg, 0, 100, "a percentage from 0 to 100");
-			break;
-		case OPT_MAX_KLD:
-			D.max_kld = num_arg("max-kld", optarg, 0, 1e9, "a KL divergence in nats, 0 or more (0.01)");
-			break;
-		case OPT_MAX_LATENCY_RATIO:
-			stream_lat_gate_opt(optarg);
-			break;
-		case OPT_MAX_P95:
-			D.max_p95 = num_arg("max-p95-ratio", optarg, 0, 1e9, "a ratio, 0 or more (1.2: 20% slower)");
-			break;
-		case OPT_MAX_PPL_RATIO:
-			D.max_ppl_ratio = num_arg("max-ppl-ratio", optarg, 0, 1e9, "a ratio, 0 or more (1.05: 5% "
-			    "higher perplexity)");
-			break;
-		case 'm':
-			if (!*optarg)
-				qa_die(QA_EXIT_USAGE, "--metric: a score name, not empty");
-			D.metric = optarg;
-			break;
-		case OPT_MIN_RECOVERY:
-			D.min_recovery = num_arg("min-recovery", optarg, 0, 1e9, "a percentage, 0 or more (98: "
-			    "the candidate keeps 98% of the baseline's score)");
-			break;
-		case OPT_MIN_SAME_TOP:
-			D.min_same_top = num_arg("min-same-top", optarg, 0, 100, "a percentage from 0 to 100");
-			break;
-		case OPT_PERCENTILES:
-			if (strcmp(optarg, "linear") == 0)
-				D.percentile = percentile_linear, D.percentile_name = "linear";
-			else if (strcmp(optarg, "nearest-rank") == 0)
-				D.percentile = percentile_nearest, D.percentile_name = "nearest-rank";
-			else
-				qa_die(QA_EXIT_USAGE, "--percentiles: '%s' is not linear or nearest-rank", optarg);
-			break;
-		case OPT_PERPLEXITY:
-			if (!*optarg)
-				qa_die(QA_EXIT_USAGE, "--perplexity: a score name, not empty");
-			D.ppl_key = optarg;
-			break;
-		case OPT_SEED:
-			if (parse_long(optarg, 0, LONG_MAX, &l) < 0)
-				qa_die(QA_EXIT_USAGE, "--seed %s: a whole number, 0 or more", optarg);
-			D.seed = (unsigned long long)l;
-			break;
-		case 'v':
-			D.verbose = 1;
-			break;
-		case 'V':
-			printf("qa-diff %s\n", QA_VERSION);
-			out_close();
-			return QA_EXIT_OK;
-		case OPT_Z:
-			D.z = num_arg("z", optarg, 0.001, 10, "a normal quantile between 0.001 and 10 (1.96 for 95%)");
-			break;
-		default:
-			usage(QA_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	opt_parse(&options, &argc, &argv);
 	if (argc != 2) {
 		qa_warn("need two runs: baseline and candidate");
-		usage(QA_EXIT_USAGE);
+		opt_usage(&options, QA_EXIT_USAGE);
 	}
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0)
 		qa_die(QA_EXIT_USAGE, "only one of the runs can be - (standard input)");
 	if (noise_stdin() && (strcmp(argv[0], "-") == 0 || strcmp(argv[1], "-") == 0))
 		qa_die(QA_EXIT_USAGE, "only one of the runs and their repeats can be - (standard input)");
-	if (!isnan(D.max_excess_flips) && !noise_on())
+	if (!isnan(O.max_excess_flips) && !noise_on())
 		qa_die(QA_EXIT_USAGE, "--max-excess-flips needs --noise RUN, the floor it is measured over");
 	D.file[BASE] = argv[0];
 	D.file[CAND] = argv[1];
-	if (D.metric)
-		metric_get(D.metric, strlen(D.metric));
+	if (O.metric)
+		metric_get(O.metric, strlen(O.metric));
 
 	D.j = json_new();
 	read_run(BASE);

@@ -126,7 +126,7 @@ static void noise_record(qa_json *j, unsigned long lineno, const char *line, siz
 	}
 	size_t item = *slot - 1;
 	const struct item *it = &D.items[item];
-	const char *m = D.metric ? D.metric : it->metric != NO_METRIC ? D.metrics[it->metric] : NULL;
+	const char *m = O.metric ? O.metric : it->metric != NO_METRIC ? D.metrics[it->metric] : NULL;
 	int e = json_member(j, 0, "error", 5);
 	double v = NAN;
 	if (m && (json_type(j, e) == QA_ABSENT || json_type(j, e) == QA_NULL))
@@ -165,7 +165,7 @@ static void repeat_item(size_t i, const struct item *it)
 		}
 		dvec_add(&r->d, k[CAND] / n[CAND] - k[BASE] / n[BASE]);
 	}
-	if (D.verbose && (!(k[BASE] == 0 || k[BASE] == n[BASE]) || !(k[CAND] == 0 || k[CAND] == n[CAND]))) {
+	if (O.verbose && (!(k[BASE] == 0 || k[BASE] == n[BASE]) || !(k[CAND] == 0 || k[CAND] == n[CAND]))) {
 		char id[256];
 		id_text(i, id, sizeof id);
 		qa_warn_at(D.file[BASE], it->line, "id %s: right in %.0f of %.0f baseline runs, %.0f of %.0f "
@@ -185,9 +185,9 @@ static void repeat_test(struct rstat *r, uint64_t stream)
 	if (n == 0)
 		return;
 	mean_se(r->d.v, n, &r->mean, &r->se);
-	long B = D.bootstrap ? D.bootstrap : 1000;
+	long B = O.bootstrap ? O.bootstrap : 1000;
 	double *means = xreallocarray(NULL, (size_t)B, sizeof *means);
-	uint64_t state = (uint64_t)D.seed ^ stream ^ 0x726570656174ull;	/* "repeat": its own stream */
+	uint64_t state = (uint64_t)O.seed ^ stream ^ 0x726570656174ull;	/* "repeat": its own stream */
 	for (long b = 0; b < B; b++) {
 		double sum = 0;
 		for (size_t i = 0; i < n; i++)
@@ -344,8 +344,8 @@ static void excess(const struct nstat *s, double *pts, double *lo, double *hi)
 	*pts = 100 * s->d.mean;
 	double se = se_of(&s->d);
 	if (!isnan(se)) {
-		*lo = *pts - D.z * 100 * se;
-		*hi = *pts + D.z * 100 * se;
+		*lo = *pts - O.z * 100 * se;
+		*hi = *pts + O.z * 100 * se;
 	}
 }
 
@@ -361,7 +361,7 @@ void json_noise(qa_buf *b, const struct result *r)
 		return;
 	}
 	double lo = NAN, hi = NAN, pts, elo, ehi;
-	wilson_ci((double)s->floor, (double)s->n, D.z, &lo, &hi);
+	wilson_ci((double)s->floor, (double)s->n, O.z, &lo, &hi);
 	buf_printf(b, "{\"n\":%ld,\"flips\":%ld", s->n, s->floor);
 	jnum(b, "flip_pct", 100.0 * (double)s->floor / (double)s->n);
 	jnum(b, "ci_low", 100 * lo);
@@ -384,7 +384,7 @@ void noise_text(qa_buf *b, const struct result *r)
 		return;
 	}
 	double lo = NAN, hi = NAN, pts, elo, ehi;
-	wilson_ci((double)s->floor, (double)s->n, D.z, &lo, &hi);
+	wilson_ci((double)s->floor, (double)s->n, O.z, &lo, &hi);
 	excess(s, &pts, &elo, &ehi);
 	buf_printf(b, "Noise floor (the baseline against its repeat, %ld items): %.1f%% flip [%.1f, %.1f]; the "
 	    "candidate flips %.1f%%, %+.1f points over the floor [%+.1f, %+.1f].\n", s->n,
@@ -395,19 +395,19 @@ void noise_text(qa_buf *b, const struct result *r)
 
 void noise_gate(struct result *r)
 {
-	if (isnan(D.max_excess_flips) || !r->gated)
+	if (isnan(O.max_excess_flips) || !r->gated)
 		return;
 	r->ncheck++;
 	const struct nstat *s = stat_of(r);
 	double pts, lo, hi;
 	excess(s, &pts, &lo, &hi);
 	if (isnan(pts))
-		fail(r, "max-excess-flips", NAN, D.max_excess_flips, "--max-excess-flips %g: the excess over the "
-		    "noise floor is undefined (%s)", D.max_excess_flips, file ? "no item scored 0/1 in all three runs" :
+		fail(r, "max-excess-flips", NAN, O.max_excess_flips, "--max-excess-flips %g: the excess over the "
+		    "noise floor is undefined (%s)", O.max_excess_flips, file ? "no item scored 0/1 in all three runs" :
 		    "no --noise run");
-	else if (pts > D.max_excess_flips + EPS)
-		fail(r, "max-excess-flips", pts, D.max_excess_flips, "the candidate flips %.4g points more than the "
-		    "baseline against itself, over --max-excess-flips %g", pts, D.max_excess_flips);
+	else if (pts > O.max_excess_flips + EPS)
+		fail(r, "max-excess-flips", pts, O.max_excess_flips, "the candidate flips %.4g points more than the "
+		    "baseline against itself, over --max-excess-flips %g", pts, O.max_excess_flips);
 }
 
 static const struct rstat *rstat_of(const struct result *r)
@@ -457,7 +457,7 @@ void json_repeats(qa_buf *b, const struct result *r)
 	jnum(b, "ci_high", s->hi);
 	jnum(b, "p", s->p);
 	buf_printf(b, ",\"method\":\"paired bootstrap over items\",\"resamples\":%ld,\"seed\":%llu}}",
-	    D.bootstrap ? D.bootstrap : 1000, D.seed);
+	    O.bootstrap ? O.bootstrap : 1000, (unsigned long long)O.seed);
 }
 
 void repeats_text(qa_buf *b, const struct result *r)

@@ -47,7 +47,7 @@ const char *kl_estimate(const struct drift *d)
 {
 	if (d->exact)
 		return d->exact == d->records ? "exact" : "mixed: --kl-base where given, else top-k";
-	return D.kl_raw ? "top-k raw" : "top-k renormalized";
+	return O.kl_raw ? "top-k raw" : "top-k renormalized";
 }
 
 void json_drift(qa_buf *b, const struct driftres *r)
@@ -121,8 +121,8 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 		buf_adds(b, "null");
 	}
 	buf_adds(b, ",\"bootstrap\":");
-	if (D.bootstrap) {
-		buf_printf(b, "{\"resamples\":%ld,\"seed\":%llu", D.bootstrap, D.seed);
+	if (O.bootstrap) {
+		buf_printf(b, "{\"resamples\":%ld,\"seed\":%llu", O.bootstrap, (unsigned long long)O.seed);
 		jnum(b, "ci_low", r->blo);
 		jnum(b, "ci_high", r->bhi);
 		buf_addc(b, '}');
@@ -155,7 +155,7 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 		buf_json_number(b, r->cbase);
 		jnum(b, "candidate", r->ccand);
 		jnum(b, "delta", r->cdelta);
-		buf_printf(b, ",\"bootstrap\":{\"resamples\":%ld,\"seed\":%llu", r->cresamples, D.seed);
+		buf_printf(b, ",\"bootstrap\":{\"resamples\":%ld,\"seed\":%llu", r->cresamples, (unsigned long long)O.seed);
 		jnum(b, "ci_low", r->clo_b);
 		jnum(b, "ci_high", r->chi_b);
 		jnum(b, "p", r->cp);
@@ -172,7 +172,7 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 	buf_addc(b, '}');
 	json_cost(b, r);
 	json_noise(b, r);
-	jstr(b, "percentiles", D.percentile_name);
+	jstr(b, "percentiles", O.percentile_name);
 	/* Only when some pair carries logprobs on both sides: runs without them print as before. */
 	if (D.lp_records) {
 		buf_adds(b, ",\"drift\":");
@@ -182,7 +182,7 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 	buf_adds(b, ",\"gate\":");
 	if (r->gated) {
 		buf_printf(b, "{\"pass\":%s,\"on\":\"%s\",\"ci\":\"%s\",\"failures\":[", r->nfail ? "false" : "true",
-		    D.gate_ci ? "ci" : "point", r->gate_ci);
+		    O.gate_ci ? "ci" : "point", r->gate_ci);
 		for (size_t i = 0; i < r->nfail; i++) {
 			const struct failure *f = &r->fail[i];
 			buf_printf(b, "%s{\"criterion\":\"%s\"", i ? "," : "", f->criterion);

@@ -3,7 +3,6 @@
 #define QA_QA_DIFF_H
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -128,8 +127,8 @@ struct task {
 	struct drift drift;
 };
 
-struct diff_state {
-	/* options */
+/* The command line (main.c's option table): set before the runs are read, read-only after. */
+struct diff_opts {
 	const char *metric;
 	const char *ppl_key;
 	int verbose, table, md;
@@ -137,13 +136,16 @@ struct diff_state {
 	double (*percentile)(const double *, size_t, double);
 	const char *percentile_name;
 	long bootstrap;
-	unsigned long long seed;
+	uint64_t seed;
 	int gate_ci, gate_task, gate_overall;
 	double max_drop, max_flips, min_recovery, max_invalid, max_errors, max_p95;
 	int kl_raw;		/* --kl raw */
 	double max_kld, min_same_top, max_ppl_ratio;
 	double max_excess_flips;	/* --max-excess-flips, points over the --noise floor */
+};
 
+/* The run: what the two runs hold, as they are read and compared. */
+struct diff_state {
 	const char *file[2];
 	qa_json *j;
 
@@ -282,18 +284,9 @@ struct cplug {
 /* The cells of one row, for the table and for Markdown. */
 enum { NCOL = 14 };
 
-enum {
-	OPT_BOOTSTRAP = 256, OPT_GATE_ON, OPT_GATE_SCOPE, OPT_KL, OPT_MAX_DROP, OPT_MAX_ERRORS, OPT_MAX_FLIPS,
-	OPT_MAX_INVALID, OPT_MAX_KLD, OPT_MAX_P95, OPT_MAX_PPL_RATIO, OPT_MIN_RECOVERY, OPT_MIN_SAME_TOP,
-	OPT_PERCENTILES, OPT_PERPLEXITY, OPT_SEED, OPT_Z,
-	OPT_MAX_LATENCY_RATIO,
-	OPT_ALLOW_MISMATCH, OPT_NOISE, OPT_MAX_EXCESS_FLIPS,
-	OPT_CANDIDATE_REPEAT,
-};
-
-extern const char usage_text[];
 extern const char *const side_name[2];
 extern struct cs_table CS;
+extern struct diff_opts O;
 extern struct diff_state D;
 extern const double kl_q[NKLQ];
 extern const char *const kl_key[NKLQ];
@@ -392,7 +385,6 @@ void report_unpaired(void);
 size_t gather(void);
 void finish(void);
 void cleanup(void);
-QA_NORETURN void usage(int status);
 void break_even(struct result *r, const struct side side[2]);
 void json_cost(qa_buf *b, const struct result *r);
 void recovery_mean(struct result *o, const struct result *tasks, size_t ntasks);
@@ -413,7 +405,6 @@ void repeats_text(qa_buf *b, const struct result *r);
 void sent_allow(const char *list);
 void sent_record(int side, size_t item, const qa_json *j, unsigned long line);
 void sent_report(void);
-double num_arg(const char *opt, const char *arg, double min, double max, const char *what);
 
 /* latency.c: the latency of streamed records, and --max-latency-ratio */
 void stream_lat_read(int side, const qa_json *j);

@@ -7,7 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,37 +17,48 @@
 
 #include "report.h"
 
-static const char usage_text[] =
-    "usage: qa-report [-b name] [-c name] [-m drop] [-o file] [-t title] DIR\n"
-    "       qa-report [--diff file] [--cost file] [--drift file] [--ppl file]\n"
-    "                 [--ramp file] [-m drop] [-o file] [-t title] BASELINE CANDIDATE\n"
-    "\n"
-    "  -b, --baseline NAME   the baseline run in DIR: DIR/NAME.scored.jsonl\n"
-    "  -c, --candidate NAME  the candidate run in DIR: DIR/NAME.scored.jsonl\n"
-    "      --diff FILE       qa-diff's JSON of the two runs (DIR/diff.json)\n"
-    "      --cost FILE       qa-cost --summary's JSON (DIR/cost.json)\n"
-    "      --drift FILE      qa-diff's JSON of the logprob runs (DIR/drift.json)\n"
-    "      --ppl FILE        corpus perplexities per side (DIR/ppl.summary.json)\n"
-    "      --ramp FILE       migrate.mk's stage rows (DIR/stage-*.row)\n"
-    "  -m, --max-drop DROP   the gate's threshold, a fraction (0.02 = 2 points),\n"
-    "                        drawn on the forest plot (default: from diff.json)\n"
-    "  -o, --output FILE     write the page there (default: standard output)\n"
-    "  -t, --title TEXT      the page's title\n"
-    "  -h, --help            show this help and exit\n"
-    "  -V, --version         show the version and exit\n"
-    "\n"
-    "The page needs nothing else: styles, charts (SVG) and a few lines of script\n"
-    "are inline, and it makes no request when opened.  Exit status: 0 written,\n"
-    "1 written but some input lines were left out, 2 usage error or a run that\n"
-    "cannot be read.  See qa-report(1).\n";
+/* The command line (lib/opt.c). */
+static struct report_opts {
+	const char *name[2];	/* --baseline, --candidate */
+	const char *file[5];	/* --diff, --cost, --drift, --ppl, --ramp */
+	const char *output, *title;
+	double max_drop;	/* NAN: from diff.json */
+} O = { .max_drop = NAN };
+enum { F_DIFF, F_COST, F_DRIFT, F_PPL, F_RAMP };
 
-static QA_NORETURN void usage(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
+static const struct qa_opt rows[] = {
+	QA_ROW(QA_OPT_STRING, "baseline", 'b', "NAME", "the baseline run in DIR: DIR/NAME.scored.jsonl", &O.name[BASE]),
+	QA_ROW(QA_OPT_STRING, "candidate", 'c', "NAME", "the candidate run in DIR: DIR/NAME.scored.jsonl",
+	    &O.name[CAND]),
+	QA_ROW(QA_OPT_STRING, "diff", 0, "FILE", "qa-diff's JSON of the two runs (DIR/diff.json)", &O.file[F_DIFF]),
+	QA_ROW(QA_OPT_STRING, "cost", 0, "FILE", "qa-cost --summary's JSON (DIR/cost.json)", &O.file[F_COST]),
+	QA_ROW(QA_OPT_STRING, "drift", 0, "FILE", "qa-diff's JSON of the logprob runs (DIR/drift.json)",
+	    &O.file[F_DRIFT]),
+	QA_ROW(QA_OPT_STRING, "ppl", 0, "FILE", "corpus perplexities per side (DIR/ppl.summary.json)", &O.file[F_PPL]),
+	QA_ROW(QA_OPT_STRING, "ramp", 0, "FILE", "migrate.mk's stage rows (DIR/stage-*.row)", &O.file[F_RAMP]),
+	QA_ROW(QA_OPT_DOUBLE, "max-drop", 'm', "DROP", "the gate's threshold, a fraction (0.02 = 2 points),\n"
+	    "drawn on the forest plot (default: from diff.json)", &O.max_drop, .max = 1,
+	    .what = "a fraction between 0 and 1"),
+	QA_ROW(QA_OPT_STRING, "output", 'o', "FILE", "write the page there (default: standard output)", &O.output),
+	QA_ROW(QA_OPT_STRING, "title", 't', "TEXT", "the page's title", &O.title),
+	QA_END_HELP_VERSION,
+};
 
-static char *path_in(const char *dir, const char *name)
+static const struct qa_opts options = {
+	.prog = "qa-report",
+	.usage = "usage: qa-report [-b name] [-c name] [-m drop] [-o file] [-t title] DIR\n"
+	    "       qa-report [--diff file] [--cost file] [--drift file] [--ppl file]\n"
+	    "                 [--ramp file] [-m drop] [-o file] [-t title] BASELINE CANDIDATE\n",
+	.opt = rows,
+	.col = 24,
+	.tail =
+	    "The page needs nothing else: styles, charts (SVG) and a few lines of script\n"
+	    "are inline, and it makes no request when opened.  Exit status: 0 written,\n"
+	    "1 written but some input lines were left out, 2 usage error or a run that\n"
+	    "cannot be read.  See qa-report(1).\n",
+};
+
+static char *path_in_new(const char *dir, const char *name)
 {
 	qa_buf b = { 0 };
 	buf_printf(&b, "%s/%s", dir, name);
@@ -131,54 +141,11 @@ static void find_runs(const char *dir, const char *cost, const char **name, char
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "baseline", required_argument, NULL, 'b' },
-		{ "candidate", required_argument, NULL, 'c' },
-		{ "cost", required_argument, NULL, 'C' },
-		{ "diff", required_argument, NULL, 'D' },
-		{ "drift", required_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "max-drop", required_argument, NULL, 'm' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "ppl", required_argument, NULL, 'P' },
-		{ "ramp", required_argument, NULL, 'R' },
-		{ "title", required_argument, NULL, 't' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct report r = { 0 };
-	const char *name[2] = { NULL, NULL }, *output = NULL;
-	char *file[6] = { NULL };	/* diff, cost, drift, ppl, ramp */
-	enum { F_DIFF, F_COST, F_DRIFT, F_PPL, F_RAMP };
-	int c;
-
 	qa_tool_init(argv[0]);
-	r.max_drop = NAN;
-	while ((c = getopt_long(argc, argv, "b:c:hm:o:t:V", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'b': name[BASE] = optarg; break;
-		case 'c': name[CAND] = optarg; break;
-		case 'C': file[F_COST] = optarg; break;
-		case 'D': file[F_DIFF] = optarg; break;
-		case 'K': file[F_DRIFT] = optarg; break;
-		case 'P': file[F_PPL] = optarg; break;
-		case 'R': file[F_RAMP] = optarg; break;
-		case 'h': usage(QA_EXIT_OK);
-		case 'm':
-			if (parse_double(optarg, 0, 1, &r.max_drop) < 0)
-				qa_die(QA_EXIT_USAGE, "--max-drop %s: not a fraction between 0 and 1", optarg);
-			break;
-		case 'o': output = optarg; break;
-		case 't': r.title = optarg; break;
-		case 'V':
-			printf("qa-report %s\n", QA_VERSION);
-			return QA_EXIT_OK;
-		default:
-			usage(QA_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	opt_parse(&options, &argc, &argv);
+	struct report r = { .max_drop = O.max_drop, .title = O.title };
+	const char **name = O.name, *output = O.output;
+	const char **file = O.file;
 
 	char *path[2] = { NULL, NULL };
 	char *owned[5] = { NULL };
@@ -187,7 +154,7 @@ int main(int argc, char **argv)
 		r.dir = argv[0];
 		static const char *const names[4] = { "diff.json", "cost.json", "drift.json", "ppl.summary.json" };
 		for (int k = 0; k < 4; k++)
-			if (!file[k] && exists((owned[k] = path_in(r.dir, names[k]))))
+			if (!file[k] && exists((owned[k] = path_in_new(r.dir, names[k]))))
 				file[k] = owned[k];
 		find_runs(r.dir, file[F_COST], name, path);
 	} else if (argc == 2) {
@@ -198,7 +165,7 @@ int main(int argc, char **argv)
 	} else if (argc == 1)
 		qa_die(QA_EXIT_USAGE, "%s: not a directory (give a run folder, or two scored runs)", argv[0]);
 	else
-		usage(QA_EXIT_USAGE);
+		opt_usage(&options, QA_EXIT_USAGE);
 
 	for (int k = 0; k < 2; k++) {
 		if (name[k] && r.dir)

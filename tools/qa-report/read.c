@@ -12,7 +12,7 @@
 
 #include "report.h"
 
-static char *dup_str(const qa_json *j, int tok)
+static char *str_new(const qa_json *j, int tok)
 {
 	size_t n;
 	const char *s;
@@ -29,14 +29,14 @@ static char *dup_str(const qa_json *j, int tok)
 }
 
 /* "expected" may be a list of acceptable answers: shown one per line. */
-static char *dup_expected(const qa_json *j, int tok)
+static char *expected_new(const qa_json *j, int tok)
 {
 	if (tok < 0 || json_type(j, tok) != QA_ARRAY)
-		return dup_str(j, tok);
+		return str_new(j, tok);
 	qa_buf b = { 0 };
 	size_t n = json_count(j, tok);
 	for (size_t i = 0; i < n; i++) {
-		char *s = dup_str(j, json_index(j, tok, i));
+		char *s = str_new(j, json_index(j, tok, i));
 		if (i)
 			buf_adds(&b, "\n");
 		buf_adds(&b, s ? s : "null");
@@ -48,14 +48,14 @@ static char *dup_expected(const qa_json *j, int tok)
 }
 
 /* Chat messages as "role: content" lines, for a record without "prompt". */
-static char *dup_messages(const qa_json *j, int tok)
+static char *messages_new(const qa_json *j, int tok)
 {
 	qa_buf b = { 0 };
 	size_t n = json_count(j, tok);
 	for (size_t i = 0; i < n; i++) {
 		int m = json_index(j, tok, i);
-		char *role = dup_str(j, json_find(j, m, "role"));
-		char *content = dup_str(j, json_find(j, m, "content"));
+		char *role = str_new(j, json_find(j, m, "role"));
+		char *content = str_new(j, json_find(j, m, "content"));
 		buf_printf(&b, "%s%s: %s", i ? "\n" : "", role ? role : "?", content ? content : "");
 		free(role);
 		free(content);
@@ -66,7 +66,7 @@ static char *dup_messages(const qa_json *j, int tok)
 }
 
 /* The name of the first metric a record lists: a string, {name}, or a list of either. */
-static char *first_metric(const qa_json *j, int root)
+static char *first_metric_new(const qa_json *j, int root)
 {
 	int t = json_find(j, root, "metric");
 	if (t < 0)
@@ -76,7 +76,7 @@ static char *first_metric(const qa_json *j, int root)
 	if (t >= 0 && json_type(j, t) == QA_OBJECT)
 		t = json_find(j, t, "name");
 	if (t >= 0 && json_type(j, t) == QA_STRING)
-		return dup_str(j, t);
+		return str_new(j, t);
 	return NULL;
 }
 
@@ -94,29 +94,29 @@ static void item_read(struct side *s, const qa_json *j, unsigned long lineno)
 
 	int t = json_find(j, root, "id");
 	if (t >= 0 && json_type(j, t) != QA_NULL)
-		it.id = dup_str(j, t);
+		it.id = str_new(j, t);
 	else {
 		char b[32];
 		snprintf(b, sizeof b, "%lu", lineno);
 		it.id = xstrdup(b);
 	}
-	it.task = dup_str(j, json_find(j, root, "task"));
+	it.task = str_new(j, json_find(j, root, "task"));
 	if (!it.task)
-		it.task = dup_str(j, json_find(j, root, "name"));
+		it.task = str_new(j, json_find(j, root, "name"));
 	if (!it.task)
 		it.task = xstrdup("(no task)");
 	t = json_find(j, root, "prompt");
 	if (t >= 0)
-		it.prompt = dup_str(j, t);
+		it.prompt = str_new(j, t);
 	else if ((t = json_find(j, root, "messages")) >= 0 && json_type(j, t) == QA_ARRAY)
-		it.prompt = dup_messages(j, t);
+		it.prompt = messages_new(j, t);
 	t = json_find(j, root, "expected");
-	it.expected = dup_expected(j, t >= 0 ? t : json_find(j, root, "ground_truth"));
-	it.answer = dup_str(j, json_find(j, root, "response.text"));
-	it.error = dup_str(j, json_find(j, root, "error.type"));
+	it.expected = expected_new(j, t >= 0 ? t : json_find(j, root, "ground_truth"));
+	it.answer = str_new(j, json_find(j, root, "response.text"));
+	it.error = str_new(j, json_find(j, root, "error.type"));
 
 	/* The first score: the first metric the record lists, else the first score it has. */
-	it.metric = first_metric(j, root);
+	it.metric = first_metric_new(j, root);
 	int sc = json_find(j, root, "scores");
 	if (!it.metric && sc >= 0 && json_type(j, sc) == QA_OBJECT && json_count(j, sc) > 0) {
 		size_t n;
@@ -130,7 +130,7 @@ static void item_read(struct side *s, const qa_json *j, unsigned long lineno)
 			it.score = NAN;
 		int d = json_find(j, root, "details");
 		if (d >= 0 && (d = json_member(j, d, it.metric, strlen(it.metric))) >= 0)
-			it.extracted = dup_str(j, json_find(j, d, "extracted"));
+			it.extracted = str_new(j, json_find(j, d, "extracted"));
 	}
 	it.latency = num_at(j, root, "response.latency_ms");
 	it.ttft = num_at(j, root, "response.ttft_ms");
@@ -143,19 +143,19 @@ static void item_read(struct side *s, const qa_json *j, unsigned long lineno)
 
 	/* The settings the side ran with: from its first record, noting when they vary. */
 	if (!s->model)
-		s->model = dup_str(j, json_find(j, root, "response.model"));
+		s->model = str_new(j, json_find(j, root, "response.model"));
 	if (!s->model)
-		s->model = dup_str(j, json_find(j, root, "model"));
+		s->model = str_new(j, json_find(j, root, "model"));
 	if (!s->endpoint)
-		s->endpoint = dup_str(j, json_find(j, root, "response.endpoint"));
+		s->endpoint = str_new(j, json_find(j, root, "response.endpoint"));
 	if (!s->endpoint)
-		s->endpoint = dup_str(j, json_find(j, root, "endpoint"));
+		s->endpoint = str_new(j, json_find(j, root, "endpoint"));
 	if (!s->qa_version)
-		s->qa_version = dup_str(j, json_find(j, root, "response.sent.qa_version"));
+		s->qa_version = str_new(j, json_find(j, root, "response.sent.qa_version"));
 	t = json_find(j, root, "response.sent.params");
 	if (t < 0)
 		t = json_find(j, root, "params");
-	char *params = t >= 0 ? dup_str(j, t) : xstrdup("");
+	char *params = t >= 0 ? str_new(j, t) : xstrdup("");
 	if (s->n == 0)
 		s->params = params;
 	else {

@@ -13,9 +13,11 @@ static char *rc_path;
 static int rc_batch;		/* a read batch is open */
 long cache_hits;
 
-int cache_mode_opt(const char *arg)
+/* --cache-mode MODE, --cache FILE (main.c's option table) */
+void cache_mode_opt(const struct qa_opt *o, const char *arg)
 {
-	return cache_mode_parse(arg, &rc_mode);
+	if (cache_mode_parse(arg, &rc_mode) < 0)
+		qa_die(QA_EXIT_USAGE, "--%s: '%s' is not read-write, read-only, refresh or off", o->name, arg);
 }
 
 void cache_path_opt(const char *arg)

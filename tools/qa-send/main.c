@@ -17,79 +17,6 @@
 
 #include "qa-send.h"
 
-const char usage_text[] =
-    "usage: qa-send [-q] [--unordered] [-c N] [-r N] [-t SECONDS] [-p KEY=VALUE]...\n"
-    "               [--grace SECONDS] [--trace FILE] [--stream]\n"
-    "               [-e NAME] [--provider NAME] [--base-url URL] [--key-env VAR] [-m MODEL]\n"
-    "               [--config FILE] [-F NAME,...] [file ...]\n"
-    "\n"
-    "Endpoint:\n"
-    "  -e, --endpoint NAME       endpoint from the config file (or a label for --provider)\n"
-    "      --provider NAME       provider plugin: openai, openai-completions, mock, ...\n"
-    "      --base-url URL        base URL with the version path (http://host/v1)\n"
-    "  -m, --model MODEL         model (a record's own model wins)\n"
-    "      --key-env VAR         variable holding the key (default: the provider's,\n"
-    "                            OPENAI_API_KEY)\n"
-    "      --config FILE         endpoint config (default $QA_CONFIG, then\n"
-    "                            ~/.config/qa/endpoints.conf)\n"
-    "  -p, --param KEY=VALUE     default request parameter (a record's params win);\n"
-    "                            VALUE is JSON when it parses as JSON, else a string\n"
-    "  -H, --header 'NAME: VALUE'  extra request header (repeatable)\n"
-    "      --http2-prior-knowledge  speak HTTP/2 over cleartext http:// (h2c)\n"
-    "      --stream              stream the answer (openai, openai-completions) and\n"
-    "                            record ttft_ms, tpot_ms, itl_ms, chunk_gaps_ms, queue_ms\n"
-    "Logprobs:\n"
-    "      --mode logprobs       ask for the prompt's own logprobs (echo: true,\n"
-    "                            logprobs: 5, max_tokens: 0), for perplexity\n"
-    "      --context N           score long prompts in windows of N tokens\n"
-    "      --stride S            new tokens per window (default N/2)\n"
-    "An engine in the process (--provider llama, see qa-llama(7)):\n"
-    "      --threads N           its decode threads (default: the cores)\n"
-    "      --kl-base FILE        a baseline GGUF: each scored token's exact drift\n"
-    "                            from it, as response.drift\n"
-    "Fallback:\n"
-    "  -F, --fallback NAME,...   endpoints to try, in turn, when a record's own\n"
-    "                            gives up (a record's fallback array wins)\n"
-    "      --cooldown SECONDS    how long an endpoint that fails too often is skipped\n"
-    "                            (default 5; 0: never)\n"
-    "      --allowed-fails N     failures in a row an endpoint may have before its\n"
-    "                            cooldown (default 3)\n"
-    "Engine:\n"
-    "  -c, --concurrency N       requests in flight at once (default 16); auto: each\n"
-    "                            endpoint's adapts on latency, from 4 up to its\n"
-    "                            config's concurrency or 64\n"
-    "      --rpm N               requests per minute the endpoint allows (over the\n"
-    "                            config's rpm); qa-send paces to it\n"
-    "      --tpm N               tokens per minute it allows (prompt + max_tokens)\n"
-    "      --window N            records held at once, for ordering (default 4 x N)\n"
-    "      --unordered           write records as they finish, not in input order\n"
-    "Retries and time:\n"
-    "  -r, --retries N           retries after the first attempt (default 2)\n"
-    "      --backoff-base SECONDS  first backoff ceiling (default 0.5)\n"
-    "      --backoff-cap SECONDS   largest backoff ceiling (default 8)\n"
-    "      --retry-after-max SECONDS  largest server-asked wait honoured (default 60)\n"
-    "      --retry-budget R      retries the run may spend per record read, plus 20\n"
-    "                            (default 0.5)\n"
-    "      --max-retries-total N a fixed cap on the run's retries (default: none)\n"
-    "  -t, --timeout SECONDS     bound on one attempt (default 300)\n"
-    "      --connect-timeout SECONDS  bound on connecting (default 10)\n"
-    "      --deadline SECONDS    bound on a record's attempts and waits (default 600)\n"
-    "      --seed N              seed of the backoff jitter (default: from the clock)\n"
-    "      --grace SECONDS       on SIGINT, SIGTERM or SIGHUP, how long requests in\n"
-    "                            flight may finish (default 10)\n"
-    "      --trace FILE          write each retry decision to FILE as a JSON line\n"
-    "Cache:\n"
-    "      --cache FILE          the response cache (default\n"
-    "                            $XDG_CACHE_HOME/qa/responses.db)\n"
-    "      --cache-mode MODE     read-write (default), read-only, refresh or off\n"
-    "Output:\n"
-    "  -q, --quiet               no progress line on a terminal\n"
-    "  -h, --help                show this help and exit\n"
-    "  -V, --version             show the version and exit\n"
-    "\n"
-    "Exit status: 0 all records answered, 1 some records carry an error,\n"
-    "2 usage or configuration error.  See qa-send(1).\n";
-
 /* ---- setup ---- */
 
 /*
@@ -128,7 +55,7 @@ void setup_mode(void)
 }
 
 /* --param KEY=VALUE: VALUE as JSON when it is JSON, else as a string. */
-void add_param(const char *arg)
+static void param_opt(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)
@@ -145,22 +72,6 @@ void add_param(const char *arg)
 	else
 		buf_json_string(&opt.params, v, strlen(v));
 	json_free(&j);
-}
-
-double seconds_arg(const char *name, const char *s, double min)
-{
-	double v;
-	if (parse_double(s, min, 1e7, &v) < 0)
-		qa_die(QA_EXIT_USAGE, "--%s: '%s' is not a number of seconds from %g", name, s, min);
-	return v * 1000;
-}
-
-long count_arg(const char *name, const char *s, long min, long max)
-{
-	long v;
-	if (parse_long(s, min, max, &v) < 0)
-		qa_die(QA_EXIT_USAGE, "--%s: '%s' is not a whole number from %ld to %ld", name, s, min, max);
-	return v;
 }
 
 /*
@@ -309,12 +220,6 @@ void setup_files(void)
 		    "raised: %s", opt.concurrency, (unsigned long)need, soft, strerror(errno));
 }
 
-QA_NORETURN void usage(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
-
 void cleanup(void)
 {
 	workers_end();	/* before the tasks go: a worker may still hold one */
@@ -377,210 +282,180 @@ void cleanup(void)
 	curl_global_cleanup();
 }
 
-int main(int argc, char **argv)
+
+/* ---- the command line (lib/opt.c): one row per option ---- */
+
+/* What the command line names before the endpoints are set up (the rest goes into opt). */
+static struct send_cli {
+	const char *endpoint, *provider, *base_url, *model, *key_env, *config;
+	const char *kl_base;	/* the llama provider's settings (worker.c) */
+	long threads;
+	const char *fallback, *trace;
+	int seeded;
+} cli;
+
+static void concurrency_opt(const char *arg)
 {
-	enum {
-		O_ALLOWED_FAILS = 256, O_BACKOFF_BASE, O_BACKOFF_CAP, O_BASE_URL, O_CONFIG, O_CONNECT_TIMEOUT,
-		O_COOLDOWN, O_DEADLINE, O_H2C, O_KEY_ENV, O_MAX_RETRIES_TOTAL, O_PROVIDER, O_RETRY_AFTER_MAX,
-		O_THREADS, O_KL_BASE,
-		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE, O_GRACE, O_RETRY_BUDGET, O_TRACE,
-		O_STREAM,
-		O_CACHE, O_CACHE_MODE,
-		O_RPM, O_TPM,
-	};
-	static const struct option longopts[] = {
-		{ "allowed-fails", required_argument, NULL, O_ALLOWED_FAILS },
-		{ "backoff-base", required_argument, NULL, O_BACKOFF_BASE },
-		{ "backoff-cap", required_argument, NULL, O_BACKOFF_CAP },
-		{ "base-url", required_argument, NULL, O_BASE_URL },
-		{ "concurrency", required_argument, NULL, 'c' },
-		{ "config", required_argument, NULL, O_CONFIG },
-		{ "connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT },
-		{ "context", required_argument, NULL, O_CONTEXT },
-		{ "cooldown", required_argument, NULL, O_COOLDOWN },
-		{ "deadline", required_argument, NULL, O_DEADLINE },
-		{ "endpoint", required_argument, NULL, 'e' },
-		{ "fallback", required_argument, NULL, 'F' },
-		{ "grace", required_argument, NULL, O_GRACE },
-		{ "header", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "http2-prior-knowledge", no_argument, NULL, O_H2C },
-		{ "key-env", required_argument, NULL, O_KEY_ENV },
-		{ "max-retries-total", required_argument, NULL, O_MAX_RETRIES_TOTAL },
-		{ "mode", required_argument, NULL, O_MODE },
-		{ "model", required_argument, NULL, 'm' },
-		{ "param", required_argument, NULL, 'p' },
-		{ "provider", required_argument, NULL, O_PROVIDER },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "retries", required_argument, NULL, 'r' },
-		{ "rpm", required_argument, NULL, O_RPM },
-		{ "tpm", required_argument, NULL, O_TPM },
-		{ "retry-after-max", required_argument, NULL, O_RETRY_AFTER_MAX },
-		{ "retry-budget", required_argument, NULL, O_RETRY_BUDGET },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "stride", required_argument, NULL, O_STRIDE },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "trace", required_argument, NULL, O_TRACE },
-		{ "stream", no_argument, NULL, O_STREAM },
-		{ "unordered", no_argument, NULL, O_UNORDERED },
-		{ "version", no_argument, NULL, 'V' },
-		{ "window", required_argument, NULL, O_WINDOW },
-		{ "threads", required_argument, NULL, O_THREADS },
-		{ "kl-base", required_argument, NULL, O_KL_BASE },
-		{ "cache", required_argument, NULL, O_CACHE },
-		{ "cache-mode", required_argument, NULL, O_CACHE_MODE },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *endpoint = NULL, *provider = NULL, *base_url = NULL, *model = NULL, *key_env = NULL;
-	const char *kl_base = NULL;	/* the llama provider's settings (worker.c) */
-	long threads = 0;
-	const char *config_path = NULL, *fallback = NULL, *trace_path = NULL;
-	int c, seeded = 0;
+	static const struct qa_opt n = QA_ROW(QA_OPT_LONG, "concurrency", 'c', "N", NULL, NULL, .min = 1,
+	    .max = 100000);
+	opt.conc_auto = strcmp(arg, "auto") == 0;
+	opt.concurrency = opt.conc_auto ? 64 : (long)opt_number(&n, arg);
+}
 
-	qa_tool_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:e:F:hH:m:p:qr:t:V", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_ALLOWED_FAILS: opt.allowed_fails = count_arg("allowed-fails", optarg, 0, 1000000); break;
-		case O_BACKOFF_BASE: opt.backoff_base_ms = seconds_arg("backoff-base", optarg, 0); break;
-		case O_BACKOFF_CAP: opt.backoff_cap_ms = seconds_arg("backoff-cap", optarg, 0); break;
-		case O_BASE_URL: base_url = optarg; break;
-		case 'c':
-			opt.conc_auto = strcmp(optarg, "auto") == 0;
-			opt.concurrency = opt.conc_auto ? 64 : count_arg("concurrency", optarg, 1, 100000);
-			break;
-		case O_RPM: opt.rpm = (double)count_arg("rpm", optarg, 1, 100000000); break;
-		case O_TPM: opt.tpm = (double)count_arg("tpm", optarg, 1, 1000000000); break;
-		case O_CONFIG: config_path = optarg; break;
-		case O_CONNECT_TIMEOUT: opt.connect_timeout_ms = seconds_arg("connect-timeout", optarg, 0.001); break;
-		case O_CONTEXT: opt.context = (size_t)count_arg("context", optarg, 2, 100000000); break;
-		case O_COOLDOWN: opt.cooldown_ms = seconds_arg("cooldown", optarg, 0); break;
-		case O_DEADLINE: opt.deadline_ms = seconds_arg("deadline", optarg, 0.001); break;
-		case 'e': endpoint = optarg; break;
-		case 'F':
-			if (fallback)
-				qa_die(QA_EXIT_USAGE, "--fallback given twice");
-			fallback = optarg;
-			break;
-		case 'H':
-			if (!strchr(optarg, ':') || strchr(optarg, '\n') || strchr(optarg, '\r'))
-				qa_die(QA_EXIT_USAGE, "--header: not 'Name: value'");
-			opt.headers = curl_slist_append(opt.headers, optarg);
-			remember_header(optarg);
-			break;
-		case O_GRACE: opt.grace_ms = seconds_arg("grace", optarg, 0); break;
-		case 'h': usage(QA_EXIT_OK);
-		case O_H2C: opt.h2c = 1; break;
-		case O_STREAM: opt.stream = 1; break;
-		case O_KEY_ENV: key_env = optarg; break;
-		case O_MAX_RETRIES_TOTAL:
-			opt.max_retries_total = count_arg("max-retries-total", optarg, 0, 1000000000);
-			break;
-		case 'm': model = optarg; break;
-		case O_THREADS: threads = (long)count_arg("threads", optarg, 1, 1024); break;
-		case O_KL_BASE: kl_base = optarg; break;
-		case O_MODE:
-			if (strcmp(optarg, "logprobs") != 0 && strcmp(optarg, "text") != 0)
-				qa_die(QA_EXIT_USAGE, "--mode: '%s' is not text or logprobs", optarg);
-			opt.logprobs_mode = strcmp(optarg, "logprobs") == 0;
-			break;
-		case 'p': add_param(optarg); break;
-		case O_PROVIDER: provider = optarg; break;
-		case 'q': opt.quiet = 1; break;
-		case 'r': opt.retries = count_arg("retries", optarg, 0, 100); break;
-		case O_RETRY_AFTER_MAX: opt.retry_after_max_ms = seconds_arg("retry-after-max", optarg, 0); break;
-		case O_RETRY_BUDGET:
-			if (parse_double(optarg, 0, 100, &opt.retry_budget) < 0)
-				qa_die(QA_EXIT_USAGE, "--retry-budget: '%s' is not a number of retries per record from 0 "
-				    "to 100", optarg);
-			break;
-		case O_STRIDE: opt.stride = (size_t)count_arg("stride", optarg, 1, 100000000); break;
-		case O_SEED:
-			opt.seed = (uint64_t)count_arg("seed", optarg, 0, 0x7fffffffffffffffL);
-			seeded = 1;
-			break;
-		case 't': opt.timeout_ms = seconds_arg("timeout", optarg, 0.001); break;
-		case O_TRACE: trace_path = optarg; break;
-		case O_UNORDERED: opt.unordered = 1; break;
-		case 'V':
-			printf("qa-send %s\n", QA_VERSION);
-			return QA_EXIT_OK;
-		case O_WINDOW: opt.window = count_arg("window", optarg, 1, 10000000); break;
-		case O_CACHE: cache_path_opt(optarg); break;
-		case O_CACHE_MODE:
-			if (cache_mode_opt(optarg) < 0)
-				qa_die(QA_EXIT_USAGE, "--cache-mode: '%s' is not read-write, read-only, refresh or off",
-				    optarg);
-			break;
-		default: usage(QA_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+static void header_opt(const char *arg)
+{
+	if (!strchr(arg, ':') || strchr(arg, '\n') || strchr(arg, '\r'))
+		qa_die(QA_EXIT_USAGE, "--header: not 'Name: value'");
+	opt.headers = curl_slist_append(opt.headers, arg);
+	remember_header(arg);
+}
 
-	const char *minute = getenv("QA_SEND_MINUTE");
-	if (minute && *minute)
-		opt.minute_ms = seconds_arg("QA_SEND_MINUTE", minute, 0.001);
-	rng_state = seeded ? opt.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+/* A duration on the command line, in seconds from lo (kept in milliseconds). */
+#define SECONDS(name, flag, target, lo, help) \
+	QA_ROW(QA_OPT_SECONDS, name, flag, "SECONDS", help, target, .min = (lo))
+
+static const struct qa_opt rows[] = {
+	QA_TEXT("Endpoint:"),
+	QA_ROW(QA_OPT_STRING, "endpoint", 'e', "NAME", "endpoint from the config file (or a label for --provider)",
+	    &cli.endpoint),
+	QA_ROW(QA_OPT_STRING, "provider", 0, "NAME", "provider plugin: openai, openai-completions, mock, ...",
+	    &cli.provider),
+	QA_ROW(QA_OPT_STRING, "base-url", 0, "URL", "base URL with the version path (http://host/v1)", &cli.base_url),
+	QA_ROW(QA_OPT_STRING, "model", 'm', "MODEL", "model (a record's own model wins)", &cli.model),
+	QA_ROW(QA_OPT_STRING, "key-env", 0, "VAR", "variable holding the key (default: the provider's,\n"
+	    "OPENAI_API_KEY)", &cli.key_env),
+	QA_ROW(QA_OPT_STRING, "config", 0, "FILE", "endpoint config (default $QA_CONFIG, then\n"
+	    "~/.config/qa/endpoints.conf)", &cli.config),
+	QA_ROW(QA_OPT_CALL, "param", 'p', "KEY=VALUE", "default request parameter (a record's params win);\n"
+	    "VALUE is JSON when it parses as JSON, else a string", NULL, .set = param_opt),
+	QA_ROW(QA_OPT_CALL, "header", 'H', "'NAME: VALUE'", "extra request header (repeatable)", NULL,
+	    .set = header_opt),
+	QA_ROW(QA_OPT_FLAG, "http2-prior-knowledge", 0, NULL, "speak HTTP/2 over cleartext http:// (h2c)",
+	    &opt.h2c),
+	QA_ROW(QA_OPT_FLAG, "stream", 0, NULL, "stream the answer (openai, openai-completions) and\n"
+	    "record ttft_ms, tpot_ms, itl_ms, chunk_gaps_ms, queue_ms", &opt.stream),
+	QA_TEXT("Logprobs:"),
+	QA_ROW(QA_OPT_ENUM, "mode", 0, "logprobs", "ask for the prompt's own logprobs (echo: true,\n"
+	    "logprobs: 5, max_tokens: 0), for perplexity", &opt.logprobs_mode, .choices = "text|logprobs"),
+	QA_ROW(QA_OPT_SIZE, "context", 0, "N", "score long prompts in windows of N tokens", &opt.context, .min = 2,
+	    .max = 1e8),
+	QA_ROW(QA_OPT_SIZE, "stride", 0, "S", "new tokens per window (default N/2)", &opt.stride, .min = 1,
+	    .max = 1e8),
+	QA_TEXT("An engine in the process (--provider llama, see qa-llama(7)):"),
+	QA_ROW(QA_OPT_LONG, "threads", 0, "N", "its decode threads (default: the cores)", &cli.threads, .min = 1,
+	    .max = 1024),
+	QA_ROW(QA_OPT_STRING, "kl-base", 0, "FILE", "a baseline GGUF: each scored token's exact drift\n"
+	    "from it, as response.drift", &cli.kl_base),
+	QA_TEXT("Fallback:"),
+	QA_ROW(QA_OPT_STRING, "fallback", 'F', "NAME,...", "endpoints to try, in turn, when a record's own\n"
+	    "gives up (a record's fallback array wins)", &cli.fallback, .flags = QA_OPT_ONCE),
+	SECONDS("cooldown", 0, &opt.cooldown_ms, 0, "how long an endpoint that fails too often is skipped\n"
+	    "(default 5; 0: never)"),
+	QA_ROW(QA_OPT_LONG, "allowed-fails", 0, "N", "failures in a row an endpoint may have before its\n"
+	    "cooldown (default 3)", &opt.allowed_fails, .max = 1000000),
+	QA_TEXT("Engine:"),
+	QA_ROW(QA_OPT_CALL, "concurrency", 'c', "N", "requests in flight at once (default 16); auto: each\n"
+	    "endpoint's adapts on latency, from 4 up to its\n"
+	    "config's concurrency or 64", NULL, .set = concurrency_opt),
+	QA_ROW(QA_OPT_WHOLE, "rpm", 0, "N", "requests per minute the endpoint allows (over the\n"
+	    "config's rpm); qa-send paces to it", &opt.rpm, .min = 1, .max = 1e8),
+	QA_ROW(QA_OPT_WHOLE, "tpm", 0, "N", "tokens per minute it allows (prompt + max_tokens)", &opt.tpm, .min = 1,
+	    .max = 1e9),
+	QA_ROW(QA_OPT_LONG, "window", 0, "N", "records held at once, for ordering (default 4 x N)", &opt.window,
+	    .min = 1, .max = 1e7),
+	QA_ROW(QA_OPT_FLAG, "unordered", 0, NULL, "write records as they finish, not in input order", &opt.unordered),
+	QA_TEXT("Retries and time:"),
+	QA_ROW(QA_OPT_LONG, "retries", 'r', "N", "retries after the first attempt (default 2)", &opt.retries,
+	    .max = 100),
+	SECONDS("backoff-base", 0, &opt.backoff_base_ms, 0, "first backoff ceiling (default 0.5)"),
+	SECONDS("backoff-cap", 0, &opt.backoff_cap_ms, 0, "largest backoff ceiling (default 8)"),
+	SECONDS("retry-after-max", 0, &opt.retry_after_max_ms, 0, "largest server-asked wait honoured (default 60)"),
+	QA_ROW(QA_OPT_DOUBLE, "retry-budget", 0, "R", "retries the run may spend per record read, plus 20\n"
+	    "(default 0.5)", &opt.retry_budget, .max = 100, .what = "a number of retries per record from 0 to 100"),
+	QA_ROW(QA_OPT_LONG, "max-retries-total", 0, "N", "a fixed cap on the run's retries (default: none)",
+	    &opt.max_retries_total, .max = 1e9),
+	SECONDS("timeout", 't', &opt.timeout_ms, 0.001, "bound on one attempt (default 300)"),
+	SECONDS("connect-timeout", 0, &opt.connect_timeout_ms, 0.001, "bound on connecting (default 10)"),
+	SECONDS("deadline", 0, &opt.deadline_ms, 0.001, "bound on a record's attempts and waits (default 600)"),
+	QA_ROW(QA_OPT_U64, "seed", 0, "N", "seed of the backoff jitter (default: from the clock)", &opt.seed,
+	    .max = 9.3e18, .seen = &cli.seeded),
+	SECONDS("grace", 0, &opt.grace_ms, 0, "on SIGINT, SIGTERM or SIGHUP, how long requests in\n"
+	    "flight may finish (default 10)"),
+	QA_ROW(QA_OPT_STRING, "trace", 0, "FILE", "write each retry decision to FILE as a JSON line", &cli.trace),
+	QA_TEXT("Cache:"),
+	QA_ROW(QA_OPT_CALL, "cache", 0, "FILE", "the response cache (default\n$XDG_CACHE_HOME/qa/responses.db)",
+	    NULL, .set = cache_path_opt),
+	QA_ROW(QA_OPT_CALL, "cache-mode", 0, "MODE", "read-write (default), read-only, refresh or off", NULL,
+	    .call = cache_mode_opt),
+	QA_TEXT("Output:"),
+	QA_ROW(QA_OPT_FLAG, "quiet", 'q', NULL, "no progress line on a terminal", &opt.quiet),
+	QA_END_HELP_VERSION,
+};
+
+static const struct qa_opts options = {
+	.prog = "qa-send",
+	.usage = "usage: qa-send [-q] [--unordered] [-c N|auto] [--rpm N] [--tpm N] [-r N] [-t SECONDS]\n"
+	    "               [-p KEY=VALUE]... [-e NAME] [--provider NAME] [--base-url URL]\n"
+	    "               [--key-env VAR] [-m MODEL] [--config FILE] [-F NAME,...]\n"
+	    "               [--mode logprobs [--context N [--stride S]]] [--grace SECONDS]\n"
+	    "               [--trace FILE] [--stream] [--cache FILE] [--cache-mode MODE] [file ...]\n",
+	.opt = rows,
+	.col = 28,
+	.tail =
+	    "Exit status: 0 all records answered, 1 some records carry an error,\n"
+	    "2 usage or configuration error.  See qa-send(1).\n",
+};
+
+/* --param's members as one JSON object, parsed once for lookups. */
+static void setup_params(void)
+{
+	qa_buf p = { 0 };
+	buf_addc(&p, '{');
+	buf_add(&p, opt.params.p ? opt.params.p : "", opt.params.len);
+	buf_addc(&p, '}');
+	buf_free(&opt.params);
+	opt.params = p;
 	opt.params_j = json_new();
-	{
-		qa_buf p = { 0 };
-		buf_addc(&p, '{');
-		buf_add(&p, opt.params.p ? opt.params.p : "", opt.params.len);
-		buf_addc(&p, '}');
-		buf_free(&opt.params);
-		opt.params = p;
-		const char *err;
-		size_t off;
-		if (json_parse(opt.params_j, opt.params.p, opt.params.len, &err, &off) < 0)
-			qa_die(QA_EXIT_USAGE, "--param: %s", err);
-	}
-	setup_mode();
-	if (trace_path) {
-		if (!(opt.trace = fopen(trace_path, "w")))
-			qa_die(QA_EXIT_USAGE, "--trace: %s: %s", trace_path, strerror(errno));
-		setvbuf(opt.trace, NULL, _IOLBF, 0);	/* whole lines, even if the run is killed */
-	}
-	setup_files();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		qa_die(QA_EXIT_USAGE, "curl_global_init failed");
+	const char *err;
+	size_t off;
+	if (json_parse(opt.params_j, opt.params.p, opt.params.len, &err, &off) < 0)
+		qa_die(QA_EXIT_USAGE, "--param: %s", err);
+}
 
-	char err[1200];
-	int rc = config_load(&config, config_path, err, sizeof err);
-	if (rc < 0)
-		qa_die(QA_EXIT_USAGE, "%s", err);
-	config_loaded = rc == 0;
-	stream_refuse(NULL);
-
-	/* The default endpoint: --endpoint from the config, then the command line over it. */
-	const qa_endpoint_conf *ec = endpoint ? config_endpoint(&config, endpoint) : NULL;
-	if (endpoint && !ec && !provider)
-		qa_die(QA_EXIT_USAGE, "unknown endpoint '%s' (%s%s)", endpoint,
+/* The default endpoint: --endpoint from the config, then the command line over it. */
+static void setup_endpoint(void)
+{
+	const qa_endpoint_conf *ec = cli.endpoint ? config_endpoint(&config, cli.endpoint) : NULL;
+	if (cli.endpoint && !ec && !cli.provider)
+		qa_die(QA_EXIT_USAGE, "unknown endpoint '%s' (%s%s)", cli.endpoint,
 		    config.path ? "not in " : "no endpoint config; give --config FILE or --provider",
 		    config.path ? config.path : "");
 	const char *obu = getenv("OPENAI_BASE_URL");
-	if (ec || provider || (obu && *obu)) {
-		const char *pv = provider ? provider : ec && ec->provider ? ec->provider : "openai";
-		const char *name = endpoint ? endpoint : pv;
-		default_ep = endpoint_make(name, pv, base_url ? base_url : ec ? ec->base_url : NULL,
-		    model ? model : ec ? ec->model : NULL, key_env ? key_env : ec ? ec->key_env : NULL,
+	if (ec || cli.provider || (obu && *obu)) {
+		const char *pv = cli.provider ? cli.provider : ec && ec->provider ? ec->provider : "openai";
+		const char *name = cli.endpoint ? cli.endpoint : pv;
+		default_ep = endpoint_make(name, pv, cli.base_url ? cli.base_url : ec ? ec->base_url : NULL,
+		    cli.model ? cli.model : ec ? ec->model : NULL, cli.key_env ? cli.key_env : ec ? ec->key_env : NULL,
 		    ec ? ec->concurrency : 0, ec ? ec->rpm : 0);
 		stream_refuse(pv);
 		if (default_ep->why)
 			die_scrubbed(default_ep->why);
-		engine_settings(default_ep, threads ? threads : ec ? ec->threads : 0,
-		    kl_base ? kl_base : ec ? ec->kl_base : NULL);
-		if ((threads || kl_base) && !default_ep->prov->l.plugin->provider->compute)
+		engine_settings(default_ep, cli.threads ? cli.threads : ec ? ec->threads : 0,
+		    cli.kl_base ? cli.kl_base : ec ? ec->kl_base : NULL);
+		if ((cli.threads || cli.kl_base) && !default_ep->prov->l.plugin->provider->compute)
 			qa_die(QA_EXIT_USAGE, "--threads and --kl-base are settings of an engine in the process "
 			    "(--provider llama), not of '%s'", default_ep->prov->name);
 	} else if (!config_loaded || !config.n) {
 		qa_die(QA_EXIT_USAGE, "no endpoint: give --endpoint NAME, --provider NAME, or set OPENAI_BASE_URL "
 		    "(try --provider mock)");
-	} else if (base_url || model || key_env) {
+	} else if (cli.base_url || cli.model || cli.key_env) {
 		qa_die(QA_EXIT_USAGE, "--base-url, --model and --key-env need --endpoint or --provider");
 	}
-	if (fallback)
-		setup_fallback(fallback);
+}
 
+/* The window of tasks, the easy handles and the multi handle. */
+static void setup_tasks(void)
+{
 	ntasks = (size_t)(opt.window ? opt.window : 4 * opt.concurrency);
 	if (ntasks < (size_t)opt.concurrency)
 		ntasks = (size_t)opt.concurrency;
@@ -598,6 +473,65 @@ int main(int argc, char **argv)
 	curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, opt.concurrency);
 	scratch = json_new();
+}
+
+/* Everything before the first record: options, limits, config, endpoints, the window. */
+static void setup(int *argc, char ***argv)
+{
+	static const struct qa_opt minute = QA_ROW(QA_OPT_SECONDS, "QA_SEND_MINUTE", 0, NULL, NULL, NULL, .min = 0.001);
+	opt_parse(&options, argc, argv);
+	const char *m = getenv("QA_SEND_MINUTE");
+	if (m && *m)
+		opt.minute_ms = opt_number(&minute, m);
+	rng_state = cli.seeded ? opt.seed : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	setup_params();
+	setup_mode();
+	if (cli.trace) {
+		if (!(opt.trace = fopen(cli.trace, "w")))
+			qa_die(QA_EXIT_USAGE, "--trace: %s: %s", cli.trace, strerror(errno));
+		setvbuf(opt.trace, NULL, _IOLBF, 0);	/* whole lines, even if the run is killed */
+	}
+	setup_files();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		qa_die(QA_EXIT_USAGE, "curl_global_init failed");
+	char err[1200];
+	int rc = config_load(&config, cli.config, err, sizeof err);
+	if (rc < 0)
+		qa_die(QA_EXIT_USAGE, "%s", err);
+	config_loaded = rc == 0;
+	stream_refuse(NULL);
+	setup_endpoint();
+	if (cli.fallback)
+		setup_fallback(cli.fallback);
+	setup_tasks();
+}
+
+/* The end of the run on stderr: errors by type, the cache, fallbacks, the server, the retry budget. */
+static void report_end(void)
+{
+	if (stats.errors) {
+		qa_buf b = { 0 };
+		for (size_t i = 0; i < stats.ntypes; i++)
+			buf_printf(&b, "%s%ld %s", i ? ", " : "", stats.by_type[i], stats.types[i]);
+		qa_warn("%ld of %ld record%s %s an error (%s)", stats.errors, stats.read,
+		    stats.read == 1 ? "" : "s", stats.errors == 1 ? "carries" : "carry", buf_cstr(&b));
+		buf_free(&b);
+	}
+	if (cache_hits)
+		qa_warn("%ld of %ld record%s served from the response cache, %ld request%s sent", cache_hits,
+		    stats.read, stats.read == 1 ? "" : "s", stats.requests, stats.requests == 1 ? "" : "s");
+	report_fallback();
+	report_server();
+	if (stats.retries || stats.denied)
+		qa_warn("%ld retr%s of a budget of %.0f (20 + %g per record read)%s", stats.retries,
+		    stats.retries == 1 ? "y" : "ies", budget_total(), opt.retry_budget,
+		    stats.denied ? "; the budget refused some" : "");
+}
+
+int main(int argc, char **argv)
+{
+	qa_tool_init(argv[0]);
+	setup(&argc, &argv);
 
 	static char *stdin_only[] = { "-" };
 	struct feed f = { .files = argc ? argv : stdin_only, .nfiles = argc ? argc : 1, .fd = -1 };
@@ -616,27 +550,10 @@ int main(int argc, char **argv)
 		    left, left == 1 ? " was" : "s were", more ? " (and the input went on)" : "");
 		status_raise(QA_EXIT_DATA);
 	}
-
 	if (f.own)
 		close(f.fd);
 	free(f.buf);
-	if (stats.errors) {
-		qa_buf b = { 0 };
-		for (size_t i = 0; i < stats.ntypes; i++)
-			buf_printf(&b, "%s%ld %s", i ? ", " : "", stats.by_type[i], stats.types[i]);
-		qa_warn("%ld of %ld record%s %s an error (%s)", stats.errors, stats.read,
-		    stats.read == 1 ? "" : "s", stats.errors == 1 ? "carries" : "carry", buf_cstr(&b));
-		buf_free(&b);
-	}
-	if (cache_hits)
-		qa_warn("%ld of %ld record%s served from the response cache, %ld request%s sent", cache_hits,
-		    stats.read, stats.read == 1 ? "" : "s", stats.requests, stats.requests == 1 ? "" : "s");
-	report_fallback();
-	report_server();
-	if (stats.retries || stats.denied)
-		qa_warn("%ld retr%s of a budget of %.0f (20 + %g per record read)%s", stats.retries,
-		    stats.retries == 1 ? "y" : "ies", budget_total(), opt.retry_budget,
-		    stats.denied ? "; the budget refused some" : "");
+	report_end();
 	if (f.failed)
 		status_raise(QA_EXIT_USAGE);
 	out_close();

@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -269,7 +268,6 @@ struct finished {
 	double connect_ms, tls_ms, ttfb_ms;
 };
 
-extern const char usage_text[];
 extern struct send_opts opt;
 extern uint64_t rng_state;
 extern char **keys;
@@ -427,16 +425,12 @@ double next_wake(void);
 long turn_mark(void);
 void run(struct feed *f);
 void setup_mode(void);
-void add_param(const char *arg);
-double seconds_arg(const char *name, const char *s, double min);
-long count_arg(const char *name, const char *s, long min, long max);
 void setup_fallback(const char *list);
 void report_fallback(void);
 size_t on_side_body(char *p, size_t size, size_t n, void *arg);
 int side_request(const struct endpoint *e, const char *path, const char *post);
 void report_server(void);
 void setup_files(void);
-QA_NORETURN void usage(int status);
 void cleanup(void);
 /* pacing.c */
 int pace_open(struct task *t, double now, double *at, unsigned long pass);
@@ -448,7 +442,7 @@ void pace_progress(qa_buf *b);
 
 /* cache.c: the response cache */
 extern long cache_hits;
-int cache_mode_opt(const char *arg);
+void cache_mode_opt(const struct qa_opt *o, const char *arg);
 void cache_path_opt(const char *arg);
 void cache_setup(void);
 void cache_teardown(void);
