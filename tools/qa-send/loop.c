@@ -167,8 +167,8 @@ void start(struct task *t, double now)
 			ready_push(t);
 		return;
 	}
-	if (!t->attempts && cache_serve(t))
-		return;	/* an identical record answered since this one was read */
+	if (!t->attempts && cache_gate(t))
+		return;	/* an identical request is in flight, or was answered since this record was read */
 	if (pace_refuse(t, now))
 		return;
 	if (!t->deadline) {	/* one deadline for the whole chain */

@@ -138,7 +138,7 @@ struct feed {
 	int eof, done, failed;
 };
 
-enum tstate { T_FREE, T_READY, T_ACTIVE, T_WAIT, T_SIMWAIT, T_DONE };
+enum tstate { T_FREE, T_READY, T_ACTIVE, T_WAIT, T_SIMWAIT, T_DONE, T_TWIN };	/* T_TWIN: waits for an identical request in flight */
 
 struct hdrs {
 	double retry_after_ms;	/* retry-after-ms; HINT_NONE: none, NAN: unreadable */
@@ -201,6 +201,13 @@ struct task {
 	struct tstream *ts;	/* --stream: stream.c's state */
 	long pace_id;		/* the attempt's ticket with its endpoint's pace */
 	int pace_traced;	/* its wait was written to --trace */
+	/* cache.c: the request's cache key; identical requests in flight wait on the one sent (its twins) */
+	int keyed;		/* key is the current request's */
+	char key[65];
+	int owns;		/* this record's request is the one sent for key */
+	int twin_next;		/* next in the owner's list of twins, or in a hash bucket (-1 ends) */
+	int twins;		/* the first twin waiting on this record, -1 none */
+	int bucket_next;
 };
 
 struct send_stats {
@@ -450,6 +457,9 @@ void cache_teardown(void);
 void cache_read_batch(void);
 void cache_read_done(void);
 int cache_serve(struct task *t);
+int cache_gate(struct task *t);
 void cache_store(struct task *t, const char *response, size_t len, const char *finish_reason);
+void cache_task_done(struct task *t);
+int cache_commit(void);
 
 #endif

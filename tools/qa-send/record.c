@@ -207,6 +207,7 @@ void request_free(struct task *t)
 /* Ends a record: out holds its line.  The writer takes it from here. */
 void task_done(struct task *t)
 {
+	cache_task_done(t);
 	request_free(t);
 	windows_free(t);
 	stream_task_free(t);
@@ -721,6 +722,7 @@ void collect(void)
 
 void flush_out(void)
 {
+	cache_commit();	/* the answers of the records below are on disk before the records are written */
 	if (!outbuf.len)
 		return;
 	out_write(stdout, &outbuf);
