@@ -220,8 +220,11 @@ int cache_gate(struct task *t)
 	struct task *o = owner_of(t->key);
 	if (o) {
 		t->st = T_TWIN;
-		t->twin_next = o->twins;
-		o->twins = (int)(t - tasks);
+		t->twin_next = -1;
+		int *p = &o->twins;	/* at the end: twins go on in the order they came */
+		while (*p >= 0)
+			p = &tasks[*p].twin_next;
+		*p = (int)(t - tasks);
 		trace(t, "twin", NULL, "an identical request is in flight: waiting for its answer", 0);
 		return 1;
 	}

@@ -415,7 +415,7 @@ void run(struct feed *f)
 		collect();
 		flush_out();
 		progress(now_ms(), 0);
-		if ((f->done || stopping) && !inwindow)
+		if (((f->done && !samples_pending()) || stopping) && !inwindow)
 			break;
 		int busy = turn_mark() != before;
 		int need_input = !f->done && window_has_room();

@@ -82,6 +82,7 @@ const char usage_text[] =
     "      --cache FILE          the response cache (default\n"
     "                            $XDG_CACHE_HOME/qa/responses.db)\n"
     "      --cache-mode MODE     read-write (default), read-only, refresh or off\n"
+    "      --samples N           write N records per input record, \"sample\" 0..N-1\n"
     "Output:\n"
     "  -q, --quiet               no progress line on a terminal\n"
     "  -h, --help                show this help and exit\n"
@@ -371,6 +372,7 @@ void cleanup(void)
 {
 	workers_end();	/* before the tasks go: a worker may still hold one */
 	cache_teardown();
+	samples_free();
 	for (size_t i = 0; i < ntasks; i++) {
 		struct task *t = &tasks[i];
 		if (t->easy) {
@@ -437,7 +439,7 @@ int main(int argc, char **argv)
 		O_THREADS, O_KL_BASE,
 		O_SEED, O_UNORDERED, O_WINDOW, O_MODE, O_CONTEXT, O_STRIDE, O_GRACE, O_RETRY_BUDGET, O_TRACE,
 		O_STREAM,
-		O_CACHE, O_CACHE_MODE,
+		O_CACHE, O_CACHE_MODE, O_SAMPLES,
 		O_RPM, O_TPM,
 	};
 	static const struct option longopts[] = {
@@ -481,6 +483,7 @@ int main(int argc, char **argv)
 		{ "kl-base", required_argument, NULL, O_KL_BASE },
 		{ "cache", required_argument, NULL, O_CACHE },
 		{ "cache-mode", required_argument, NULL, O_CACHE_MODE },
+		{ "samples", required_argument, NULL, O_SAMPLES },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *endpoint = NULL, *provider = NULL, *base_url = NULL, *model = NULL, *key_env = NULL;
@@ -563,6 +566,7 @@ int main(int argc, char **argv)
 				qa_die(QA_EXIT_USAGE, "--cache-mode: '%s' is not read-write, read-only, refresh or off",
 				    optarg);
 			break;
+		case O_SAMPLES: opt.samples = count_arg("samples", optarg, 1, 1000000); break;
 		default: usage(QA_EXIT_USAGE);
 		}
 	}
@@ -655,6 +659,8 @@ int main(int argc, char **argv)
 	struct feed f = { .files = argc ? argv : stdin_only, .nfiles = argc ? argc : 1, .fd = -1 };
 	progress_on = !opt.quiet && isatty(2);
 	stats.total = progress_on ? count_lines(f.files, f.nfiles) : -1;
+	if (stats.total > 0 && opt.samples > 1)
+		stats.total *= opt.samples;
 	feed_next_file(&f);
 
 	cache_setup();

@@ -44,6 +44,7 @@ struct send_opts {
 	double rpm, tpm;		/* --rpm, --tpm: over the endpoint config's; 0: not given */
 	int conc_auto;			/* -c auto: pace.c's controller sets each endpoint's concurrency */
 	double minute_ms;		/* QA_SEND_MINUTE: how long a limit's minute lasts (tests); 0: 60 s */
+	long samples;			/* --samples: records written per input record (0: 1) */
 };
 
 /* Consecutive 401/403 answers after which an endpoint gets no more requests. */
@@ -362,6 +363,8 @@ int resolve(struct task *t);
 void admit(struct task *t, uint64_t seq, const char *file, unsigned long lineno, const char *line,
     size_t len);
 void admit_input(struct feed *f);
+void samples_free(void);
+int samples_pending(void);
 size_t on_body(char *p, size_t size, size_t n, void *arg);
 void hdrs_reset(struct hdrs *h);
 void on_header_line(struct hdrs *h, const char *p, size_t len);

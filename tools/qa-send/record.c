@@ -662,11 +662,72 @@ void admit(struct task *t, uint64_t seq, const char *file, unsigned long lineno,
 		ready_push(t);
 }
 
+/*
+ * --samples N: each input record goes in N times, as N records, each with
+ * "sample" set to 0..N-1 (replacing one it had); a line that is not a JSON
+ * object goes in once, to come out as its bad_record error.
+ */
+static struct {
+	qa_buf line;		/* the input line being fanned out */
+	const char *file;
+	unsigned long lineno;
+	long next;		/* the next sample to admit; samples: done */
+	qa_json *j;
+	qa_buf out;
+} fan;
+
+static void admit_sample(void)
+{
+	char v[24];
+	int n = snprintf(v, sizeof v, "%ld", fan.next++);
+	qa_field fl = { "sample", v, (size_t)n };
+	fan.out.len = 0;
+	splice_record(&fan.out, fan.j, fan.line.p, fan.line.len, &fl, 1);
+	uint64_t seq = next_seq++;
+	admit(slot_for(seq), seq, fan.file, fan.lineno, fan.out.p, fan.out.len);
+}
+
+/* 1 when line is to be fanned out (the first sample is admitted next), 0 when it goes in as it is. */
+static int fan_start(const char *file, unsigned long lineno, const char *line, size_t len)
+{
+	char msg[160];
+	if (!fan.j)
+		fan.j = json_new();
+	if (record_parse(fan.j, line, len, msg, sizeof msg) != 0)
+		return 0;
+	fan.line.len = 0;
+	buf_add(&fan.line, line, len);
+	/* the tokens point into fan.line from here on */
+	if (record_parse(fan.j, fan.line.p, fan.line.len, msg, sizeof msg) != 0)
+		return 0;
+	fan.file = file;
+	fan.lineno = lineno;
+	fan.next = 0;
+	return 1;
+}
+
+/* 1 while an input record's samples are still to go in. */
+int samples_pending(void)
+{
+	return opt.samples > 1 && fan.line.len && fan.next < opt.samples;
+}
+
+void samples_free(void)
+{
+	buf_free(&fan.line);
+	buf_free(&fan.out);
+	json_free(&fan.j);
+}
+
 /* Reads records while the window has room and input is there without waiting. */
 void admit_input(struct feed *f)
 {
 	cache_read_batch();
 	while (window_has_room()) {
+		if (opt.samples > 1 && fan.line.len && fan.next < opt.samples) {
+			admit_sample();
+			continue;
+		}
 		char *line;
 		size_t len;
 		int r = feed_line(f, &line, &len);
@@ -680,6 +741,8 @@ void admit_input(struct feed *f)
 		}
 		if (strspn(line, " \t\r") == len)
 			continue;	/* a blank line carries no record */
+		if (opt.samples > 1 && fan_start(f->name, f->lineno, line, len))
+			continue;	/* its samples go in at the top of the loop, as the window has room */
 		uint64_t seq = next_seq++;
 		admit(slot_for(seq), seq, f->name, f->lineno, line, len);
 	}
