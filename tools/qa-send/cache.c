@@ -12,6 +12,11 @@ static enum qa_cache_mode rc_mode = QA_CACHE_READ_WRITE;
 static char *rc_path;
 static int rc_batch;		/* a read batch is open */
 long cache_hits;
+/* The write batch: answers stored since it began, and when; committed at BATCH_N or after BATCH_MS. */
+#define BATCH_N 512
+#define BATCH_MS 10.0
+static long batch_n;
+static double batch_t0;
 static int *bucket;		/* records whose request is in flight, by key: heads of chains */
 static size_t nbucket;
 
@@ -262,7 +267,10 @@ void cache_store(struct task *t, const char *response, size_t len, const char *f
 		cache_read_done();
 		if (cache_write_begin(rc, err, sizeof err) < 0)
 			qa_warn("cache: %s", err);
+		batch_t0 = now_ms();
+		batch_n = 0;
 	}
+	batch_n++;
 	qa_cache_key k;
 	memcpy(k.hex, t->key, sizeof k.hex);
 	qa_cache_entry e = {
@@ -284,8 +292,20 @@ void cache_task_done(struct task *t)
 	t->keyed = 0;
 }
 
+/* 1 while the write batch may take more answers before it is committed (and its records written). */
+int cache_hold(double now)
+{
+	return rc && cache_writing(rc) && batch_n < BATCH_N && now - batch_t0 < BATCH_MS;
+}
+
+/* When the write batch is to be committed at the latest, or 0 when none is open. */
+double cache_due(void)
+{
+	return rc && cache_writing(rc) ? batch_t0 + BATCH_MS : 0;
+}
+
 /*
- * Commits the answers stored this turn: called before records are
+ * Commits the answers stored in the write batch: called before records are
  * written, so every record written has its answer on disk.  0, or -1
  * when the commit failed (the answers are then not in the file; the
  * records are written all the same, and the next run asks again).

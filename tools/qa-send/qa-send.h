@@ -421,7 +421,7 @@ size_t reap(void);
 void settle_finished(size_t n, double now);
 void release(struct task *t);
 void collect(void);
-void flush_out(void);
+void flush_out(int all);
 void progress(double now, int final);
 void on_signal(int sig);
 void setup_signals(void);
@@ -464,5 +464,7 @@ int cache_gate(struct task *t);
 void cache_store(struct task *t, const char *response, size_t len, const char *finish_reason);
 void cache_task_done(struct task *t);
 int cache_commit(void);
+int cache_hold(double now);
+double cache_due(void);
 
 #endif

@@ -502,6 +502,8 @@ int enter(struct task *t, double now)
 		return -1;
 	}
 	free(err);
+	if (cache_serve(t))
+		return -1;	/* answered before: done, nothing to send (nor headers to make) */
 	if (!pl->respond && !pl->compute) {
 		struct curl_slist *h = NULL;
 		h = curl_slist_append(h, "Content-Type: application/json");
@@ -519,8 +521,6 @@ int enter(struct task *t, double now)
 		}
 		t->hdrs = h;
 	}
-	if (cache_serve(t))
-		return -1;	/* answered before: done, nothing to send */
 	return 0;
 }
 
@@ -783,9 +783,16 @@ void collect(void)
 	}
 }
 
-void flush_out(void)
+/*
+ * Writes the records collected; all: now, else they may wait with the
+ * answers stored this turn for more to commit with (cache_hold).  The
+ * answers of the records written are on disk before the records are.
+ */
+void flush_out(int all)
 {
-	cache_commit();	/* the answers of the records below are on disk before the records are written */
+	if (!all && cache_hold(now_ms()))
+		return;
+	cache_commit();
 	if (!outbuf.len)
 		return;
 	out_write(stdout, &outbuf);
