@@ -234,3 +234,25 @@ send() {
 	run_usage qa-send --samples 0 in.jsonl
 	assert_stderr --partial "--samples"
 }
+
+# Answers are committed in batches and their records held until then: a
+# batch that does not fill still ends soon, so a record answered while the
+# input stays open comes out without more input (a pipe read as it goes).
+@test "a record answered while the input stays open is written (and stored) before the input ends" {
+	mkfifo in out
+	send < in > out &
+	pid=$!
+	exec {w}>in
+	exec {r}<out
+	rec "!200:text=soon #$T" >&$w
+	read -r -t 60 line <&$r
+	[ "$(jq -c .response.text <<<"$line")" = '"soon"' ]
+	# stored already: another qa-send serves it while the first still runs
+	rec "!200:text=soon #$T" > again.jsonl
+	run_ok send again.jsonl
+	[ "$(field .response.cached)" = true ]
+	[ "$(count "!200:text=soon #$T")" = 1 ]
+	exec {w}>&-
+	wait $pid
+	exec {r}<&-
+}
