@@ -1,9 +1,11 @@
 # The response cache (issue 20): a warm-cache hit must cost under 10% of a
-# loopback request.  Today (before qa-send uses the cache) this measures the
-# module alone, bench/cachebench.c: N keys built and answers put, then N
-# keys built and got from a warm file; against qa-send sending the same N
-# tasks to bench/canned.c at delay 0, concurrency 64; and qa-send --cache
-# with every task a hit against that loopback run (target: 10x faster).
+# loopback request.  Measures the module alone, bench/cachebench.c (N keys
+# built and answers put one commit each, then got from a warm file), then
+# qa-send on N tasks in one run: sending them to bench/canned.c at delay 0,
+# concurrency 64 without the cache; a cold run with the cache (sends, and
+# stores each answer, committed in batches); a warm one, every task a hit
+# (target: 10x faster than the loopback run).  Wall and CPU (user + sys)
+# times: on a shared machine the CPU times are the steadier.
 . bench/lib.sh
 n=${BENCH_CACHE_N:-100000}
 c=64
@@ -29,22 +31,31 @@ server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null' EXIT
 read -r port < "$BENCH_TMP/port"
 export OPENAI_API_KEY=sk-bench
-/usr/bin/time -f '%e' -o "$BENCH_TMP/.time" qa-send -q --cache-mode off --provider openai --base-url "http://127.0.0.1:$port/v1" \
-	--model m -c $c "$BENCH_TMP/tasks.jsonl" > /dev/null 2>&1
-send_s=$(tail -n 1 "$BENCH_TMP/.time")
-# qa-send with the cache: a cold run (sends, stores each answer), then a warm one, every task a hit.
+# timed NAME ARGS...: qa-send ARGS to the canned server; sets T_S (wall) and T_CPU (user + sys).
+timed() {
+	local name=$1 u s
+	shift
+	/usr/bin/time -f '%e %U %S' -o "$BENCH_TMP/.time" qa-send -q --provider openai \
+		--base-url "http://127.0.0.1:$port/v1" --model m -c $c "$@" "$BENCH_TMP/tasks.jsonl" > "$BENCH_TMP/$name.jsonl" 2>/dev/null
+	read -r T_S u s < <(tail -n 1 "$BENCH_TMP/.time")
+	T_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+}
+timed send --cache-mode off
+send_s=$T_S send_cpu=$T_CPU
 rm -f "$BENCH_TMP/send.db"*
-/usr/bin/time -f '%e' -o "$BENCH_TMP/.time" qa-send -q --cache "$BENCH_TMP/send.db" --provider openai \
-	--base-url "http://127.0.0.1:$port/v1" --model m -c $c "$BENCH_TMP/tasks.jsonl" > /dev/null 2>&1
-cold_s=$(tail -n 1 "$BENCH_TMP/.time")
-/usr/bin/time -f '%e' -o "$BENCH_TMP/.time" qa-send -q --cache "$BENCH_TMP/send.db" --provider openai \
-	--base-url "http://127.0.0.1:$port/v1" --model m -c $c "$BENCH_TMP/tasks.jsonl" > "$BENCH_TMP/warm.jsonl" 2>&1
-warm_s=$(tail -n 1 "$BENCH_TMP/.time")
+timed cold --cache "$BENCH_TMP/send.db"
+cold_s=$T_S cold_cpu=$T_CPU
+db_bytes=$(($(stat -c %s "$BENCH_TMP/send.db") + $(stat -c %s "$BENCH_TMP/send.db-wal" 2>/dev/null || echo 0)))
+timed warm --cache "$BENCH_TMP/send.db"
+warm_s=$T_S warm_cpu=$T_CPU
 hits=$(grep -c '"cached":true' "$BENCH_TMP/warm.jsonl")
-printf '  qa-send --cache: cold (sends and stores) %s s; warm, %s of %d tasks hits: %s s; loopback / warm = %sx (target: 10x or more)\n' \
-	"$cold_s" "$hits" "$n" "$warm_s" "$(awk -v a="$send_s" -v b="$warm_s" 'BEGIN { printf "%.1f", a / (b < 0.01 ? 0.01 : b) }')"
-rm -f "$BENCH_TMP/send.db"* "$BENCH_TMP/warm.jsonl"
-printf '  qa-send, %d tasks to the canned server (delay 0, -c %d, once): %s s\n' "$n" "$c" "$send_s"
+printf '  qa-send, %d tasks to the canned server (delay 0, -c %d), no cache: %s s wall, %s s cpu\n' "$n" "$c" "$send_s" "$send_cpu"
+printf '  qa-send --cache, cold (sends, stores): %s s wall, %s s cpu; file %d bytes, %d per record\n' \
+	"$cold_s" "$cold_cpu" "$db_bytes" $((db_bytes / n))
+printf '  qa-send --cache, warm (%s of %d hits): %s s wall, %s s cpu\n' "$hits" "$n" "$warm_s" "$warm_cpu"
+printf '  loopback / warm = %sx wall, %sx cpu (target: 10x or more); cold / loopback = %sx wall\n' \
+	"$(ratio "$send_s" "$warm_s")" "$(ratio "$send_cpu" "$warm_cpu")" "$(ratio "$cold_s" "$send_s")"
+rm -f "$BENCH_TMP/send.db"* "$BENCH_TMP"/{send,cold,warm}.jsonl
 pct() { awk -v g="$1" -v s="$send_s" 'BEGIN { printf "%.1f", 100 * g / (s < 0.01 ? 0.01 : s) }'; }
 printf '  a warm get costs %s%% of a loopback request one by one, %s%% in read batches (target: under 10%%)\n' \
 	"$(pct "$get_s")" "$(pct "$bget_s")"

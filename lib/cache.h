@@ -122,14 +122,28 @@ void cache_read_end(qa_cache *c);
 enum { QA_CACHE_STORED = 0, QA_CACHE_REFUSED = 1, QA_CACHE_SKIPPED = 2 };
 /*
  * Stores an answer, committed (on disk, visible to every process) before it
- * returns: a caller writes its record only afterwards, so a killed run
- * never loses an answer it reported.  QA_CACHE_REFUSED, storing nothing,
+ * returns -- or, inside a write batch, at cache_write_end: a caller writes
+ * its record only after that, so a killed run never loses an answer it
+ * reported.  QA_CACHE_REFUSED, storing nothing,
  * when finish_reason is "content_filter" or "error" or the response has an
  * "error" member or is not a JSON object: those are asked again next time.
  * QA_CACHE_SKIPPED in read-only and off modes.  -1 on a database error.
  */
 int cache_put(qa_cache *c, const qa_cache_key *key, const qa_cache_entry *e,
     const char *finish_reason, char *err, size_t errlen);
+
+/*
+ * A write batch: the puts until cache_write_end are one transaction, one
+ * commit for many answers (a commit each is most of a cold run's cost).
+ * The caller holds back the records of those answers until
+ * cache_write_end has returned 0.  Gets in the batch see its puts.  The
+ * batch holds the file's write lock: other writers wait (busy timeout),
+ * so keep it to one turn of a loop.  A no-op in read-only and off modes.
+ * 0, or -1 (err filled; a failed commit is rolled back).
+ */
+int cache_write_begin(qa_cache *c, char *err, size_t errlen);
+int cache_write_end(qa_cache *c, char *err, size_t errlen);
+int cache_writing(const qa_cache *c);
 
 /* ---- in flight: identical requests sent once ---- */
 /*

@@ -31,6 +31,15 @@ oa() {
 	[ "$(jq -c '[.cost.total, .cost.incurred]' <<<"$output" | tr '\n' ' ')" = '[0.0035,0.0035] [0.0035,0] ' ]
 	run_ok qa-cost -p prices.csv -s -f json in.jsonl
 	[ "$(jq -c 'select(.scope == "overall") | [.cost, .cost_incurred]' <<<"$output")" = '[0.007,0.0035]' ]
+	# the table, Markdown and CSV show both, side by side
+	run_ok qa-cost -p prices.csv -s -f table in.jsonl
+	[ "$(awk '$1 == "(overall)" { print $8, $9 }' <<<"$output")" = '$0.007 $0.0035' ]
+	[[ "${lines[0]}" =~ " COST "+"INCURRED "+"PER_1K_TASKS" ]]
+	run_ok qa-cost -p prices.csv -s -f md in.jsonl
+	[ "$(awk -F'|' '$2 ~ /overall/ { gsub(/ /, ""); print $9, $10 }' <<<"$output")" = '$0.007 $0.0035' ]
+	run_ok qa-cost -p prices.csv -s -f csv in.jsonl
+	[ "$(grep '^"overall"' <<<"$output" | cut -d, -f9,10)" = '"0.007000","0.003500"' ]
+	[ "$(head -n 1 <<<"$output" | cut -d, -f9,10)" = '"cost","cost_incurred"' ]
 }
 
 @test "appends cost and keeps every other byte of the record" {
@@ -492,9 +501,9 @@ IN
 @test "--format table and md: for people, rounded, with the arithmetic" {
 	summary_in
 	run_data qa-cost -p prices.csv -f table --monthly-tasks 100k --baseline base --migration-cost 1000 run.jsonl
-	assert_line --index 0 --regexp '^ENDPOINT +MODEL +TASKS +ERRORS +RETRIES +TOKENS_IN +TOKENS_OUT +COST +PER_1K_TASKS +PER_CORRECT +ACCURACY +P50_MS +P95_MS +P99_MS +MISMATCHES$'
-	assert_line --regexp '^base +four-dollar +4 +1 +5 +1,800 +1,200 +\$0\.012 +\$3\.00 +\$0\.006 +50\.0% +200 +380 +396 +1$'
-	assert_line --regexp '^cand +one-dollar .* \$0\.002 +\$1\.00 +- +0\.0% '
+	assert_line --index 0 --regexp '^ENDPOINT +MODEL +TASKS +ERRORS +RETRIES +TOKENS_IN +TOKENS_OUT +COST +INCURRED +PER_1K_TASKS +PER_CORRECT +ACCURACY +P50_MS +P95_MS +P99_MS +MISMATCHES$'
+	assert_line --regexp '^base +four-dollar +4 +1 +5 +1,800 +1,200 +\$0\.012 +\$0\.012 +\$3\.00 +\$0\.006 +50\.0% +200 +380 +396 +1$'
+	assert_line --regexp '^cand +one-dollar .* \$0\.002 +\$0\.002 +\$1\.00 +- +0\.0% '
 	assert_line "latency percentiles: linear interpolation between closest ranks (numpy's default)"
 	assert_line --regexp '^cand +\$100\.00 +\$1,200\.00 +\$200\.00 +\$2,400\.00 +66\.7% +5\.0 months$'
 	assert_line 'cand: savings $300.00 - $100.00 = $200.00/month; x 12 = $2,400.00/year; $200.00 / $300.00 = 66.7%'
@@ -510,8 +519,8 @@ IN
 	summary_in
 	sed -i 's/"endpoint":"cand"/"endpoint":"cand, \\"v2\\""/' run.jsonl
 	run_data qa-cost -p prices.csv -f csv --monthly-tasks 100k --baseline base run.jsonl
-	assert_line --index 0 '"scope","endpoint","model","tasks","errors","retries","tokens_in","tokens_out","cost","currency","cost_per_1k_tasks","cost_per_correct","accuracy","latency_p50_ms","latency_p95_ms","latency_p99_ms","usage_mismatches","monthly_cost","yearly_cost","savings_per_month","savings_per_year","savings_pct","payback_months","arithmetic"'
-	assert_line --index 2 '"group","cand, ""v2""","one-dollar","2","0","0","1200","800","0.002000","USD","1.000000","","0.0000","60.0","69.0","69.8","0","","","","","","",""'
+	assert_line --index 0 '"scope","endpoint","model","tasks","errors","retries","tokens_in","tokens_out","cost","cost_incurred","currency","cost_per_1k_tasks","cost_per_correct","accuracy","latency_p50_ms","latency_p95_ms","latency_p99_ms","usage_mismatches","monthly_cost","yearly_cost","savings_per_month","savings_per_year","savings_pct","payback_months","arithmetic"'
+	assert_line --index 2 '"group","cand, ""v2""","one-dollar","2","0","0","1200","800","0.002000","0.002000","USD","1.000000","","0.0000","60.0","69.0","69.8","0","","","","","","",""'
 	printf '%s\n' "$output" > out.csv
 	run python3 -c '
 import csv, sys

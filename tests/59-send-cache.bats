@@ -164,3 +164,95 @@ send() {
 	cmp got want
 	[ "$(jq -c 'select(.response.cached == true)' run2.jsonl | wc -l)" -ge "$kill_after" ]
 }
+
+# Identical requests in flight at once: all are read and started in one turn,
+# so the first is sent and the others wait for its answer (--trace: "twin").
+@test "identical requests in flight at once are sent once; the others are written as hits" {
+	s="!200:text=once #$T"
+	for i in 1 2 3 4; do jq -nc --arg p "$s" --argjson i $i '{id: $i, prompt: $p}'; done > in.jsonl
+	run_ok send -c 8 --trace trace.jsonl in.jsonl
+	[ "$(count "$s")" = 1 ]
+	[ "$(jq -c .id <<<"$output" | tr '\n' ' ')" = "1 2 3 4 " ]
+	[ "$(jq -c .response.text <<<"$output" | sort -u)" = '"once"' ]
+	[ "$(jq -c 'select(.response.cached == true) | .id' <<<"$output" | tr '\n' ' ')" = "2 3 4 " ]
+	[ "$(jq -c 'select(.response.cached == true) | .response.cached_at | test("^20[0-9-]{8}T[0-9:]{8}Z$")' <<<"$output" | sort -u)" = true ]
+	[ "$(jq -c 'select(.decision == "twin") | .id' trace.jsonl | tr '\n' ' ')" = "2 3 4 " ]
+	assert_stderr "qa-send: 3 of 4 records served from the response cache, 1 request sent"
+	# read-only stores nothing, but twins still wait for the one sent
+	s2="!200 #${T}ro"
+	for i in 1 2 3; do rec "$s2"; done > ro.jsonl
+	run_ok send -c 8 --cache-mode read-only ro.jsonl
+	[ "$(count "$s2")" = 1 ]
+	# with the cache off, each is sent
+	s3="!200 #${T}off"
+	for i in 1 2 3; do rec "$s3"; done > off.jsonl
+	run_ok send -c 8 --cache-mode off off.jsonl
+	[ "$(count "$s3")" = 3 ]
+	[ "$(jq -c .response.cached <<<"$output" | sort -u)" = null ]
+}
+
+@test "a twin whose first request fails is sent itself: the failure is not shared" {
+	s="!500 200 #$T"
+	for i in 1 2 3; do jq -nc --arg p "$s" --argjson i $i '{id: $i, prompt: $p}'; done > in.jsonl
+	run_data send -c 8 -r 0 in.jsonl
+	[ "$(count "$s")" = 2 ]
+	[ "$(jq -c '[.id, .error.type, .response.text, .response.cached]' <<<"$output" | tr '\n' ' ')" = \
+		'[1,"server",null,null] [2,null,"ok",null] [3,null,"ok",true] ' ]
+}
+
+@test "--samples N: N records per input record, sample 0..N-1, each its own request when unpinned" {
+	s="!200 #$T"
+	{ jq -nc --arg p "$s" '{id: "a", prompt: $p, sample: 9}'; echo 'not json'; jq -nc --arg p "$s" '{id: "b", prompt: $p}'; } > in.jsonl
+	run_data send --samples 3 in.jsonl
+	[ "$(jq -c '[.id, .sample, .error.type]' <<<"$output" | tr '\n' ' ')" = \
+		'["a",0,null] ["a",1,null] ["a",2,null] [null,null,"bad_record"] ["b",0,null] ["b",1,null] ["b",2,null] ' ]
+	[ "$(count "$s")" = 3 ]	# a and b share a prompt: sample i of both is one request
+	[ "$(grep -c '"sample":' <<<"$output")" = 6 ]
+	# again: every sample a hit
+	run_data send --samples 3 in.jsonl
+	[ "$(count "$s")" = 3 ]
+	[ "$(jq -c 'select(.id) | .response.cached' <<<"$output" | sort -u)" = true ]
+	# more samples: only the new ones are sent
+	run_data send --samples 5 in.jsonl
+	[ "$(count "$s")" = 5 ]
+	# a window smaller than N: the samples still all go in, in order
+	p="!200 #${T}w"
+	for i in 1 2 3; do jq -nc --arg p "$p" --argjson i $i '{id: $i, prompt: $p}'; done > w.jsonl
+	run_ok send --samples 4 -c 1 --window 1 --cache-mode off w.jsonl
+	[ "$(jq -c '[.id, .sample]' <<<"$output" | tr '\n' ' ')" = \
+		'[1,0] [1,1] [1,2] [1,3] [2,0] [2,1] [2,2] [2,3] [3,0] [3,1] [3,2] [3,3] ' ]
+	[ "$(count "$p")" = 12 ]
+}
+
+@test "--samples N with pinned decoding: one request, the other samples served from it" {
+	s="!200 #$T"
+	rec "$s" > in.jsonl
+	run_ok send --samples 4 -p temperature=0 in.jsonl
+	[ "$(count "$s")" = 1 ]
+	[ "$(jq -c .sample <<<"$output" | tr '\n' ' ')" = "0 1 2 3 " ]
+	[ "$(jq -c .response.cached <<<"$output" | tr '\n' ' ')" = "null true true true " ]
+	run_usage qa-send --samples 0 in.jsonl
+	assert_stderr --partial "--samples"
+}
+
+# Answers are committed in batches and their records held until then: a
+# batch that does not fill still ends soon, so a record answered while the
+# input stays open comes out without more input (a pipe read as it goes).
+@test "a record answered while the input stays open is written (and stored) before the input ends" {
+	mkfifo in out
+	send < in > out &
+	pid=$!
+	exec {w}>in
+	exec {r}<out
+	rec "!200:text=soon #$T" >&$w
+	read -r -t 60 line <&$r
+	[ "$(jq -c .response.text <<<"$line")" = '"soon"' ]
+	# stored already: another qa-send serves it while the first still runs
+	rec "!200:text=soon #$T" > again.jsonl
+	run_ok send again.jsonl
+	[ "$(field .response.cached)" = true ]
+	[ "$(count "!200:text=soon #$T")" = 1 ]
+	exec {w}>&-
+	wait $pid
+	exec {r}<&-
+}

@@ -6,7 +6,8 @@
 #                         host aliases host1 and host2 both reach it (two
 #                         logins standing for two hosts), each with its own
 #                         XDG_CACHE_HOME (DIR/host1, DIR/host2) unless
-#                         SSHD_SHARED_CACHE names one folder for both
+#                         SSHD_SHARED_CACHE names one folder for both;
+#                         QA_HOST names the host on the far side
 #   sshd_login NAME       the --sshlogin string for host NAME
 #   sshd_stop DIR         stops it (call it from teardown)
 #
@@ -40,7 +41,7 @@ sshd_start() {
 	StrictModes no
 	PermitRootLogin prohibit-password
 	AllowUsers $user
-	AcceptEnv XDG_CACHE_HOME
+	AcceptEnv XDG_CACHE_HOME QA_HOST
 	PrintMotd no
 	LogLevel ERROR
 	EOF
@@ -59,7 +60,7 @@ sshd_start() {
 		  StrictHostKeyChecking no
 		  UserKnownHostsFile /dev/null
 		  LogLevel ERROR
-		  SetEnv XDG_CACHE_HOME=${SSHD_SHARED_CACHE:-$dir/$h}
+		  SetEnv XDG_CACHE_HOME=${SSHD_SHARED_CACHE:-$dir/$h} QA_HOST=$h
 		EOF
 	done
 	/usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"

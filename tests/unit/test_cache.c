@@ -333,6 +333,58 @@ static void test_concurrent(const char *dir)
 	cache_close(&c);
 }
 
+/* A write batch: one transaction; its puts seen by its own gets, by another handle only after the end. */
+static void test_write_batch(const char *dir)
+{
+	char path[512], err[256];
+	snprintf(path, sizeof path, "%s/batch.db", dir);
+	qa_cache *a = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	qa_cache *b = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(a != NULL && b != NULL);
+	if (!a || !b)
+		return;
+	qa_cache_key k[3];
+	qa_cache_hit h;
+	const char *bodies[] = { "{\"prompt\":\"b1\"}", "{\"prompt\":\"b2\"}", "{\"prompt\":\"b3\"}" };
+	qa_cache_entry e = entry("{\"text\":\"x\",\"finish_reason\":\"stop\"}");
+	CHECK(!cache_writing(a));
+	CHECK(cache_write_begin(a, err, sizeof err) == 0);
+	CHECK(cache_writing(a));
+	CHECK(cache_write_begin(a, err, sizeof err) == 0);	/* already open: a no-op */
+	for (int i = 0; i < 3; i++) {
+		qa_cache_req r = req_of(bodies[i]);
+		CHECK(cache_key(&r, &k[i], err, sizeof err) == 0);
+		CHECK(cache_put(a, &k[i], &e, "stop", err, sizeof err) == QA_CACHE_STORED);
+	}
+	CHECK(cache_get(a, &k[1], &h, err, sizeof err) == 1);
+	cache_hit_free(&h);
+	CHECK(cache_get(b, &k[1], &h, err, sizeof err) == 0);	/* not committed yet */
+	CHECK(cache_write_end(a, err, sizeof err) == 0);
+	CHECK(!cache_writing(a));
+	CHECK(cache_write_end(a, err, sizeof err) == 0);	/* none open: a no-op */
+	for (int i = 0; i < 3; i++) {
+		CHECK(cache_get(b, &k[i], &h, err, sizeof err) == 1);
+		cache_hit_free(&h);
+	}
+	/* a batch left open is committed by cache_close */
+	qa_cache_req r = req_of("{\"prompt\":\"b4\"}");
+	qa_cache_key k4;
+	CHECK(cache_key(&r, &k4, err, sizeof err) == 0);
+	CHECK(cache_write_begin(a, err, sizeof err) == 0);
+	CHECK(cache_put(a, &k4, &e, "stop", err, sizeof err) == QA_CACHE_STORED);
+	cache_close(&a);
+	CHECK(cache_get(b, &k4, &h, err, sizeof err) == 1);
+	cache_hit_free(&h);
+	cache_close(&b);
+	/* read-only: no batch */
+	qa_cache *ro = cache_open(path, QA_CACHE_READ_ONLY, err, sizeof err);
+	CHECK(ro != NULL);
+	if (ro) {
+		CHECK(cache_write_begin(ro, err, sizeof err) == 0 && !cache_writing(ro));
+		cache_close(&ro);
+	}
+}
+
 static void test_time(void)
 {
 	int64_t t;
@@ -367,6 +419,7 @@ int main(void)
 	test_key_ignores_auth();
 	test_store(dir);
 	test_concurrent(dir);
+	test_write_batch(dir);
 	test_time();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

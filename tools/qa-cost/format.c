@@ -378,6 +378,7 @@ void group_cells(char cells[][64], const char *scope, struct group *g, const str
 		snprintf(cells[i++], 64, "%.0f", g->tok_in);
 		snprintf(cells[i++], 64, "%.0f", g->tok_out);
 		fmt_fixed(cells[i++], 64, "%.6f", cost);
+		fmt_fixed(cells[i++], 64, "%.6f", g->mixed_currency ? NAN : g->incurred);
 		snprintf(cells[i++], 64, "%s", cur ? cur : "");
 		fmt_fixed(cells[i++], 64, "%.6f", d->per_1k);
 		fmt_fixed(cells[i++], 64, "%.6f", d->per_correct);
@@ -397,6 +398,7 @@ void group_cells(char cells[][64], const char *scope, struct group *g, const str
 	fmt_int(cells[i++], 64, g->tok_in);
 	fmt_int(cells[i++], 64, g->tok_out);
 	fmt_money(cells[i++], 64, cost, cur);
+	fmt_money(cells[i++], 64, g->mixed_currency ? NAN : g->incurred, cur);
 	fmt_money(cells[i++], 64, d->per_1k, cur);
 	fmt_money(cells[i++], 64, d->per_correct, cur);
 	fmt_fixed(cells[i++], 64, "%.1f%%", 100 * d->accuracy);
@@ -407,11 +409,11 @@ void group_cells(char cells[][64], const char *scope, struct group *g, const str
 }
 
 const char *const sum_head[] = { "ENDPOINT", "MODEL", "TASKS", "ERRORS", "RETRIES", "TOKENS_IN",
-	"TOKENS_OUT", "COST", "PER_1K_TASKS", "PER_CORRECT", "ACCURACY", "P50_MS", "P95_MS", "P99_MS",
+	"TOKENS_OUT", "COST", "INCURRED", "PER_1K_TASKS", "PER_CORRECT", "ACCURACY", "P50_MS", "P95_MS", "P99_MS",
 	"MISMATCHES" };
 
 const char *const csv_head[] = { "scope", "endpoint", "model", "tasks", "errors", "retries",
-	"tokens_in", "tokens_out", "cost", "currency", "cost_per_1k_tasks", "cost_per_correct", "accuracy",
+	"tokens_in", "tokens_out", "cost", "cost_incurred", "currency", "cost_per_1k_tasks", "cost_per_correct", "accuracy",
 	"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "usage_mismatches", "monthly_cost",
 	"yearly_cost", "savings_per_month", "savings_per_year", "savings_pct", "payback_months",
 	"arithmetic" };
@@ -521,16 +523,16 @@ void summary_print(void)
 			snprintf(cells[0], 64, "projection");
 			snprintf(cells[1], 64, "%s", p->endpoint ? p->endpoint : "");
 			snprintf(cells[2], 64, "%s", p->endpoint ? "" : p->model ? p->model : "");
-			snprintf(cells[9], 64, "%s", p->currency ? p->currency : "");
-			fmt_fixed(cells[17], 64, "%.2f", p->monthly);
-			fmt_fixed(cells[18], 64, "%.2f", p->yearly);
+			snprintf(cells[10], 64, "%s", p->currency ? p->currency : "");
+			fmt_fixed(cells[18], 64, "%.2f", p->monthly);
+			fmt_fixed(cells[19], 64, "%.2f", p->yearly);
 			if (base) {
-				fmt_fixed(cells[19], 64, "%.2f", p->save_month);
-				fmt_fixed(cells[20], 64, "%.2f", p->save_year);
-				fmt_fixed(cells[21], 64, "%.2f", p->save_pct);
-				fmt_fixed(cells[22], 64, "%.2f", p->payback);
+				fmt_fixed(cells[20], 64, "%.2f", p->save_month);
+				fmt_fixed(cells[21], 64, "%.2f", p->save_year);
+				fmt_fixed(cells[22], 64, "%.2f", p->save_pct);
+				fmt_fixed(cells[23], 64, "%.2f", p->payback);
 			}
-			for (size_t c = 17; c < 23; c++)
+			for (size_t c = 18; c < 24; c++)
 				if (strcmp(cells[c], "-") == 0)
 					cells[c][0] = '\0';
 			buf_adds(&arith, p->arith);
@@ -538,7 +540,7 @@ void summary_print(void)
 				buf_printf(&arith, "; %s", p->save_arith);
 			if (p->payback_arith)
 				buf_printf(&arith, "; %s", p->payback_arith);
-			row[23] = buf_cstr(&arith);
+			row[24] = buf_cstr(&arith);
 			table_row(&t, row);
 			buf_free(&arith);
 		}

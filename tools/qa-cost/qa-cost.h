@@ -149,7 +149,7 @@ struct derived {
 };
 
 /* A table of text cells: printed aligned, as Markdown, or as CSV through libcsv. */
-#define MAXCOLS 24
+#define MAXCOLS 32
 
 struct table {
 	size_t ncols, nrows;

@@ -167,8 +167,8 @@ void start(struct task *t, double now)
 			ready_push(t);
 		return;
 	}
-	if (!t->attempts && cache_serve(t))
-		return;	/* an identical record answered since this one was read */
+	if (!t->attempts && cache_gate(t))
+		return;	/* an identical request is in flight, or was answered since this record was read */
 	if (pace_refuse(t, now))
 		return;
 	if (!t->deadline) {	/* one deadline for the whole chain */
@@ -413,10 +413,12 @@ void run(struct feed *f)
 		if (stopping)
 			stop_idle(now_ms());	/* what settling sent back to wait or to another endpoint */
 		collect();
-		flush_out();
+		flush_out(0);
 		progress(now_ms(), 0);
-		if ((f->done || stopping) && !inwindow)
+		if (((f->done && !samples_pending()) || stopping) && !inwindow) {
+			flush_out(1);
 			break;
+		}
 		int busy = turn_mark() != before;
 		int need_input = !f->done && window_has_room();
 		/* A line already buffered, the end of a file, or a regular file: no reason to wait. */
@@ -434,6 +436,12 @@ void run(struct feed *f)
 			}
 			if (progress_on && wait > 200)
 				wait = 200;
+			double due = cache_due();	/* records held for their answers' commit */
+			if (due) {
+				double d = due - now_ms();
+				if (d < wait)
+					wait = d <= 0 ? 0 : (long)ceil(d);
+			}
 			if (stopping) {	/* the grace's end is a timer too */
 				double d = grace_end - now_ms();
 				if (d < wait)

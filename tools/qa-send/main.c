@@ -224,6 +224,7 @@ void cleanup(void)
 {
 	workers_end();	/* before the tasks go: a worker may still hold one */
 	cache_teardown();
+	samples_free();
 	for (size_t i = 0; i < ntasks; i++) {
 		struct task *t = &tasks[i];
 		if (t->easy) {
@@ -387,6 +388,8 @@ static const struct qa_opt rows[] = {
 	    NULL, .set = cache_path_opt),
 	QA_ROW(QA_OPT_CALL, "cache-mode", 0, "MODE", "read-write (default), read-only, refresh or off", NULL,
 	    .call = cache_mode_opt),
+	QA_ROW(QA_OPT_LONG, "samples", 0, "N", "write N records per input record, \"sample\" 0..N-1", &opt.samples,
+	    .min = 1, .max = 1000000),
 	QA_TEXT("Output:"),
 	QA_ROW(QA_OPT_FLAG, "quiet", 'q', NULL, "no progress line on a terminal", &opt.quiet),
 	QA_END_HELP_VERSION,
@@ -398,7 +401,8 @@ static const struct qa_opts options = {
 	    "               [-p KEY=VALUE]... [-e NAME] [--provider NAME] [--base-url URL]\n"
 	    "               [--key-env VAR] [-m MODEL] [--config FILE] [-F NAME,...]\n"
 	    "               [--mode logprobs [--context N [--stride S]]] [--grace SECONDS]\n"
-	    "               [--trace FILE] [--stream] [--cache FILE] [--cache-mode MODE] [file ...]\n",
+	    "               [--trace FILE] [--stream] [--cache FILE] [--cache-mode MODE]\n"
+	    "               [--samples N] [file ...]\n",
 	.opt = rows,
 	.col = 28,
 	.tail =
@@ -537,6 +541,8 @@ int main(int argc, char **argv)
 	struct feed f = { .files = argc ? argv : stdin_only, .nfiles = argc ? argc : 1, .fd = -1 };
 	progress_on = !opt.quiet && isatty(2);
 	stats.total = progress_on ? count_lines(f.files, f.nfiles) : -1;
+	if (stats.total > 0 && opt.samples > 1)
+		stats.total *= opt.samples;
 	feed_next_file(&f);
 
 	cache_setup();

@@ -43,6 +43,7 @@ struct send_opts {
 	double rpm, tpm;		/* --rpm, --tpm: over the endpoint config's; 0: not given */
 	int conc_auto;			/* -c auto: pace.c's controller sets each endpoint's concurrency */
 	double minute_ms;		/* QA_SEND_MINUTE: how long a limit's minute lasts (tests); 0: 60 s */
+	long samples;			/* --samples: records written per input record (0: 1) */
 };
 
 /* Consecutive 401/403 answers after which an endpoint gets no more requests. */
@@ -141,7 +142,7 @@ struct feed {
 	int eof, done, failed;
 };
 
-enum tstate { T_FREE, T_READY, T_ACTIVE, T_WAIT, T_SIMWAIT, T_DONE };
+enum tstate { T_FREE, T_READY, T_ACTIVE, T_WAIT, T_SIMWAIT, T_DONE, T_TWIN };	/* T_TWIN: waits for an identical request in flight */
 
 struct hdrs {
 	double retry_after_ms;	/* retry-after-ms; HINT_NONE: none, NAN: unreadable */
@@ -205,6 +206,13 @@ struct task {
 	struct tstream *ts;	/* --stream: stream.c's state */
 	long pace_id;		/* the attempt's ticket with its endpoint's pace */
 	int pace_traced;	/* its wait was written to --trace */
+	/* cache.c: the request's cache key; identical requests in flight wait on the one sent (its twins) */
+	int keyed;		/* key is the current request's */
+	char key[65];
+	int owns;		/* this record's request is the one sent for key */
+	int twin_next;		/* next in the owner's list of twins, or in a hash bucket (-1 ends) */
+	int twins;		/* the first twin waiting on this record, -1 none */
+	int bucket_next;
 };
 
 struct send_stats {
@@ -357,6 +365,8 @@ int resolve(struct task *t);
 void admit(struct task *t, uint64_t seq, const char *file, unsigned long lineno, const char *line,
     size_t len);
 void admit_input(struct feed *f);
+void samples_free(void);
+int samples_pending(void);
 size_t on_body(char *p, size_t size, size_t n, void *arg);
 void hdrs_reset(struct hdrs *h);
 void on_header_line(struct hdrs *h, const char *p, size_t len);
@@ -414,7 +424,7 @@ size_t reap(void);
 void settle_finished(size_t n, double now);
 void release(struct task *t);
 void collect(void);
-void flush_out(void);
+void flush_out(int all);
 void progress(double now, int final);
 void on_signal(int sig);
 void setup_signals(void);
@@ -449,6 +459,11 @@ void cache_teardown(void);
 void cache_read_batch(void);
 void cache_read_done(void);
 int cache_serve(struct task *t);
+int cache_gate(struct task *t);
 void cache_store(struct task *t, const char *response, size_t len, const char *finish_reason);
+void cache_task_done(struct task *t);
+int cache_commit(void);
+int cache_hold(double now);
+double cache_due(void);
 
 #endif

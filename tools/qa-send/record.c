@@ -207,6 +207,7 @@ void request_free(struct task *t)
 /* Ends a record: out holds its line.  The writer takes it from here. */
 void task_done(struct task *t)
 {
+	cache_task_done(t);
 	request_free(t);
 	windows_free(t);
 	stream_task_free(t);
@@ -500,6 +501,8 @@ int enter(struct task *t, double now)
 		return -1;
 	}
 	free(err);
+	if (cache_serve(t))
+		return -1;	/* answered before: done, nothing to send (nor headers to make) */
 	if (!pl->respond && !pl->compute) {
 		struct curl_slist *h = NULL;
 		h = curl_slist_append(h, "Content-Type: application/json");
@@ -517,8 +520,6 @@ int enter(struct task *t, double now)
 		}
 		t->hdrs = h;
 	}
-	if (cache_serve(t))
-		return -1;	/* answered before: done, nothing to send */
 	return 0;
 }
 
@@ -660,11 +661,72 @@ void admit(struct task *t, uint64_t seq, const char *file, unsigned long lineno,
 		ready_push(t);
 }
 
+/*
+ * --samples N: each input record goes in N times, as N records, each with
+ * "sample" set to 0..N-1 (replacing one it had); a line that is not a JSON
+ * object goes in once, to come out as its bad_record error.
+ */
+static struct {
+	qa_buf line;		/* the input line being fanned out */
+	const char *file;
+	unsigned long lineno;
+	long next;		/* the next sample to admit; samples: done */
+	qa_json *j;
+	qa_buf out;
+} fan;
+
+static void admit_sample(void)
+{
+	char v[24];
+	int n = snprintf(v, sizeof v, "%ld", fan.next++);
+	qa_field fl = { "sample", v, (size_t)n };
+	fan.out.len = 0;
+	splice_record(&fan.out, fan.j, fan.line.p, fan.line.len, &fl, 1);
+	uint64_t seq = next_seq++;
+	admit(slot_for(seq), seq, fan.file, fan.lineno, fan.out.p, fan.out.len);
+}
+
+/* 1 when line is to be fanned out (the first sample is admitted next), 0 when it goes in as it is. */
+static int fan_start(const char *file, unsigned long lineno, const char *line, size_t len)
+{
+	char msg[160];
+	if (!fan.j)
+		fan.j = json_new();
+	if (record_parse(fan.j, line, len, msg, sizeof msg) != 0)
+		return 0;
+	fan.line.len = 0;
+	buf_add(&fan.line, line, len);
+	/* the tokens point into fan.line from here on */
+	if (record_parse(fan.j, fan.line.p, fan.line.len, msg, sizeof msg) != 0)
+		return 0;
+	fan.file = file;
+	fan.lineno = lineno;
+	fan.next = 0;
+	return 1;
+}
+
+/* 1 while an input record's samples are still to go in. */
+int samples_pending(void)
+{
+	return opt.samples > 1 && fan.line.len && fan.next < opt.samples;
+}
+
+void samples_free(void)
+{
+	buf_free(&fan.line);
+	buf_free(&fan.out);
+	json_free(&fan.j);
+}
+
 /* Reads records while the window has room and input is there without waiting. */
 void admit_input(struct feed *f)
 {
 	cache_read_batch();
 	while (window_has_room()) {
+		if (opt.samples > 1 && fan.line.len && fan.next < opt.samples) {
+			admit_sample();
+			continue;
+		}
 		char *line;
 		size_t len;
 		int r = feed_line(f, &line, &len);
@@ -678,6 +740,8 @@ void admit_input(struct feed *f)
 		}
 		if (strspn(line, " \t\r") == len)
 			continue;	/* a blank line carries no record */
+		if (opt.samples > 1 && fan_start(f->name, f->lineno, line, len))
+			continue;	/* its samples go in at the top of the loop, as the window has room */
 		uint64_t seq = next_seq++;
 		admit(slot_for(seq), seq, f->name, f->lineno, line, len);
 	}
@@ -718,8 +782,16 @@ void collect(void)
 	}
 }
 
-void flush_out(void)
+/*
+ * Writes the records collected; all: now, else they may wait with the
+ * answers stored this turn for more to commit with (cache_hold).  The
+ * answers of the records written are on disk before the records are.
+ */
+void flush_out(int all)
 {
+	if (!all && cache_hold(now_ms()))
+		return;
+	cache_commit();
 	if (!outbuf.len)
 		return;
 	out_write(stdout, &outbuf);
