@@ -18,9 +18,9 @@
 
 #include <qa/plugin.h>
 
-#include "ngram.h"
-
 QA_PLUGIN_HOST;
+
+#include "ngram.h"
 
 enum tok { TOK_13A, TOK_NONE, TOK_CHAR };
 enum smooth { SM_EXP, SM_FLOOR, SM_ADDK, SM_NONE };
@@ -32,7 +32,7 @@ struct state {
 	enum smooth smooth;
 	double smooth_value;
 	int lowercase, effective_order, order;
-	struct gtab t;
+	struct ng ng;
 	struct memo *prec_memo, *bp_memo;	/* details_of's */
 	/* The last record's details.stats as numbers, for the stats() callback. */
 	const char *snames[2 + 2 * MAXN];
@@ -134,30 +134,10 @@ static int init(const qa_json *o, void **state, char **err)
 static void fini(void *st)
 {
 	struct state *s = st;
-	gtab_free(&s->t, H->free);
+	ng_free(&s->ng);
 	H->free(s->prec_memo);
 	H->free(s->bp_memo);
 	H->free(s);
-}
-
-/* A growing array of units, host-allocated. */
-struct units {
-	struct unit *u;
-	size_t n, cap;
-};
-
-static void push(struct units *a, const char *p, size_t n)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 64;
-		struct unit *u = H->alloc(cap * sizeof *u);
-		if (a->n)
-			memcpy(u, a->u, a->n * sizeof *u);
-		H->free(a->u);
-		a->u = u;
-		a->cap = cap;
-	}
-	a->u[a->n++] = (struct unit){ p, n, unit_hash(p, n) };
 }
 
 static int is_digit(unsigned char c)
@@ -175,10 +155,24 @@ static int punct13a_rule(unsigned char c)
 /* The rule as a table, made once: it runs on every byte of every segment. */
 static unsigned char punct_tab[256];
 
+/*
+ * Byte classes for splitting text that needs no tokenizing pass: 0 a
+ * word's byte, 1 ASCII whitespace, 2 a byte some pass (or Unicode
+ * whitespace) would act on, which sends the segment the long way.
+ */
+static unsigned char cls13a[256], clsnone[256];
+
+static int ascii_space(unsigned char c);
+
 static void punct_init(void)
 {
-	for (int c = 0; c < 256; c++)
-		punct_tab[c] = (unsigned char)punct13a_rule((unsigned char)c);
+	for (int c = 0; c < 256; c++) {
+		unsigned char u = (unsigned char)c;
+		punct_tab[c] = (unsigned char)punct13a_rule(u);
+		clsnone[c] = c >= 0x80 ? 2 : ascii_space(u) ? 1 : 0;
+		cls13a[c] = clsnone[c] == 1 && c != '\n' ? 1 :
+		    (clsnone[c] == 2 || punct_tab[c] || c == '.' || c == ',' || c == '-' || c == '\n') ? 2 : 0;
+	}
 }
 
 static int punct13a(unsigned char c)
@@ -213,10 +207,10 @@ static void drop_all(char *s, size_t *n, const char *lit)
  * matched on the left of a pair and a multi-byte character on the right
  * is copied through whole.  Returns a host-allocated buffer.
  */
-static char *tok13a(const char *in, size_t n, size_t *out_len)
+static char *tok13a(struct ng *g, const char *in, size_t n, size_t *out_len)
 {
 	size_t cap = 3 * (n + 2) + 8;
-	char *a = H->alloc(cap), *b = H->alloc(cap);
+	char *a = ng_alloc(g, cap), *b = ng_alloc(g, cap);
 	size_t an = 0, bn = 0;
 	a[an++] = ' ';
 	memcpy(a + an, in, n);
@@ -264,12 +258,10 @@ static char *tok13a(const char *in, size_t n, size_t *out_len)
 	/* Pass 1 adds 2 bytes per match, passes 2 and 3 at most 2 per . or , and pass 4 2 per -. */
 	size_t need = an + 2 * np1 + 4 * ndot + 2 * ndash + 8;
 	if (need > cap) {
-		char *na = H->alloc(need);
+		char *na = ng_alloc(g, need);
 		memcpy(na, a, an);
-		H->free(a);
-		H->free(b);
 		a = na;
-		b = H->alloc(need);
+		b = ng_alloc(g, need);
 		cap = need;
 	}
 	char *t;
@@ -329,7 +321,6 @@ static char *tok13a(const char *in, size_t n, size_t *out_len)
 		}
 		t = a, a = b, b = t, an = bn;
 	}
-	H->free(b);
 	*out_len = an;
 	return a;
 }
@@ -374,16 +365,52 @@ static const char *next_word(const char *s, size_t n, size_t *pos, size_t *w, in
 }
 
 /*
- * One segment as sacreBLEU prepares it: lower-cased if asked, rstrip()ped,
- * tokenized, split on Python whitespace.  The units point into *keep,
- * which the caller frees.
+ * Text with no byte cls[] marks 2 split on ASCII whitespace, its words'
+ * ids into ids[]; -1 at the first marked byte (the long way, then).
  */
-static void segment(const struct state *s, const char *in, size_t n, struct units *u, char **keep)
+static long split_fast(struct ng *g, const unsigned char *cls, const char *in, size_t n, uint32_t *ids)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = cls[(unsigned char)in[i]];
+		if (c == 1) {
+			i++;
+			continue;
+		}
+		if (c == 2)
+			return -1;
+		size_t j = i + 1;
+		while (j < n && (c = cls[(unsigned char)in[j]]) == 0)
+			j++;
+		if (j < n && c == 2)
+			return -1;
+		ids[k++] = ng_unit(g, in + i, j - i);
+		i = j;
+	}
+	return (long)k;
+}
+
+/*
+ * One segment as sacreBLEU prepares it: lower-cased if asked, rstrip()ped,
+ * tokenized, split on Python whitespace; its unit ids (the record's
+ * scratch) and their number in *nids.  Text with nothing for the
+ * tokenizer to do (most of it, without punctuation) is split where it is.
+ */
+static uint32_t *segment(struct state *s, const char *in, size_t n, size_t *nids)
 {
 	const char *t = in;
 	size_t tn = n, pos = 0, w;
+	struct ng *g = &s->ng;
 	if (s->lowercase)
 		t = H->lower(t, tn, &tn);
+	if (s->tok != TOK_CHAR) {
+		uint32_t *ids = ng_alloc(g, (tn + 1) * sizeof *ids);
+		long k = split_fast(g, s->tok == TOK_13A ? cls13a : clsnone, t, tn, ids);
+		if (k >= 0) {
+			*nids = (size_t)k;
+			return ids;
+		}
+	}
 	int is_ascii = ascii(t, tn);
 	/* rstrip(): the end of the last word. */
 	size_t end = 0;
@@ -396,26 +423,26 @@ static void segment(const struct state *s, const char *in, size_t n, struct unit
 			end = (size_t)(p - t) + w;
 	}
 	tn = end;
-	*keep = NULL;
-	if (s->tok == TOK_13A) {
-		*keep = tok13a(t, tn, &tn);
-		t = *keep;
-	}
+	if (s->tok == TOK_13A)
+		t = tok13a(g, t, tn, &tn);
+	uint32_t *ids = ng_alloc(g, (tn + 1) * sizeof *ids);
+	size_t k = 0;
 	pos = 0;
-	u->n = 0;
 	for (const char *p; (p = next_word(t, tn, &pos, &w, is_ascii));) {
 		if (s->tok != TOK_CHAR) {
-			push(u, p, w);
+			ids[k++] = ng_unit(g, p, w);
 			continue;
 		}
 		for (size_t i = 0; i < w;) {
-			size_t k = utf8_len((unsigned char)p[i]);
-			if (i + k > w)
-				k = w - i;
-			push(u, p + i, k);
-			i += k;
+			size_t c = utf8_len((unsigned char)p[i]);
+			if (i + c > w)
+				c = w - i;
+			ids[k++] = ng_unit(g, p + i, c);
+			i += c;
 		}
 	}
+	*nids = k;
+	return ids;
 }
 
 struct bstats {
@@ -591,62 +618,55 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 		memset(s->prec_memo, 0, sizeof *s->prec_memo);
 		memset(s->bp_memo, 0, sizeof *s->bp_memo);
 	}
-	struct units hyp = { 0 };
-	char *hk;
+	struct ng *g = &s->ng;
+	ng_begin(g);
 	struct bstats st;
 	memset(&st, 0, sizeof st);
-	segment(s, in->answer, in->answer_len, &hyp, &hk);
-	st.sys_len = (double)hyp.n;
+	size_t nh;
+	uint32_t *hyp = segment(s, in->answer, in->answer_len, &nh);
+	uint32_t *hg = ng_grams(g, hyp, nh, s->order);
+	st.sys_len = (double)nh;
 	for (int n = 0; n < s->order; n++)
-		st.total[n] = hyp.n >= (size_t)n + 1 ? (double)(hyp.n - (size_t)n) : 0;
+		st.total[n] = nh >= (size_t)n + 1 ? (double)(nh - (size_t)n) : 0;
 
 	/* Empty references are dropped, as sacreBLEU does, unless all are empty; each is tokenized once. */
 	size_t nonempty = 0, nref = 0;
 	for (size_t r = 0; r < in->nrefs; r++)
 		nonempty += in->ref_lens[r] > 0;
-	struct units *refs = H->alloc((in->nrefs + 1) * sizeof *refs);
-	char **keep = H->alloc((in->nrefs + 1) * sizeof *keep);
+	uint32_t **rg = ng_alloc(g, (in->nrefs + 1) * sizeof *rg);
+	size_t *rn = ng_alloc(g, (in->nrefs + 1) * sizeof *rn);
 	double best_diff = INFINITY;
 	for (size_t r = 0; r < in->nrefs; r++) {
 		if (nonempty && in->ref_lens[r] == 0)
 			continue;
-		memset(&refs[nref], 0, sizeof refs[nref]);
-		segment(s, in->refs[r], in->ref_lens[r], &refs[nref], &keep[nref]);
+		uint32_t *ids = segment(s, in->refs[r], in->ref_lens[r], &rn[nref]);
+		rg[nref] = ng_grams(g, ids, rn[nref], s->order);
 		/* The closest reference length; on ties the shorter. */
-		double len = (double)refs[nref].n, diff = fabs(st.sys_len - len);
+		double len = (double)rn[nref], diff = fabs(st.sys_len - len);
 		if (diff < best_diff || (diff == best_diff && len < st.ref_len)) {
 			best_diff = diff;
 			st.ref_len = len;
 		}
 		nref++;
 	}
-	/* Clipped counts per order: each hypothesis n-gram at most as often as in the reference that has it most. */
-	struct gtab *t = &s->t;
+	/*
+	 * Clipped counts per order: each hypothesis n-gram at most as often as
+	 * in the reference that has it most.  With one reference that is the
+	 * plain clipped match count.
+	 */
+	ng_counts(g);
 	for (int n = 1; n <= s->order; n++) {
-		gtab_fill(t, hyp.u, hyp.n, (size_t)n, H->alloc, H->free);
+		size_t off = (size_t)(n - 1) * nh, m = nh >= (size_t)n ? nh - (size_t)n + 1 : 0;
+		ng_hyp(g, hg + off, m);
+		uint64_t c = 0;
 		for (size_t r = 0; r < nref; r++) {
-			gtab_count_ref(t, refs[r].u, refs[r].n);
-			for (size_t k = 0; k < t->ntouched; k++) {
-				struct gram *g = &t->g[t->touched[k]];
-				if (g->cur > g->ref)
-					g->ref = g->cur;
-			}
+			size_t rm = rn[r] >= (size_t)n ? rn[r] - (size_t)n + 1 : 0;
+			c = ng_match(g, rg[r] + (size_t)(n - 1) * rn[r], rm, nref > 1);
 		}
-		double c = 0;
-		for (size_t k = 0; k < t->ntouched; k++) {
-			struct gram *g = &t->g[t->touched[k]];
-			c += g->hyp < g->ref ? g->hyp : g->ref;
-		}
-		st.correct[n - 1] = c;
+		if (nref > 1)
+			c = ng_clip_best(g, hg + off, m);
+		st.correct[n - 1] = (double)c;
 	}
-	for (size_t r = 0; r < nref; r++) {
-		H->free(refs[r].u);
-		H->free(keep[r]);
-	}
-	H->free(refs);
-	H->free(keep);
-	H->free(hk);
-	H->free(hyp.u);
 
 	s->ns = 0;
 	s->snames[s->ns] = stat_names[0], s->svals[s->ns++] = st.sys_len;
