@@ -41,6 +41,7 @@ struct state {
 };
 
 static void punct_init(void);
+static void small_init(void);
 
 static const char *const own_keys[] = { "tokenize", "lowercase", "smooth_method", "smooth_value",
 	"effective_order", "max_ngram_order", NULL };
@@ -53,6 +54,7 @@ static int init(const qa_json *o, void **state, char **err)
 	s->effective_order = 1;
 	s->order = 4;
 	punct_init();
+	small_init();
 	for (size_t i = 0; i < H->count(o, ""); i++) {
 		const char *k = H->key(o, "", i);
 		size_t j = 0;
@@ -498,9 +500,29 @@ static double compute(const struct state *s, const struct bstats *st, int effect
 static const char *const stat_names[] = { "sys_len", "ref_len", "c1", "c2", "c3", "c4", "c5", "c6",
 	"c7", "c8", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8" };
 
+/* The digits of 0..999, made once: most counts are small. */
+static char small_int[1000][4];
+
+static void small_init(void)
+{
+	for (int i = 0; i < 1000; i++)
+		snprintf(small_int[i], sizeof small_int[i], "%d", i);
+}
+
 /* A whole number's digits at p; returns the end.  Counts are whole: faster than printf's %g. */
 static char *put_int(char *p, double v)
 {
+	if (v >= 0 && v < 1000) {
+		const char *d = small_int[(int)v];
+		p[0] = d[0];
+		if (!d[1])
+			return p + 1;
+		p[1] = d[1];
+		if (!d[2])
+			return p + 2;
+		p[2] = d[2];
+		return p + 3;
+	}
 	char tmp[24];
 	unsigned long long u = v < 0 ? (unsigned long long)-v : (unsigned long long)v;
 	int k = 0;
@@ -731,7 +753,7 @@ static const struct qa_scorer_ops ops = {
 static const struct qa_plugin plugin = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "bleu", "1.0",
 	    "sacreBLEU 2.x BLEU, 0-100: sentence per record, corpus in the summary"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE | QA_DETAILS_VALID,
 	.scorer = &ops,
 };
 

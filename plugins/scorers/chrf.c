@@ -303,7 +303,7 @@ static const struct qa_scorer_ops chrf_ops = {
 static const struct qa_plugin chrf = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "chrf", "1.0",
 	    "sacreBLEU 2.x chrF, 0-100: sentence per record, corpus in the summary"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE | QA_DETAILS_VALID,
 	.scorer = &chrf_ops,
 };
 
@@ -318,7 +318,7 @@ static const struct qa_scorer_ops chrfpp_ops = {
 static const struct qa_plugin chrfpp = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "chrfpp", "1.0",
 	    "sacreBLEU 2.x chrF++ (word_order 2), 0-100: sentence per record, corpus in the summary"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE | QA_DETAILS_VALID,
 	.scorer = &chrfpp_ops,
 };
 

@@ -21,7 +21,7 @@
 #include <string.h>
 
 struct ng_uslot {
-	uint64_t h;
+	uint64_t h;	/* ng_key() */
 	const char *p;
 	uint32_t n, id, gen;
 };
@@ -42,7 +42,7 @@ struct ng {
 	struct ng_gslot *gs;
 	size_t ucap, gcap;	/* powers of two */
 	int ushift, gshift;
-	uint32_t gen, nu, ngr;	/* ids handed out this record: units, grams */
+	uint32_t gen, nu, ngr;	/* ids handed out this record: units, grams of order 2 and up */
 	uint32_t *ch, *cc, *cm;	/* counts by gram id: hypothesis, this reference, best reference */
 	size_t ccap;
 	struct ng_blk *blk;
@@ -95,22 +95,35 @@ static inline void ng_begin(struct ng *g)
 	}
 }
 
-static inline uint64_t ng_hash(const char *p, size_t n)
+static inline uint32_t ng_load32(const char *p)
 {
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * A unit's key: for up to 8 bytes, the bytes themselves packed into 64
+ * bits without reading past them (two overlapping loads, or three bytes),
+ * which with the length names the unit exactly; longer ones, a hash that
+ * memcmp then confirms.
+ */
+static inline uint64_t ng_key(const char *p, size_t n)
+{
+	if (n >= 4 && n <= 8)
+		return ng_load32(p) | (uint64_t)ng_load32(p + n - 4) << 32;
+	if (n < 4)
+		return n ? (unsigned char)p[0] | (unsigned)(unsigned char)p[n / 2] << 8 |
+		    (unsigned)(unsigned char)p[n - 1] << 16 : 0;
 	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull, w;
-	for (; n >= 8; p += 8, n -= 8) {
+	for (; n > 8; p += 8, n -= 8) {
 		memcpy(&w, p, 8);
 		h = (h ^ w) * 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	if (n) {
-		w = 0;
-		for (size_t i = 0; i < n; i++)
-			w |= (uint64_t)(unsigned char)p[i] << (8 * i);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return h;
+	memcpy(&w, p + n - 8, 8);	/* the last 8 bytes, overlapping what came before */
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
 }
 
 static inline size_t ng_slot(uint64_t h, int shift)
@@ -153,7 +166,7 @@ static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
 {
 	if (2 * ((size_t)g->nu + 1) > g->ucap)
 		ng_grow_units(g, (size_t)g->nu + 1);
-	uint64_t h = ng_hash(p, n);
+	uint64_t h = ng_key(p, n) + n;
 	size_t k = ng_slot(h, g->ushift), mask = g->ucap - 1;
 	for (;; k = (k + 1) & mask) {
 		struct ng_uslot *s = &g->us[k];
@@ -161,7 +174,7 @@ static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
 			*s = (struct ng_uslot){ h, p, (uint32_t)n, g->nu, g->gen };
 			return g->nu++;
 		}
-		if (s->h == h && s->n == n && memcmp(s->p, p, n) == 0)
+		if (s->h == h && s->n == n && (n <= 8 || memcmp(s->p, p, n) == 0))
 			return s->id;
 	}
 }
@@ -190,27 +203,31 @@ static inline void ng_grow_grams(struct ng *g, size_t want)
 /*
  * The gram ids of every order 1..order of the units ids[0..n): order k's
  * at [(k - 1) * n, (k - 1) * n + n - k + 1) of the array returned (the
- * record's scratch).  A unigram's key is its unit id under an all-ones
- * prefix, which no gram id reaches.
+ * record's scratch).  A unigram's id is twice its unit's; a longer gram's
+ * is odd, handed out in the table by (its prefix's id, its last unit).
  */
 static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, int order)
 {
 	uint32_t *out = ng_alloc(g, (size_t)order * n * sizeof *out + 1);
-	size_t add = (size_t)order * n;
+	size_t add = order > 1 ? (size_t)(order - 1) * n : 0;
 	if (2 * ((size_t)g->ngr + add) > g->gcap)
 		ng_grow_grams(g, (size_t)g->ngr + add);
 	size_t mask = g->gcap - 1;
-	for (int k = 1; k <= order; k++) {
+	if (order >= 1)
+		for (size_t i = 0; i < n; i++)
+			out[i] = 2 * ids[i];
+	for (int k = 2; k <= order; k++) {
 		uint32_t *lv = out + (size_t)(k - 1) * n;
-		const uint32_t *prev = k > 1 ? lv - n : NULL;
+		const uint32_t *prev = lv - n;
 		for (size_t i = 0; i + (size_t)k <= n; i++) {
-			uint64_t key = (uint64_t)(prev ? prev[i] : UINT32_MAX) << 32 | ids[i + (size_t)k - 1];
+			uint64_t key = (uint64_t)prev[i] << 32 | ids[i + (size_t)k - 1];
 			size_t s = ng_slot(key, g->gshift);
 			for (;; s = (s + 1) & mask) {
 				struct ng_gslot *e = &g->gs[s];
 				if (e->gen != g->gen) {
-					*e = (struct ng_gslot){ key, g->ngr, g->gen };
-					lv[i] = g->ngr++;
+					*e = (struct ng_gslot){ key, 2 * g->ngr + 1, g->gen };
+					g->ngr++;
+					lv[i] = e->id;
 					break;
 				}
 				if (e->key == key) {
@@ -226,9 +243,10 @@ static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, in
 /* Zeroed counts for every gram id handed out so far: call after the last ng_grams() of a record. */
 static inline void ng_counts(struct ng *g)
 {
-	if (g->ccap < g->ngr) {
+	size_t lim = 2 * (size_t)(g->nu > g->ngr ? g->nu : g->ngr) + 2;	/* past the largest id */
+	if (g->ccap < lim) {
 		size_t cap = g->ccap ? g->ccap : 256;
-		while (cap < g->ngr)
+		while (cap < lim)
 			cap *= 2;
 		H->free(g->ch);
 		g->ch = H->alloc(3 * cap * sizeof *g->ch);
@@ -236,9 +254,9 @@ static inline void ng_counts(struct ng *g)
 	}
 	g->cc = g->ch + g->ccap;
 	g->cm = g->cc + g->ccap;
-	memset(g->ch, 0, g->ngr * sizeof *g->ch);
-	memset(g->cc, 0, g->ngr * sizeof *g->cc);
-	memset(g->cm, 0, g->ngr * sizeof *g->cm);
+	memset(g->ch, 0, lim * sizeof *g->ch);
+	memset(g->cc, 0, lim * sizeof *g->cc);
+	memset(g->cm, 0, lim * sizeof *g->cm);
 }
 
 /* The hypothesis's grams gr[0..m) of one order into its counts. */

@@ -464,7 +464,7 @@ static const struct qa_scorer_ops ops[4] = { OPS(init1), OPS(init2), OPS(initl),
 
 #define ROUGE(name_, i_, what_) { \
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, name_, "1.0", "rouge-score " what_ " F-measure, 0-1 (P, R in details)"), \
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE, .scorer = &ops[i_] }
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE | QA_DETAILS_VALID, .scorer = &ops[i_] }
 
 static const struct qa_plugin plugins[4] = {
 	ROUGE("rouge1", 0, "ROUGE-1"),
