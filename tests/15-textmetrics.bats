@@ -124,6 +124,30 @@ JSON
 	assert_stderr --partial 'zero_division: "warn", 0 or 1'
 }
 
+@test "f1: past max_labels distinct labels the rarest are one class [other], with a warning; accuracy stays exact" {
+	{
+		for i in $(seq 10); do echo '{"response":{"text":"a"},"expected":"a"}'; done
+		for i in $(seq 8); do echo '{"response":{"text":"b"},"expected":"b"}'; done
+		for i in $(seq 20); do echo "{\"response\":{\"text\":\"v$i\"},\"expected\":\"u$i\"}"; done
+	} > in.jsonl
+	run_ok qa-score --summary -m f1:max_labels=3 in.jsonl
+	assert_stderr --partial 'f1: 42 distinct labels, more than max_labels 3'
+	[ "$(grep -c 'distinct labels' <<<"$stderr")" -eq 1 ]
+	o=$(jq -c 'select(.scope == "overall") | .corpus_details' <<<"$output")
+	jq -e '.labels == ["[other]","a","b"] and .confusion == [[20,0,0],[0,10,0],[0,0,8]]' <<<"$o"
+	jq -e '.capped == {"max_labels":3,"distinct":42,"merged_into":"[other]"}' <<<"$o"
+	# The right answers are counted before merging: u1 vs v1 is wrong, though both are "[other]".
+	jq -e '.accuracy == 18 / 38 and .micro.f1 == 18 / 38 and .per_class.a.f1 == 1' <<<"$o"
+	# The default guard, 1000: 1,500 labels make a 1000 x 1000 matrix at most.
+	seq 1500 | awk '{ printf "{\"response\":{\"text\":\"p%d\"},\"expected\":\"g%d\"}\n", $1, $1 }' > many.jsonl
+	run_ok qa-score --summary -m f1 many.jsonl
+	jq -e 'select(.scope == "overall") | .corpus_details | (.labels | length) == 1000 and (.confusion | length) == 1000 and .capped.distinct == 3000' <<<"$output"
+	# Under the guard nothing is merged, and details say nothing of it.
+	qa-score --summary -m f1:max_labels=42 in.jsonl | jq -e 'select(.scope == "overall") | .corpus_details | (.labels | length) == 42 and (has("capped") | not)'
+	run_usage qa-score -m f1:max_labels=1 in.jsonl
+	assert_stderr --partial 'max_labels: an integer from 2 to 100000'
+}
+
 @test "qa-diff: corpus figures of both runs and a paired bootstrap of their delta" {
 	corpus > base.jsonl
 	sed -e 's/There is a dog in the garden./A dog is in the garden./' -e 's/It rains./It is raining today./' base.jsonl > cand.jsonl
