@@ -124,6 +124,25 @@ JSON
 	assert_stderr --partial 'zero_division: "warn", 0 or 1'
 }
 
+@test "bleu: tokenize intl and zh split as sacreBLEU's tokenizers (python3-regex) do" {
+	# Each text tokenized by tests/data/sacrebleu_tok.py and scored with
+	# tokenize=none must give the statistics qa's own tokenizer gives.
+	for m in intl zh; do
+		/usr/bin/python3 "$BATS_TEST_DIRNAME/data/sacrebleu_tok.py" $m < "$BATS_TEST_DIRNAME/data/bleu-tokenize.jsonl" > tok.jsonl
+		f='[.scores.bleu, .details.bleu.counts, .details.bleu.totals, .details.bleu.sys_len, .details.bleu.ref_len]'
+		own=$(qa-score -m bleu:tokenize=$m "$BATS_TEST_DIRNAME/data/bleu-tokenize.jsonl" | jq -c "$f")
+		ref=$(qa-score -m bleu:tokenize=none tok.jsonl | jq -c "$f")
+		[ "$(wc -l <<<"$own")" -eq 8 ]
+		[ "$own" = "$ref" ]
+		# These texts are ones where the choice of tokenizer shows.
+		[ "$own" != "$(qa-score -m bleu "$BATS_TEST_DIRNAME/data/bleu-tokenize.jsonl" | jq -c "$f")" ]
+	done
+	# The zh ranges as Python compares them: '\u20000'..'\u2a6d6' holds U+2A6D, not U+2A6E.
+	echo '{"response":{"text":"a\u2a6db c\u2a6ed"},"expected":"x"}' | qa-score -m bleu:tokenize=zh | jq -e '.details.bleu.sys_len == 4'
+	run_usage qa-score -m bleu:tokenize=ja one.jsonl
+	assert_stderr --partial "is not one of 13a, none, char, intl, zh"
+}
+
 @test "f1: past max_labels distinct labels the rarest are one class [other], with a warning; accuracy stays exact" {
 	{
 		for i in $(seq 10); do echo '{"response":{"text":"a"},"expected":"a"}'; done

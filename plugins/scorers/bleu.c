@@ -8,7 +8,7 @@
  * calls corpus(), which is BLEU().corpus_score() on the whole: not the mean
  * of sentence BLEUs.  See qa-bleu(7).
  *
- * Options: tokenize (13a, none, char; default 13a), lowercase, smooth_method
+ * Options: tokenize (13a, none, char, intl, zh; default 13a), lowercase, smooth_method
  * (exp, floor, add-k, none), smooth_value, effective_order, max_ngram_order.
  */
 #include <math.h>
@@ -17,12 +17,13 @@
 #include <string.h>
 
 #include <qa/plugin.h>
+#include <utf8proc.h>
 
 QA_PLUGIN_HOST;
 
 #include "ngram.h"
 
-enum tok { TOK_13A, TOK_NONE, TOK_CHAR };
+enum tok { TOK_13A, TOK_NONE, TOK_CHAR, TOK_INTL, TOK_ZH };
 enum smooth { SM_EXP, SM_FLOOR, SM_ADDK, SM_NONE };
 
 #define MAXN 8
@@ -74,8 +75,12 @@ static int init(const qa_json *o, void **state, char **err)
 			s->tok = TOK_NONE;
 		else if (strcmp(v, "char") == 0)
 			s->tok = TOK_CHAR;
+		else if (strcmp(v, "intl") == 0)
+			s->tok = TOK_INTL;
+		else if (strcmp(v, "zh") == 0)
+			s->tok = TOK_ZH;
 		else {
-			*err = H->format("tokenize: '%s' is not one of 13a, none, char", v);
+			*err = H->format("tokenize: '%s' is not one of 13a, none, char, intl, zh", v);
 			return -1;
 		}
 	} else if (H->type(o, "tokenize") != QA_ABSENT) {
@@ -209,11 +214,12 @@ static void drop_all(char *s, size_t *n, const char *lit)
  * matched on the left of a pair and a multi-byte character on the right
  * is copied through whole.  Returns a host-allocated buffer.
  */
+static char *re_passes(struct ng *g, char *a, size_t an, size_t *out_len);
+
 static char *tok13a(struct ng *g, const char *in, size_t n, size_t *out_len)
 {
-	size_t cap = 3 * (n + 2) + 8;
-	char *a = ng_alloc(g, cap), *b = ng_alloc(g, cap);
-	size_t an = 0, bn = 0;
+	char *a = ng_alloc(g, n + 3);
+	size_t an = 0;
 	a[an++] = ' ';
 	memcpy(a + an, in, n);
 	an += n;
@@ -246,6 +252,17 @@ static char *tok13a(struct ng *g, const char *in, size_t n, size_t *out_len)
 		}
 	}
 	a[an++] = ' ';
+	return re_passes(g, a, an, out_len);
+}
+
+/*
+ * TokenizerRegexp's four re.sub passes over a[0..an), which 13a and zh
+ * share; returns the record's scratch (a itself when nothing matched).
+ */
+static char *re_passes(struct ng *g, char *a, size_t an, size_t *out_len)
+{
+	size_t cap = 0, bn = 0;
+	char *b = NULL;
 	/*
 	 * Which passes can match at all: none of them makes a character another
 	 * one looks for, so one scan decides, and most text skips most passes.
@@ -259,7 +276,7 @@ static char *tok13a(struct ng *g, const char *in, size_t n, size_t *out_len)
 	}
 	/* Pass 1 adds 2 bytes per match, passes 2 and 3 at most 2 per . or , and pass 4 2 per -. */
 	size_t need = an + 2 * np1 + 4 * ndot + 2 * ndash + 8;
-	if (need > cap) {
+	if (need > cap && (np1 || ndot || ndash)) {
 		char *na = ng_alloc(g, need);
 		memcpy(na, a, an);
 		a = na;
@@ -325,6 +342,135 @@ static char *tok13a(struct ng *g, const char *in, size_t n, size_t *out_len)
 	}
 	*out_len = an;
 	return a;
+}
+
+/* The code point at s[i..n) and its length; a byte that starts no valid sequence is -1, alone. */
+static int32_t cp_at(const char *s, size_t n, size_t i, size_t *len)
+{
+	utf8proc_int32_t c;
+	utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+	if (k < 1) {
+		*len = 1;
+		return -1;
+	}
+	*len = (size_t)k;
+	return c;
+}
+
+/* Unicode general categories as the regex module's \p{N}, \p{P} and \p{S} (utf8proc's tables). */
+enum { CAT_OTHER, CAT_N, CAT_P, CAT_S };
+
+static int cat_of(int32_t c)
+{
+	if (c < 0)
+		return CAT_OTHER;
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+		return CAT_N;
+	case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+	case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+	case UTF8PROC_CATEGORY_PO:
+		return CAT_P;
+	case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC: case UTF8PROC_CATEGORY_SK:
+	case UTF8PROC_CATEGORY_SO:
+		return CAT_S;
+	default:
+		return CAT_OTHER;
+	}
+}
+
+static char *put_span(char *b, const char *p, size_t n)
+{
+	memcpy(b, p, n);
+	return b + n;
+}
+
+/*
+ * One of TokenizerV14International's re.sub passes over code points:
+ * 1 (\P{N})(\p{P}) -> "\1 \2 ", 2 (\p{P})(\P{N}) -> " \1 \2", 3 (\p{S}) -> " \1 ".
+ * b has room for 3 * an bytes; returns the end.
+ */
+static char *intl_pass(int pass, const char *a, size_t an, char *b)
+{
+	for (size_t i = 0, k1, k2; i < an; i += k1) {
+		int c1 = cat_of(cp_at(a, an, i, &k1));
+		if (pass == 3) {
+			if (c1 == CAT_S)
+				*b++ = ' ';
+			b = put_span(b, a + i, k1);
+			if (c1 == CAT_S)
+				*b++ = ' ';
+			continue;
+		}
+		if (i + k1 < an) {
+			int c2 = cat_of(cp_at(a, an, i + k1, &k2));
+			if (pass == 1 ? c1 != CAT_N && c2 == CAT_P : c1 == CAT_P && c2 != CAT_N) {
+				if (pass == 2)
+					*b++ = ' ';
+				b = put_span(b, a + i, k1);
+				*b++ = ' ';
+				b = put_span(b, a + i + k1, k2);
+				if (pass == 1)
+					*b++ = ' ';
+				k1 += k2;
+				continue;
+			}
+		}
+		b = put_span(b, a + i, k1);
+	}
+	return b;
+}
+
+/* sacreBLEU's intl: the three passes; the words are then split as ' '.join(line.split()) leaves them. */
+static char *tok_intl(struct ng *g, const char *in, size_t n, size_t *out_len)
+{
+	const char *a = in;
+	char *b = NULL;
+	for (int pass = 1; pass <= 3; pass++) {
+		b = ng_alloc(g, 3 * n + 1);
+		n = (size_t)(intl_pass(pass, a, n, b) - b);
+		a = b;
+	}
+	*out_len = n;
+	return b;
+}
+
+/*
+ * TokenizerZh's _UCODE_RANGES as Python compares them: a range written
+ * '\u20000' is the two characters U+2000 '0', so one character is inside
+ * it when it is above U+2000 and at most U+2A6D (and '\u2f800'..'\u2fa1d'
+ * is U+2F81..U+2FA1): what sacreBLEU does, kept.
+ */
+static int is_zh(int32_t c)
+{
+	static const int32_t r[][2] = {
+		{ 0x3400, 0x4db5 }, { 0x4e00, 0x9fa5 }, { 0x9fa6, 0x9fbb }, { 0xf900, 0xfa2d },
+		{ 0xfa30, 0xfa6a }, { 0xfa70, 0xfad9 }, { 0x2001, 0x2a6d }, { 0x2f81, 0x2fa1 },
+		{ 0xff00, 0xffef }, { 0x2e80, 0x2eff }, { 0x3000, 0x303f }, { 0x31c0, 0x31ef },
+		{ 0x2f00, 0x2fdf }, { 0x2ff0, 0x2fff }, { 0x3100, 0x312f }, { 0x31a0, 0x31bf },
+		{ 0xfe10, 0xfe1f }, { 0xfe30, 0xfe4f }, { 0x2600, 0x26ff }, { 0x2700, 0x27bf },
+		{ 0x3200, 0x32ff }, { 0x3300, 0x33ff },
+	};
+	for (size_t i = 0; i < sizeof r / sizeof *r; i++)
+		if (c >= r[i][0] && c <= r[i][1])
+			return 1;
+	return 0;
+}
+
+/* sacreBLEU's zh: strip(), each Chinese character set apart, then TokenizerRegexp (no padding). */
+static char *tok_zh(struct ng *g, const char *in, size_t n, size_t *out_len)
+{
+	in = H->strip(in, n, &n);
+	char *a = ng_alloc(g, 3 * n + 1), *e = a;
+	for (size_t i = 0, k; i < n; i += k) {
+		int z = is_zh(cp_at(in, n, i, &k));
+		if (z)
+			*e++ = ' ';
+		e = put_span(e, in + i, k);
+		if (z)
+			*e++ = ' ';
+	}
+	return re_passes(g, a, (size_t)(e - a), out_len);
 }
 
 static size_t utf8_len(unsigned char c)
@@ -405,7 +551,7 @@ static uint32_t *segment(struct state *s, const char *in, size_t n, size_t *nids
 	struct ng *g = &s->ng;
 	if (s->lowercase)
 		t = H->lower(t, tn, &tn);
-	if (s->tok != TOK_CHAR) {
+	if (s->tok == TOK_13A || s->tok == TOK_NONE) {
 		uint32_t *ids = ng_alloc(g, (tn + 1) * sizeof *ids);
 		long k = split_fast(g, s->tok == TOK_13A ? cls13a : clsnone, t, tn, ids);
 		if (k >= 0) {
@@ -427,6 +573,10 @@ static uint32_t *segment(struct state *s, const char *in, size_t n, size_t *nids
 	tn = end;
 	if (s->tok == TOK_13A)
 		t = tok13a(g, t, tn, &tn);
+	else if (s->tok == TOK_INTL)
+		t = tok_intl(g, t, tn, &tn);
+	else if (s->tok == TOK_ZH)
+		t = tok_zh(g, t, tn, &tn);
 	uint32_t *ids = ng_alloc(g, (tn + 1) * sizeof *ids);
 	size_t k = 0;
 	pos = 0;
