@@ -79,6 +79,38 @@ JSON
 	diff whole merged
 }
 
+@test "rouge bootstrap=N,seed=S: BootstrapAggregator's low/mid/high in the summary, the same from merged shards" {
+	corpus > in.jsonl
+	m='-m rougeL:bootstrap=1000,seed=7 -m rouge1:bootstrap=500'
+	qa-score --summary $m in.jsonl | jq -c 'select(.scope == "overall") | [.metric, .corpus_details]' | sort > whole
+	[ "$(wc -l < whole)" -eq 2 ]
+	head -n 2 in.jsonl > s1.jsonl
+	tail -n +3 in.jsonl > s2.jsonl
+	{ qa-score --summary $m s1.jsonl; qa-score --summary $m s2.jsonl; } > shards
+	qa-score --merge shards | jq -c 'select(.scope == "overall") | [.metric, .corpus_details]' | sort > merged
+	# The draws are the same (the items are sorted first); the means are sums of
+	# doubles, which may differ in the last digit with the order of adding.
+	diff <(jq -c '[.[0], .[1].bootstrap]' whole) <(jq -c '[.[0], .[1].bootstrap]' merged)
+	o=$(jq -c 'select(.[0] == "rougeL") | .[1]' whole)
+	jq -e '.bootstrap.resamples == 1000 and .bootstrap.seed == 7' <<<"$o"
+	jq -e '.bootstrap as $b | all("precision", "recall", "fmeasure"; . as $k |
+		$b.low[$k] <= $b.mid[$k] and $b.mid[$k] <= $b.high[$k] and $b.low[$k] < $b.high[$k])' <<<"$o"
+	jq -e '.bootstrap.low.fmeasure <= .fmeasure and .fmeasure <= .bootstrap.high.fmeasure' <<<"$o"
+	# The seed decides the draws: the same seed, the same figures; another, others.
+	again=$(qa-score --summary -m rougeL:bootstrap=1000,seed=7 in.jsonl | jq -c 'select(.scope == "overall") | .corpus_details')
+	[ "$again" = "$o" ]
+	other=$(qa-score --summary -m rougeL:bootstrap=1000,seed=8 in.jsonl | jq -c 'select(.scope == "overall") | .corpus_details.bootstrap')
+	[ "$other" != "$(jq -c .bootstrap <<<"$o")" ]
+	# Items all alike: every resample's mean is theirs.
+	for i in 1 2 3; do echo '{"response":{"text":"a b c d"},"expected":"a b x y"}'; done |
+		qa-score --summary -m rougeL:bootstrap=200 | jq -e 'select(.scope == "overall") | .corpus_details.bootstrap |
+		[.low.fmeasure, .mid.fmeasure, .high.fmeasure] == [0.5, 0.5, 0.5]'
+	# Off by default: no items in the statistics.
+	qa-score --summary -m rougeL in.jsonl | jq -e 'select(.scope == "overall") | (.corpus_details | has("bootstrap") | not) and (.stats | keys == ["fmeasure","n","precision","recall"])'
+	run_usage qa-score -m rougeL:bootstrap=-1 in.jsonl
+	assert_stderr --partial 'bootstrap: an integer from 0 to 100000'
+}
+
 @test "chrf and chrfpp: one file, two names; chrF++ adds word orders" {
 	echo '{"response":{"text":"The cat sat on the mat."},"expected":"The cat is on the mat."}' > one.jsonl
 	run_ok qa-score -m chrf -m chrfpp one.jsonl

@@ -15,8 +15,10 @@
  * corpus figures are the plain means of per-record P, R and F (details.stats
  * carries them to the summary).  See qa-rouge(7).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <qa/plugin.h>
@@ -35,7 +37,11 @@ struct state {
 	int tokens;	/* show the prediction's tokens in details */
 	struct ng ng;
 	struct ratio_memo *memo;	/* fmt_memo's, made on first use */
-	double svals[4];	/* the last record's details.stats, for stats() */
+	double svals[5];	/* the last record's details.stats, for stats() */
+	const char *snames[5];
+	char item[112];	/* the bootstrap's "item:P,R,F" */
+	long boot;	/* resamples of BootstrapAggregator's low/mid/high; 0: none */
+	double seed;
 };
 
 /* A text's tokens as ids of the record (ngram.h), and where they are; all the record's scratch. */
@@ -71,10 +77,22 @@ static int init_kind(const qa_json *o, void **state, char **err, enum kind k)
 				return -1;
 			}
 			s->tokens = b;
+		} else if (strcmp(key, "bootstrap") == 0 || strcmp(key, "seed") == 0) {
+			double d;
+			long hi = key[0] == 'b' ? 100000 : 4294967295;
+			if (H->number(o, key, &d) < 0 || d != floor(d) || d < 0 || d > (double)hi) {
+				*err = H->format("%s: an integer from 0 to %ld", key, hi);
+				return -1;
+			}
+			if (key[0] == 'b')
+				s->boot = (long)d;
+			else
+				s->seed = d;
 		} else if (strcmp(key, "split_summaries") == 0 && H->boolean(o, "split_summaries") == 0) {
 			continue;	/* the default: sentences are lines */
 		} else {
-			*err = H->format("unknown option '%s' (use_stemmer, tokens; split_summaries can only be false)",
+			*err = H->format("unknown option '%s' (use_stemmer, tokens, bootstrap, seed; split_summaries "
+			    "can only be false)",
 			    key);
 			return -1;
 		}
@@ -417,8 +435,15 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 		H->text_add(&d, slead[i], strlen(slead[i]));
 		H->text_add(&d, prf[i], strlen(prf[i]));
 	}
+	if (s->boot) {
+		/* The record's P, R and F as a name counted once: the summary's sums keep every item for the bootstrap. */
+		snprintf(s->item, sizeof s->item, "item:%s,%s,%s", prf[0], prf[1], prf[2]);
+		H->text_add(&d, ",\"", 2);
+		H->text_add(&d, s->item, strlen(s->item));
+		H->text_add(&d, "\":1", 3);
+	}
 	H->text_add(&d, "}}", 2);
-	s->svals[0] = 1, s->svals[1] = best.p, s->svals[2] = best.r, s->svals[3] = best.f;
+	s->svals[0] = 1, s->svals[1] = best.p, s->svals[2] = best.r, s->svals[3] = best.f, s->svals[4] = 1;
 	out->details = d.p;
 	return 0;
 }
@@ -429,17 +454,92 @@ static const char *const stat_names[4] = { "n", "precision", "recall", "fmeasure
 static size_t stats(void *st, const char *const **names, const double **values)
 {
 	struct state *s = st;
-	*names = stat_names;
+	memcpy(s->snames, stat_names, sizeof stat_names);
+	s->snames[4] = s->item;
+	*names = s->snames;
 	*values = s->svals;
-	return 4;
+	return s->boot ? 5 : 4;
 }
 
-/* The corpus figure is the plain mean (rouge-score's BootstrapAggregator mid only approximates it). */
+static int by_prf(const void *a, const void *b)
+{
+	const double *x = a, *y = b;
+	for (int i = 0; i < 3; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* splitmix64: the resamples' draws, from the seed. */
+static uint64_t next_rand(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* np.percentile's default (linear) of sorted x[0..n) at q percent. */
+static double percentile(const double *x, size_t n, double q)
+{
+	double pos = q / 100 * (double)(n - 1);
+	size_t lo = (size_t)pos;
+	if (lo + 1 >= n)
+		return x[n - 1];
+	return x[lo] + (x[lo + 1] - x[lo]) * (pos - (double)lo);
+}
+
+/*
+ * BootstrapAggregator's low/mid/high: s->boot resamples of the items with
+ * replacement, each's mean P, R and F, and their 2.5th, 50th and 97.5th
+ * percentiles.  The items are sorted first, so that a merge of shards
+ * draws what one run draws.  The draws are qa's (splitmix64 from seed),
+ * not numpy's: the same figures for the same seed, not rouge-score's.
+ */
+static void bootstrap(const struct state *s, double *items, size_t n, struct qa_text *d)
+{
+	qsort(items, n, 3 * sizeof *items, by_prf);
+	double *means = H->alloc(3 * (size_t)s->boot * sizeof *means);
+	uint64_t x = (uint64_t)s->seed;
+	for (long b = 0; b < s->boot; b++) {
+		double sum[3] = { 0, 0, 0 };
+		for (size_t i = 0; i < n; i++) {
+			size_t k = (size_t)((double)(next_rand(&x) >> 11) * 0x1.0p-53 * (double)n);
+			for (int c = 0; c < 3; c++)
+				sum[c] += items[3 * k + c];
+		}
+		for (int c = 0; c < 3; c++)
+			means[(size_t)c * (size_t)s->boot + (size_t)b] = sum[c] / (double)n;
+	}
+	static const char *const what[3] = { "precision", "recall", "fmeasure" };
+	static const double q[3] = { 2.5, 50, 97.5 };
+	static const char *const at[3] = { "low", "mid", "high" };
+	for (int c = 0; c < 3; c++)
+		qsort(means + (size_t)c * (size_t)s->boot, (size_t)s->boot, sizeof *means, by_value);
+	H->text_printf(d, ",\"bootstrap\":{\"resamples\":%ld,\"seed\":%.0f", s->boot, s->seed);
+	for (int k = 0; k < 3; k++) {
+		H->text_printf(d, ",\"%s\":{", at[k]);
+		for (int c = 0; c < 3; c++)
+			H->text_printf(d, "%s\"%s\":%.17g", c ? "," : "", what[c],
+			    percentile(means + (size_t)c * (size_t)s->boot, (size_t)s->boot, q[k]));
+		H->text_add(d, "}", 1);
+	}
+	H->text_add(d, "}", 1);
+	H->free(means);
+}
+
 static int corpus(void *st, const char *const *names, const double *sums, size_t n, double *score_out,
     char **details)
 {
-	(void)st;
+	struct state *s = st;
 	double cnt = 0, p = 0, r = 0, f = 0;
+	size_t nitems = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(names[i], "n") == 0)
 			cnt = sums[i];
@@ -449,12 +549,33 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 			r = sums[i];
 		else if (strcmp(names[i], "fmeasure") == 0)
 			f = sums[i];
+		else if (strncmp(names[i], "item:", 5) == 0 && sums[i] >= 1 && sums[i] < 1e9)
+			nitems += (size_t)sums[i];
 	}
 	if (cnt <= 0)
 		return -1;
 	*score_out = f / cnt;
-	*details = H->format("{\"precision\":%.17g,\"recall\":%.17g,\"fmeasure\":%.17g}", p / cnt, r / cnt,
-	    f / cnt);
+	struct qa_text d = { 0 };
+	H->text_printf(&d, "{\"precision\":%.17g,\"recall\":%.17g,\"fmeasure\":%.17g", p / cnt, r / cnt, f / cnt);
+	if (s->boot && nitems) {
+		/* Each item as many times as it was counted: sums of a name are how many records had it. */
+		double *items = H->alloc(3 * nitems * sizeof *items);
+		size_t k = 0;
+		for (size_t i = 0; i < n && k < nitems; i++) {
+			if (strncmp(names[i], "item:", 5) != 0 || !(sums[i] >= 1 && sums[i] < 1e9))
+				continue;
+			double v[3];
+			char *e = (char *)names[i] + 5;
+			for (int c = 0; c < 3; c++)
+				v[c] = strtod(e + (c > 0), &e);
+			for (size_t m = 0; m < (size_t)sums[i] && k < nitems; m++, k++)
+				memcpy(items + 3 * k, v, sizeof v);
+		}
+		bootstrap(s, items, k, &d);
+		H->free(items);
+	}
+	H->text_add(&d, "}", 1);
+	*details = d.p;
 	return 0;
 }
 
