@@ -512,6 +512,40 @@ static const char *next_word(const char *s, size_t n, size_t *pos, size_t *w, in
 	return s + i;
 }
 
+static int alnum_ascii(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/*
+ * The end of the run of ASCII letters and digits at s[j..n): eight bytes
+ * at a time where the bytes are little-endian in a word (a byte is in a
+ * range when adding what brings the range's bottom to 0x80 sets its high
+ * bit and adding what brings the top past 0x7f does not; high bits are
+ * cleared first so that no sum carries into the next byte).  A word's end
+ * is then found without a branch per byte.
+ */
+static size_t alnum_run(const char *s, size_t j, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (defined(__GNUC__) || defined(__clang__))
+	const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+	for (; j + 8 <= n; j += 8) {
+		uint64_t x, v, lo;
+		memcpy(&x, s + j, 8);
+		v = x & ~high;
+		lo = v | 0x20 * ones;
+		uint64_t let = (lo + (0x80 - 'a') * ones) & ~(lo + (0x7f - 'z') * ones);
+		uint64_t dig = (v + (0x80 - '0') * ones) & ~(v + (0x7f - '9') * ones);
+		uint64_t other = ~((let | dig) & ~x) & high;
+		if (other)
+			return j + (size_t)__builtin_ctzll(other) / 8;
+	}
+#endif
+	while (j < n && alnum_ascii((unsigned char)s[j]))
+		j++;
+	return j;
+}
+
 /*
  * Text with no byte cls[] marks 2 split on ASCII whitespace, its words'
  * ids into ids[]; -1 at the first marked byte (the long way, then).
@@ -528,7 +562,7 @@ static long split_fast(struct ng *g, const unsigned char *cls, const char *in, s
 		if (c == 2)
 			return -1;
 		size_t j = i + 1;
-		while (j < n && (c = cls[(unsigned char)in[j]]) == 0)
+		while ((j = alnum_run(in, j, n)) < n && (c = cls[(unsigned char)in[j]]) == 0)
 			j++;
 		if (j < n && c == 2)
 			return -1;
@@ -797,6 +831,7 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 	size_t nh;
 	uint32_t *hyp = segment(s, in->answer, in->answer_len, &nh);
 	uint32_t *hg = ng_grams(g, hyp, nh, s->order);
+	ng_freeze(g);	/* the references' grams only count where the hypothesis has them */
 	st.sys_len = (double)nh;
 	for (int n = 0; n < s->order; n++)
 		st.total[n] = nh >= (size_t)n + 1 ? (double)(nh - (size_t)n) : 0;

@@ -235,6 +235,7 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 	size_t nref = 0;
 	struct seg h, *refs = ng_alloc(&s->ng, (in->nrefs + 1) * sizeof *refs);
 	segment(s, in->answer, in->answer_len, &h);
+	ng_freeze(&s->ng);	/* the references' grams only count where the hypothesis has them */
 	for (size_t r = 0; r < in->nrefs; r++) {
 		/* sacreBLEU drops empty references (unless there is nothing else). */
 		if (nonempty && in->ref_lens[r] == 0)

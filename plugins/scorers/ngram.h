@@ -10,6 +10,10 @@
  * up by one 64-bit key and grams compare as integers.  Counts are then
  * arrays indexed by gram id: Counter & Counter (clipped matches) is one
  * pass over each side, with no sorting and no per-gram hashing of text.
+ * Once the hypothesis is in, ng_freeze() makes the references only look
+ * up: a unit or gram the hypothesis lacks can match nothing, so it gets
+ * the dead id (NG_DEAD, gram id 1, whose hypothesis count stays 0), and a
+ * gram whose prefix is dead is dead without a look-up.
  * Tables and buffers are kept from record to record (a generation number
  * empties them), and a record's scratch comes from an arena reset at
  * ng_begin(): no malloc per record once the sizes have settled.
@@ -19,6 +23,9 @@
 
 #include <stdint.h>
 #include <string.h>
+
+#define NG_DEAD UINT32_MAX	/* a unit the hypothesis lacks, after ng_freeze() */
+#define NG_DEAD_GRAM 1u	/* a gram of one */
 
 struct ng_uslot {
 	uint64_t h;	/* ng_key() */
@@ -43,6 +50,7 @@ struct ng {
 	size_t ucap, gcap;	/* powers of two */
 	int ushift, gshift;
 	uint32_t gen, nu, ngr;	/* ids handed out this record: units, grams of order 2 and up */
+	int frozen;	/* look-ups only: ng_freeze() */
 	uint32_t *ch, *cc, *cm;	/* counts by gram id: hypothesis, this reference, best reference */
 	size_t ccap;
 	struct ng_blk *blk;
@@ -86,6 +94,7 @@ static inline void ng_begin(struct ng *g)
 	for (struct ng_blk *b = g->blk; b; b = b->next)
 		b->used = 0;
 	g->nu = g->ngr = 0;
+	g->frozen = 0;
 	if (++g->gen == 0) {	/* wrapped: every slot's stamp could look current */
 		if (g->us)
 			memset(g->us, 0, g->ucap * sizeof *g->us);
@@ -171,6 +180,8 @@ static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
 	for (;; k = (k + 1) & mask) {
 		struct ng_uslot *s = &g->us[k];
 		if (s->gen != g->gen) {
+			if (g->frozen)
+				return NG_DEAD;
 			*s = (struct ng_uslot){ h, p, (uint32_t)n, g->nu, g->gen };
 			return g->nu++;
 		}
@@ -204,7 +215,8 @@ static inline void ng_grow_grams(struct ng *g, size_t want)
  * The gram ids of every order 1..order of the units ids[0..n): order k's
  * at [(k - 1) * n, (k - 1) * n + n - k + 1) of the array returned (the
  * record's scratch).  A unigram's id is twice its unit's; a longer gram's
- * is odd, handed out in the table by (its prefix's id, its last unit).
+ * is odd from 3 on, handed out in the table by (its prefix's id, its last
+ * unit); 1 is the dead gram.
  */
 static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, int order)
 {
@@ -215,17 +227,26 @@ static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, in
 	size_t mask = g->gcap - 1;
 	if (order >= 1)
 		for (size_t i = 0; i < n; i++)
-			out[i] = 2 * ids[i];
+			out[i] = ids[i] == NG_DEAD ? NG_DEAD_GRAM : 2 * ids[i];
 	for (int k = 2; k <= order; k++) {
 		uint32_t *lv = out + (size_t)(k - 1) * n;
 		const uint32_t *prev = lv - n;
 		for (size_t i = 0; i + (size_t)k <= n; i++) {
-			uint64_t key = (uint64_t)prev[i] << 32 | ids[i + (size_t)k - 1];
+			uint32_t last = ids[i + (size_t)k - 1];
+			if (prev[i] == NG_DEAD_GRAM || last == NG_DEAD) {
+				lv[i] = NG_DEAD_GRAM;
+				continue;
+			}
+			uint64_t key = (uint64_t)prev[i] << 32 | last;
 			size_t s = ng_slot(key, g->gshift);
 			for (;; s = (s + 1) & mask) {
 				struct ng_gslot *e = &g->gs[s];
 				if (e->gen != g->gen) {
-					*e = (struct ng_gslot){ key, 2 * g->ngr + 1, g->gen };
+					if (g->frozen) {
+						lv[i] = NG_DEAD_GRAM;
+						break;
+					}
+					*e = (struct ng_gslot){ key, 2 * g->ngr + 3, g->gen };
 					g->ngr++;
 					lv[i] = e->id;
 					break;
@@ -240,10 +261,16 @@ static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, in
 	return out;
 }
 
+/* From here on, units and grams the hypothesis lacks are dead (see the top). */
+static inline void ng_freeze(struct ng *g)
+{
+	g->frozen = 1;
+}
+
 /* Zeroed counts for every gram id handed out so far: call after the last ng_grams() of a record. */
 static inline void ng_counts(struct ng *g)
 {
-	size_t lim = 2 * (size_t)(g->nu > g->ngr ? g->nu : g->ngr) + 2;	/* past the largest id */
+	size_t lim = 2 * (size_t)(g->nu > g->ngr ? g->nu : g->ngr) + 4;	/* past the largest id */
 	if (g->ccap < lim) {
 		size_t cap = g->ccap ? g->ccap : 256;
 		while (cap < lim)
