@@ -566,7 +566,7 @@ static long split_fast(struct ng *g, const unsigned char *cls, const char *in, s
 			j++;
 		if (j < n && c == 2)
 			return -1;
-		ids[k++] = ng_unit(g, in + i, j - i);
+		ids[k++] = ng_unit_in(g, in + i, j - i, in + n);
 		i = j;
 	}
 	return (long)k;

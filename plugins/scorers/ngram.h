@@ -104,27 +104,28 @@ static inline void ng_begin(struct ng *g)
 	}
 }
 
-static inline uint32_t ng_load32(const char *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
 /*
- * A unit's key: for up to 8 bytes, the bytes themselves packed into 64
- * bits without reading past them (two overlapping loads, or three bytes),
- * which with the length names the unit exactly; longer ones, a hash that
- * memcmp then confirms.
+ * A unit's key: for up to 8 bytes, the bytes themselves, zero-padded into
+ * 64 bits (which with the length names the unit exactly); longer ones, a
+ * hash that memcmp then confirms.  Bytes up to `end` may be read: a word
+ * with 8 of them ahead is one load and a mask, no branch on its length.
  */
-static inline uint64_t ng_key(const char *p, size_t n)
+static inline uint64_t ng_key(const char *p, size_t n, const char *end)
 {
-	if (n >= 4 && n <= 8)
-		return ng_load32(p) | (uint64_t)ng_load32(p + n - 4) << 32;
-	if (n < 4)
-		return n ? (unsigned char)p[0] | (unsigned)(unsigned char)p[n / 2] << 8 |
-		    (unsigned)(unsigned char)p[n - 1] << 16 : 0;
-	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull, w;
+	uint64_t w = 0;
+	if (n <= 8) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (end - p >= 8 && n) {
+			memcpy(&w, p, 8);
+			return w & (~0ull >> (64 - 8 * n));
+		}
+#endif
+		(void)end;
+		for (size_t i = 0; i < n; i++)
+			((unsigned char *)&w)[i] = (unsigned char)p[i];
+		return w;
+	}
+	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
 	for (; n > 8; p += 8, n -= 8) {
 		memcpy(&w, p, 8);
 		h = (h ^ w) * 0xff51afd7ed558ccdull;
@@ -170,12 +171,15 @@ static inline void ng_grow_units(struct ng *g, size_t want)
 	g->ushift = 64 - bits;
 }
 
-/* The id of unit p[0..n) in this record; p must stay valid until ng_begin(). */
-static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
+/*
+ * The id of unit p[0..n) in this record (bytes up to end readable); p
+ * must stay valid until ng_begin().
+ */
+static inline uint32_t ng_unit_in(struct ng *g, const char *p, size_t n, const char *end)
 {
 	if (2 * ((size_t)g->nu + 1) > g->ucap)
 		ng_grow_units(g, (size_t)g->nu + 1);
-	uint64_t h = ng_key(p, n) + n;
+	uint64_t h = ng_key(p, n, end) + n;
 	size_t k = ng_slot(h, g->ushift), mask = g->ucap - 1;
 	for (;; k = (k + 1) & mask) {
 		struct ng_uslot *s = &g->us[k];
@@ -188,6 +192,11 @@ static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
 		if (s->h == h && s->n == n && (n <= 8 || memcmp(s->p, p, n) == 0))
 			return s->id;
 	}
+}
+
+static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
+{
+	return ng_unit_in(g, p, n, p + n);
 }
 
 static inline void ng_grow_grams(struct ng *g, size_t want)
