@@ -684,28 +684,32 @@ static double compute(const struct state *s, const struct bstats *st, int effect
 static const char *const stat_names[] = { "sys_len", "ref_len", "c1", "c2", "c3", "c4", "c5", "c6",
 	"c7", "c8", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8" };
 
-/* The digits of 0..999, made once: most counts are small. */
-static char small_int[1000][4];
+/* The digits of 0..999 and how many, made once: most counts are small. */
+static struct {
+	char d[3];
+	unsigned char n;
+} small_int[1000];
 
 static void small_init(void)
 {
-	for (int i = 0; i < 1000; i++)
-		snprintf(small_int[i], sizeof small_int[i], "%d", i);
+	for (int i = 0; i < 1000; i++) {
+		char t[8];
+		int n = snprintf(t, sizeof t, "%d", i);
+		memcpy(small_int[i].d, t, 3);
+		small_int[i].n = (unsigned char)n;
+	}
 }
 
-/* A whole number's digits at p; returns the end.  Counts are whole: faster than printf's %g. */
+/*
+ * A whole number's digits at p; returns the end.  Counts are whole: faster
+ * than printf's %g.  A small one is four bytes copied whatever its length
+ * (what follows overwrites the rest; p has room), so no branch on it.
+ */
 static char *put_int(char *p, double v)
 {
 	if (v >= 0 && v < 1000) {
-		const char *d = small_int[(int)v];
-		p[0] = d[0];
-		if (!d[1])
-			return p + 1;
-		p[1] = d[1];
-		if (!d[2])
-			return p + 2;
-		p[2] = d[2];
-		return p + 3;
+		memcpy(p, &small_int[(int)v], 4);
+		return p + small_int[(int)v].n;
 	}
 	char tmp[24];
 	unsigned long long u = v < 0 ? (unsigned long long)-v : (unsigned long long)v;
