@@ -35,6 +35,7 @@ struct state {
 	int lowercase, effective_order, order;
 	struct ng ng;
 	struct memo *prec_memo, *bp_memo;	/* details_of's */
+	double *logs;	/* compute()'s, LOGMEMO x LOGMEMO */
 	/* The last record's details.stats as numbers, for the stats() callback. */
 	const char *snames[2 + 2 * MAXN];
 	double svals[2 + 2 * MAXN];
@@ -144,6 +145,7 @@ static void fini(void *st)
 	ng_free(&s->ng);
 	H->free(s->prec_memo);
 	H->free(s->bp_memo);
+	H->free(s->logs);
 	H->free(s);
 }
 
@@ -636,7 +638,11 @@ struct bstats {
 };
 
 /* BLEU.compute_bleu() of sacreBLEU, on copies of the counts (add-k changes them). */
-static double compute(const struct state *s, const struct bstats *st, int effective, double *prec, double *bp_out)
+#define LOGMEMO 64
+
+/* logs: log(100 c / t) by c * LOGMEMO + t, 0 until first use, or NULL. */
+static double compute(const struct state *s, const struct bstats *st, int effective, double *prec, double *bp_out,
+    double *logs)
 {
 	double correct[MAXN], total[MAXN];
 	memcpy(correct, st->correct, sizeof correct);
@@ -676,8 +682,19 @@ static double compute(const struct state *s, const struct bstats *st, int effect
 		}
 	}
 	double sum = 0;
-	for (int i = 0; i < eff; i++)
-		sum += prec[i] == 0.0 ? -9999999999.0 : log(prec[i]);
+	for (int i = 0; i < eff; i++) {
+		double c = correct[i], t = total[i];
+		if (prec[i] == 0.0)
+			sum += -9999999999.0;
+		else if (logs && c < LOGMEMO && t < LOGMEMO && c == (int)c && t == (int)t && prec[i] == 100. * c / t) {
+			/* A sentence's few small counts repeat: their logs are looked up, and are log()'s. */
+			double *l = &logs[(int)c * LOGMEMO + (int)t];
+			if (*l == 0)
+				*l = log(prec[i]);
+			sum += *l;
+		} else
+			sum += log(prec[i]);
+	}
 	return bp * exp(sum / eff);
 }
 
@@ -827,6 +844,8 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 		s->bp_memo = H->alloc(sizeof *s->bp_memo);
 		memset(s->prec_memo, 0, sizeof *s->prec_memo);
 		memset(s->bp_memo, 0, sizeof *s->bp_memo);
+		s->logs = H->alloc(LOGMEMO * LOGMEMO * sizeof *s->logs);
+		memset(s->logs, 0, LOGMEMO * LOGMEMO * sizeof *s->logs);
 	}
 	struct ng *g = &s->ng;
 	ng_begin(g);
@@ -887,7 +906,7 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 		s->snames[s->ns] = stat_names[10 + i], s->svals[s->ns++] = st.total[i];
 	}
 	double prec[MAXN], bp;
-	out->score = compute(s, &st, s->effective_order, prec, &bp);
+	out->score = compute(s, &st, s->effective_order, prec, &bp, s->logs);
 	struct qa_text d = { 0 };
 	details_of(s, &st, prec, bp, &d, 1);
 	out->details = d.p;
@@ -923,7 +942,7 @@ static int corpus(void *st_, const char *const *names, const double *sums, size_
 	}
 	double prec[MAXN], bp;
 	/* corpus_score(): sacreBLEU's BLEU() default, no effective order. */
-	*score_out = compute(s, &st, 0, prec, &bp);
+	*score_out = compute(s, &st, 0, prec, &bp, NULL);
 	struct qa_text d = { 0 };
 	details_of(s, &st, prec, bp, &d, 0);
 	*details = d.p;

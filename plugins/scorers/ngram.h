@@ -24,6 +24,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* What runs per unit is inlined into its callers' loops where the compiler allows asking. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NG_INLINE inline __attribute__((always_inline))
+#else
+#define NG_INLINE inline
+#endif
+
 #define NG_DEAD UINT32_MAX	/* a unit the hypothesis lacks, after ng_freeze() */
 #define NG_DEAD_GRAM 1u	/* a gram of one */
 
@@ -110,7 +117,7 @@ static inline void ng_begin(struct ng *g)
  * hash that memcmp then confirms.  Bytes up to `end` may be read: a word
  * with 8 of them ahead is one load and a mask, no branch on its length.
  */
-static inline uint64_t ng_key(const char *p, size_t n, const char *end)
+static NG_INLINE uint64_t ng_key(const char *p, size_t n, const char *end)
 {
 	uint64_t w = 0;
 	if (n <= 8) {
@@ -175,7 +182,7 @@ static inline void ng_grow_units(struct ng *g, size_t want)
  * The id of unit p[0..n) in this record (bytes up to end readable); p
  * must stay valid until ng_begin().
  */
-static inline uint32_t ng_unit_in(struct ng *g, const char *p, size_t n, const char *end)
+static NG_INLINE uint32_t ng_unit_in(struct ng *g, const char *p, size_t n, const char *end)
 {
 	if (2 * ((size_t)g->nu + 1) > g->ucap)
 		ng_grow_units(g, (size_t)g->nu + 1);
