@@ -175,6 +175,17 @@ JSON
 	assert_stderr --partial "is not one of 13a, none, char, intl, zh"
 }
 
+@test "bleu, chrf, rouge: details qa-score copies unread (QA_DETAILS_VALID) are JSON whatever the text" {
+	printf '%s\n' '{"response":{"text":"a \"quoted\" \\ back\\slash\ttab \u0001 ctl é 中文"},"expected":["\"quoted\" a","\\"]}' \
+		'{"response":{"text":""},"expected":"x"}' '{"response":{"text":"x"},"expected":""}' \
+		'{"response":{"text":"\u2028 \ud83d\ude00 end."},"expected":"\ud83d\ude00 end ."}' > odd.jsonl
+	m='-m bleu -m bleu:tokenize=intl,as=bi -m bleu:tokenize=zh,as=bz -m chrf -m chrfpp -m rouge1:tokens=true -m rougeLsum:bootstrap=10'
+	run_ok qa-score $m odd.jsonl
+	jq -s -e 'length == 4' <<<"$output"
+	[ "$(jq -c '.details | keys' <<<"$output" | sort -u)" = '["bi","bleu","bz","chrf","chrfpp","rouge1","rougeLsum"]' ]
+	jq -e '.details.rouge1.tokens == ["a","quoted","back","slash","tab","ctl"]' <<<"$(head -n 1 <<<"$output")"
+}
+
 @test "f1: past max_labels distinct labels the rarest are one class [other], with a warning; accuracy stays exact" {
 	{
 		for i in $(seq 10); do echo '{"response":{"text":"a"},"expected":"a"}'; done
