@@ -115,6 +115,12 @@ $(BUILD)/lib/qa/plugins/rouge2.so $(BUILD)/lib/qa/plugins/rougeL.so \
 $(BUILD)/lib/qa/plugins/rougeLsum.so: $(BUILD)/lib/qa/plugins/rouge1.so
 	ln -sf rouge1.so $@
 
+# The n-gram ids bleu, chrf and rouge share (included, not a plugin).
+$(BUILD)/lib/qa/plugins/bleu.so $(BUILD)/lib/qa/plugins/chrf.so \
+$(BUILD)/lib/qa/plugins/rouge1.so: plugins/scorers/ngram.h
+# bleu's intl tokenizer reads Unicode categories from utf8proc.
+$(BUILD)/lib/qa/plugins/bleu.so: ALL_LDFLAGS += -lutf8proc
+
 # tests/14-porter.bats: the stemmer alone, word by word against python3-nltk.
 unit: $(BUILD)/tests/porter-stem
 $(BUILD)/tests/porter-stem: tests/porter/stem.c $(PORTER)

@@ -79,6 +79,38 @@ JSON
 	diff whole merged
 }
 
+@test "rouge bootstrap=N,seed=S: BootstrapAggregator's low/mid/high in the summary, the same from merged shards" {
+	corpus > in.jsonl
+	m='-m rougeL:bootstrap=1000,seed=7 -m rouge1:bootstrap=500'
+	qa-score --summary $m in.jsonl | jq -c 'select(.scope == "overall") | [.metric, .corpus_details]' | sort > whole
+	[ "$(wc -l < whole)" -eq 2 ]
+	head -n 2 in.jsonl > s1.jsonl
+	tail -n +3 in.jsonl > s2.jsonl
+	{ qa-score --summary $m s1.jsonl; qa-score --summary $m s2.jsonl; } > shards
+	qa-score --merge shards | jq -c 'select(.scope == "overall") | [.metric, .corpus_details]' | sort > merged
+	# The draws are the same (the items are sorted first); the means are sums of
+	# doubles, which may differ in the last digit with the order of adding.
+	diff <(jq -c '[.[0], .[1].bootstrap]' whole) <(jq -c '[.[0], .[1].bootstrap]' merged)
+	o=$(jq -c 'select(.[0] == "rougeL") | .[1]' whole)
+	jq -e '.bootstrap.resamples == 1000 and .bootstrap.seed == 7' <<<"$o"
+	jq -e '.bootstrap as $b | all("precision", "recall", "fmeasure"; . as $k |
+		$b.low[$k] <= $b.mid[$k] and $b.mid[$k] <= $b.high[$k] and $b.low[$k] < $b.high[$k])' <<<"$o"
+	jq -e '.bootstrap.low.fmeasure <= .fmeasure and .fmeasure <= .bootstrap.high.fmeasure' <<<"$o"
+	# The seed decides the draws: the same seed, the same figures; another, others.
+	again=$(qa-score --summary -m rougeL:bootstrap=1000,seed=7 in.jsonl | jq -c 'select(.scope == "overall") | .corpus_details')
+	[ "$again" = "$o" ]
+	other=$(qa-score --summary -m rougeL:bootstrap=1000,seed=8 in.jsonl | jq -c 'select(.scope == "overall") | .corpus_details.bootstrap')
+	[ "$other" != "$(jq -c .bootstrap <<<"$o")" ]
+	# Items all alike: every resample's mean is theirs.
+	for i in 1 2 3; do echo '{"response":{"text":"a b c d"},"expected":"a b x y"}'; done |
+		qa-score --summary -m rougeL:bootstrap=200 | jq -e 'select(.scope == "overall") | .corpus_details.bootstrap |
+		[.low.fmeasure, .mid.fmeasure, .high.fmeasure] == [0.5, 0.5, 0.5]'
+	# Off by default: no items in the statistics.
+	qa-score --summary -m rougeL in.jsonl | jq -e 'select(.scope == "overall") | (.corpus_details | has("bootstrap") | not) and (.stats | keys == ["fmeasure","n","precision","recall"])'
+	run_usage qa-score -m rougeL:bootstrap=-1 in.jsonl
+	assert_stderr --partial 'bootstrap: an integer from 0 to 100000'
+}
+
 @test "chrf and chrfpp: one file, two names; chrF++ adds word orders" {
 	echo '{"response":{"text":"The cat sat on the mat."},"expected":"The cat is on the mat."}' > one.jsonl
 	run_ok qa-score -m chrf -m chrfpp one.jsonl
@@ -122,6 +154,60 @@ JSON
 		qa-score -m '{"name":"f1","pattern":"Label: (\\w)"}' | jq -se '.[0].scores.f1 == 1 and .[1].invalid == ["f1"] and .[1].details.f1.label == "[invalid]"'
 	run_usage qa-score -m f1:zero_division=2 in.jsonl
 	assert_stderr --partial 'zero_division: "warn", 0 or 1'
+}
+
+@test "bleu: tokenize intl and zh split as sacreBLEU's tokenizers (python3-regex) do" {
+	# Each text tokenized by tests/data/sacrebleu_tok.py and scored with
+	# tokenize=none must give the statistics qa's own tokenizer gives.
+	for m in intl zh; do
+		/usr/bin/python3 "$BATS_TEST_DIRNAME/data/sacrebleu_tok.py" $m < "$BATS_TEST_DIRNAME/data/bleu-tokenize.jsonl" > tok.jsonl
+		f='[.scores.bleu, .details.bleu.counts, .details.bleu.totals, .details.bleu.sys_len, .details.bleu.ref_len]'
+		own=$(qa-score -m bleu:tokenize=$m "$BATS_TEST_DIRNAME/data/bleu-tokenize.jsonl" | jq -c "$f")
+		ref=$(qa-score -m bleu:tokenize=none tok.jsonl | jq -c "$f")
+		[ "$(wc -l <<<"$own")" -eq 8 ]
+		[ "$own" = "$ref" ]
+		# These texts are ones where the choice of tokenizer shows.
+		[ "$own" != "$(qa-score -m bleu "$BATS_TEST_DIRNAME/data/bleu-tokenize.jsonl" | jq -c "$f")" ]
+	done
+	# The zh ranges as Python compares them: '\u20000'..'\u2a6d6' holds U+2A6D, not U+2A6E.
+	echo '{"response":{"text":"a\u2a6db c\u2a6ed"},"expected":"x"}' | qa-score -m bleu:tokenize=zh | jq -e '.details.bleu.sys_len == 4'
+	run_usage qa-score -m bleu:tokenize=ja one.jsonl
+	assert_stderr --partial "is not one of 13a, none, char, intl, zh"
+}
+
+@test "bleu, chrf, rouge: details qa-score copies unread (QA_DETAILS_VALID) are JSON whatever the text" {
+	printf '%s\n' '{"response":{"text":"a \"quoted\" \\ back\\slash\ttab \u0001 ctl é 中文"},"expected":["\"quoted\" a","\\"]}' \
+		'{"response":{"text":""},"expected":"x"}' '{"response":{"text":"x"},"expected":""}' \
+		'{"response":{"text":"\u2028 \ud83d\ude00 end."},"expected":"\ud83d\ude00 end ."}' > odd.jsonl
+	m='-m bleu -m bleu:tokenize=intl,as=bi -m bleu:tokenize=zh,as=bz -m chrf -m chrfpp -m rouge1:tokens=true -m rougeLsum:bootstrap=10'
+	run_ok qa-score $m odd.jsonl
+	jq -s -e 'length == 4' <<<"$output"
+	[ "$(jq -c '.details | keys' <<<"$output" | sort -u)" = '["bi","bleu","bz","chrf","chrfpp","rouge1","rougeLsum"]' ]
+	jq -e '.details.rouge1.tokens == ["a","quoted","back","slash","tab","ctl"]' <<<"$(head -n 1 <<<"$output")"
+}
+
+@test "f1: past max_labels distinct labels the rarest are one class [other], with a warning; accuracy stays exact" {
+	{
+		for i in $(seq 10); do echo '{"response":{"text":"a"},"expected":"a"}'; done
+		for i in $(seq 8); do echo '{"response":{"text":"b"},"expected":"b"}'; done
+		for i in $(seq 20); do echo "{\"response\":{\"text\":\"v$i\"},\"expected\":\"u$i\"}"; done
+	} > in.jsonl
+	run_ok qa-score --summary -m f1:max_labels=3 in.jsonl
+	assert_stderr --partial 'f1: 42 distinct labels, more than max_labels 3'
+	[ "$(grep -c 'distinct labels' <<<"$stderr")" -eq 1 ]
+	o=$(jq -c 'select(.scope == "overall") | .corpus_details' <<<"$output")
+	jq -e '.labels == ["[other]","a","b"] and .confusion == [[20,0,0],[0,10,0],[0,0,8]]' <<<"$o"
+	jq -e '.capped == {"max_labels":3,"distinct":42,"merged_into":"[other]"}' <<<"$o"
+	# The right answers are counted before merging: u1 vs v1 is wrong, though both are "[other]".
+	jq -e '.accuracy == 18 / 38 and .micro.f1 == 18 / 38 and .per_class.a.f1 == 1' <<<"$o"
+	# The default guard, 1000: 1,500 labels make a 1000 x 1000 matrix at most.
+	seq 1500 | awk '{ printf "{\"response\":{\"text\":\"p%d\"},\"expected\":\"g%d\"}\n", $1, $1 }' > many.jsonl
+	run_ok qa-score --summary -m f1 many.jsonl
+	jq -e 'select(.scope == "overall") | .corpus_details | (.labels | length) == 1000 and (.confusion | length) == 1000 and .capped.distinct == 3000' <<<"$output"
+	# Under the guard nothing is merged, and details say nothing of it.
+	qa-score --summary -m f1:max_labels=42 in.jsonl | jq -e 'select(.scope == "overall") | .corpus_details | (.labels | length) == 42 and (has("capped") | not)'
+	run_usage qa-score -m f1:max_labels=1 in.jsonl
+	assert_stderr --partial 'max_labels: an integer from 2 to 100000'
 }
 
 @test "qa-diff: corpus figures of both runs and a paired bootstrap of their delta" {

@@ -729,12 +729,13 @@ static struct {
 } F;
 
 /* --summary: one metric's score of a record into its task's sums and the overall ones. */
-static void summarize(struct run *r, struct inst *in, const struct qa_output *o, int called, const char *task)
+static void summarize(struct run *r, struct inst *in, const struct qa_output *o, int called, int parsed,
+    const char *task)
 {
-	/* Details parsed already: a perplexity scorer's sums, if these are one's. */
+	/* Details parsed already (unless vouched for): a perplexity scorer's sums, if these are one's. */
 	struct ppl_add pa, *ppl = NULL;
 	qa_json *d = r->scratch;
-	if (o->details && json_type(d, 0) == QA_OBJECT &&
+	if (parsed && json_type(d, 0) == QA_OBJECT &&
 	    json_num(d, json_member(d, 0, "sum_logprob", 11), &pa.ll) == 0 &&
 	    json_num(d, json_member(d, 0, "tokens", 6), &pa.tokens) == 0) {
 		if (json_num(d, json_member(d, 0, "words", 5), &pa.words) < 0)
@@ -748,8 +749,8 @@ static void summarize(struct run *r, struct inst *in, const struct qa_output *o,
 	const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
 	if (ops && o->details && QA_HAS(ops, stats) && ops->stats)
 		bs.n = ops->stats(in->state, &bs.names, &bs.values);
-	summary_add(task_get(task), in, o->score, o->invalid, ppl, o->details ? d : NULL, &bs);
-	summary_add(&overall, in, o->score, o->invalid, ppl, o->details ? d : NULL, &bs);
+	summary_add(task_get(task), in, o->score, o->invalid, ppl, parsed ? d : NULL, &bs);
+	summary_add(&overall, in, o->score, o->invalid, ppl, parsed ? d : NULL, &bs);
 }
 
 /* The record with scores, invalid, details and error spliced in. */
@@ -861,8 +862,16 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 					free(o.error);
 			}
 		}
-		if (called && !fail && o.details && (json_parse(r->scratch, o.details, strlen(o.details),
-		    &err, &off) < 0))
+		/*
+		 * Details are checked by parsing them, unless the scorer vouches for
+		 * them (QA_DETAILS_VALID) and nothing is read from them: the summary
+		 * of a scorer with stats() takes its numbers from that.
+		 */
+		const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
+		int has_stats = ops && QA_HAS(ops, stats) && ops->stats;
+		int parsed = called && !fail && o.details &&
+		    (!(in->plug->loaded.plugin->flags & QA_DETAILS_VALID) || (r->summary && !has_stats));
+		if (parsed && json_parse(r->scratch, o.details, strlen(o.details), &err, &off) < 0)
 			fail = "scorer returned details that are not JSON";
 		if (fail) {
 			buf_adds(&F.errors, F.errors.len ? "; " : "");
@@ -883,7 +892,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 				buf_adds(&F.details, o.details);
 			}
 			if (r->summary)
-				summarize(r, in, &o, called, task);
+				summarize(r, in, &o, called, parsed, task);
 		}
 		free(owned_fail);
 		free(o.details);

@@ -104,6 +104,8 @@ enum qa_kind { QA_KIND_SCORER = 1, QA_KIND_PROVIDER = 2 };
 /* qa_plugin.flags */
 #define QA_NEEDS_ANSWER    0x1u	/* no answer: invalid, score 0, not called */
 #define QA_NEEDS_REFERENCE 0x2u	/* no expected/ground_truth: an error */
+/* details are always one JSON object the scorer writes whole: the host copies them unread (qa-plugin(7)) */
+#define QA_DETAILS_VALID   0x4u
 
 /*
  * Text a plugin builds through the host (request bodies): p is

@@ -8,7 +8,7 @@
  * calls corpus(), which is BLEU().corpus_score() on the whole: not the mean
  * of sentence BLEUs.  See qa-bleu(7).
  *
- * Options: tokenize (13a, none, char; default 13a), lowercase, smooth_method
+ * Options: tokenize (13a, none, char, intl, zh; default 13a), lowercase, smooth_method
  * (exp, floor, add-k, none), smooth_value, effective_order, max_ngram_order.
  */
 #include <math.h>
@@ -17,12 +17,13 @@
 #include <string.h>
 
 #include <qa/plugin.h>
-
-#include "ngram.h"
+#include <utf8proc.h>
 
 QA_PLUGIN_HOST;
 
-enum tok { TOK_13A, TOK_NONE, TOK_CHAR };
+#include "ngram.h"
+
+enum tok { TOK_13A, TOK_NONE, TOK_CHAR, TOK_INTL, TOK_ZH };
 enum smooth { SM_EXP, SM_FLOOR, SM_ADDK, SM_NONE };
 
 #define MAXN 8
@@ -32,8 +33,9 @@ struct state {
 	enum smooth smooth;
 	double smooth_value;
 	int lowercase, effective_order, order;
-	struct gtab t;
+	struct ng ng;
 	struct memo *prec_memo, *bp_memo;	/* details_of's */
+	double *logs;	/* compute()'s, LOGMEMO x LOGMEMO */
 	/* The last record's details.stats as numbers, for the stats() callback. */
 	const char *snames[2 + 2 * MAXN];
 	double svals[2 + 2 * MAXN];
@@ -41,6 +43,7 @@ struct state {
 };
 
 static void punct_init(void);
+static void small_init(void);
 
 static const char *const own_keys[] = { "tokenize", "lowercase", "smooth_method", "smooth_value",
 	"effective_order", "max_ngram_order", NULL };
@@ -53,6 +56,7 @@ static int init(const qa_json *o, void **state, char **err)
 	s->effective_order = 1;
 	s->order = 4;
 	punct_init();
+	small_init();
 	for (size_t i = 0; i < H->count(o, ""); i++) {
 		const char *k = H->key(o, "", i);
 		size_t j = 0;
@@ -72,8 +76,12 @@ static int init(const qa_json *o, void **state, char **err)
 			s->tok = TOK_NONE;
 		else if (strcmp(v, "char") == 0)
 			s->tok = TOK_CHAR;
+		else if (strcmp(v, "intl") == 0)
+			s->tok = TOK_INTL;
+		else if (strcmp(v, "zh") == 0)
+			s->tok = TOK_ZH;
 		else {
-			*err = H->format("tokenize: '%s' is not one of 13a, none, char", v);
+			*err = H->format("tokenize: '%s' is not one of 13a, none, char, intl, zh", v);
 			return -1;
 		}
 	} else if (H->type(o, "tokenize") != QA_ABSENT) {
@@ -134,30 +142,11 @@ static int init(const qa_json *o, void **state, char **err)
 static void fini(void *st)
 {
 	struct state *s = st;
-	gtab_free(&s->t, H->free);
+	ng_free(&s->ng);
 	H->free(s->prec_memo);
 	H->free(s->bp_memo);
+	H->free(s->logs);
 	H->free(s);
-}
-
-/* A growing array of units, host-allocated. */
-struct units {
-	struct unit *u;
-	size_t n, cap;
-};
-
-static void push(struct units *a, const char *p, size_t n)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 64;
-		struct unit *u = H->alloc(cap * sizeof *u);
-		if (a->n)
-			memcpy(u, a->u, a->n * sizeof *u);
-		H->free(a->u);
-		a->u = u;
-		a->cap = cap;
-	}
-	a->u[a->n++] = (struct unit){ p, n, unit_hash(p, n) };
 }
 
 static int is_digit(unsigned char c)
@@ -175,10 +164,24 @@ static int punct13a_rule(unsigned char c)
 /* The rule as a table, made once: it runs on every byte of every segment. */
 static unsigned char punct_tab[256];
 
+/*
+ * Byte classes for splitting text that needs no tokenizing pass: 0 a
+ * word's byte, 1 ASCII whitespace, 2 a byte some pass (or Unicode
+ * whitespace) would act on, which sends the segment the long way.
+ */
+static unsigned char cls13a[256], clsnone[256];
+
+static int ascii_space(unsigned char c);
+
 static void punct_init(void)
 {
-	for (int c = 0; c < 256; c++)
-		punct_tab[c] = (unsigned char)punct13a_rule((unsigned char)c);
+	for (int c = 0; c < 256; c++) {
+		unsigned char u = (unsigned char)c;
+		punct_tab[c] = (unsigned char)punct13a_rule(u);
+		clsnone[c] = c >= 0x80 ? 2 : ascii_space(u) ? 1 : 0;
+		cls13a[c] = clsnone[c] == 1 && c != '\n' ? 1 :
+		    (clsnone[c] == 2 || punct_tab[c] || c == '.' || c == ',' || c == '-' || c == '\n') ? 2 : 0;
+	}
 }
 
 static int punct13a(unsigned char c)
@@ -213,11 +216,12 @@ static void drop_all(char *s, size_t *n, const char *lit)
  * matched on the left of a pair and a multi-byte character on the right
  * is copied through whole.  Returns a host-allocated buffer.
  */
-static char *tok13a(const char *in, size_t n, size_t *out_len)
+static char *re_passes(struct ng *g, char *a, size_t an, size_t *out_len);
+
+static char *tok13a(struct ng *g, const char *in, size_t n, size_t *out_len)
 {
-	size_t cap = 3 * (n + 2) + 8;
-	char *a = H->alloc(cap), *b = H->alloc(cap);
-	size_t an = 0, bn = 0;
+	char *a = ng_alloc(g, n + 3);
+	size_t an = 0;
 	a[an++] = ' ';
 	memcpy(a + an, in, n);
 	an += n;
@@ -250,6 +254,17 @@ static char *tok13a(const char *in, size_t n, size_t *out_len)
 		}
 	}
 	a[an++] = ' ';
+	return re_passes(g, a, an, out_len);
+}
+
+/*
+ * TokenizerRegexp's four re.sub passes over a[0..an), which 13a and zh
+ * share; returns the record's scratch (a itself when nothing matched).
+ */
+static char *re_passes(struct ng *g, char *a, size_t an, size_t *out_len)
+{
+	size_t cap = 0, bn = 0;
+	char *b = NULL;
 	/*
 	 * Which passes can match at all: none of them makes a character another
 	 * one looks for, so one scan decides, and most text skips most passes.
@@ -263,13 +278,11 @@ static char *tok13a(const char *in, size_t n, size_t *out_len)
 	}
 	/* Pass 1 adds 2 bytes per match, passes 2 and 3 at most 2 per . or , and pass 4 2 per -. */
 	size_t need = an + 2 * np1 + 4 * ndot + 2 * ndash + 8;
-	if (need > cap) {
-		char *na = H->alloc(need);
+	if (need > cap && (np1 || ndot || ndash)) {
+		char *na = ng_alloc(g, need);
 		memcpy(na, a, an);
-		H->free(a);
-		H->free(b);
 		a = na;
-		b = H->alloc(need);
+		b = ng_alloc(g, need);
 		cap = need;
 	}
 	char *t;
@@ -329,9 +342,137 @@ static char *tok13a(const char *in, size_t n, size_t *out_len)
 		}
 		t = a, a = b, b = t, an = bn;
 	}
-	H->free(b);
 	*out_len = an;
 	return a;
+}
+
+/* The code point at s[i..n) and its length; a byte that starts no valid sequence is -1, alone. */
+static int32_t cp_at(const char *s, size_t n, size_t i, size_t *len)
+{
+	utf8proc_int32_t c;
+	utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+	if (k < 1) {
+		*len = 1;
+		return -1;
+	}
+	*len = (size_t)k;
+	return c;
+}
+
+/* Unicode general categories as the regex module's \p{N}, \p{P} and \p{S} (utf8proc's tables). */
+enum { CAT_OTHER, CAT_N, CAT_P, CAT_S };
+
+static int cat_of(int32_t c)
+{
+	if (c < 0)
+		return CAT_OTHER;
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+		return CAT_N;
+	case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+	case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+	case UTF8PROC_CATEGORY_PO:
+		return CAT_P;
+	case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC: case UTF8PROC_CATEGORY_SK:
+	case UTF8PROC_CATEGORY_SO:
+		return CAT_S;
+	default:
+		return CAT_OTHER;
+	}
+}
+
+static char *put_span(char *b, const char *p, size_t n)
+{
+	memcpy(b, p, n);
+	return b + n;
+}
+
+/*
+ * One of TokenizerV14International's re.sub passes over code points:
+ * 1 (\P{N})(\p{P}) -> "\1 \2 ", 2 (\p{P})(\P{N}) -> " \1 \2", 3 (\p{S}) -> " \1 ".
+ * b has room for 3 * an bytes; returns the end.
+ */
+static char *intl_pass(int pass, const char *a, size_t an, char *b)
+{
+	for (size_t i = 0, k1, k2; i < an; i += k1) {
+		int c1 = cat_of(cp_at(a, an, i, &k1));
+		if (pass == 3) {
+			if (c1 == CAT_S)
+				*b++ = ' ';
+			b = put_span(b, a + i, k1);
+			if (c1 == CAT_S)
+				*b++ = ' ';
+			continue;
+		}
+		if (i + k1 < an) {
+			int c2 = cat_of(cp_at(a, an, i + k1, &k2));
+			if (pass == 1 ? c1 != CAT_N && c2 == CAT_P : c1 == CAT_P && c2 != CAT_N) {
+				if (pass == 2)
+					*b++ = ' ';
+				b = put_span(b, a + i, k1);
+				*b++ = ' ';
+				b = put_span(b, a + i + k1, k2);
+				if (pass == 1)
+					*b++ = ' ';
+				k1 += k2;
+				continue;
+			}
+		}
+		b = put_span(b, a + i, k1);
+	}
+	return b;
+}
+
+/* sacreBLEU's intl: the three passes; the words are then split as ' '.join(line.split()) leaves them. */
+static char *tok_intl(struct ng *g, const char *in, size_t n, size_t *out_len)
+{
+	const char *a = in;
+	char *b = NULL;
+	for (int pass = 1; pass <= 3; pass++) {
+		b = ng_alloc(g, 3 * n + 1);
+		n = (size_t)(intl_pass(pass, a, n, b) - b);
+		a = b;
+	}
+	*out_len = n;
+	return b;
+}
+
+/*
+ * TokenizerZh's _UCODE_RANGES as Python compares them: a range written
+ * '\u20000' is the two characters U+2000 '0', so one character is inside
+ * it when it is above U+2000 and at most U+2A6D (and '\u2f800'..'\u2fa1d'
+ * is U+2F81..U+2FA1): what sacreBLEU does, kept.
+ */
+static int is_zh(int32_t c)
+{
+	static const int32_t r[][2] = {
+		{ 0x3400, 0x4db5 }, { 0x4e00, 0x9fa5 }, { 0x9fa6, 0x9fbb }, { 0xf900, 0xfa2d },
+		{ 0xfa30, 0xfa6a }, { 0xfa70, 0xfad9 }, { 0x2001, 0x2a6d }, { 0x2f81, 0x2fa1 },
+		{ 0xff00, 0xffef }, { 0x2e80, 0x2eff }, { 0x3000, 0x303f }, { 0x31c0, 0x31ef },
+		{ 0x2f00, 0x2fdf }, { 0x2ff0, 0x2fff }, { 0x3100, 0x312f }, { 0x31a0, 0x31bf },
+		{ 0xfe10, 0xfe1f }, { 0xfe30, 0xfe4f }, { 0x2600, 0x26ff }, { 0x2700, 0x27bf },
+		{ 0x3200, 0x32ff }, { 0x3300, 0x33ff },
+	};
+	for (size_t i = 0; i < sizeof r / sizeof *r; i++)
+		if (c >= r[i][0] && c <= r[i][1])
+			return 1;
+	return 0;
+}
+
+/* sacreBLEU's zh: strip(), each Chinese character set apart, then TokenizerRegexp (no padding). */
+static char *tok_zh(struct ng *g, const char *in, size_t n, size_t *out_len)
+{
+	in = H->strip(in, n, &n);
+	char *a = ng_alloc(g, 3 * n + 1), *e = a;
+	for (size_t i = 0, k; i < n; i += k) {
+		int z = is_zh(cp_at(in, n, i, &k));
+		if (z)
+			*e++ = ' ';
+		e = put_span(e, in + i, k);
+		if (z)
+			*e++ = ' ';
+	}
+	return re_passes(g, a, (size_t)(e - a), out_len);
 }
 
 static size_t utf8_len(unsigned char c)
@@ -373,17 +514,87 @@ static const char *next_word(const char *s, size_t n, size_t *pos, size_t *w, in
 	return s + i;
 }
 
+static int alnum_ascii(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/*
+ * The end of the run of ASCII letters and digits at s[j..n): eight bytes
+ * at a time where the bytes are little-endian in a word (a byte is in a
+ * range when adding what brings the range's bottom to 0x80 sets its high
+ * bit and adding what brings the top past 0x7f does not; high bits are
+ * cleared first so that no sum carries into the next byte).  A word's end
+ * is then found without a branch per byte.
+ */
+static size_t alnum_run(const char *s, size_t j, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && (defined(__GNUC__) || defined(__clang__))
+	const uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+	for (; j + 8 <= n; j += 8) {
+		uint64_t x, v, lo;
+		memcpy(&x, s + j, 8);
+		v = x & ~high;
+		lo = v | 0x20 * ones;
+		uint64_t let = (lo + (0x80 - 'a') * ones) & ~(lo + (0x7f - 'z') * ones);
+		uint64_t dig = (v + (0x80 - '0') * ones) & ~(v + (0x7f - '9') * ones);
+		uint64_t other = ~((let | dig) & ~x) & high;
+		if (other)
+			return j + (size_t)__builtin_ctzll(other) / 8;
+	}
+#endif
+	while (j < n && alnum_ascii((unsigned char)s[j]))
+		j++;
+	return j;
+}
+
+/*
+ * Text with no byte cls[] marks 2 split on ASCII whitespace, its words'
+ * ids into ids[]; -1 at the first marked byte (the long way, then).
+ */
+static long split_fast(struct ng *g, const unsigned char *cls, const char *in, size_t n, uint32_t *ids)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = cls[(unsigned char)in[i]];
+		if (c == 1) {
+			i++;
+			continue;
+		}
+		if (c == 2)
+			return -1;
+		size_t j = i + 1;
+		while ((j = alnum_run(in, j, n)) < n && (c = cls[(unsigned char)in[j]]) == 0)
+			j++;
+		if (j < n && c == 2)
+			return -1;
+		ids[k++] = ng_unit_in(g, in + i, j - i, in + n);
+		i = j;
+	}
+	return (long)k;
+}
+
 /*
  * One segment as sacreBLEU prepares it: lower-cased if asked, rstrip()ped,
- * tokenized, split on Python whitespace.  The units point into *keep,
- * which the caller frees.
+ * tokenized, split on Python whitespace; its unit ids (the record's
+ * scratch) and their number in *nids.  Text with nothing for the
+ * tokenizer to do (most of it, without punctuation) is split where it is.
  */
-static void segment(const struct state *s, const char *in, size_t n, struct units *u, char **keep)
+static uint32_t *segment(struct state *s, const char *in, size_t n, size_t *nids)
 {
 	const char *t = in;
 	size_t tn = n, pos = 0, w;
+	struct ng *g = &s->ng;
 	if (s->lowercase)
 		t = H->lower(t, tn, &tn);
+	if (s->tok == TOK_13A || s->tok == TOK_NONE) {
+		uint32_t *ids = ng_alloc(g, (tn + 1) * sizeof *ids);
+		long k = split_fast(g, s->tok == TOK_13A ? cls13a : clsnone, t, tn, ids);
+		if (k >= 0) {
+			*nids = (size_t)k;
+			return ids;
+		}
+	}
 	int is_ascii = ascii(t, tn);
 	/* rstrip(): the end of the last word. */
 	size_t end = 0;
@@ -396,26 +607,30 @@ static void segment(const struct state *s, const char *in, size_t n, struct unit
 			end = (size_t)(p - t) + w;
 	}
 	tn = end;
-	*keep = NULL;
-	if (s->tok == TOK_13A) {
-		*keep = tok13a(t, tn, &tn);
-		t = *keep;
-	}
+	if (s->tok == TOK_13A)
+		t = tok13a(g, t, tn, &tn);
+	else if (s->tok == TOK_INTL)
+		t = tok_intl(g, t, tn, &tn);
+	else if (s->tok == TOK_ZH)
+		t = tok_zh(g, t, tn, &tn);
+	uint32_t *ids = ng_alloc(g, (tn + 1) * sizeof *ids);
+	size_t k = 0;
 	pos = 0;
-	u->n = 0;
 	for (const char *p; (p = next_word(t, tn, &pos, &w, is_ascii));) {
 		if (s->tok != TOK_CHAR) {
-			push(u, p, w);
+			ids[k++] = ng_unit(g, p, w);
 			continue;
 		}
 		for (size_t i = 0; i < w;) {
-			size_t k = utf8_len((unsigned char)p[i]);
-			if (i + k > w)
-				k = w - i;
-			push(u, p + i, k);
-			i += k;
+			size_t c = utf8_len((unsigned char)p[i]);
+			if (i + c > w)
+				c = w - i;
+			ids[k++] = ng_unit(g, p + i, c);
+			i += c;
 		}
 	}
+	*nids = k;
+	return ids;
 }
 
 struct bstats {
@@ -423,7 +638,11 @@ struct bstats {
 };
 
 /* BLEU.compute_bleu() of sacreBLEU, on copies of the counts (add-k changes them). */
-static double compute(const struct state *s, const struct bstats *st, int effective, double *prec, double *bp_out)
+#define LOGMEMO 64
+
+/* logs: log(100 c / t) by c * LOGMEMO + t, 0 until first use, or NULL. */
+static double compute(const struct state *s, const struct bstats *st, int effective, double *prec, double *bp_out,
+    double *logs)
 {
 	double correct[MAXN], total[MAXN];
 	memcpy(correct, st->correct, sizeof correct);
@@ -463,17 +682,52 @@ static double compute(const struct state *s, const struct bstats *st, int effect
 		}
 	}
 	double sum = 0;
-	for (int i = 0; i < eff; i++)
-		sum += prec[i] == 0.0 ? -9999999999.0 : log(prec[i]);
+	for (int i = 0; i < eff; i++) {
+		double c = correct[i], t = total[i];
+		if (prec[i] == 0.0)
+			sum += -9999999999.0;
+		else if (logs && c < LOGMEMO && t < LOGMEMO && c == (int)c && t == (int)t && prec[i] == 100. * c / t) {
+			/* A sentence's few small counts repeat: their logs are looked up, and are log()'s. */
+			double *l = &logs[(int)c * LOGMEMO + (int)t];
+			if (*l == 0)
+				*l = log(prec[i]);
+			sum += *l;
+		} else
+			sum += log(prec[i]);
+	}
 	return bp * exp(sum / eff);
 }
 
 static const char *const stat_names[] = { "sys_len", "ref_len", "c1", "c2", "c3", "c4", "c5", "c6",
 	"c7", "c8", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8" };
 
-/* A whole number's digits at p; returns the end.  Counts are whole: faster than printf's %g. */
+/* The digits of 0..999 and how many, made once: most counts are small. */
+static struct {
+	char d[3];
+	unsigned char n;
+} small_int[1000];
+
+static void small_init(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		char t[8];
+		int n = snprintf(t, sizeof t, "%d", i);
+		memcpy(small_int[i].d, t, 3);
+		small_int[i].n = (unsigned char)n;
+	}
+}
+
+/*
+ * A whole number's digits at p; returns the end.  Counts are whole: faster
+ * than printf's %g.  A small one is four bytes copied whatever its length
+ * (what follows overwrites the rest; p has room), so no branch on it.
+ */
 static char *put_int(char *p, double v)
 {
+	if (v >= 0 && v < 1000) {
+		memcpy(p, &small_int[(int)v], 4);
+		return p + small_int[(int)v].n;
+	}
 	char tmp[24];
 	unsigned long long u = v < 0 ? (unsigned long long)-v : (unsigned long long)v;
 	int k = 0;
@@ -590,63 +844,59 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 		s->bp_memo = H->alloc(sizeof *s->bp_memo);
 		memset(s->prec_memo, 0, sizeof *s->prec_memo);
 		memset(s->bp_memo, 0, sizeof *s->bp_memo);
+		s->logs = H->alloc(LOGMEMO * LOGMEMO * sizeof *s->logs);
+		memset(s->logs, 0, LOGMEMO * LOGMEMO * sizeof *s->logs);
 	}
-	struct units hyp = { 0 };
-	char *hk;
+	struct ng *g = &s->ng;
+	ng_begin(g);
 	struct bstats st;
 	memset(&st, 0, sizeof st);
-	segment(s, in->answer, in->answer_len, &hyp, &hk);
-	st.sys_len = (double)hyp.n;
+	size_t nh;
+	uint32_t *hyp = segment(s, in->answer, in->answer_len, &nh);
+	uint32_t *hg = ng_grams(g, hyp, nh, s->order);
+	ng_freeze(g);	/* the references' grams only count where the hypothesis has them */
+	st.sys_len = (double)nh;
 	for (int n = 0; n < s->order; n++)
-		st.total[n] = hyp.n >= (size_t)n + 1 ? (double)(hyp.n - (size_t)n) : 0;
+		st.total[n] = nh >= (size_t)n + 1 ? (double)(nh - (size_t)n) : 0;
 
 	/* Empty references are dropped, as sacreBLEU does, unless all are empty; each is tokenized once. */
 	size_t nonempty = 0, nref = 0;
 	for (size_t r = 0; r < in->nrefs; r++)
 		nonempty += in->ref_lens[r] > 0;
-	struct units *refs = H->alloc((in->nrefs + 1) * sizeof *refs);
-	char **keep = H->alloc((in->nrefs + 1) * sizeof *keep);
+	uint32_t **rg = ng_alloc(g, (in->nrefs + 1) * sizeof *rg);
+	size_t *rn = ng_alloc(g, (in->nrefs + 1) * sizeof *rn);
 	double best_diff = INFINITY;
 	for (size_t r = 0; r < in->nrefs; r++) {
 		if (nonempty && in->ref_lens[r] == 0)
 			continue;
-		memset(&refs[nref], 0, sizeof refs[nref]);
-		segment(s, in->refs[r], in->ref_lens[r], &refs[nref], &keep[nref]);
+		uint32_t *ids = segment(s, in->refs[r], in->ref_lens[r], &rn[nref]);
+		rg[nref] = ng_grams(g, ids, rn[nref], s->order);
 		/* The closest reference length; on ties the shorter. */
-		double len = (double)refs[nref].n, diff = fabs(st.sys_len - len);
+		double len = (double)rn[nref], diff = fabs(st.sys_len - len);
 		if (diff < best_diff || (diff == best_diff && len < st.ref_len)) {
 			best_diff = diff;
 			st.ref_len = len;
 		}
 		nref++;
 	}
-	/* Clipped counts per order: each hypothesis n-gram at most as often as in the reference that has it most. */
-	struct gtab *t = &s->t;
+	/*
+	 * Clipped counts per order: each hypothesis n-gram at most as often as
+	 * in the reference that has it most.  With one reference that is the
+	 * plain clipped match count.
+	 */
+	ng_counts(g);
 	for (int n = 1; n <= s->order; n++) {
-		gtab_fill(t, hyp.u, hyp.n, (size_t)n, H->alloc, H->free);
+		size_t off = (size_t)(n - 1) * nh, m = nh >= (size_t)n ? nh - (size_t)n + 1 : 0;
+		ng_hyp(g, hg + off, m);
+		uint64_t c = 0;
 		for (size_t r = 0; r < nref; r++) {
-			gtab_count_ref(t, refs[r].u, refs[r].n);
-			for (size_t k = 0; k < t->ntouched; k++) {
-				struct gram *g = &t->g[t->touched[k]];
-				if (g->cur > g->ref)
-					g->ref = g->cur;
-			}
+			size_t rm = rn[r] >= (size_t)n ? rn[r] - (size_t)n + 1 : 0;
+			c = ng_match(g, rg[r] + (size_t)(n - 1) * rn[r], rm, nref > 1);
 		}
-		double c = 0;
-		for (size_t k = 0; k < t->ntouched; k++) {
-			struct gram *g = &t->g[t->touched[k]];
-			c += g->hyp < g->ref ? g->hyp : g->ref;
-		}
-		st.correct[n - 1] = c;
+		if (nref > 1)
+			c = ng_clip_best(g, hg + off, m);
+		st.correct[n - 1] = (double)c;
 	}
-	for (size_t r = 0; r < nref; r++) {
-		H->free(refs[r].u);
-		H->free(keep[r]);
-	}
-	H->free(refs);
-	H->free(keep);
-	H->free(hk);
-	H->free(hyp.u);
 
 	s->ns = 0;
 	s->snames[s->ns] = stat_names[0], s->svals[s->ns++] = st.sys_len;
@@ -656,7 +906,7 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 		s->snames[s->ns] = stat_names[10 + i], s->svals[s->ns++] = st.total[i];
 	}
 	double prec[MAXN], bp;
-	out->score = compute(s, &st, s->effective_order, prec, &bp);
+	out->score = compute(s, &st, s->effective_order, prec, &bp, s->logs);
 	struct qa_text d = { 0 };
 	details_of(s, &st, prec, bp, &d, 1);
 	out->details = d.p;
@@ -692,7 +942,7 @@ static int corpus(void *st_, const char *const *names, const double *sums, size_
 	}
 	double prec[MAXN], bp;
 	/* corpus_score(): sacreBLEU's BLEU() default, no effective order. */
-	*score_out = compute(s, &st, 0, prec, &bp);
+	*score_out = compute(s, &st, 0, prec, &bp, NULL);
 	struct qa_text d = { 0 };
 	details_of(s, &st, prec, bp, &d, 0);
 	*details = d.p;
@@ -711,7 +961,7 @@ static const struct qa_scorer_ops ops = {
 static const struct qa_plugin plugin = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "bleu", "1.0",
 	    "sacreBLEU 2.x BLEU, 0-100: sentence per record, corpus in the summary"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE | QA_DETAILS_VALID,
 	.scorer = &ops,
 };
 

@@ -20,36 +20,23 @@
 
 #include <qa/plugin.h>
 
-#include "ngram.h"
-
 QA_PLUGIN_HOST;
+
+#include "ngram.h"
 
 #define MAXORD 16
 
 struct state {
 	int char_order, word_order, lowercase, whitespace, eps;
 	double beta;
-	struct gtab t;
+	struct ng ng;
 };
 
-struct units {
-	struct unit *u;
-	size_t n, cap;
+/* A segment's character and word ids, and the ids of their n-grams (ngram.h). */
+struct seg {
+	uint32_t *c, *w, *cg, *wg;
+	size_t nc, nw;
 };
-
-static void push(struct units *a, const char *p, size_t n)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 64;
-		struct unit *u = H->alloc(cap * sizeof *u);
-		if (a->n)
-			memcpy(u, a->u, a->n * sizeof *u);
-		H->free(a->u);
-		a->u = u;
-		a->cap = cap;
-	}
-	a->u[a->n++] = (struct unit){ p, n, unit_hash(p, n) };
-}
 
 static int int_opt(const qa_json *o, const char *k, int lo, int hi, int *out, char **err)
 {
@@ -127,7 +114,7 @@ static int init_chrfpp(const qa_json *o, void **state, char **err)
 static void fini(void *st)
 {
 	struct state *s = st;
-	gtab_free(&s->t, H->free);
+	ng_free(&s->ng);
 	H->free(s);
 }
 
@@ -144,22 +131,25 @@ static int is_punct(unsigned char c)
 
 /*
  * A segment's characters (code points; whitespace dropped unless asked to
- * keep it) and its words, split as _remove_punctuation() does.  Text
- * points into what the host returned for this record.
+ * keep it) and its words, split as _remove_punctuation() does, as ids of
+ * the record; then their n-grams.
  */
-static void segment(const struct state *s, const char *in, size_t n, struct units *chars, struct units *words)
+static void segment(struct state *s, const char *in, size_t n, struct seg *g)
 {
+	struct ng *ng = &s->ng;
 	const char *t = in;
 	size_t tn = n, pos = 0, w;
 	if (s->lowercase)
 		t = H->lower(t, tn, &tn);
-	chars->n = words->n = 0;
+	g->c = ng_alloc(ng, (tn + 1) * sizeof *g->c);
+	g->w = ng_alloc(ng, (tn + 1) * sizeof *g->w);
+	g->nc = g->nw = 0;
 	if (s->whitespace) {
 		for (size_t i = 0; i < tn;) {
 			size_t k = utf8_len((unsigned char)t[i]);
 			if (i + k > tn)
 				k = tn - i;
-			push(chars, t + i, k);
+			g->c[g->nc++] = ng_unit(ng, t + i, k);
 			i += k;
 		}
 	}
@@ -170,21 +160,21 @@ static void segment(const struct state *s, const char *in, size_t n, struct unit
 			if (i + k > w)
 				k = w - i;
 			if (!s->whitespace)
-				push(chars, p + i, k);
+				g->c[g->nc++] = ng_unit(ng, p + i, k);
 			i += k;
 			ncp++;
 		}
 		if (!s->word_order)
 			continue;
-		if (ncp == 1)
-			push(words, p, w);
-		else if (is_punct((unsigned char)p[w - 1]))
-			push(words, p, w - 1), push(words, p + w - 1, 1);
-		else if (is_punct((unsigned char)p[0]))
-			push(words, p, 1), push(words, p + 1, w - 1);
-		else
-			push(words, p, w);
+		/* A word's pieces: its whole, or a punctuation mark split off one end. */
+		size_t cut = ncp == 1 ? w : is_punct((unsigned char)p[w - 1]) ? w - 1 :
+		    is_punct((unsigned char)p[0]) ? 1 : w;
+		g->w[g->nw++] = ng_unit(ng, p, cut);
+		if (cut < w)
+			g->w[g->nw++] = ng_unit(ng, p + cut, w - cut);
 	}
+	g->cg = ng_grams(ng, g->c, g->nc, s->char_order);
+	g->wg = ng_grams(ng, g->w, g->nw, s->word_order);
 }
 
 /* _compute_f_score over [hyp, ref, match] triples, 0-100. */
@@ -215,51 +205,52 @@ static double f_score(const struct state *s, const double *st)
 	return 100 * (1 + factor) * avg_p * avg_r / (factor * avg_p + avg_r);
 }
 
-/* [hyp, ref, match] of one order for every reference, into st[ref][3 * ord...]. */
-static void count_order(struct state *s, const struct units *hyp, struct units *refs, size_t nref, size_t n,
-    int ord, double (*st)[3 * MAXORD])
+/* [hyp, ref, match] of order n of one kind of unit for every reference, into st[ref][3 * ord...]. */
+static void count_order(struct state *s, const struct seg *hyp, const struct seg *refs, size_t nref, int words,
+    size_t n, int ord, double (*st)[3 * MAXORD])
 {
-	gtab_fill(&s->t, hyp->u, hyp->n, n, H->alloc, H->free);
-	double hyp_count = hyp->n >= n ? (double)(hyp->n - n + 1) : 0;
+	struct ng *ng = &s->ng;
+	size_t hn = words ? hyp->nw : hyp->nc, hyp_count = hn >= n ? hn - n + 1 : 0;
+	const uint32_t *hg = (words ? hyp->wg : hyp->cg) + (n - 1) * hn;
+	/* Characters and words share ids ("a" is both): the counts are cleared after each order. */
+	ng_hyp(ng, hg, hyp_count);
 	for (size_t r = 0; r < nref; r++) {
-		size_t total = gtab_count_ref(&s->t, refs[r].u, refs[r].n);
-		double match = 0;
-		for (size_t k = 0; k < s->t.ntouched; k++) {
-			struct gram *g = &s->t.g[s->t.touched[k]];
-			match += g->hyp < g->cur ? g->hyp : g->cur;
-		}
-		st[r][3 * ord] = total ? hyp_count : 0;	/* no hits counted where the reference has none */
+		size_t rn = words ? refs[r].nw : refs[r].nc, total = rn >= n ? rn - n + 1 : 0;
+		const uint32_t *rg = (words ? refs[r].wg : refs[r].cg) + (n - 1) * rn;
+		st[r][3 * ord] = total ? (double)hyp_count : 0;	/* no hits counted where the reference has none */
 		st[r][3 * ord + 1] = (double)total;
-		st[r][3 * ord + 2] = match;
+		st[r][3 * ord + 2] = (double)ng_match(ng, rg, total, 0);
 	}
+	for (size_t i = 0; i < hyp_count; i++)
+		ng->ch[hg[i]] = 0;
 }
 
 static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 {
 	struct state *s = st_;
+	ng_begin(&s->ng);
 	size_t nonempty = 0;
 	for (size_t r = 0; r < in->nrefs; r++)
 		nonempty += in->ref_lens[r] > 0;
 	size_t nref = 0;
-	struct units hc = { 0 }, hw = { 0 };
-	struct units *rc = H->alloc(in->nrefs * sizeof *rc), *rw = H->alloc(in->nrefs * sizeof *rw);
-	memset(rc, 0, in->nrefs * sizeof *rc);
-	memset(rw, 0, in->nrefs * sizeof *rw);
-	segment(s, in->answer, in->answer_len, &hc, &hw);
+	struct seg h, *refs = ng_alloc(&s->ng, (in->nrefs + 1) * sizeof *refs);
+	segment(s, in->answer, in->answer_len, &h);
+	ng_freeze(&s->ng);	/* the references' grams only count where the hypothesis has them */
 	for (size_t r = 0; r < in->nrefs; r++) {
 		/* sacreBLEU drops empty references (unless there is nothing else). */
 		if (nonempty && in->ref_lens[r] == 0)
 			continue;
-		segment(s, in->refs[r], in->ref_lens[r], &rc[nref], &rw[nref]);
+		segment(s, in->refs[r], in->ref_lens[r], &refs[nref]);
 		nref++;
 	}
-	double (*st)[3 * MAXORD] = H->alloc(nref * sizeof *st);
-	memset(st, 0, nref * sizeof *st);
+	ng_counts(&s->ng);
+	double (*st)[3 * MAXORD] = ng_alloc(&s->ng, (nref + 1) * sizeof *st);
+	memset(st, 0, (nref + 1) * sizeof *st);
 	int ord = 0;
 	for (int n = 1; n <= s->char_order; n++, ord++)
-		count_order(s, &hc, rc, nref, (size_t)n, ord, st);
+		count_order(s, &h, refs, nref, 0, (size_t)n, ord, st);
 	for (int n = 1; n <= s->word_order; n++, ord++)
-		count_order(s, &hw, rw, nref, (size_t)n, ord, st);
+		count_order(s, &h, refs, nref, 1, (size_t)n, ord, st);
 	size_t best = 0;
 	double best_f = -1;
 	for (size_t r = 0; r < nref; r++) {
@@ -279,13 +270,6 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 		    st[best][3 * i], i + 1, st[best][3 * i + 1], i + 1, st[best][3 * i + 2]);
 	H->text_add(&d, "}}", 2);
 	out->details = d.p;
-	for (size_t r = 0; r < nref; r++)
-		H->free(rc[r].u), H->free(rw[r].u);
-	H->free(rc);
-	H->free(rw);
-	H->free(hc.u);
-	H->free(hw.u);
-	H->free(st);
 	return 0;
 }
 
@@ -320,7 +304,7 @@ static const struct qa_scorer_ops chrf_ops = {
 static const struct qa_plugin chrf = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "chrf", "1.0",
 	    "sacreBLEU 2.x chrF, 0-100: sentence per record, corpus in the summary"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE | QA_DETAILS_VALID,
 	.scorer = &chrf_ops,
 };
 
@@ -335,7 +319,7 @@ static const struct qa_scorer_ops chrfpp_ops = {
 static const struct qa_plugin chrfpp = {
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, "chrfpp", "1.0",
 	    "sacreBLEU 2.x chrF++ (word_order 2), 0-100: sentence per record, corpus in the summary"),
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE,
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE | QA_DETAILS_VALID,
 	.scorer = &chrfpp_ops,
 };
 

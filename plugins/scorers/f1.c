@@ -24,13 +24,17 @@ QA_PLUGIN_HOST;
 
 #define SEP '\x1f'	/* between gold and predicted label in a stats name */
 
+#define OTHER "[other]"	/* the class the labels past max_labels are counted as */
+
 struct state {
 	qa_norm *norm;
 	qa_regex *pattern;
 	double zd;
+	size_t max_labels;
+	int warned;
 };
 
-static const char *const own_keys[] = { "zero_division", "pattern", NULL };
+static const char *const own_keys[] = { "zero_division", "pattern", "max_labels", NULL };
 
 static int init(const qa_json *o, void **state, char **err)
 {
@@ -38,6 +42,15 @@ static int init(const qa_json *o, void **state, char **err)
 	memset(s, 0, sizeof *s);
 	*state = s;
 	const char *e, *v;
+	s->max_labels = 1000;
+	if (H->type(o, "max_labels") != QA_ABSENT) {
+		double d;
+		if (H->number(o, "max_labels", &d) < 0 || d != (double)(long)d || d < 2 || d > 100000) {
+			*err = H->format("max_labels: an integer from 2 to 100000");
+			return -1;
+		}
+		s->max_labels = (size_t)d;
+	}
 	if ((v = H->string(o, "zero_division", NULL))) {
 		if (strcmp(v, "warn") != 0) {
 			*err = H->format("zero_division: \"warn\", 0 or 1");
@@ -145,6 +158,79 @@ static void prf(struct qa_text *d, const char *name, double p, double r, double 
 	H->text_printf(d, ",\"%s\":{\"precision\":%.17g,\"recall\":%.17g,\"f1\":%.17g}", name, p, r, f);
 }
 
+/* A label's index and how often it occurs; sorted most first, ties in label order. */
+struct occ {
+	double n;
+	size_t i;
+};
+
+static int by_occ(const void *a, const void *b)
+{
+	const struct occ *x = a, *y = b;
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * The size guard: past max_labels distinct labels (a free-text label per
+ * record would make an N x N matrix), the max_labels - 1 that occur most
+ * are kept and the rest counted as one class OTHER, with a warning once.
+ * Rewrites labels, *nl and the cells' indices; returns the number of
+ * distinct labels there were, 0 when nothing was merged.
+ */
+static size_t merge_rare(struct state *s, char **labels, size_t *nl, size_t *gi, size_t *pi, const double *sums,
+    size_t n)
+{
+	size_t was = *nl, keep = s->max_labels - 1;
+	if (was <= s->max_labels)
+		return 0;
+	struct occ *occ = H->alloc(was * sizeof *occ);
+	size_t *map = H->alloc(was * sizeof *map);
+	char **out = H->alloc((keep + 2) * sizeof *out);
+	for (size_t i = 0; i < was; i++)
+		occ[i] = (struct occ){ 0, i }, map[i] = (size_t)-1;
+	for (size_t i = 0; i < n; i++)
+		if (gi[i] != (size_t)-1)
+			occ[gi[i]].n += sums[i], occ[pi[i]].n += sums[i];
+	qsort(occ, was, sizeof *occ, by_occ);
+	for (size_t i = 0; i < keep; i++)
+		map[occ[i].i] = 0;
+	/* The kept labels in their order, OTHER where it sorts (unless a kept label is called that). */
+	size_t k = 0, other = (size_t)-1;
+	for (size_t i = 0; i < was; i++) {
+		int is_other = strcmp(labels[i], OTHER) == 0;
+		if (map[i] == (size_t)-1 && !is_other) {
+			H->free(labels[i]);
+			continue;
+		}
+		if (other == (size_t)-1 && strcmp(labels[i], OTHER) >= 0) {
+			other = k;
+			if (!is_other)
+				out[k++] = H->format("%s", OTHER);
+		}
+		map[i] = k;
+		out[k++] = labels[i];
+	}
+	if (other == (size_t)-1)
+		other = k, out[k++] = H->format("%s", OTHER);
+	memcpy(labels, out, k * sizeof *out);
+	H->free(out);
+	for (size_t i = 0; i < was; i++)
+		if (map[i] == (size_t)-1)
+			map[i] = other;
+	for (size_t i = 0; i < n; i++)
+		if (gi[i] != (size_t)-1)
+			gi[i] = map[gi[i]], pi[i] = map[pi[i]];
+	if (!s->warned++)
+		H->log("f1: %zu distinct labels, more than max_labels %zu: all but the %zu most frequent are "
+		    "counted as one class \"%s\"", was, s->max_labels, keep, OTHER);
+	*nl = k;
+	H->free(occ);
+	H->free(map);
+	return was;
+}
+
 static int corpus(void *st, const char *const *names, const double *sums, size_t n, double *score_out,
     char **details)
 {
@@ -170,16 +256,27 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 			labels[k++] = labels[i];
 	}
 	nl = k;
-	double *cm = H->alloc(nl * nl * sizeof *cm);
-	memset(cm, 0, nl * nl * sizeof *cm);
+	/* Each cell's gold and predicted label as indices; the right answers counted before any merging. */
+	size_t *gi = H->alloc((2 * n + 1) * sizeof *gi), *pi = gi + n;
+	double tp_exact = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *sep = strchr(names[i], SEP);
+		gi[i] = pi[i] = (size_t)-1;
 		if (!sep)
 			continue;
 		char *g = H->format("%.*s", (int)(sep - names[i]), names[i]);
-		cm[find(labels, nl, g) * nl + find(labels, nl, sep + 1)] += sums[i];
+		gi[i] = find(labels, nl, g);
+		pi[i] = find(labels, nl, sep + 1);
+		tp_exact += gi[i] == pi[i] ? sums[i] : 0;
 		H->free(g);
 	}
+	size_t capped = merge_rare(s, labels, &nl, gi, pi, sums, n);
+	double *cm = H->alloc(nl * nl * sizeof *cm);
+	memset(cm, 0, nl * nl * sizeof *cm);
+	for (size_t i = 0; i < n; i++)
+		if (gi[i] != (size_t)-1)
+			cm[gi[i] * nl + pi[i]] += sums[i];
+	H->free(gi);
 	double tp_all = 0, total = 0, mp = 0, mr = 0, mf = 0, wp = 0, wr = 0, wf = 0;
 	struct qa_text d = { 0 };
 	H->text_add(&d, "{\"labels\":[", 11);
@@ -207,6 +304,7 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 	H->text_add(&d, "}", 1);
 	double macro_f = mf / (double)nl;
 	prf(&d, "macro", mp / (double)nl, mr / (double)nl, macro_f);
+	tp_all = tp_exact;	/* the same unless labels were merged: "[other]" vs "[other]" is no right answer */
 	double up = divide(tp_all, total, s->zd), ur = divide(tp_all, total, s->zd);
 	prf(&d, "micro", up, ur, f1_of(up, ur));
 	if (total > 0)
@@ -220,7 +318,11 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 			H->text_printf(&d, "%s%.0f", p ? "," : "", cm[g * nl + p]);
 		H->text_add(&d, "]", 1);
 	}
-	H->text_add(&d, "]}", 2);
+	H->text_add(&d, "]", 1);
+	if (capped)
+		H->text_printf(&d, ",\"capped\":{\"max_labels\":%zu,\"distinct\":%zu,\"merged_into\":\"" OTHER "\"}",
+		    s->max_labels, capped);
+	H->text_add(&d, "}", 1);
 	for (size_t i = 0; i < nl; i++)
 		H->free(labels[i]);
 	H->free(labels);

@@ -1,12 +1,22 @@
 /*
- * ngram.h - n-gram counting shared by bleu.c and chrf.c (included, not a
- * plugin of its own: the Makefile builds only the .c files of plugins/scorers).
+ * ngram.h - words and n-grams as small whole numbers, shared by bleu.c,
+ * chrf.c and rouge.c (included after QA_PLUGIN_HOST, not a plugin of its
+ * own: the Makefile builds only the .c files of plugins/scorers).
  *
- * A gram is a run of `n` consecutive units of a token list (words, or code
- * points for chrF); units compare by their bytes.  A table holds the
- * hypothesis's grams of one order with their counts; references are then
- * counted against it, so clipped matches (Counter & Counter in Python)
- * cost one pass over each reference.
+ * Within one record every distinct unit (a word, or a code point for
+ * chrF) gets a dense id the first time it is seen, by its bytes; every
+ * distinct n-gram then gets one too, as the pair (id of its first n-1
+ * units' gram, id of its last unit), so an n-gram of any order is looked
+ * up by one 64-bit key and grams compare as integers.  Counts are then
+ * arrays indexed by gram id: Counter & Counter (clipped matches) is one
+ * pass over each side, with no sorting and no per-gram hashing of text.
+ * Once the hypothesis is in, ng_freeze() makes the references only look
+ * up: a unit or gram the hypothesis lacks can match nothing, so it gets
+ * the dead id (NG_DEAD, gram id 1, whose hypothesis count stays 0), and a
+ * gram whose prefix is dead is dead without a look-up.
+ * Tables and buffers are kept from record to record (a generation number
+ * empties them), and a record's scratch comes from an arena reset at
+ * ng_begin(): no malloc per record once the sizes have settled.
  */
 #ifndef QA_NGRAM_H
 #define QA_NGRAM_H
@@ -14,117 +24,321 @@
 #include <stdint.h>
 #include <string.h>
 
-struct unit {
+/* What runs per unit is inlined into its callers' loops where the compiler allows asking. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NG_INLINE inline __attribute__((always_inline))
+#else
+#define NG_INLINE inline
+#endif
+
+#define NG_DEAD UINT32_MAX	/* a unit the hypothesis lacks, after ng_freeze() */
+#define NG_DEAD_GRAM 1u	/* a gram of one */
+
+struct ng_uslot {
+	uint64_t h;	/* ng_key() */
 	const char *p;
-	size_t n;
-	uint64_t h;
+	uint32_t n, id, gen;
 };
 
-struct gram {
-	uint64_t h;
-	size_t at;		/* first unit in the hypothesis */
-	double hyp, ref, cur;	/* counts: hypothesis, best reference so far, this reference */
-	int used;
+struct ng_gslot {
+	uint64_t key;
+	uint32_t id, gen;
 };
 
-struct gtab {
-	struct gram *g;
-	size_t cap;		/* a power of two */
-	const struct unit *u;	/* the hypothesis's units */
-	size_t order;
-	size_t *touched;	/* slots used, for a fast reset and walk */
-	size_t ntouched;
+struct ng_blk {
+	struct ng_blk *next;
+	size_t cap, used;	/* in uint64_t */
+	uint64_t data[];
 };
 
-static uint64_t unit_hash(const char *p, size_t n)
+struct ng {
+	struct ng_uslot *us;
+	struct ng_gslot *gs;
+	size_t ucap, gcap;	/* powers of two */
+	int ushift, gshift;
+	uint32_t gen, nu, ngr;	/* ids handed out this record: units, grams of order 2 and up */
+	int frozen;	/* look-ups only: ng_freeze() */
+	uint32_t *ch, *cc, *cm;	/* counts by gram id: hypothesis, this reference, best reference */
+	size_t ccap;
+	struct ng_blk *blk;
+};
+
+/* A record's scratch, 8-byte aligned, valid until the next ng_begin(). */
+static inline void *ng_alloc(struct ng *g, size_t bytes)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-	return h;
+	size_t w = (bytes + 7) / 8;
+	struct ng_blk *b;
+	for (b = g->blk; b; b = b->next)
+		if (b->cap - b->used >= w)
+			break;
+	if (!b) {
+		size_t cap = w > 8192 ? w : 8192;
+		b = H->alloc(sizeof *b + cap * sizeof(uint64_t));
+		b->cap = cap;
+		b->used = 0;
+		b->next = g->blk;
+		g->blk = b;
+	}
+	void *p = b->data + b->used;
+	b->used += w;
+	return p;
 }
 
-static uint64_t gram_hash(const struct unit *u, size_t n)
+static inline void ng_free(struct ng *g)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ u[i].h) * 0xff51afd7ed558ccdull + i;
-	return h ? h : 1;
+	for (struct ng_blk *b = g->blk, *n; b; b = n) {
+		n = b->next;
+		H->free(b);
+	}
+	H->free(g->us);
+	H->free(g->gs);
+	H->free(g->ch);
+	memset(g, 0, sizeof *g);
 }
 
-static int gram_eq(const struct unit *a, const struct unit *b, size_t n)
+static inline void ng_begin(struct ng *g)
 {
-	for (size_t i = 0; i < n; i++)
-		if (a[i].n != b[i].n || a[i].h != b[i].h || memcmp(a[i].p, b[i].p, a[i].n) != 0)
-			return 0;
-	return 1;
-}
-
-/* The slot of gram u[0..order) in t: its own, or the empty one where it would go. */
-static struct gram *gtab_slot(struct gtab *t, const struct unit *u, uint64_t h)
-{
-	size_t i = (size_t)(h ^ (h >> 31)) & (t->cap - 1);	/* the high bits too: a product's low bits are weak */
-	for (;;) {
-		struct gram *g = &t->g[i];
-		if (!g->used || (g->h == h && gram_eq(t->u + g->at, u, t->order)))
-			return g;
-		i = (i + 1) & (t->cap - 1);
+	for (struct ng_blk *b = g->blk; b; b = b->next)
+		b->used = 0;
+	g->nu = g->ngr = 0;
+	g->frozen = 0;
+	if (++g->gen == 0) {	/* wrapped: every slot's stamp could look current */
+		if (g->us)
+			memset(g->us, 0, g->ucap * sizeof *g->us);
+		if (g->gs)
+			memset(g->gs, 0, g->gcap * sizeof *g->gs);
+		g->gen = 1;
 	}
 }
 
-/* Fills t with the grams of order `order` of the hypothesis units u[0..n); alloc/free from the host. */
-static void gtab_fill(struct gtab *t, const struct unit *u, size_t n, size_t order,
-    void *(*alloc)(size_t), void (*dealloc)(void *))
+/*
+ * A unit's key: for up to 8 bytes, the bytes themselves, zero-padded into
+ * 64 bits (which with the length names the unit exactly); longer ones, a
+ * hash that memcmp then confirms.  Bytes up to `end` may be read: a word
+ * with 8 of them ahead is one load and a mask, no branch on its length.
+ */
+static NG_INLINE uint64_t ng_key(const char *p, size_t n, const char *end)
 {
-	size_t want = 16;
-	while (want < 2 * (n + 1))
-		want *= 2;
-	if (t->cap < want) {
-		dealloc(t->g);
-		dealloc(t->touched);
-		t->g = alloc(want * sizeof *t->g);
-		t->touched = alloc(want * sizeof *t->touched);
-		memset(t->g, 0, want * sizeof *t->g);
-		t->cap = want;
-		t->ntouched = 0;
-	}
-	for (size_t k = 0; k < t->ntouched; k++)
-		memset(&t->g[t->touched[k]], 0, sizeof *t->g);
-	t->ntouched = 0;
-	t->u = u;
-	t->order = order;
-	for (size_t i = 0; i + order <= n; i++) {
-		uint64_t h = gram_hash(u + i, order);
-		struct gram *g = gtab_slot(t, u + i, h);
-		if (!g->used) {
-			g->used = 1;
-			g->h = h;
-			g->at = i;
-			t->touched[t->ntouched++] = (size_t)(g - t->g);
+	uint64_t w = 0;
+	if (n <= 8) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (end - p >= 8 && n) {
+			memcpy(&w, p, 8);
+			return w & (~0ull >> (64 - 8 * n));
 		}
-		g->hyp++;
+#endif
+		(void)end;
+		for (size_t i = 0; i < n; i++)
+			((unsigned char *)&w)[i] = (unsigned char)p[i];
+		return w;
+	}
+	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
+	for (; n > 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	memcpy(&w, p + n - 8, 8);	/* the last 8 bytes, overlapping what came before */
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
+
+static inline size_t ng_slot(uint64_t h, int shift)
+{
+	return (size_t)((h * 0x9e3779b97f4a7c15ull) >> shift);
+}
+
+/* A table of 2^bits slots for at least `want` live entries at half load. */
+static inline int ng_bits(size_t want)
+{
+	int bits = 6;
+	while (((size_t)1 << bits) < 2 * want)
+		bits++;
+	return bits;
+}
+
+static inline void ng_grow_units(struct ng *g, size_t want)
+{
+	int bits = ng_bits(want);
+	size_t cap = (size_t)1 << bits;
+	struct ng_uslot *t = H->alloc(cap * sizeof *t);
+	memset(t, 0, cap * sizeof *t);
+	for (size_t i = 0; i < g->ucap; i++) {
+		struct ng_uslot *o = &g->us[i];
+		if (o->gen != g->gen)
+			continue;
+		size_t k = ng_slot(o->h, 64 - bits);
+		while (t[k].gen == g->gen)
+			k = (k + 1) & (cap - 1);
+		t[k] = *o;
+	}
+	H->free(g->us);
+	g->us = t;
+	g->ucap = cap;
+	g->ushift = 64 - bits;
+}
+
+/*
+ * The id of unit p[0..n) in this record (bytes up to end readable); p
+ * must stay valid until ng_begin().
+ */
+static NG_INLINE uint32_t ng_unit_in(struct ng *g, const char *p, size_t n, const char *end)
+{
+	if (2 * ((size_t)g->nu + 1) > g->ucap)
+		ng_grow_units(g, (size_t)g->nu + 1);
+	uint64_t h = ng_key(p, n, end) + n;
+	size_t k = ng_slot(h, g->ushift), mask = g->ucap - 1;
+	for (;; k = (k + 1) & mask) {
+		struct ng_uslot *s = &g->us[k];
+		if (s->gen != g->gen) {
+			if (g->frozen)
+				return NG_DEAD;
+			*s = (struct ng_uslot){ h, p, (uint32_t)n, g->nu, g->gen };
+			return g->nu++;
+		}
+		if (s->h == h && s->n == n && (n <= 8 || memcmp(s->p, p, n) == 0))
+			return s->id;
 	}
 }
 
-/* Counts a reference's grams of the table's order into cur; returns how many it has. */
-static size_t gtab_count_ref(struct gtab *t, const struct unit *r, size_t n)
+static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
 {
-	for (size_t k = 0; k < t->ntouched; k++)
-		t->g[t->touched[k]].cur = 0;
-	size_t total = 0;
-	for (size_t i = 0; i + t->order <= n; i++, total++) {
-		struct gram *g = gtab_slot(t, r + i, gram_hash(r + i, t->order));
-		if (g->used)
-			g->cur++;
-	}
-	return total;
+	return ng_unit_in(g, p, n, p + n);
 }
 
-static void gtab_free(struct gtab *t, void (*dealloc)(void *))
+static inline void ng_grow_grams(struct ng *g, size_t want)
 {
-	dealloc(t->g);
-	dealloc(t->touched);
-	memset(t, 0, sizeof *t);
+	int bits = ng_bits(want);
+	size_t cap = (size_t)1 << bits;
+	struct ng_gslot *t = H->alloc(cap * sizeof *t);
+	memset(t, 0, cap * sizeof *t);
+	for (size_t i = 0; i < g->gcap; i++) {
+		struct ng_gslot *o = &g->gs[i];
+		if (o->gen != g->gen)
+			continue;
+		size_t k = ng_slot(o->key, 64 - bits);
+		while (t[k].gen == g->gen)
+			k = (k + 1) & (cap - 1);
+		t[k] = *o;
+	}
+	H->free(g->gs);
+	g->gs = t;
+	g->gcap = cap;
+	g->gshift = 64 - bits;
+}
+
+/*
+ * The gram ids of every order 1..order of the units ids[0..n): order k's
+ * at [(k - 1) * n, (k - 1) * n + n - k + 1) of the array returned (the
+ * record's scratch).  A unigram's id is twice its unit's; a longer gram's
+ * is odd from 3 on, handed out in the table by (its prefix's id, its last
+ * unit); 1 is the dead gram.
+ */
+static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, int order)
+{
+	uint32_t *out = ng_alloc(g, (size_t)order * n * sizeof *out + 1);
+	size_t add = order > 1 ? (size_t)(order - 1) * n : 0;
+	if (2 * ((size_t)g->ngr + add) > g->gcap)
+		ng_grow_grams(g, (size_t)g->ngr + add);
+	size_t mask = g->gcap - 1;
+	if (order >= 1)
+		for (size_t i = 0; i < n; i++)
+			out[i] = ids[i] == NG_DEAD ? NG_DEAD_GRAM : 2 * ids[i];
+	for (int k = 2; k <= order; k++) {
+		uint32_t *lv = out + (size_t)(k - 1) * n;
+		const uint32_t *prev = lv - n;
+		for (size_t i = 0; i + (size_t)k <= n; i++) {
+			uint32_t last = ids[i + (size_t)k - 1];
+			if (prev[i] == NG_DEAD_GRAM || last == NG_DEAD) {
+				lv[i] = NG_DEAD_GRAM;
+				continue;
+			}
+			uint64_t key = (uint64_t)prev[i] << 32 | last;
+			size_t s = ng_slot(key, g->gshift);
+			for (;; s = (s + 1) & mask) {
+				struct ng_gslot *e = &g->gs[s];
+				if (e->gen != g->gen) {
+					if (g->frozen) {
+						lv[i] = NG_DEAD_GRAM;
+						break;
+					}
+					*e = (struct ng_gslot){ key, 2 * g->ngr + 3, g->gen };
+					g->ngr++;
+					lv[i] = e->id;
+					break;
+				}
+				if (e->key == key) {
+					lv[i] = e->id;
+					break;
+				}
+			}
+		}
+	}
+	return out;
+}
+
+/* From here on, units and grams the hypothesis lacks are dead (see the top). */
+static inline void ng_freeze(struct ng *g)
+{
+	g->frozen = 1;
+}
+
+/* Zeroed counts for every gram id handed out so far: call after the last ng_grams() of a record. */
+static inline void ng_counts(struct ng *g)
+{
+	size_t lim = 2 * (size_t)(g->nu > g->ngr ? g->nu : g->ngr) + 4;	/* past the largest id */
+	if (g->ccap < lim) {
+		size_t cap = g->ccap ? g->ccap : 256;
+		while (cap < lim)
+			cap *= 2;
+		H->free(g->ch);
+		g->ch = H->alloc(3 * cap * sizeof *g->ch);
+		g->ccap = cap;
+	}
+	g->cc = g->ch + g->ccap;
+	g->cm = g->cc + g->ccap;
+	memset(g->ch, 0, lim * sizeof *g->ch);
+	memset(g->cc, 0, lim * sizeof *g->cc);
+	memset(g->cm, 0, lim * sizeof *g->cm);
+}
+
+/* The hypothesis's grams gr[0..m) of one order into its counts. */
+static inline void ng_hyp(struct ng *g, const uint32_t *gr, size_t m)
+{
+	for (size_t i = 0; i < m; i++)
+		g->ch[gr[i]]++;
+}
+
+/*
+ * Clipped matches of a reference's grams gr[0..m) against the
+ * hypothesis's: sum over grams of min(hypothesis count, reference count).
+ * With keep_max, each gram's reference count also raises its best so far
+ * (for ng_clip_best()).
+ */
+static inline uint64_t ng_match(struct ng *g, const uint32_t *gr, size_t m, int keep_max)
+{
+	uint64_t match = 0;
+	for (size_t i = 0; i < m; i++)
+		match += ++g->cc[gr[i]] <= g->ch[gr[i]];
+	for (size_t i = 0; i < m; i++) {
+		uint32_t id = gr[i];
+		if (keep_max && g->cc[id] > g->cm[id])
+			g->cm[id] = g->cc[id];
+		g->cc[id] = 0;
+	}
+	return match;
+}
+
+/* Sum over the hypothesis's distinct grams gr[0..m) of min(its count, best reference count); spends ch. */
+static inline uint64_t ng_clip_best(struct ng *g, const uint32_t *gr, size_t m)
+{
+	uint64_t c = 0;
+	for (size_t i = 0; i < m; i++) {
+		uint32_t id = gr[i];
+		c += g->ch[id] < g->cm[id] ? g->ch[id] : g->cm[id];
+		g->ch[id] = 0;
+	}
+	return c;
 }
 
 #endif

@@ -15,16 +15,19 @@
  * corpus figures are the plain means of per-record P, R and F (details.stats
  * carries them to the summary).  See qa-rouge(7).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <qa/plugin.h>
 
-#include "ngram.h"
 #include "porter.h"
 
 QA_PLUGIN_HOST;
+
+#include "ngram.h"
 
 enum kind { R1, R2, RL, RLSUM };
 
@@ -32,18 +35,24 @@ struct state {
 	enum kind kind;
 	int stem;
 	int tokens;	/* show the prediction's tokens in details */
-	struct gtab t;
+	struct ng ng;
 	struct ratio_memo *memo;	/* fmt_memo's, made on first use */
-	double svals[4];	/* the last record's details.stats, for stats() */
+	double svals[5];	/* the last record's details.stats, for stats() */
+	const char *snames[5];
+	char item[112];	/* the bootstrap's "item:P,R,F" */
+	long boot;	/* resamples of BootstrapAggregator's low/mid/high; 0: none */
+	double seed;
 };
 
+/* A text's tokens as ids of the record (ngram.h), and where they are; all the record's scratch. */
 struct toks {
-	struct unit *u;
-	size_t n, cap;
+	uint32_t *id;
+	const char **p;
+	uint32_t *len;
+	size_t n;
 	size_t *sent;	/* start of each sentence (rougeLsum), and n at the end */
-	size_t nsent, sentcap;
-	char *store;	/* stemmed text */
-	char *low;	/* the lower-cased text, when this plugin made it */
+	size_t nsent;
+	uint32_t *g;	/* n-gram ids (rouge1, rouge2) */
 };
 
 static int init_kind(const qa_json *o, void **state, char **err, enum kind k)
@@ -68,10 +77,22 @@ static int init_kind(const qa_json *o, void **state, char **err, enum kind k)
 				return -1;
 			}
 			s->tokens = b;
+		} else if (strcmp(key, "bootstrap") == 0 || strcmp(key, "seed") == 0) {
+			double d;
+			long hi = key[0] == 'b' ? 100000 : 4294967295;
+			if (H->number(o, key, &d) < 0 || d != floor(d) || d < 0 || d > (double)hi) {
+				*err = H->format("%s: an integer from 0 to %ld", key, hi);
+				return -1;
+			}
+			if (key[0] == 'b')
+				s->boot = (long)d;
+			else
+				s->seed = d;
 		} else if (strcmp(key, "split_summaries") == 0 && H->boolean(o, "split_summaries") == 0) {
 			continue;	/* the default: sentences are lines */
 		} else {
-			*err = H->format("unknown option '%s' (use_stemmer, tokens; split_summaries can only be false)",
+			*err = H->format("unknown option '%s' (use_stemmer, tokens, bootstrap, seed; split_summaries "
+			    "can only be false)",
 			    key);
 			return -1;
 		}
@@ -87,22 +108,9 @@ static int initlsum(const qa_json *o, void **s, char **e) { return init_kind(o, 
 static void fini(void *st)
 {
 	struct state *s = st;
-	gtab_free(&s->t, H->free);
+	ng_free(&s->ng);
 	H->free(s->memo);
 	H->free(s);
-}
-
-static void grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return;
-	size_t c = *cap ? 2 * *cap : 64;
-	void *q = H->alloc(c * size);
-	if (*cap)
-		memcpy(q, *p, *cap * size);
-	H->free(*p);
-	*p = q;
-	*cap = c;
 }
 
 static int alnum(unsigned char c)
@@ -111,8 +119,9 @@ static int alnum(unsigned char c)
 }
 
 /* tokenize() of the whole text; for rougeLsum, sentence starts at each non-empty line. */
-static void tokenize(const struct state *s, const char *in, size_t n, struct toks *t)
+static void tokenize(struct state *s, const char *in, size_t n, struct toks *t)
 {
+	struct ng *g = &s->ng;
 	size_t ln = n;
 	const char *l = in;
 	int ascii = 1;
@@ -120,18 +129,22 @@ static void tokenize(const struct state *s, const char *in, size_t n, struct tok
 		ascii = (unsigned char)in[i] < 0x80;
 	if (ascii) {
 		/* ASCII: str.lower() is the ASCII mapping, done here without the host's Unicode tables. */
-		char *low = H->alloc(n + 1);
+		char *low = ng_alloc(g, n + 1);
 		for (size_t i = 0; i < n; i++)
 			low[i] = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] + 32) : in[i];
-		H->free(t->low);
-		t->low = low;
 		l = low;
 	} else {
 		l = H->lower(in, n, &ln);
 	}
 	t->n = t->nsent = 0;
-	H->free(t->store);
-	t->store = s->stem ? H->alloc(ln + 1) : NULL;
+	/* At most a token and a sentence every two bytes. */
+	size_t most = ln / 2 + 2;
+	t->id = ng_alloc(g, most * sizeof *t->id);
+	t->p = ng_alloc(g, most * sizeof *t->p);
+	t->len = ng_alloc(g, most * sizeof *t->len);
+	t->sent = ng_alloc(g, most * sizeof *t->sent);
+	t->g = NULL;
+	char *store = s->stem ? ng_alloc(g, ln + 1) : NULL;	/* stemmed text */
 	size_t so = 0;
 	int line_start = 1;
 	for (size_t i = 0; i <= ln;) {
@@ -148,29 +161,23 @@ static void tokenize(const struct state *s, const char *in, size_t n, struct tok
 		while (j < ln && alnum((unsigned char)l[j]))
 			j++;
 		if (line_start) {
-			grow((void **)&t->sent, &t->sentcap, t->nsent + 1, sizeof *t->sent);
 			t->sent[t->nsent++] = t->n;
 			line_start = 0;
 		}
 		const char *p = l + i;
 		size_t w = j - i;
 		if (s->stem && w > 3) {
-			size_t k = porter_stem(p, w, t->store + so);
-			p = t->store + so;
+			size_t k = porter_stem(p, w, store + so);
+			p = store + so;
 			so += k;
 			w = k;
 		}
-		grow((void **)&t->u, &t->cap, t->n, sizeof *t->u);
-		t->u[t->n++] = (struct unit){ p, w, unit_hash(p, w) };
+		t->p[t->n] = p;
+		t->len[t->n] = (uint32_t)w;
+		t->id[t->n++] = ng_unit(g, p, w);
 		i = j;
 	}
-	grow((void **)&t->sent, &t->sentcap, t->nsent + 1, sizeof *t->sent);
 	t->sent[t->nsent] = t->n;
-}
-
-static int same(const struct unit *a, const struct unit *b)
-{
-	return a->h == b->h && a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
 }
 
 /* p = num / dp, r = num / dr: the whole numbers kept, so their text can be memoized by them. */
@@ -184,17 +191,11 @@ static double fmeasure(double p, double r)
 	return p + r > 0 ? 2 * p * r / (p + r) : 0;
 }
 
+/* Clipped n-gram matches; the prediction's counts are in the table (score()). */
 static struct prf rouge_n(struct state *s, const struct toks *target, const struct toks *pred, size_t n)
 {
-	struct gtab *t = &s->t;
-	gtab_fill(t, pred->u, pred->n, n, H->alloc, H->free);
-	size_t tn = gtab_count_ref(t, target->u, target->n);
-	double inter = 0;
-	for (size_t k = 0; k < t->ntouched; k++) {
-		struct gram *g = &t->g[t->touched[k]];
-		inter += g->hyp < g->cur ? g->hyp : g->cur;
-	}
-	size_t pn = pred->n >= n ? pred->n - n + 1 : 0;
+	size_t tn = target->n >= n ? target->n - n + 1 : 0, pn = pred->n >= n ? pred->n - n + 1 : 0;
+	double inter = (double)ng_match(&s->ng, target->g + (n - 1) * target->n, tn, 0);
 	struct prf x;
 	x.num = inter;
 	x.dp = (double)(pn > 1 ? pn : 1);
@@ -209,39 +210,29 @@ static struct prf rouge_n(struct state *s, const struct toks *target, const stru
  * LCS length of a[0..na) and b[0..nb), bit-parallel (Allison-Dix, in
  * Hyyro's form): one bit per unit of b, 64 of them a word, so a row of the
  * DP table is a few additions instead of nb comparisons.  The equal units
- * of b share one match mask, found through their hash.  V's zero bits
- * among the first nb are the LCS length.
+ * of b share one match mask, found by their id (nu ids in the record).
+ * V's zero bits among the first nb are the LCS length.
  */
-static size_t lcs_len(const struct unit *a, size_t na, const struct unit *b, size_t nb)
+static size_t lcs_len(struct ng *g, const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 {
-	size_t W = (nb + 63) / 64, cap = 16;
-	while (cap < 2 * nb)
-		cap <<= 1;
-	uint32_t *slot = H->alloc(cap * sizeof *slot + nb * sizeof(uint32_t));
-	uint32_t *rep = slot + cap;	/* a class's first unit in b */
-	uint64_t *mask = H->alloc((nb * W + W) * sizeof *mask), *v = mask + nb * W;
-	memset(slot, 0, cap * sizeof *slot);
+	size_t W = (nb + 63) / 64;
+	uint32_t *cls = ng_alloc(g, (g->nu + 1) * sizeof *cls);	/* 1 + a unit's mask, 0 none */
+	uint64_t *mask = ng_alloc(g, (nb * W + W) * sizeof *mask), *v = mask + nb * W;
+	memset(cls, 0, g->nu * sizeof *cls);
 	uint32_t ncls = 0;
 	for (size_t j = 0; j < nb; j++) {
-		size_t i = (size_t)b[j].h & (cap - 1);
-		while (slot[i] && !same(&b[rep[slot[i] - 1]], &b[j]))
-			i = (i + 1) & (cap - 1);
-		if (!slot[i]) {
-			rep[ncls] = (uint32_t)j;
+		if (!cls[b[j]]) {
 			memset(mask + (size_t)ncls * W, 0, W * sizeof *mask);
-			slot[i] = ++ncls;
+			cls[b[j]] = ++ncls;
 		}
-		mask[(size_t)(slot[i] - 1) * W + j / 64] |= 1ull << (j % 64);
+		mask[(size_t)(cls[b[j]] - 1) * W + j / 64] |= 1ull << (j % 64);
 	}
 	for (size_t w = 0; w < W; w++)
 		v[w] = ~0ull;
 	for (size_t k = 0; k < na; k++) {
-		size_t i = (size_t)a[k].h & (cap - 1);
-		while (slot[i] && !same(&b[rep[slot[i] - 1]], &a[k]))
-			i = (i + 1) & (cap - 1);
-		if (!slot[i])
+		if (!cls[a[k]])
 			continue;	/* no match: the row is the one above */
-		const uint64_t *m = mask + (size_t)(slot[i] - 1) * W;
+		const uint64_t *m = mask + (size_t)(cls[a[k]] - 1) * W;
 		uint64_t carry = 0;
 		for (size_t w = 0; w < W; w++) {
 			uint64_t u = v[w] & m[w], t = v[w] + u, s2 = t + carry;
@@ -252,24 +243,22 @@ static size_t lcs_len(const struct unit *a, size_t na, const struct unit *b, siz
 	size_t ones = 0;
 	for (size_t j = 0; j < nb; j++)
 		ones += (v[j / 64] >> (j % 64)) & 1;
-	H->free(slot);
-	H->free(mask);
 	return nb - ones;
 }
 
 /* _lcs_table + _backtrack_norec: marks in mark[] the indices of ref on the LCS path. */
-static void lcs_mark(const struct unit *ref, size_t nr, const struct unit *can, size_t nc, char *mark)
+static void lcs_mark(const uint32_t *ref, size_t nr, const uint32_t *can, size_t nc, char *mark)
 {
 	uint32_t *t = H->alloc((nr + 1) * (nc + 1) * sizeof *t);
 	memset(t, 0, (nr + 1) * (nc + 1) * sizeof *t);
 #define T(i, j) t[(i) * (nc + 1) + (j)]
 	for (size_t i = 1; i <= nr; i++)
 		for (size_t j = 1; j <= nc; j++)
-			T(i, j) = same(&ref[i - 1], &can[j - 1]) ? T(i - 1, j - 1) + 1 :
+			T(i, j) = ref[i - 1] == can[j - 1] ? T(i - 1, j - 1) + 1 :
 			    (T(i - 1, j) > T(i, j - 1) ? T(i - 1, j) : T(i, j - 1));
 	size_t i = nr, j = nc;
 	while (i > 0 && j > 0) {
-		if (same(&ref[i - 1], &can[j - 1])) {
+		if (ref[i - 1] == can[j - 1]) {
 			mark[i - 1] = 1;
 			i--, j--;
 		} else if (T(i, j - 1) > T(i - 1, j))
@@ -281,62 +270,34 @@ static void lcs_mark(const struct unit *ref, size_t nr, const struct unit *can, 
 	H->free(t);
 }
 
-/* Counts of unit u among units[0..n) still available, by linear search in a small table. */
-struct cnt {
-	const struct unit *u;
-	long c;
-};
-
-static struct cnt *cnt_find(struct cnt *tab, size_t n, const struct unit *u)
-{
-	for (size_t i = 0; i < n; i++)
-		if (same(tab[i].u, u))
-			return &tab[i];
-	return NULL;
-}
-
-static size_t cnt_build(struct cnt *tab, const struct toks *t)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < t->n; i++) {
-		struct cnt *c = cnt_find(tab, k, &t->u[i]);
-		if (c)
-			c->c++;
-		else
-			tab[k++] = (struct cnt){ &t->u[i], 1 };
-	}
-	return k;
-}
-
-static struct prf rouge_lsum(const struct toks *ref, const struct toks *can)
+static struct prf rouge_lsum(struct ng *g, const struct toks *ref, const struct toks *can)
 {
 	struct prf x = { 0, 0, 0, 0, 0, 0 };
 	if (!ref->nsent || !can->nsent || !ref->n || !can->n)
 		return x;
-	struct cnt *cr = H->alloc(ref->n * sizeof *cr), *cc = H->alloc(can->n * sizeof *cc);
-	size_t ncr = cnt_build(cr, ref), ncc = cnt_build(cc, can);
-	char *mark = H->alloc(ref->n + 1);
+	/* Each token's count on both sides, by id: a hit spends one of each. */
+	long *cr = ng_alloc(g, 2 * (g->nu + 1) * sizeof *cr), *cc = cr + g->nu + 1;
+	memset(cr, 0, 2 * (g->nu + 1) * sizeof *cr);
+	for (size_t i = 0; i < ref->n; i++)
+		cr[ref->id[i]]++;
+	for (size_t i = 0; i < can->n; i++)
+		cc[can->id[i]]++;
+	char *mark = ng_alloc(g, ref->n + 1);
 	double hits = 0;
 	for (size_t s = 0; s < ref->nsent; s++) {
-		const struct unit *r = ref->u + ref->sent[s];
+		const uint32_t *r = ref->id + ref->sent[s];
 		size_t nr = ref->sent[s + 1] - ref->sent[s];
 		memset(mark, 0, nr + 1);
 		for (size_t c = 0; c < can->nsent; c++)
-			lcs_mark(r, nr, can->u + can->sent[c], can->sent[c + 1] - can->sent[c], mark);
+			lcs_mark(r, nr, can->id + can->sent[c], can->sent[c + 1] - can->sent[c], mark);
 		for (size_t i = 0; i < nr; i++) {
-			if (!mark[i])
-				continue;
-			struct cnt *a = cnt_find(cc, ncc, &r[i]), *b = cnt_find(cr, ncr, &r[i]);
-			if (a && b && a->c > 0 && b->c > 0) {
+			if (mark[i] && cc[r[i]] > 0 && cr[r[i]] > 0) {
 				hits++;
-				a->c--;
-				b->c--;
+				cc[r[i]]--;
+				cr[r[i]]--;
 			}
 		}
 	}
-	H->free(cr);
-	H->free(cc);
-	H->free(mark);
 	x.num = hits;
 	x.dr = (double)ref->n;
 	x.dp = (double)can->n;
@@ -358,7 +319,7 @@ static struct prf one(struct state *s, const struct toks *target, const struct t
 		if (!target->n || !pred->n)
 			return x;
 		{
-			double l = (double)lcs_len(target->u, target->n, pred->u, pred->n);
+			double l = (double)lcs_len(&s->ng, target->id, target->n, pred->id, pred->n);
 			x.num = l;
 			x.dp = (double)pred->n;
 			x.dr = (double)target->n;
@@ -368,7 +329,7 @@ static struct prf one(struct state *s, const struct toks *target, const struct t
 		}
 		return x;
 	case RLSUM:
-		return rouge_lsum(target, pred);
+		return rouge_lsum(&s->ng, target, pred);
 	}
 	return x;
 }
@@ -418,23 +379,27 @@ static void fmt_memo(struct state *s, int which, const struct prf *x, double v, 
 	snprintf(out, 32, "%.17g", v);
 }
 
-static void toks_free(struct toks *t)
-{
-	H->free(t->u);
-	H->free(t->sent);
-	H->free(t->store);
-	H->free(t->low);
-}
-
 static int score(void *st, const struct qa_input *in, struct qa_output *out)
 {
 	struct state *s = st;
-	struct toks pred = { 0 }, ref = { 0 };
+	struct ng *g = &s->ng;
+	ng_begin(g);
+	struct toks pred, *refs = ng_alloc(g, (in->nrefs + 1) * sizeof *refs);
 	tokenize(s, in->answer, in->answer_len, &pred);
+	for (size_t r = 0; r < in->nrefs; r++)
+		tokenize(s, in->refs[r], in->ref_lens[r], &refs[r]);
+	/* ROUGE-N: every text's grams, then the prediction's counts, once for all references. */
+	size_t order = s->kind == R1 ? 1 : s->kind == R2 ? 2 : 0;
+	if (order) {
+		pred.g = ng_grams(g, pred.id, pred.n, (int)order);
+		for (size_t r = 0; r < in->nrefs; r++)
+			refs[r].g = ng_grams(g, refs[r].id, refs[r].n, (int)order);
+		ng_counts(g);
+		ng_hyp(g, pred.g + (order - 1) * pred.n, pred.n >= order ? pred.n - order + 1 : 0);
+	}
 	struct prf best = { 0, 0, -1, 0, 0, 0 };
 	for (size_t r = 0; r < in->nrefs; r++) {
-		tokenize(s, in->refs[r], in->ref_lens[r], &ref);
-		struct prf x = one(s, &ref, &pred);
+		struct prf x = one(s, &refs[r], &pred);
 		if (x.f > best.f)
 			best = x;
 	}
@@ -461,7 +426,7 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 		H->text_add(&d, ",\"tokens\":[", 11);
 		for (size_t i = 0; i < pred.n; i++) {
 			H->text_add(&d, i ? "," : "", i ? 1 : 0);
-			H->text_json(&d, pred.u[i].p, pred.u[i].n);
+			H->text_json(&d, pred.p[i], pred.len[i]);
 		}
 		H->text_add(&d, "]", 1);
 	}
@@ -470,11 +435,16 @@ static int score(void *st, const struct qa_input *in, struct qa_output *out)
 		H->text_add(&d, slead[i], strlen(slead[i]));
 		H->text_add(&d, prf[i], strlen(prf[i]));
 	}
+	if (s->boot) {
+		/* The record's P, R and F as a name counted once: the summary's sums keep every item for the bootstrap. */
+		snprintf(s->item, sizeof s->item, "item:%s,%s,%s", prf[0], prf[1], prf[2]);
+		H->text_add(&d, ",\"", 2);
+		H->text_add(&d, s->item, strlen(s->item));
+		H->text_add(&d, "\":1", 3);
+	}
 	H->text_add(&d, "}}", 2);
-	s->svals[0] = 1, s->svals[1] = best.p, s->svals[2] = best.r, s->svals[3] = best.f;
+	s->svals[0] = 1, s->svals[1] = best.p, s->svals[2] = best.r, s->svals[3] = best.f, s->svals[4] = 1;
 	out->details = d.p;
-	toks_free(&pred);
-	toks_free(&ref);
 	return 0;
 }
 
@@ -484,17 +454,92 @@ static const char *const stat_names[4] = { "n", "precision", "recall", "fmeasure
 static size_t stats(void *st, const char *const **names, const double **values)
 {
 	struct state *s = st;
-	*names = stat_names;
+	memcpy(s->snames, stat_names, sizeof stat_names);
+	s->snames[4] = s->item;
+	*names = s->snames;
 	*values = s->svals;
-	return 4;
+	return s->boot ? 5 : 4;
 }
 
-/* The corpus figure is the plain mean (rouge-score's BootstrapAggregator mid only approximates it). */
+static int by_prf(const void *a, const void *b)
+{
+	const double *x = a, *y = b;
+	for (int i = 0; i < 3; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* splitmix64: the resamples' draws, from the seed. */
+static uint64_t next_rand(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* np.percentile's default (linear) of sorted x[0..n) at q percent. */
+static double percentile(const double *x, size_t n, double q)
+{
+	double pos = q / 100 * (double)(n - 1);
+	size_t lo = (size_t)pos;
+	if (lo + 1 >= n)
+		return x[n - 1];
+	return x[lo] + (x[lo + 1] - x[lo]) * (pos - (double)lo);
+}
+
+/*
+ * BootstrapAggregator's low/mid/high: s->boot resamples of the items with
+ * replacement, each's mean P, R and F, and their 2.5th, 50th and 97.5th
+ * percentiles.  The items are sorted first, so that a merge of shards
+ * draws what one run draws.  The draws are qa's (splitmix64 from seed),
+ * not numpy's: the same figures for the same seed, not rouge-score's.
+ */
+static void bootstrap(const struct state *s, double *items, size_t n, struct qa_text *d)
+{
+	qsort(items, n, 3 * sizeof *items, by_prf);
+	double *means = H->alloc(3 * (size_t)s->boot * sizeof *means);
+	uint64_t x = (uint64_t)s->seed;
+	for (long b = 0; b < s->boot; b++) {
+		double sum[3] = { 0, 0, 0 };
+		for (size_t i = 0; i < n; i++) {
+			size_t k = (size_t)((double)(next_rand(&x) >> 11) * 0x1.0p-53 * (double)n);
+			for (int c = 0; c < 3; c++)
+				sum[c] += items[3 * k + c];
+		}
+		for (int c = 0; c < 3; c++)
+			means[(size_t)c * (size_t)s->boot + (size_t)b] = sum[c] / (double)n;
+	}
+	static const char *const what[3] = { "precision", "recall", "fmeasure" };
+	static const double q[3] = { 2.5, 50, 97.5 };
+	static const char *const at[3] = { "low", "mid", "high" };
+	for (int c = 0; c < 3; c++)
+		qsort(means + (size_t)c * (size_t)s->boot, (size_t)s->boot, sizeof *means, by_value);
+	H->text_printf(d, ",\"bootstrap\":{\"resamples\":%ld,\"seed\":%.0f", s->boot, s->seed);
+	for (int k = 0; k < 3; k++) {
+		H->text_printf(d, ",\"%s\":{", at[k]);
+		for (int c = 0; c < 3; c++)
+			H->text_printf(d, "%s\"%s\":%.17g", c ? "," : "", what[c],
+			    percentile(means + (size_t)c * (size_t)s->boot, (size_t)s->boot, q[k]));
+		H->text_add(d, "}", 1);
+	}
+	H->text_add(d, "}", 1);
+	H->free(means);
+}
+
 static int corpus(void *st, const char *const *names, const double *sums, size_t n, double *score_out,
     char **details)
 {
-	(void)st;
+	struct state *s = st;
 	double cnt = 0, p = 0, r = 0, f = 0;
+	size_t nitems = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(names[i], "n") == 0)
 			cnt = sums[i];
@@ -504,12 +549,33 @@ static int corpus(void *st, const char *const *names, const double *sums, size_t
 			r = sums[i];
 		else if (strcmp(names[i], "fmeasure") == 0)
 			f = sums[i];
+		else if (strncmp(names[i], "item:", 5) == 0 && sums[i] >= 1 && sums[i] < 1e9)
+			nitems += (size_t)sums[i];
 	}
 	if (cnt <= 0)
 		return -1;
 	*score_out = f / cnt;
-	*details = H->format("{\"precision\":%.17g,\"recall\":%.17g,\"fmeasure\":%.17g}", p / cnt, r / cnt,
-	    f / cnt);
+	struct qa_text d = { 0 };
+	H->text_printf(&d, "{\"precision\":%.17g,\"recall\":%.17g,\"fmeasure\":%.17g", p / cnt, r / cnt, f / cnt);
+	if (s->boot && nitems) {
+		/* Each item as many times as it was counted: sums of a name are how many records had it. */
+		double *items = H->alloc(3 * nitems * sizeof *items);
+		size_t k = 0;
+		for (size_t i = 0; i < n && k < nitems; i++) {
+			if (strncmp(names[i], "item:", 5) != 0 || !(sums[i] >= 1 && sums[i] < 1e9))
+				continue;
+			double v[3];
+			char *e = (char *)names[i] + 5;
+			for (int c = 0; c < 3; c++)
+				v[c] = strtod(e + (c > 0), &e);
+			for (size_t m = 0; m < (size_t)sums[i] && k < nitems; m++, k++)
+				memcpy(items + 3 * k, v, sizeof v);
+		}
+		bootstrap(s, items, k, &d);
+		H->free(items);
+	}
+	H->text_add(&d, "}", 1);
+	*details = d.p;
 	return 0;
 }
 
@@ -519,7 +585,7 @@ static const struct qa_scorer_ops ops[4] = { OPS(init1), OPS(init2), OPS(initl),
 
 #define ROUGE(name_, i_, what_) { \
 	QA_PLUGIN_HEADER(QA_KIND_SCORER, name_, "1.0", "rouge-score " what_ " F-measure, 0-1 (P, R in details)"), \
-	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE, .scorer = &ops[i_] }
+	.flags = QA_NEEDS_ANSWER | QA_NEEDS_REFERENCE | QA_DETAILS_VALID, .scorer = &ops[i_] }
 
 static const struct qa_plugin plugins[4] = {
 	ROUGE("rouge1", 0, "ROUGE-1"),
