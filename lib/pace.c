@@ -19,7 +19,6 @@
 #define ALPHA 0.02		/* additive increase per clean second, of the rate at the last decrease */
 #define LEARN_MIN 8	/* answers in the last minute before a first 429 teaches a rate */
 #define CONC_START 4
-#define CONC_MAX 64
 
 struct bucket {
 	double limit;	/* per window; 0: unknown */
@@ -324,7 +323,7 @@ pace_t *pace_new(const pace_opts *o)
 		p->b[PACE_REQ] = (struct bucket){ o->rpm, o->rpm / MINUTE, o->rpm, 0 };
 	if (o->tpm > 0)
 		p->b[PACE_TOK] = (struct bucket){ o->tpm, o->tpm / MINUTE, o->tpm, 0 };
-	pace_conc_init(&p->conc, o->conc_cap > 0 ? o->conc_cap : CONC_MAX);
+	pace_conc_init(&p->conc, o->conc_cap > 0 ? o->conc_cap : PACE_CONC_CAP);
 	p->md_id = -1;
 	p->hdr_id = -1;
 	return p;
@@ -567,6 +566,11 @@ int pace_concurrency(const pace_t *p)
 	return p->o.conc_fixed > 0 ? p->o.conc_fixed : p->conc.limit;
 }
 
+int pace_concurrency_peak(const pace_t *p)
+{
+	return p->o.conc_fixed > 0 ? p->o.conc_fixed : p->conc.peak;
+}
+
 /* ---------- -c auto ---------- */
 
 /*
@@ -582,8 +586,9 @@ int pace_concurrency(const pace_t *p)
 void pace_conc_init(pace_conc *c, int cap)
 {
 	memset(c, 0, sizeof *c);
-	c->cap = cap > CONC_MAX ? CONC_MAX : cap < 1 ? 1 : cap;
+	c->cap = cap < 1 ? 1 : cap;	/* an endpoint config's concurrency may pass PACE_CONC_CAP */
 	c->limit = CONC_START < c->cap ? CONC_START : c->cap;
+	c->peak = c->limit;
 	c->slow_start = 1;
 }
 
@@ -614,6 +619,8 @@ void pace_conc_sample(pace_conc *c, double ms)
 		c->limit = c->cap;
 	if (c->limit < 1)
 		c->limit = 1;
+	if (c->limit > c->peak)
+		c->peak = c->limit;
 }
 
 /* ---------- output ---------- */

@@ -304,15 +304,28 @@ static void concurrency(void)
 	pace_t *p = pace_new(&o);
 	CHECK(pace_concurrency(p) == 7);
 	pace_free(&p);
-	o = (pace_opts){ .conc_cap = 200 };
-	p = pace_new(&o);
-	CHECK(pace_concurrency(p) == 4);
-	for (int i = 0; i < 200; i++) {
-		long id = pace_charge(p, 1, 0, i);
-		pace_answer(p, id, 200, NULL, -1, 50, -1, NULL, 0, i + 50);
+	/* without an endpoint config's concurrency, never above 64; with one, never above it (even past 64) */
+	static const int caps[] = { 0, 100, 10 }, want[] = { PACE_CONC_CAP, 100, 10 };
+	for (int k = 0; k < 3; k++) {
+		o = (pace_opts){ .conc_cap = caps[k] };
+		p = pace_new(&o);
+		CHECK(pace_concurrency(p) == (caps[k] && caps[k] < 4 ? caps[k] : 4));
+		for (int i = 0; i < 600; i++) {
+			long id = pace_charge(p, 1, 0, i);
+			pace_answer(p, id, 200, NULL, -1, 50, -1, NULL, 0, i + 50);
+		}
+		CHECK(pace_concurrency(p) == want[k]);
+		CHECK(pace_concurrency_peak(p) == want[k]);
+		pace_free(&p);
 	}
-	CHECK(pace_concurrency(p) == 64);	/* never above 64 */
-	pace_free(&p);
+	/* the peak stays when latency shrinks the limit */
+	pace_conc_init(&c, 64);
+	for (int i = 0; i < 4 + 8; i++)
+		pace_conc_sample(&c, 100);
+	CHECK(c.limit == 16 && c.peak == 16);
+	for (int i = 0; i < 16; i++)
+		pace_conc_sample(&c, 1000);
+	CHECK(c.limit == 8 && c.peak == 16);
 }
 
 int main(void)

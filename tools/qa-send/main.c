@@ -303,16 +303,21 @@ void report_server(void)
 			double slots;
 			int known = side_request(e, "/props", NULL) == 0 &&
 			    json_num(scratch, json_find(scratch, 0, "total_slots"), &slots) == 0 && slots >= 1;
-			char fix[160];
-			if (known && (double)opt.concurrency > slots)
-				snprintf(fix, sizeof fix, "-c %ld is above the server's %.0f slots (/props total_slots): "
-				    "use -c %.0f", opt.concurrency, slots, slots);
+			char fix[200], c[48];
+			long peak, now = conc_now(e, &peak);	/* -c auto: what it went up to, and is at */
+			if (opt.conc_auto)
+				snprintf(c, sizeof c, "-c auto went up to %ld (now %ld), which", peak, now);
+			else
+				snprintf(c, sizeof c, "-c %ld", now);
+			if (known && (double)peak > slots)
+				snprintf(fix, sizeof fix, "%s is above the server's %.0f slots (/props total_slots): "
+				    "use -c %.0f", c, slots, slots);
 			else if (known)
 				snprintf(fix, sizeof fix, "the server has %.0f slots (/props total_slots) and other "
 				    "clients may be using them", slots);
 			else
-				snprintf(fix, sizeof fix, "keep -c (now %ld) at or below the server's parallel slots "
-				    "(llama-server -np)", opt.concurrency);
+				snprintf(fix, sizeof fix, "keep -c (%s %ld) at or below the server's parallel slots "
+				    "(llama-server -np)", opt.conc_auto ? "auto, up to" : "now", peak);
 			qa_warn("endpoint '%s': %ld of %ld answers took much longer than the server's own compute "
 			    "(mean latency_ms %.0f, server prompt_ms + predicted_ms %.0f): they waited for the server, "
 			    "so latency_ms is queueing, not speed; %s", e->name, e->st_slow, e->st_n,
@@ -348,17 +353,19 @@ void setup_files(void)
 {
 	struct rlimit rl;
 	rlim_t need = (rlim_t)opt.concurrency + 32;
+	char c[48];	/* -c auto: the most in flight it may reach (64, or an endpoint config's concurrency) */
+	snprintf(c, sizeof c, opt.conc_auto ? "-c auto (up to %ld in flight)" : "-c %ld", opt.concurrency);
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
 		return;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-		qa_die(QA_EXIT_USAGE, "-c %ld needs %lu open files, over the limit of %lu (hard limit %lu); "
-		    "lower -c or raise the limit (ulimit -n)", opt.concurrency, (unsigned long)need,
+		qa_die(QA_EXIT_USAGE, "%s needs %lu open files, over the limit of %lu (hard limit %lu); "
+		    "lower -c or raise the limit (ulimit -n)", c, (unsigned long)need,
 		    (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max);
 	unsigned long soft = (unsigned long)rl.rlim_cur;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		qa_die(QA_EXIT_USAGE, "-c %ld needs %lu open files, over the limit of %lu, which could not be "
-		    "raised: %s", opt.concurrency, (unsigned long)need, soft, strerror(errno));
+		qa_die(QA_EXIT_USAGE, "%s needs %lu open files, over the limit of %lu, which could not be "
+		    "raised: %s", c, (unsigned long)need, soft, strerror(errno));
 }
 
 QA_NORETURN void usage(int status)
@@ -496,9 +503,10 @@ int main(int argc, char **argv)
 		case O_BACKOFF_BASE: opt.backoff_base_ms = seconds_arg("backoff-base", optarg, 0); break;
 		case O_BACKOFF_CAP: opt.backoff_cap_ms = seconds_arg("backoff-cap", optarg, 0); break;
 		case O_BASE_URL: base_url = optarg; break;
-		case 'c':
+		case 'c':	/* auto: conc_setup() sets the run's slots */
+			opt.conc_given = 1;
 			opt.conc_auto = strcmp(optarg, "auto") == 0;
-			opt.concurrency = opt.conc_auto ? 64 : count_arg("concurrency", optarg, 1, 100000);
+			opt.concurrency = opt.conc_auto ? PACE_CONC_CAP : count_arg("concurrency", optarg, 1, 100000);
 			break;
 		case O_RPM: opt.rpm = (double)count_arg("rpm", optarg, 1, 100000000); break;
 		case O_TPM: opt.tpm = (double)count_arg("tpm", optarg, 1, 1000000000); break;
@@ -592,7 +600,6 @@ int main(int argc, char **argv)
 			qa_die(QA_EXIT_USAGE, "--trace: %s: %s", trace_path, strerror(errno));
 		setvbuf(opt.trace, NULL, _IOLBF, 0);	/* whole lines, even if the run is killed */
 	}
-	setup_files();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		qa_die(QA_EXIT_USAGE, "curl_global_init failed");
 
@@ -632,6 +639,8 @@ int main(int argc, char **argv)
 	}
 	if (fallback)
 		setup_fallback(fallback);
+	conc_setup();
+	setup_files();
 
 	ntasks = (size_t)(opt.window ? opt.window : 4 * opt.concurrency);
 	if (ntasks < (size_t)opt.concurrency)

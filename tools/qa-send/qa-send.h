@@ -43,6 +43,7 @@ struct send_opts {
 	/* rate-limit pacing (pacing.c) */
 	double rpm, tpm;		/* --rpm, --tpm: over the endpoint config's; 0: not given */
 	int conc_auto;			/* -c auto: pace.c's controller sets each endpoint's concurrency */
+	int conc_given;			/* -c given; without it, conc_setup() chooses auto where HTTP may be reached */
 	double minute_ms;		/* QA_SEND_MINUTE: how long a limit's minute lasts (tests); 0: 60 s */
 };
 
@@ -440,6 +441,11 @@ void pace_sent(struct task *t, double now);
 void pace_settle(struct task *t, struct outcome *o, double now);
 void pace_header(struct hdrs *h, const char *name, size_t nl, const char *val, size_t vl);
 void pace_progress(qa_buf *b);
+void conc_setup(void);
+long conc_now(const struct endpoint *e, long *peak);
+
+/* -c auto: what an in-process provider (the mock, the llama engine) keeps in flight, each */
+#define CONC_IN_PROCESS 16
 
 /* cache.c: the response cache */
 extern long cache_hits;
