@@ -535,11 +535,8 @@ void pace_answer(pace_t *p, long id, long status, const pace_hdrs *h, long promp
 	if (h && h->any)
 		apply_headers(p, &k, h, now);
 	int quota = status == 429 && body && blen >= 18 && memmem(body, blen, "insufficient_quota", 18);
-	if (quota && !p->stop) {
-		double r = h ? h->reset_ms[PACE_REQ] : -1;
-		if (h && h->reset_ms[PACE_TOK] > r)
-			r = h->reset_ms[PACE_TOK];
-		p->stop = r >= QUOTA_MS ? now + r : -1;	/* a short reset on a quota error is a rate, not the quota's */
+	if (quota) {
+		pace_quota(p, h, -1, now);
 		return;
 	}
 	if (status == 429 || status == 529) {
@@ -554,6 +551,40 @@ void pace_answer(pace_t *p, long id, long status, const pace_hdrs *h, long promp
 		learn_ok(p, now);
 		pace_conc_sample(&p->conc, latency_ms);
 	}
+}
+
+void pace_quota(pace_t *p, const pace_hdrs *h, double regain_ms, double now)
+{
+	if (p->stop)
+		return;
+	double r = h ? h->reset_ms[PACE_REQ] : -1;
+	for (int i = 1; h && i < PACE_NB; i++)
+		if (h->reset_ms[i] > r)
+			r = h->reset_ms[i];
+	if (regain_ms >= 0)
+		p->stop = now + regain_ms;	/* what the message says is the quota's own */
+	else
+		p->stop = r >= QUOTA_MS ? now + r : -1;	/* a short reset on a quota error is a rate's, not the quota's */
+	if (p->stop == 0)
+		p->stop = -1;	/* 0 means "not stopped" */
+}
+
+double pace_regain_ms(const char *msg, size_t n, double wall_ms)
+{
+	static const char key[] = "regain access on ";
+	const char *k = msg ? memmem(msg, n, key, sizeof key - 1) : NULL;
+	if (!k)
+		return -1;
+	char b[40];
+	size_t left = n - (size_t)(k + sizeof key - 1 - msg);
+	snprintf(b, sizeof b, "%.*s", (int)(left < sizeof b - 1 ? left : sizeof b - 1), k + sizeof key - 1);
+	int y, mo, d, hh, mi, c = 0;
+	if (sscanf(b, "%4d-%2d-%2d at %2d:%2d UTC%n", &y, &mo, &d, &hh, &mi, &c) != 5 || !c)
+		return -1;
+	char iso[32];
+	snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:00Z", y, mo, d, hh, mi);
+	double t = pace_rfc3339_ms(iso, strlen(iso));
+	return t < 0 ? -1 : t > wall_ms ? t - wall_ms : 0;
 }
 
 double pace_stopped(const pace_t *p)

@@ -86,6 +86,16 @@ double pace_prompt_tokens(const pace_t *p, size_t prompt_bytes);
 void pace_answer(pace_t *p, long id, long status, const pace_hdrs *h, long prompt_tokens,
     double latency_ms, double retry_after_ms, const char *body, size_t blen, double now_ms);
 
+/* A quota error the caller classified (Anthropic's billing_error, a spent
+ * credit balance, a reached spend limit; any provider's "quota"): stop the
+ * endpoint.  regain_ms is the delay the error's message gave (see
+ * pace_regain_ms), else < 0; without it, a reset an hour or more away in h
+ * (may be NULL) says when, and nothing: for the rest of the run. */
+void pace_quota(pace_t *p, const pace_hdrs *h, double regain_ms, double now_ms);
+/* "... You will regain access on 2026-04-01 at 00:00 UTC." (Anthropic's
+ * spend limit): the delay from wall_ms until then, or -1. */
+double pace_regain_ms(const char *msg, size_t n, double wall_ms);
+
 /* Stopped for quota?  Returns 0 if not, else the time (now_ms's clock) the
  * quota resets, or -1 if nothing said when (then it is stopped for the run). */
 double pace_stopped(const pace_t *p);

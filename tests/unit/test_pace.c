@@ -214,6 +214,36 @@ static void quota(void)
 	char utc[32];
 	pace_format_utc(WALL + 30000, utc, sizeof utc);
 	CHECK_STR(utc, "2026-12-06T22:00:30Z");
+
+	/* Anthropic's spend limit says when access comes back, in its message */
+	const char *m = "You have reached your specified API usage limits. You will regain access on 2026-12-07 at "
+	    "00:00 UTC.";
+	CHECK_NEAR(pace_regain_ms(m, strlen(m), WALL), 2 * 3600000, 1e-9);
+	CHECK(pace_regain_ms(m, strlen(m), WALL + 3 * 3600000) == 0);	/* already past */
+	m = "Your credit balance is too low to access the Anthropic API.";
+	CHECK(pace_regain_ms(m, strlen(m), WALL) == -1);
+	m = "regain access on 2026-13-07 at 00:00 UTC";
+	CHECK(pace_regain_ms(m, strlen(m), WALL) == -1);
+	CHECK(pace_regain_ms(m, 20, WALL) == -1);	/* cut short */
+	/* a quota the caller classified: until the message's time, else an hour-long reset, else the run */
+	p = pace_new(&o);
+	pace_quota(p, NULL, 2 * 3600000, 100);
+	CHECK_NEAR(pace_stopped(p), 100 + 2 * 3600000, 1e-9);
+	pace_quota(p, NULL, 1000, 200);	/* the first stop stands */
+	CHECK_NEAR(pace_stopped(p), 100 + 2 * 3600000, 1e-9);
+	pace_free(&p);
+	p = pace_new(&o);
+	pace_hdrs_init(&h);
+	H(&h, "anthropic-ratelimit-tokens-reset", "2026-12-07T01:00:00Z");
+	pace_quota(p, &h, -1, 100);
+	CHECK_NEAR(pace_stopped(p), 100 + 3 * 3600000, 1e-6);
+	pace_free(&p);
+	p = pace_new(&o);
+	pace_hdrs_init(&h);
+	H(&h, "anthropic-ratelimit-tokens-reset", "2026-12-06T22:00:05Z");	/* 5 s: a rate's reset */
+	pace_quota(p, &h, -1, 100);
+	CHECK(pace_stopped(p) == -1);
+	pace_free(&p);
 }
 
 /* No headers: a 429 sets rates from what was accepted, each later episode cuts, clean seconds add. */

@@ -201,6 +201,10 @@ void pace_settle(struct task *t, struct outcome *o, double now)
 		ra = -1;	/* past the most honoured retry.c backs off; a fixed -c: only the record waits */
 	pace_answer(e->pace, t->pace_id, o->status, &t->h.ph, pt, o->latency_ms, ra, t->body.p, t->body.len,
 	    now);
+	if (!o->ok && o->type && strcmp(o->type, "quota") == 0) {	/* any provider's: Anthropic's 400 and 402 too */
+		const char *m = o->message ? o->message : "";
+		pace_quota(e->pace, &t->h.ph, pace_regain_ms(m, strlen(m), wall_now()), now);
+	}
 	double stop = pace_stopped(e->pace);
 	if (!stop)
 		return;
