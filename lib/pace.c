@@ -17,6 +17,10 @@
 #define RING 4096		/* accepted sends remembered, for the first learned rate */
 #define BETA 0.9		/* multiplicative decrease per 429 episode */
 #define ALPHA 0.02		/* additive increase per clean second, of the rate at the last decrease */
+#define ALPHA_SLOW 0.005	/* the same, once near the rate measured between two episodes */
+#define NEAR 0.9		/* "near": this share of that rate */
+#define MEASURED 0.95		/* a cut goes to this share of the rate measured between two episodes */
+#define MEASURE_MIN_MS 2000.0	/* the shortest span between two episodes that measures a rate */
 #define LEARN_MIN 8	/* answers in the last minute before a first 429 teaches a rate */
 #define CONC_START 4
 
@@ -44,6 +48,8 @@ struct pace {
 	double hold_until, stop;
 	long md_id;			/* tickets up to this one belong to the last 429 episode */
 	double md_rate, ai_at;
+	double cut_sent;		/* when the request whose 429 made the last cut was sent */
+	double measured;		/* the rate the server accepted between the last two cuts; 0: none yet */
 	double ring_t[RING], ring_k[RING];
 	size_t rn, rpos;
 	pace_conc conc;
@@ -463,15 +469,44 @@ static void remember(pace_t *p, double t, double tokens)
 }
 
 /*
+ * What the server accepted of the requests sent in [from, to): the answered
+ * ones (the ring, clipped to what it still holds) and, optimistically, those
+ * still in flight.  Per ms, or -1 when the span is too short to say.
+ */
+static double accepted_rate(const pace_t *p, double from, double to, long except)
+{
+	if (p->rn == RING) {	/* the ring forgot what came before its oldest entry */
+		double oldest = p->ring_t[p->rpos];
+		if (oldest > from)
+			from = oldest;
+	}
+	if (to - from < MEASURE_MIN_MS)
+		return -1;
+	double n = 0;
+	for (size_t j = 0; j < p->rn; j++)
+		if (p->ring_t[j] >= from && p->ring_t[j] < to)
+			n += p->ring_k[j];
+	for (size_t j = 0; j < p->nt; j++)
+		if (p->t[j].id != except && p->t[j].sent >= from && p->t[j].sent < to)
+			n += p->t[j].charge[PACE_TOK];
+	return n / (to - from);
+}
+
+/*
  * No headers: a 429 (or 529) episode sets or cuts the learned rate.  It is
  * one rate, of tokens as charged (prompt + max_tokens): without headers a
  * 429 does not say which bucket ran dry, and a rate of requests learned when
  * tokens bound would starve small requests; every request is charged at
  * least its max_tokens, so a token rate also spaces requests.  The first
  * estimate is what the server accepted over the last minute (limits are per
- * minute); each later episode multiplies by BETA.  An episode is the 429s of
+ * minute, and a provider's bucket starts full).  An episode is the 429s of
  * requests sent before the last cut: they were paced by the old rate and say
- * nothing new.  Each clean second adds ALPHA of the rate at the last cut.
+ * nothing new.  Each later episode measures: between two of them the
+ * server's bucket went from empty to empty, so what it accepted in between
+ * is its rate, which a cut goes MEASURED below (never above the rate it
+ * cuts; BETA of it when the span is too short to measure).  Each clean
+ * second adds ALPHA of the rate at the last cut, or ALPHA_SLOW once within
+ * NEAR of the measured rate: probing slowly near the limit spaces the 429s.
  */
 static void learn_429(pace_t *p, const struct ticket *k, double now)
 {
@@ -494,8 +529,14 @@ static void learn_429(pace_t *p, const struct ticket *k, double now)
 		rate = BETA * (n > 1 ? n : 1) / MINUTE;
 	} else {
 		p->md_id = p->next_id - 1;
+		double m = accepted_rate(p, p->cut_sent, k->sent, k->id);
 		rate = BETA * b->rate;
+		if (m > 0) {
+			p->measured = m;
+			rate = MEASURED * (m < b->rate ? m : b->rate);
+		}
 	}
+	p->cut_sent = k->sent;
 	b->rate = rate;
 	b->limit = rate * 1000 > 1 ? rate * 1000 : 1;	/* a burst of one second at most */
 	b->left = 0;	/* the server's bucket is empty: that is what the 429 said */
@@ -510,7 +551,7 @@ static void learn_ok(pace_t *p, double now)
 	if (b->limit <= 0 || now - p->ai_at < 1000)
 		return;
 	double secs = floor((now - p->ai_at) / 1000), l = left_at(b, now);
-	b->rate += secs * ALPHA * p->md_rate;
+	b->rate += secs * (p->measured > 0 && b->rate >= NEAR * p->measured ? ALPHA_SLOW : ALPHA) * p->md_rate;
 	b->limit = b->rate * 1000 > 1 ? b->rate * 1000 : 1;
 	b->left = l < b->limit ? l : b->limit;
 	b->at = now;

@@ -291,6 +291,37 @@ static void learned(void)
 	CHECK_STR(d.reason, "budget");
 	pace_answer(p, 12345, 429, NULL, -1, 20, -1, NULL, 0, 36000);	/* not a ticket: ignored */
 	pace_free(&p);
+
+	/* A later episode measures: what the server accepted since the last cut's request is its rate */
+	p = pace_new(&o);
+	for (int i = 0; i < 120; i++) {
+		long id = pace_charge(p, 400, 0, i * 250.0);
+		pace_answer(p, id, 200, NULL, -1, 20, -1, NULL, 0, i * 250.0 + 20);
+	}
+	x = pace_charge(p, 400, 0, 30000);
+	pace_answer(p, x, 429, NULL, -1, 20, -1, NULL, 0, 30020);	/* the first cut: 10800 a minute */
+	for (int i = 1; i <= 20; i++) {	/* 2000 tokens accepted in the next 10.5 s */
+		long id = pace_charge(p, 400, 0, 30000 + 500.0 * i);
+		pace_answer(p, id, 200, NULL, -1, 20, -1, NULL, 0, 30000 + 500.0 * i + 20);
+	}
+	pace_when(p, 400, 0, 40100, &d);
+	CHECK_NEAR(d.rate_tpm, 10800 * 1.2, 1e-6);	/* ten clean seconds: + 10 * 2% */
+	long u = pace_charge(p, 400, 0, 40400);	/* in flight across the cut: counted as accepted */
+	z = pace_charge(p, 400, 0, 40500);
+	pace_answer(p, z, 429, NULL, -1, 20, -1, NULL, 0, 40520);
+	double measured = 2100.0 / 10500 * 60000;	/* 12000 a minute, below the 12960 believed */
+	pace_when(p, 400, 0, 40520, &d);
+	CHECK_NEAR(d.rate_tpm, 0.95 * measured, 1e-6);
+	/* near the measured rate, clean seconds add only 0.5% each */
+	pace_answer(p, u, 200, NULL, -1, 20, -1, NULL, 0, 43520);
+	pace_when(p, 400, 0, 43520, &d);
+	CHECK_NEAR(d.rate_tpm, 0.95 * measured * 1.015, 1e-6);
+	/* nothing accepted since the last cut measures nothing: the cut is 0.9 */
+	long q = pace_charge(p, 400, 0, 44000);
+	pace_answer(p, q, 429, NULL, -1, 20, -1, NULL, 0, 44020);
+	pace_when(p, 400, 0, 44020, &d);
+	CHECK_NEAR(d.rate_tpm, 0.95 * measured * 1.015 * 0.9, 1e-6);
+	pace_free(&p);
 }
 
 static void concurrency(void)

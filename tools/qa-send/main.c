@@ -18,7 +18,7 @@
 #include "qa-send.h"
 
 const char usage_text[] =
-    "usage: qa-send [-q] [--unordered] [-c N] [-r N] [-t SECONDS] [-p KEY=VALUE]...\n"
+    "usage: qa-send [-q] [--unordered] [-c N|auto] [-r N] [-t SECONDS] [-p KEY=VALUE]...\n"
     "               [--grace SECONDS] [--trace FILE] [--stream]\n"
     "               [-e NAME] [--provider NAME] [--base-url URL] [--key-env VAR] [-m MODEL]\n"
     "               [--config FILE] [-F NAME,...] [file ...]\n"
@@ -55,9 +55,10 @@ const char usage_text[] =
     "      --allowed-fails N     failures in a row an endpoint may have before its\n"
     "                            cooldown (default 3)\n"
     "Engine:\n"
-    "  -c, --concurrency N       requests in flight at once (default 16); auto: each\n"
-    "                            endpoint's adapts on latency, from 4 up to its\n"
-    "                            config's concurrency or 64\n"
+    "  -c, --concurrency N|auto  requests in flight at once; auto (the default when\n"
+    "                            an HTTP endpoint may be reached): each HTTP endpoint's\n"
+    "                            adapts on latency, from 4 up to its config's\n"
+    "                            concurrency or 64; in-process providers: 16\n"
     "      --rpm N               requests per minute the endpoint allows (over the\n"
     "                            config's rpm); qa-send paces to it\n"
     "      --tpm N               tokens per minute it allows (prompt + max_tokens)\n"

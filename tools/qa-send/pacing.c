@@ -136,8 +136,8 @@ int pace_open(struct task *t, double now, double *at, unsigned long pass)
 	pace_t *p = pace_of(e);
 	if (pace_stopped(p))
 		return 1;	/* start() ends it with a quota error */
-	if (e->pace_pass == pass)
-		return 0;	/* an earlier record of this endpoint waits: keep their order */
+	if (e->pace_pass == pass || e->pace_unread)
+		return 0;	/* an earlier record of this endpoint waits (keep their order), or a 429 is unread */
 	if (e->inflight >= pace_concurrency(p)) {
 		e->pace_pass = pass;
 		return 0;
@@ -181,9 +181,22 @@ void pace_sent(struct task *t, double now)
 	t->pace_traced = 0;
 }
 
+/*
+ * A 429 or 529 just taken off curl: run() refills the freed slots before it
+ * reads the answers, and a slot refilled now would go, unpaced, to a server
+ * that just said its bucket is empty; so the endpoint waits for that read.
+ */
+void pace_reaped(struct task *t, long status)
+{
+	if ((status == 429 || status == 529) && paced(t->ep))
+		t->ep->pace_unread = 1;
+}
+
 void pace_settle(struct task *t, struct outcome *o, double now)
 {
 	struct endpoint *e = t->ep;
+	if (o->status == 429 || o->status == 529)
+		e->pace_unread = 0;
 	if (!paced(e) || !e->pace)
 		return;
 	long pt = -1;

@@ -126,6 +126,7 @@ struct endpoint {
 	unsigned long pace_pass;	/* the dispatch pass in which one of its records had to wait */
 	double pace_wait;	/* the last wait planned, for the progress line */
 	int quota_told;
+	int pace_unread;	/* a 429 or 529 taken off curl, not read yet: no refill before it is */
 };
 
 struct feed {
@@ -441,6 +442,7 @@ void pace_sent(struct task *t, double now);
 void pace_settle(struct task *t, struct outcome *o, double now);
 void pace_header(struct hdrs *h, const char *name, size_t nl, const char *val, size_t vl);
 void pace_progress(qa_buf *b);
+void pace_reaped(struct task *t, long status);
 void conc_setup(void);
 long conc_now(const struct endpoint *e, long *peak);
 
