@@ -10,8 +10,12 @@
 # (git-ignored), is installed there on first use, and runs with telemetry,
 # updates, sharing and its cache off, against 127.0.0.1 only.
 # RATELIMIT_MINUTE=SECONDS shortens the server's minute (same shape, faster).
+# The plots of concurrency over time go to docs/ (README "Rate limits" links
+# them), or to RATELIMIT_SVG_DIR; the last lines compare qa-send with promptfoo.
 . bench/lib.sh
 minute=${RATELIMIT_MINUTE:-60}
+svgdir=${RATELIMIT_SVG_DIR:-$PWD/docs}
+: >"$BENCH_TMP/rows"
 rpm=1200 tpm=120000 delay=20 n=600
 py=/usr/bin/python3
 root=$PWD
@@ -52,7 +56,7 @@ report() {
 		>"$BENCH_TMP/$1.log"
 	kill "$LPID"
 	wait "$LPID" 2>/dev/null
-	$py - "$1" "$2" "$floor_s" "$c" "$BENCH_TMP/$1.log" "$delay" <<'PY'
+	$py - "$1" "$2" "$floor_s" "$c" "$BENCH_TMP/$1.log" "$delay" "$BENCH_TMP/rows" <<'PY'
 import json, sys
 name, secs, floor, c = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), json.loads(sys.argv[4])
 # the span the server saw, first arrival to last answer: a client's start-up (Node's is
@@ -62,6 +66,8 @@ span = (max(ts) - min(ts) + float(sys.argv[6])) / 1000 if ts else 0
 pct = 100.0 * c["429"] / max(1, c["total"])
 print("  %-24s %7.2f s wall, %7.2f s span (%.2fx the floor)  %5d requests, %4d answered 429 (%.1f%%)" %
       (name, secs, span, span / floor if floor > 0 else 0, c["total"], c["429"], pct))
+with open(sys.argv[7], "a") as f:
+    f.write("%s\t%.3f\t%d\t%.3f\n" % (name, span, c["429"], pct))
 PY
 }
 
@@ -94,24 +100,31 @@ PY
 	t1=$(date +%s.%N)
 	report promptfoo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 	$py bench/plot-conc.py --delay "$delay" --title "promptfoo 0.121.20, adaptive" \
-		"$BENCH_TMP/promptfoo.log" >"${RATELIMIT_SVG_DIR:-$BENCH_TMP}/ratelimit-promptfoo.svg" &&
-		echo "  plot: ${RATELIMIT_SVG_DIR:-$BENCH_TMP}/ratelimit-promptfoo.svg"
+		"$BENCH_TMP/promptfoo.log" >"$svgdir/ratelimit-promptfoo.svg" &&
+		echo "  plot: $svgdir/ratelimit-promptfoo.svg"
 fi
 
-# qa-send, once it paces (issue 21's integration): with headers and without
+# qa-send as a user runs it (no -c: -c auto is the default for HTTP endpoints), with headers and without
 if "$QA_BIN/qa-send" --help 2>/dev/null | grep -q -- '--tpm'; then
 	for mode in openai none; do
 		start_limitd --headers "$mode"
 		printf '[limitd]\nprovider = openai\nbase_url = http://127.0.0.1:%s/v1\nmodel = limitd\nkey_env = BENCH_KEY\n' \
 			"$PORT" >"$BENCH_TMP/ep.ini"
 		t0=$(date +%s.%N)
-		BENCH_KEY=sk-bench "$QA_BIN/qa-send" --config "$BENCH_TMP/ep.ini" -e limitd -c auto -p max_tokens=128 \
+		BENCH_KEY=sk-bench "$QA_BIN/qa-send" --config "$BENCH_TMP/ep.ini" -e limitd -p max_tokens=128 \
 			--trace "$BENCH_TMP/qa-$mode.trace" <"$BENCH_TMP/tasks.jsonl" >/dev/null 2>"$BENCH_TMP/qa-$mode.err"
 		t1=$(date +%s.%N)
 		report "qa-send ($mode headers)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 		$py bench/plot-conc.py --delay "$delay" --title "qa-send, headers: $mode" "$BENCH_TMP/qa-send ($mode headers).log" \
-			>"${RATELIMIT_SVG_DIR:-$BENCH_TMP}/ratelimit-qa-$mode.svg"
+			>"$svgdir/ratelimit-qa-$mode.svg" && echo "  plot: $svgdir/ratelimit-qa-$mode.svg"
 	done
+	# the issue's bar: 1.2x sooner than promptfoo, or 5x fewer 429s, on the same server and tasks in this run
+	awk -F'\t' '{ span[$1] = $2; n[$1] = $3 }
+		END { if (!("promptfoo" in span)) exit
+		      for (m = 1; m <= 2; m++) { q = m == 1 ? "qa-send (openai headers)" : "qa-send (none headers)"
+		        printf "  promptfoo vs %-24s %.2fx the time, %d vs %d 429s (%s)\n", q, span["promptfoo"] / span[q],
+		          n["promptfoo"], n[q], n[q] ? sprintf("%.1fx fewer", n["promptfoo"] / n[q]) : "none for qa" } }' \
+		"$BENCH_TMP/rows"
 else
 	echo "  (qa-send has no --tpm yet: its rows wait for issue 21's integration)"
 fi

@@ -17,9 +17,12 @@
 #define RING 4096		/* accepted sends remembered, for the first learned rate */
 #define BETA 0.9		/* multiplicative decrease per 429 episode */
 #define ALPHA 0.02		/* additive increase per clean second, of the rate at the last decrease */
+#define ALPHA_SLOW 0.005	/* the same, once near the rate measured between two episodes */
+#define NEAR 0.9		/* "near": this share of that rate */
+#define MEASURED 0.95		/* a cut goes to this share of the rate measured between two episodes */
+#define MEASURE_MIN_MS 2000.0	/* the shortest span between two episodes that measures a rate */
 #define LEARN_MIN 8	/* answers in the last minute before a first 429 teaches a rate */
 #define CONC_START 4
-#define CONC_MAX 64
 
 struct bucket {
 	double limit;	/* per window; 0: unknown */
@@ -45,6 +48,8 @@ struct pace {
 	double hold_until, stop;
 	long md_id;			/* tickets up to this one belong to the last 429 episode */
 	double md_rate, ai_at;
+	double cut_sent;		/* when the request whose 429 made the last cut was sent */
+	double measured;		/* the rate the server accepted between the last two cuts; 0: none yet */
 	double ring_t[RING], ring_k[RING];
 	size_t rn, rpos;
 	pace_conc conc;
@@ -324,7 +329,7 @@ pace_t *pace_new(const pace_opts *o)
 		p->b[PACE_REQ] = (struct bucket){ o->rpm, o->rpm / MINUTE, o->rpm, 0 };
 	if (o->tpm > 0)
 		p->b[PACE_TOK] = (struct bucket){ o->tpm, o->tpm / MINUTE, o->tpm, 0 };
-	pace_conc_init(&p->conc, o->conc_cap > 0 ? o->conc_cap : CONC_MAX);
+	pace_conc_init(&p->conc, o->conc_cap > 0 ? o->conc_cap : PACE_CONC_CAP);
 	p->md_id = -1;
 	p->hdr_id = -1;
 	return p;
@@ -464,15 +469,44 @@ static void remember(pace_t *p, double t, double tokens)
 }
 
 /*
+ * What the server accepted of the requests sent in [from, to): the answered
+ * ones (the ring, clipped to what it still holds) and, optimistically, those
+ * still in flight.  Per ms, or -1 when the span is too short to say.
+ */
+static double accepted_rate(const pace_t *p, double from, double to, long except)
+{
+	if (p->rn == RING) {	/* the ring forgot what came before its oldest entry */
+		double oldest = p->ring_t[p->rpos];
+		if (oldest > from)
+			from = oldest;
+	}
+	if (to - from < MEASURE_MIN_MS)
+		return -1;
+	double n = 0;
+	for (size_t j = 0; j < p->rn; j++)
+		if (p->ring_t[j] >= from && p->ring_t[j] < to)
+			n += p->ring_k[j];
+	for (size_t j = 0; j < p->nt; j++)
+		if (p->t[j].id != except && p->t[j].sent >= from && p->t[j].sent < to)
+			n += p->t[j].charge[PACE_TOK];
+	return n / (to - from);
+}
+
+/*
  * No headers: a 429 (or 529) episode sets or cuts the learned rate.  It is
  * one rate, of tokens as charged (prompt + max_tokens): without headers a
  * 429 does not say which bucket ran dry, and a rate of requests learned when
  * tokens bound would starve small requests; every request is charged at
  * least its max_tokens, so a token rate also spaces requests.  The first
  * estimate is what the server accepted over the last minute (limits are per
- * minute); each later episode multiplies by BETA.  An episode is the 429s of
+ * minute, and a provider's bucket starts full).  An episode is the 429s of
  * requests sent before the last cut: they were paced by the old rate and say
- * nothing new.  Each clean second adds ALPHA of the rate at the last cut.
+ * nothing new.  Each later episode measures: between two of them the
+ * server's bucket went from empty to empty, so what it accepted in between
+ * is its rate, which a cut goes MEASURED below (never above the rate it
+ * cuts; BETA of it when the span is too short to measure).  Each clean
+ * second adds ALPHA of the rate at the last cut, or ALPHA_SLOW once within
+ * NEAR of the measured rate: probing slowly near the limit spaces the 429s.
  */
 static void learn_429(pace_t *p, const struct ticket *k, double now)
 {
@@ -495,8 +529,14 @@ static void learn_429(pace_t *p, const struct ticket *k, double now)
 		rate = BETA * (n > 1 ? n : 1) / MINUTE;
 	} else {
 		p->md_id = p->next_id - 1;
+		double m = accepted_rate(p, p->cut_sent, k->sent, k->id);
 		rate = BETA * b->rate;
+		if (m > 0) {
+			p->measured = m;
+			rate = MEASURED * (m < b->rate ? m : b->rate);
+		}
 	}
+	p->cut_sent = k->sent;
 	b->rate = rate;
 	b->limit = rate * 1000 > 1 ? rate * 1000 : 1;	/* a burst of one second at most */
 	b->left = 0;	/* the server's bucket is empty: that is what the 429 said */
@@ -511,7 +551,7 @@ static void learn_ok(pace_t *p, double now)
 	if (b->limit <= 0 || now - p->ai_at < 1000)
 		return;
 	double secs = floor((now - p->ai_at) / 1000), l = left_at(b, now);
-	b->rate += secs * ALPHA * p->md_rate;
+	b->rate += secs * (p->measured > 0 && b->rate >= NEAR * p->measured ? ALPHA_SLOW : ALPHA) * p->md_rate;
 	b->limit = b->rate * 1000 > 1 ? b->rate * 1000 : 1;
 	b->left = l < b->limit ? l : b->limit;
 	b->at = now;
@@ -536,11 +576,8 @@ void pace_answer(pace_t *p, long id, long status, const pace_hdrs *h, long promp
 	if (h && h->any)
 		apply_headers(p, &k, h, now);
 	int quota = status == 429 && body && blen >= 18 && memmem(body, blen, "insufficient_quota", 18);
-	if (quota && !p->stop) {
-		double r = h ? h->reset_ms[PACE_REQ] : -1;
-		if (h && h->reset_ms[PACE_TOK] > r)
-			r = h->reset_ms[PACE_TOK];
-		p->stop = r >= QUOTA_MS ? now + r : -1;	/* a short reset on a quota error is a rate, not the quota's */
+	if (quota) {
+		pace_quota(p, h, -1, now);
 		return;
 	}
 	if (status == 429 || status == 529) {
@@ -557,6 +594,40 @@ void pace_answer(pace_t *p, long id, long status, const pace_hdrs *h, long promp
 	}
 }
 
+void pace_quota(pace_t *p, const pace_hdrs *h, double regain_ms, double now)
+{
+	if (p->stop)
+		return;
+	double r = h ? h->reset_ms[PACE_REQ] : -1;
+	for (int i = 1; h && i < PACE_NB; i++)
+		if (h->reset_ms[i] > r)
+			r = h->reset_ms[i];
+	if (regain_ms >= 0)
+		p->stop = now + regain_ms;	/* what the message says is the quota's own */
+	else
+		p->stop = r >= QUOTA_MS ? now + r : -1;	/* a short reset on a quota error is a rate's, not the quota's */
+	if (p->stop == 0)
+		p->stop = -1;	/* 0 means "not stopped" */
+}
+
+double pace_regain_ms(const char *msg, size_t n, double wall_ms)
+{
+	static const char key[] = "regain access on ";
+	const char *k = msg ? memmem(msg, n, key, sizeof key - 1) : NULL;
+	if (!k)
+		return -1;
+	char b[40];
+	size_t left = n - (size_t)(k + sizeof key - 1 - msg);
+	snprintf(b, sizeof b, "%.*s", (int)(left < sizeof b - 1 ? left : sizeof b - 1), k + sizeof key - 1);
+	int y, mo, d, hh, mi, c = 0;
+	if (sscanf(b, "%4d-%2d-%2d at %2d:%2d UTC%n", &y, &mo, &d, &hh, &mi, &c) != 5 || !c)
+		return -1;
+	char iso[32];
+	snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:00Z", y, mo, d, hh, mi);
+	double t = pace_rfc3339_ms(iso, strlen(iso));
+	return t < 0 ? -1 : t > wall_ms ? t - wall_ms : 0;
+}
+
 double pace_stopped(const pace_t *p)
 {
 	return p->stop;
@@ -565,6 +636,11 @@ double pace_stopped(const pace_t *p)
 int pace_concurrency(const pace_t *p)
 {
 	return p->o.conc_fixed > 0 ? p->o.conc_fixed : p->conc.limit;
+}
+
+int pace_concurrency_peak(const pace_t *p)
+{
+	return p->o.conc_fixed > 0 ? p->o.conc_fixed : p->conc.peak;
 }
 
 /* ---------- -c auto ---------- */
@@ -582,8 +658,9 @@ int pace_concurrency(const pace_t *p)
 void pace_conc_init(pace_conc *c, int cap)
 {
 	memset(c, 0, sizeof *c);
-	c->cap = cap > CONC_MAX ? CONC_MAX : cap < 1 ? 1 : cap;
+	c->cap = cap < 1 ? 1 : cap;	/* an endpoint config's concurrency may pass PACE_CONC_CAP */
 	c->limit = CONC_START < c->cap ? CONC_START : c->cap;
+	c->peak = c->limit;
 	c->slow_start = 1;
 }
 
@@ -614,6 +691,8 @@ void pace_conc_sample(pace_conc *c, double ms)
 		c->limit = c->cap;
 	if (c->limit < 1)
 		c->limit = 1;
+	if (c->limit > c->peak)
+		c->peak = c->limit;
 }
 
 /* ---------- output ---------- */

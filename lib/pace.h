@@ -48,7 +48,7 @@ typedef struct pace pace_t;
 
 typedef struct pace_opts {
 	double rpm, tpm;	/* what the user knows of the tier; 0: unknown */
-	int conc_cap;		/* -c auto's ceiling: the endpoint config's concurrency, else 64 */
+	int conc_cap;		/* -c auto's ceiling: the endpoint config's concurrency, else PACE_CONC_CAP */
 	int conc_fixed;		/* -c N: N; 0: auto */
 	double minute_ms;	/* how long a limit's "minute" lasts: 0 is 60000; tests against a fast clock shorten it */
 	int learn_off;		/* learn no rate from 429s (qa-send with a fixed -c: a busy server's
@@ -86,11 +86,22 @@ double pace_prompt_tokens(const pace_t *p, size_t prompt_bytes);
 void pace_answer(pace_t *p, long id, long status, const pace_hdrs *h, long prompt_tokens,
     double latency_ms, double retry_after_ms, const char *body, size_t blen, double now_ms);
 
+/* A quota error the caller classified (Anthropic's billing_error, a spent
+ * credit balance, a reached spend limit; any provider's "quota"): stop the
+ * endpoint.  regain_ms is the delay the error's message gave (see
+ * pace_regain_ms), else < 0; without it, a reset an hour or more away in h
+ * (may be NULL) says when, and nothing: for the rest of the run. */
+void pace_quota(pace_t *p, const pace_hdrs *h, double regain_ms, double now_ms);
+/* "... You will regain access on 2026-04-01 at 00:00 UTC." (Anthropic's
+ * spend limit): the delay from wall_ms until then, or -1. */
+double pace_regain_ms(const char *msg, size_t n, double wall_ms);
+
 /* Stopped for quota?  Returns 0 if not, else the time (now_ms's clock) the
  * quota resets, or -1 if nothing said when (then it is stopped for the run). */
 double pace_stopped(const pace_t *p);
-/* The concurrency the caller may have in flight now. */
+/* The concurrency the caller may have in flight now; the highest it has been. */
 int pace_concurrency(const pace_t *p);
+int pace_concurrency_peak(const pace_t *p);
 
 /* The decision as JSON members (no braces), to splice into a --trace line:
  * "planned_ms":..,"wait_ms":..,"req_left":..,"tok_left":..,... Returns the
@@ -100,9 +111,13 @@ int pace_trace_members(const pace_decision *d, char *buf, size_t n);
 /* The stop's end for stderr: "2026-12-07T00:00:00Z", from the wall clock. */
 void pace_format_utc(double wall_ms, char *buf, size_t n);
 
+/* -c auto's ceiling when the endpoint config says none. */
+#define PACE_CONC_CAP 64
+
 /* The latency controller alone, for -c auto (pace_answer feeds it). */
 typedef struct pace_conc {
 	int limit, cap;
+	int peak;		/* the highest limit so far */
 	int slow_start;		/* doubling until latency first rises */
 	int n;			/* samples in this round */
 	double sum, baseline;	/* this round's latencies, the best round's mean */

@@ -326,6 +326,20 @@ static int is_quota(const char *s)
 	    strcmp(s, "enforced_spend_limit_reached") == 0 || strcmp(s, "billing_error") == 0);
 }
 
+/*
+ * Anthropic says a spent balance or a reached spend limit only in the
+ * message of a 400 invalid_request_error: "Your credit balance is too low
+ * to access the Anthropic API...", "You have reached your specified API
+ * usage limits. You will regain access on 2026-04-01 at 00:00 UTC."  Its
+ * 403 permission_error is a key's access (auth), its 429 rate_limit_error
+ * a rate.
+ */
+static int is_quota_message(const char *type, const char *msg)
+{
+	return type && msg && strcmp(type, "invalid_request_error") == 0 &&
+	    (strstr(msg, "credit balance is too low") || strstr(msg, "reached your specified API usage limits"));
+}
+
 /* plugin.h says which bodies; FACTS.md says where each provider puts what. */
 static void h_error_body(long status, const char *body, size_t len, struct qa_reply *out)
 {
@@ -338,7 +352,8 @@ static void h_error_body(long status, const char *body, size_t len, struct qa_re
 	if (h_type(d, e) == QA_OBJECT) {
 		out->error = h_copy(d, AT(".message"), QA_STRING);
 		if (is_quota(h_string(d, AT(".type"), NULL)) || is_quota(h_string(d, AT(".code"), NULL)) ||
-		    is_quota(h_string(d, AT(".details.error_code"), NULL)))
+		    is_quota(h_string(d, AT(".details.error_code"), NULL)) ||
+		    is_quota_message(h_string(d, AT(".type"), NULL), out->error))
 			out->error_type = "quota";
 		size_t nd = h_count(d, AT(".details"));
 		for (size_t i = 0; i < nd; i++) {

@@ -202,6 +202,15 @@ chat() {
 	[[ "$stderr" != *queueing* ]]
 }
 
+@test "queueing without -c: -c auto (the default for HTTP) is named with what it went up to, from 4" {
+	for i in 1 2 3 4 5 6 7 8; do jq -nc --arg p "!timed:ms=300 #a$i" '{prompt: $p}'; done >auto.jsonl
+	run_ok timeout 120 qa-send -q --cache-mode off --provider openai-completions --base-url "http://127.0.0.1:$S_PORT/v1" \
+		--model m --key-env QA_LLAMA_KEY auto.jsonl
+	assert_stderr --partial "8 of 8 answers took much longer than the server's own compute"
+	[[ "$stderr" =~ "-c auto went up to "([0-9]+)" (now "[0-9]+"), which is above the server's 2 slots (/props total_slots): use -c 2" ]]
+	[ "${BASH_REMATCH[1]}" -ge 4 ]
+}
+
 @test "assess.mk end to end: greedy by default, the baseline reproduces itself, the report says how" {
 	run make -s --no-print-directory -f "$QA_ROOT/pipelines/assess.mk" BASELINE=f32 CANDIDATE=q4 \
 		CONFIG="$D/ep.conf" PRICES="$QA_ROOT/pipelines/prices.csv" RUNS="$PWD/runs" TASKS="$D/tasks.jsonl" \

@@ -214,6 +214,36 @@ static void quota(void)
 	char utc[32];
 	pace_format_utc(WALL + 30000, utc, sizeof utc);
 	CHECK_STR(utc, "2026-12-06T22:00:30Z");
+
+	/* Anthropic's spend limit says when access comes back, in its message */
+	const char *m = "You have reached your specified API usage limits. You will regain access on 2026-12-07 at "
+	    "00:00 UTC.";
+	CHECK_NEAR(pace_regain_ms(m, strlen(m), WALL), 2 * 3600000, 1e-9);
+	CHECK(pace_regain_ms(m, strlen(m), WALL + 3 * 3600000) == 0);	/* already past */
+	m = "Your credit balance is too low to access the Anthropic API.";
+	CHECK(pace_regain_ms(m, strlen(m), WALL) == -1);
+	m = "regain access on 2026-13-07 at 00:00 UTC";
+	CHECK(pace_regain_ms(m, strlen(m), WALL) == -1);
+	CHECK(pace_regain_ms(m, 20, WALL) == -1);	/* cut short */
+	/* a quota the caller classified: until the message's time, else an hour-long reset, else the run */
+	p = pace_new(&o);
+	pace_quota(p, NULL, 2 * 3600000, 100);
+	CHECK_NEAR(pace_stopped(p), 100 + 2 * 3600000, 1e-9);
+	pace_quota(p, NULL, 1000, 200);	/* the first stop stands */
+	CHECK_NEAR(pace_stopped(p), 100 + 2 * 3600000, 1e-9);
+	pace_free(&p);
+	p = pace_new(&o);
+	pace_hdrs_init(&h);
+	H(&h, "anthropic-ratelimit-tokens-reset", "2026-12-07T01:00:00Z");
+	pace_quota(p, &h, -1, 100);
+	CHECK_NEAR(pace_stopped(p), 100 + 3 * 3600000, 1e-6);
+	pace_free(&p);
+	p = pace_new(&o);
+	pace_hdrs_init(&h);
+	H(&h, "anthropic-ratelimit-tokens-reset", "2026-12-06T22:00:05Z");	/* 5 s: a rate's reset */
+	pace_quota(p, &h, -1, 100);
+	CHECK(pace_stopped(p) == -1);
+	pace_free(&p);
 }
 
 /* No headers: a 429 sets rates from what was accepted, each later episode cuts, clean seconds add. */
@@ -261,6 +291,37 @@ static void learned(void)
 	CHECK_STR(d.reason, "budget");
 	pace_answer(p, 12345, 429, NULL, -1, 20, -1, NULL, 0, 36000);	/* not a ticket: ignored */
 	pace_free(&p);
+
+	/* A later episode measures: what the server accepted since the last cut's request is its rate */
+	p = pace_new(&o);
+	for (int i = 0; i < 120; i++) {
+		long id = pace_charge(p, 400, 0, i * 250.0);
+		pace_answer(p, id, 200, NULL, -1, 20, -1, NULL, 0, i * 250.0 + 20);
+	}
+	x = pace_charge(p, 400, 0, 30000);
+	pace_answer(p, x, 429, NULL, -1, 20, -1, NULL, 0, 30020);	/* the first cut: 10800 a minute */
+	for (int i = 1; i <= 20; i++) {	/* 2000 tokens accepted in the next 10.5 s */
+		long id = pace_charge(p, 400, 0, 30000 + 500.0 * i);
+		pace_answer(p, id, 200, NULL, -1, 20, -1, NULL, 0, 30000 + 500.0 * i + 20);
+	}
+	pace_when(p, 400, 0, 40100, &d);
+	CHECK_NEAR(d.rate_tpm, 10800 * 1.2, 1e-6);	/* ten clean seconds: + 10 * 2% */
+	long u = pace_charge(p, 400, 0, 40400);	/* in flight across the cut: counted as accepted */
+	z = pace_charge(p, 400, 0, 40500);
+	pace_answer(p, z, 429, NULL, -1, 20, -1, NULL, 0, 40520);
+	double measured = 2100.0 / 10500 * 60000;	/* 12000 a minute, below the 12960 believed */
+	pace_when(p, 400, 0, 40520, &d);
+	CHECK_NEAR(d.rate_tpm, 0.95 * measured, 1e-6);
+	/* near the measured rate, clean seconds add only 0.5% each */
+	pace_answer(p, u, 200, NULL, -1, 20, -1, NULL, 0, 43520);
+	pace_when(p, 400, 0, 43520, &d);
+	CHECK_NEAR(d.rate_tpm, 0.95 * measured * 1.015, 1e-6);
+	/* nothing accepted since the last cut measures nothing: the cut is 0.9 */
+	long q = pace_charge(p, 400, 0, 44000);
+	pace_answer(p, q, 429, NULL, -1, 20, -1, NULL, 0, 44020);
+	pace_when(p, 400, 0, 44020, &d);
+	CHECK_NEAR(d.rate_tpm, 0.95 * measured * 1.015 * 0.9, 1e-6);
+	pace_free(&p);
 }
 
 static void concurrency(void)
@@ -304,15 +365,28 @@ static void concurrency(void)
 	pace_t *p = pace_new(&o);
 	CHECK(pace_concurrency(p) == 7);
 	pace_free(&p);
-	o = (pace_opts){ .conc_cap = 200 };
-	p = pace_new(&o);
-	CHECK(pace_concurrency(p) == 4);
-	for (int i = 0; i < 200; i++) {
-		long id = pace_charge(p, 1, 0, i);
-		pace_answer(p, id, 200, NULL, -1, 50, -1, NULL, 0, i + 50);
+	/* without an endpoint config's concurrency, never above 64; with one, never above it (even past 64) */
+	static const int caps[] = { 0, 100, 10 }, want[] = { PACE_CONC_CAP, 100, 10 };
+	for (int k = 0; k < 3; k++) {
+		o = (pace_opts){ .conc_cap = caps[k] };
+		p = pace_new(&o);
+		CHECK(pace_concurrency(p) == (caps[k] && caps[k] < 4 ? caps[k] : 4));
+		for (int i = 0; i < 600; i++) {
+			long id = pace_charge(p, 1, 0, i);
+			pace_answer(p, id, 200, NULL, -1, 50, -1, NULL, 0, i + 50);
+		}
+		CHECK(pace_concurrency(p) == want[k]);
+		CHECK(pace_concurrency_peak(p) == want[k]);
+		pace_free(&p);
 	}
-	CHECK(pace_concurrency(p) == 64);	/* never above 64 */
-	pace_free(&p);
+	/* the peak stays when latency shrinks the limit */
+	pace_conc_init(&c, 64);
+	for (int i = 0; i < 4 + 8; i++)
+		pace_conc_sample(&c, 100);
+	CHECK(c.limit == 16 && c.peak == 16);
+	for (int i = 0; i < 16; i++)
+		pace_conc_sample(&c, 1000);
+	CHECK(c.limit == 8 && c.peak == 16);
 }
 
 int main(void)

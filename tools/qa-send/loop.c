@@ -298,6 +298,7 @@ size_t reap(void)
 		t->ep->inflight--;
 		if (f->rc == CURLE_OK)
 			note_auth(t->ep, f->status);
+		pace_reaped(t, f->rc == CURLE_OK ? f->status : 0);
 	}
 	return n;
 }

@@ -159,16 +159,21 @@ void report_server(void)
 			else
 				known = side_request(e, "/props", NULL) == 0 &&
 				    json_num(scratch, json_find(scratch, 0, "total_slots"), &slots) == 0 && slots >= 1;
-			char fix[160];
-			if (known && (double)opt.concurrency > slots)
-				snprintf(fix, sizeof fix, "-c %ld is above the server's %.0f slots (/props total_slots): "
-				    "use -c %.0f", opt.concurrency, slots, slots);
+			char fix[200], c[48];
+			long peak, now = conc_now(e, &peak);	/* -c auto: what it went up to, and is at */
+			if (opt.conc_auto)
+				snprintf(c, sizeof c, "-c auto went up to %ld (now %ld), which", peak, now);
+			else
+				snprintf(c, sizeof c, "-c %ld", now);
+			if (known && (double)peak > slots)
+				snprintf(fix, sizeof fix, "%s is above the server's %.0f slots (/props total_slots): "
+				    "use -c %.0f", c, slots, slots);
 			else if (known)
 				snprintf(fix, sizeof fix, "the server has %.0f slots (/props total_slots) and other "
 				    "clients may be using them", slots);
 			else
-				snprintf(fix, sizeof fix, "keep -c (now %ld) at or below the server's parallel slots "
-				    "(llama-server -np)", opt.concurrency);
+				snprintf(fix, sizeof fix, "keep -c (%s %ld) at or below the server's parallel slots "
+				    "(llama-server -np)", opt.conc_auto ? "auto, up to" : "now", peak);
 			qa_warn("endpoint '%s': %ld of %ld answers took much longer than the server's own compute "
 			    "(mean latency_ms %.0f, server prompt_ms + predicted_ms %.0f): they waited for the server, "
 			    "so latency_ms is queueing, not speed; %s", e->name, e->st_slow, e->st_n,
@@ -207,17 +212,19 @@ void setup_files(void)
 {
 	struct rlimit rl;
 	rlim_t need = (rlim_t)opt.concurrency + 32;
+	char c[48];	/* -c auto: the most in flight it may reach (64, or an endpoint config's concurrency) */
+	snprintf(c, sizeof c, opt.conc_auto ? "-c auto (up to %ld in flight)" : "-c %ld", opt.concurrency);
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
 		return;
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-		qa_die(QA_EXIT_USAGE, "-c %ld needs %lu open files, over the limit of %lu (hard limit %lu); "
-		    "lower -c or raise the limit (ulimit -n)", opt.concurrency, (unsigned long)need,
+		qa_die(QA_EXIT_USAGE, "%s needs %lu open files, over the limit of %lu (hard limit %lu); "
+		    "lower -c or raise the limit (ulimit -n)", c, (unsigned long)need,
 		    (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max);
 	unsigned long soft = (unsigned long)rl.rlim_cur;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-		qa_die(QA_EXIT_USAGE, "-c %ld needs %lu open files, over the limit of %lu, which could not be "
-		    "raised: %s", opt.concurrency, (unsigned long)need, soft, strerror(errno));
+		qa_die(QA_EXIT_USAGE, "%s needs %lu open files, over the limit of %lu, which could not be "
+		    "raised: %s", c, (unsigned long)need, soft, strerror(errno));
 }
 
 void cleanup(void)
@@ -299,8 +306,9 @@ static void concurrency_opt(const char *arg)
 {
 	static const struct qa_opt n = QA_ROW(QA_OPT_LONG, "concurrency", 'c', "N", NULL, NULL, .min = 1,
 	    .max = 100000);
+	opt.conc_given = 1;	/* auto: conc_setup() sets the run's slots */
 	opt.conc_auto = strcmp(arg, "auto") == 0;
-	opt.concurrency = opt.conc_auto ? 64 : (long)opt_number(&n, arg);
+	opt.concurrency = opt.conc_auto ? PACE_CONC_CAP : (long)opt_number(&n, arg);
 }
 
 static void header_opt(const char *arg)
@@ -355,9 +363,10 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_LONG, "allowed-fails", 0, "N", "failures in a row an endpoint may have before its\n"
 	    "cooldown (default 3)", &opt.allowed_fails, .max = 1000000),
 	QA_TEXT("Engine:"),
-	QA_ROW(QA_OPT_CALL, "concurrency", 'c', "N", "requests in flight at once (default 16); auto: each\n"
-	    "endpoint's adapts on latency, from 4 up to its\n"
-	    "config's concurrency or 64", NULL, .set = concurrency_opt),
+	QA_ROW(QA_OPT_CALL, "concurrency", 'c', "N|auto", "requests in flight at once; auto (the default when\n"
+	    "an HTTP endpoint may be reached): each HTTP endpoint's\n"
+	    "adapts on latency, from 4 up to its config's\n"
+	    "concurrency or 64; in-process providers: 16", NULL, .set = concurrency_opt),
 	QA_ROW(QA_OPT_WHOLE, "rpm", 0, "N", "requests per minute the endpoint allows (over the\n"
 	    "config's rpm); qa-send paces to it", &opt.rpm, .min = 1, .max = 1e8),
 	QA_ROW(QA_OPT_WHOLE, "tpm", 0, "N", "tokens per minute it allows (prompt + max_tokens)", &opt.tpm, .min = 1,
@@ -495,7 +504,6 @@ static void setup(int *argc, char ***argv)
 			qa_die(QA_EXIT_USAGE, "--trace: %s: %s", cli.trace, strerror(errno));
 		setvbuf(opt.trace, NULL, _IOLBF, 0);	/* whole lines, even if the run is killed */
 	}
-	setup_files();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		qa_die(QA_EXIT_USAGE, "curl_global_init failed");
 	char err[1200];
@@ -507,6 +515,8 @@ static void setup(int *argc, char ***argv)
 	setup_endpoint();
 	if (cli.fallback)
 		setup_fallback(cli.fallback);
+	conc_setup();
+	setup_files();
 	setup_tasks();
 }
 

@@ -9,10 +9,59 @@ static double wall_now(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The in-process providers (the mock) answer at once: they keep a fixed -c and no budgets. */
+/* An in-process provider (the mock, the llama engine): no server, so no rate limits to pace. */
+static int in_process(const struct provider *pv)
+{
+	return !pv->err && (pv->l.plugin->provider->respond || pv->l.plugin->provider->compute);
+}
+
+/* HTTP endpoints are paced; in-process ones keep a fixed concurrency and no budgets. */
 static int paced(const struct endpoint *e)
 {
-	return !e->prov->l.plugin->provider->respond;
+	return !in_process(e->prov);
+}
+
+/*
+ * -c auto, and the default (no -c) for a run that may reach an HTTP
+ * endpoint (the default one, a fallback, or any in the config, which
+ * records may name): each HTTP endpoint's concurrency adapts (lib/pace.c)
+ * from 4 up to PACE_CONC_CAP or its config's concurrency, and the run's
+ * slots (sockets, and so the open-file check) are the most any may reach.
+ * A run that can reach in-process providers only keeps the fixed default.
+ */
+void conc_setup(void)
+{
+	if (!opt.conc_given) {
+		int http = default_ep && paced(default_ep);
+		for (size_t i = 0; i < opt.nfallback && !http; i++)
+			http = paced(opt.fallback[i]);
+		for (size_t i = 0; config_loaded && i < config.n && !http; i++)
+			http = !in_process(provider_get(config.ep[i].provider ? config.ep[i].provider : "openai"));
+		opt.conc_auto = http;
+	}
+	if (!opt.conc_auto)
+		return;
+	opt.concurrency = PACE_CONC_CAP;
+	for (size_t i = 0; config_loaded && i < config.n; i++)
+		if (config.ep[i].concurrency > opt.concurrency)
+			opt.concurrency = config.ep[i].concurrency;
+	for (size_t i = 0; i < neps; i++)
+		if (eps[i]->concurrency > opt.concurrency)
+			opt.concurrency = eps[i]->concurrency;
+}
+
+/* The concurrency endpoint e is held to now, and (*peak) the most it has been allowed this run. */
+long conc_now(const struct endpoint *e, long *peak)
+{
+	long c = opt.conc_auto && !paced(e) ? CONC_IN_PROCESS : opt.concurrency;
+	if (e->concurrency && e->concurrency < c)
+		c = e->concurrency;
+	*peak = c;
+	if (opt.conc_auto && e->pace) {
+		c = pace_concurrency(e->pace);
+		*peak = pace_concurrency_peak(e->pace);
+	}
+	return c;
 }
 
 static pace_t *pace_of(struct endpoint *e)
@@ -22,7 +71,7 @@ static pace_t *pace_of(struct endpoint *e)
 		o.rpm = opt.rpm > 0 ? opt.rpm : (double)e->rpm;
 		const qa_endpoint_conf *c = config_loaded ? config_endpoint(&config, e->name) : NULL;
 		o.tpm = opt.tpm > 0 ? opt.tpm : c ? (double)c->tpm : 0;
-		o.conc_cap = e->concurrency ? (int)e->concurrency : 64;
+		o.conc_cap = e->concurrency ? (int)e->concurrency : PACE_CONC_CAP;
 		o.conc_fixed = opt.conc_auto ? 0 : e->concurrency ? (int)e->concurrency : (int)opt.concurrency;
 		o.minute_ms = opt.minute_ms;
 		o.learn_off = !opt.conc_auto;	/* a fixed -c paces by headers and --rpm/--tpm only */
@@ -82,13 +131,13 @@ static void trace_pace(const struct task *t, const pace_decision *d)
 int pace_open(struct task *t, double now, double *at, unsigned long pass)
 {
 	struct endpoint *e = t->ep;
-	if (!paced(e))
-		return 1;
+	if (!paced(e))	/* -c auto: an in-process provider keeps its own few */
+		return !opt.conc_auto || e->concurrency || e->inflight < CONC_IN_PROCESS;
 	pace_t *p = pace_of(e);
 	if (pace_stopped(p))
 		return 1;	/* start() ends it with a quota error */
-	if (e->pace_pass == pass)
-		return 0;	/* an earlier record of this endpoint waits: keep their order */
+	if (e->pace_pass == pass || e->pace_unread)
+		return 0;	/* an earlier record of this endpoint waits (keep their order), or a 429 is unread */
 	if (e->inflight >= pace_concurrency(p)) {
 		e->pace_pass = pass;
 		return 0;
@@ -132,9 +181,22 @@ void pace_sent(struct task *t, double now)
 	t->pace_traced = 0;
 }
 
+/*
+ * A 429 or 529 just taken off curl: run() refills the freed slots before it
+ * reads the answers, and a slot refilled now would go, unpaced, to a server
+ * that just said its bucket is empty; so the endpoint waits for that read.
+ */
+void pace_reaped(struct task *t, long status)
+{
+	if ((status == 429 || status == 529) && paced(t->ep))
+		t->ep->pace_unread = 1;
+}
+
 void pace_settle(struct task *t, struct outcome *o, double now)
 {
 	struct endpoint *e = t->ep;
+	if (o->status == 429 || o->status == 529)
+		e->pace_unread = 0;
 	if (!paced(e) || !e->pace)
 		return;
 	long pt = -1;
@@ -152,6 +214,10 @@ void pace_settle(struct task *t, struct outcome *o, double now)
 		ra = -1;	/* past the most honoured retry.c backs off; a fixed -c: only the record waits */
 	pace_answer(e->pace, t->pace_id, o->status, &t->h.ph, pt, o->latency_ms, ra, t->body.p, t->body.len,
 	    now);
+	if (!o->ok && o->type && strcmp(o->type, "quota") == 0) {	/* any provider's: Anthropic's 400 and 402 too */
+		const char *m = o->message ? o->message : "";
+		pace_quota(e->pace, &t->h.ph, pace_regain_ms(m, strlen(m), wall_now()), now);
+	}
 	double stop = pace_stopped(e->pace);
 	if (!stop)
 		return;

@@ -42,6 +42,7 @@ struct send_opts {
 	/* rate-limit pacing (pacing.c) */
 	double rpm, tpm;		/* --rpm, --tpm: over the endpoint config's; 0: not given */
 	int conc_auto;			/* -c auto: pace.c's controller sets each endpoint's concurrency */
+	int conc_given;			/* -c given; without it, conc_setup() chooses auto where HTTP may be reached */
 	double minute_ms;		/* QA_SEND_MINUTE: how long a limit's minute lasts (tests); 0: 60 s */
 	long samples;			/* --samples: records written per input record (0: 1) */
 };
@@ -129,6 +130,7 @@ struct endpoint {
 	unsigned long pace_pass;	/* the dispatch pass in which one of its records had to wait */
 	double pace_wait;	/* the last wait planned, for the progress line */
 	int quota_told;
+	int pace_unread;	/* a 429 or 529 taken off curl, not read yet: no refill before it is */
 };
 
 struct feed {
@@ -449,6 +451,12 @@ void pace_sent(struct task *t, double now);
 void pace_settle(struct task *t, struct outcome *o, double now);
 void pace_header(struct hdrs *h, const char *name, size_t nl, const char *val, size_t vl);
 void pace_progress(qa_buf *b);
+void pace_reaped(struct task *t, long status);
+void conc_setup(void);
+long conc_now(const struct endpoint *e, long *peak);
+
+/* -c auto: what an in-process provider (the mock, the llama engine) keeps in flight, each */
+#define CONC_IN_PROCESS 16
 
 /* cache.c: the response cache */
 extern long cache_hits;
