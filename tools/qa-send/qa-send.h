@@ -201,6 +201,7 @@ struct task {
 	struct tstream *ts;	/* --stream: stream.c's state */
 	long pace_id;		/* the attempt's ticket with its endpoint's pace */
 	int pace_traced;	/* its wait was written to --trace */
+	int sent_inflight;	/* its endpoint's requests in flight once this attempt was sent */
 };
 
 struct send_stats {
@@ -369,7 +370,7 @@ void classify_curl(struct task *t, CURLcode rc, const char *errbuf, struct outco
 double budget_total(void);
 const char *budget_spent(void);
 void trace_head(qa_buf *b, const struct task *t);
-void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason,
+void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason, double now,
     double delay_ms);
 double retry_delay(const struct task *t, const struct outcome *o, char *reason, size_t rlen);
 int decide(const struct task *t, const struct outcome *o, double now, double *delay, const char **why,
