@@ -238,6 +238,28 @@ void regex_sub(const qa_regex *re, qa_buf *out, const char *s, size_t n, const c
 /* lm-eval's regex filter; 1 and [*start, *start + *len) of s, or 0 when nothing matched. */
 int regex_pick(const qa_regex *re, const char *s, size_t n, long select, size_t *start, size_t *len);
 
+/* ---- tables for people and spreadsheets (lib/table.c) ---- */
+#define QA_TABLE_MAXCOLS 32
+enum qa_table_style { QA_TABLE_TEXT, QA_TABLE_MD, QA_TABLE_CSV };
+typedef struct qa_table {
+	size_t ncols, nrows;
+	char **cells;			/* nrows x ncols, owned; row 0 is the header */
+	unsigned char right[QA_TABLE_MAXCOLS];	/* numbers align right */
+	int width[QA_TABLE_MAXCOLS];	/* table_line's fixed widths, in bytes as printf's %*s */
+	const char *gap;		/* between aligned columns; NULL: two spaces */
+	int tight;			/* Markdown cells unpadded with '|' escaped, rule |---|--:| */
+} qa_table;
+/* Appends a row of ncols cells (copied; NULL is ""). */
+void table_add(qa_table *t, const char *const *cells);
+/*
+ * Prints the rows and empties the table: aligned (each column as wide as
+ * its widest cell, in code points), Markdown (a rule under row 0) or CSV.
+ */
+void table_print(qa_buf *b, qa_table *t, enum qa_table_style style);
+/* One aligned row at the fixed widths, printed at once (for tables with lines between rows). */
+void table_line(qa_buf *b, const qa_table *t, const char *const *cells);
+void table_clear(qa_table *t);
+
 /* ---- answer normalisation, lm-eval's exact_match and more (lib/norm.c) ---- */
 /* NULL with a message in err when an option is wrong or unknown (own_keys: NULL-terminated). */
 qa_norm *norm_new(const qa_json *options, const char *const *own_keys, char *err, size_t errlen);

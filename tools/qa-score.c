@@ -549,15 +549,20 @@ static void fmt_num(char *dst, size_t n, const char *fmt, double v)
 		snprintf(dst, n, "-");
 }
 
-static void table_line(qa_buf *out, const char *task, const struct msum *m, long errors)
+/* The summary table's columns, as printf's %-20s and %7s had them: text left, numbers right. */
+static const qa_table sum_cols = { .ncols = 8, .gap = " ", .width = { 20, 14, 7, 8, 19, 8, 8, 7 },
+	.right = { 0, 0, 1, 1, 0, 1, 1, 1 } };
+
+static void table_row(qa_buf *out, const char *task, const struct msum *m, long errors)
 {
-	char mean[32], ci[64], se[32], inv[32];
+	char n[32], mean[32], ci[64], se[32], inv[32], err[32];
+	snprintf(err, sizeof err, "%ld", errors);
 	if (!m) {
-		buf_printf(out, "%-20s %-14s %7d %8s %-19s %8s %8s %7ld\n", task ? task : "-", "-", 0,
-		    "-", "-", "-", "-", errors);
+		table_line(out, &sum_cols, (const char *const[]){ task ? task : "-", "-", "0", "-", "-", "-", "-", err });
 		return;
 	}
 	struct stat_line s = stat_of(m);
+	snprintf(n, sizeof n, "%.0f", s.n);
 	fmt_num(mean, sizeof mean, "%.4f", s.mean);
 	fmt_num(se, sizeof se, "%.4f", s.se);
 	fmt_num(inv, sizeof inv, "%.1f%%", s.n > 0 ? 100.0 * m->invalid / s.n : NAN);
@@ -565,8 +570,7 @@ static void table_line(qa_buf *out, const char *task, const struct msum *m, long
 		snprintf(ci, sizeof ci, "[%.4f, %.4f]", s.lo, s.hi);
 	else
 		snprintf(ci, sizeof ci, "-");
-	buf_printf(out, "%-20s %-14s %7.0f %8s %-19s %8s %8s %7ld\n", task ? task : "-", m->metric,
-	    s.n, mean, ci, se, inv, errors);
+	table_line(out, &sum_cols, (const char *const[]){ task ? task : "-", m->metric, n, mean, ci, se, inv, err });
 	if (m->ppl_n) {
 		/* MEAN above is the mean of per-record perplexities; this is the corpus's. */
 		struct ppl_line p = ppl_of(m);
@@ -593,19 +597,19 @@ static void summary_print(int table)
 {
 	qa_buf out = { 0 };
 	if (table)
-		buf_printf(&out, "%-20s %-14s %7s %8s %-19s %8s %8s %7s\n", "TASK", "METRIC", "N", "MEAN",
-		    "95% CI", "SE", "INVALID", "ERRORS");
+		table_line(&out, &sum_cols, (const char *const[]){ "TASK", "METRIC", "N", "MEAN", "95% CI", "SE",
+		    "INVALID", "ERRORS" });
 	for (size_t i = 0; i < ntasks; i++) {
 		struct tsum *t = &tasks[i];
 		if (!t->nms) {
 			if (table)
-				table_line(&out, t->task, NULL, t->errors);
+				table_row(&out, t->task, NULL, t->errors);
 			else
 				json_line(&out, "task", t->task, NULL, t->errors);
 		}
 		for (size_t k = 0; k < t->nms; k++) {
 			if (table)
-				table_line(&out, t->task, &t->ms[k], t->errors);
+				table_row(&out, t->task, &t->ms[k], t->errors);
 			else
 				json_line(&out, "task", t->task, &t->ms[k], t->errors);
 		}
@@ -613,7 +617,7 @@ static void summary_print(int table)
 	for (size_t k = 0; k < overall.nms || (k == 0 && !overall.nms); k++) {
 		const struct msum *m = overall.nms ? &overall.ms[k] : NULL;
 		if (table)
-			table_line(&out, "(overall)", m, overall.errors);
+			table_row(&out, "(overall)", m, overall.errors);
 		else
 			json_line(&out, "overall", NULL, m, overall.errors);
 	}

@@ -293,74 +293,6 @@ void json_proj(qa_buf *b, const struct proj *p, const struct proj *base)
 	buf_adds(b, "}\n");
 }
 
-void table_row(struct table *t, const char *const *cells)
-{
-	t->cells = xreallocarray(t->cells, (t->nrows + 1) * t->ncols, sizeof *t->cells);
-	for (size_t c = 0; c < t->ncols; c++)
-		t->cells[t->nrows * t->ncols + c] = xstrdup(cells[c] ? cells[c] : "");
-	t->nrows++;
-}
-
-void pad(qa_buf *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		buf_addc(b, ' ');
-}
-
-void table_print(qa_buf *b, struct table *t, const char *fmt)
-{
-	size_t w[MAXCOLS] = { 0 };
-	int csv = strcmp(fmt, "csv") == 0, md = strcmp(fmt, "md") == 0;
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			size_t l = text_length(s, strlen(s));
-			if (l > w[c])
-				w[c] = l;
-		}
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			size_t n = strlen(s);
-			if (csv) {
-				/* libcsv quotes every field and doubles the quotes inside. */
-				size_t need = csv_write(NULL, 0, s, n);
-				if (c)
-					buf_addc(b, ',');
-				buf_grow(b, need);
-				csv_write(b->p + b->len, need, s, n);
-				b->len += need;
-				continue;
-			}
-			size_t fill = w[c] - text_length(s, n);
-			int right = t->right[c];
-			buf_adds(b, md ? "| " : c ? "  " : "");
-			if (right)
-				pad(b, fill);
-			buf_add(b, s, n);
-			if (!right && (md || c + 1 < t->ncols))
-				pad(b, fill);
-			if (md)
-				buf_addc(b, ' ');
-		}
-		buf_adds(b, md ? "|\n" : "\n");
-		if (r == 0 && md) {
-			for (size_t c = 0; c < t->ncols; c++) {
-				buf_addc(b, '|');
-				for (size_t i = 0; i < w[c] + 1; i++)
-					buf_addc(b, '-');
-				buf_addc(b, t->right[c] ? ':' : '-');
-			}
-			buf_adds(b, "|\n");
-		}
-	}
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	t->cells = NULL;
-	t->nrows = 0;
-}
-
 /* One summary row's cells: for people (table, md), or plain numbers (csv). */
 void group_cells(char cells[][64], const char *scope, struct group *g, const struct derived *d, int csv)
 {
@@ -500,17 +432,17 @@ void summary_print(void)
 		for (size_t k = 0; k < nprojs; k++)
 			json_proj(&out, &projs[k], base);
 	} else if (strcmp(O.format, "csv") == 0) {
-		struct table t = { .ncols = NCSV };
+		qa_table t = { .ncols = NCSV };
 		char cells[NCSV][64];
 		const char *row[NCSV];
-		table_row(&t, csv_head);
+		table_add(&t, csv_head);
 		for (size_t i = 0; i <= ngroups; i++) {
 			memset(cells, 0, sizeof cells);
 			group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall,
 			    &ds[i], 1);
 			for (size_t c = 0; c < NCSV; c++)
 				row[c] = cells[c];
-			table_row(&t, row);
+			table_add(&t, row);
 		}
 		for (size_t k = 0; k < nprojs; k++) {
 			const struct proj *p = &projs[k];
@@ -539,26 +471,27 @@ void summary_print(void)
 			if (p->payback_arith)
 				buf_printf(&arith, "; %s", p->payback_arith);
 			row[23] = buf_cstr(&arith);
-			table_row(&t, row);
+			table_add(&t, row);
 			buf_free(&arith);
 		}
-		table_print(&out, &t, "csv");
+		table_print(&out, &t, QA_TABLE_CSV);
 	} else {
 		int md = strcmp(O.format, "md") == 0;
-		struct table t = { .ncols = NSUM };
+		enum qa_table_style style = md ? QA_TABLE_MD : QA_TABLE_TEXT;
+		qa_table t = { .ncols = NSUM };
 		char cells[NSUM][64];
 		const char *row[NSUM];
 		for (size_t c = 2; c < NSUM; c++)
 			t.right[c] = 1;
-		table_row(&t, sum_head);
+		table_add(&t, sum_head);
 		for (size_t i = 0; i <= ngroups; i++) {
 			group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall,
 			    &ds[i], 0);
 			for (size_t c = 0; c < NSUM; c++)
 				row[c] = cells[c];
-			table_row(&t, row);
+			table_add(&t, row);
 		}
-		table_print(&out, &t, O.format);
+		table_print(&out, &t, style);
 		buf_printf(&out, "%slatency percentiles: %s\n", md ? "\n" : "",
 		    sketch ? "nearest rank from a log sketch (within 0.5%)" :
 		    "linear interpolation between closest ranks (numpy's default)");
@@ -568,10 +501,10 @@ void summary_print(void)
 			static const char *const ph[] = { "ENDPOINT", "MONTHLY", "YEARLY", "SAVINGS/MONTH",
 				"SAVINGS/YEAR", "SAVINGS", "PAYBACK" };
 			size_t pcols = base ? (isnan(O.migration_cost) ? 6 : 7) : 3;
-			struct table pt = { .ncols = pcols };
+			qa_table pt = { .ncols = pcols };
 			for (size_t c = 1; c < pcols; c++)
 				pt.right[c] = 1;
-			table_row(&pt, ph);
+			table_add(&pt, ph);
 			for (size_t k = 0; k < nprojs; k++) {
 				const struct proj *p = &projs[k];
 				char pc[7][64];
@@ -585,10 +518,10 @@ void summary_print(void)
 				fmt_fixed(pc[6], 64, "%.1f months", p->payback);
 				for (size_t c = 0; c < 7; c++)
 					prow[c] = pc[c];
-				table_row(&pt, prow);
+				table_add(&pt, prow);
 			}
 			buf_addc(&out, '\n');
-			table_print(&out, &pt, O.format);
+			table_print(&out, &pt, style);
 			buf_addc(&out, '\n');
 			for (size_t k = 0; k < nprojs; k++) {
 				const struct proj *p = &projs[k];

@@ -146,14 +146,6 @@ struct derived {
 	struct pct lat;
 };
 
-/* A table of text cells: printed aligned, as Markdown, or as CSV through libcsv. */
-#define MAXCOLS 24
-
-struct table {
-	size_t ncols, nrows;
-	char **cells;		/* nrows x ncols; row 0 is the header */
-	int right[MAXCOLS];	/* numbers align right */
-};
 
 #define NSUM (sizeof sum_head / sizeof *sum_head)
 
@@ -244,9 +236,6 @@ const char *pct_method(const struct pct *p);
 struct derived derive(struct group *g);
 void json_group(qa_buf *b, const char *scope, struct group *g, const struct derived *d);
 void json_proj(qa_buf *b, const struct proj *p, const struct proj *base);
-void table_row(struct table *t, const char *const *cells);
-void pad(qa_buf *b, size_t n);
-void table_print(qa_buf *b, struct table *t, const char *fmt);
 void group_cells(char cells[][64], const char *scope, struct group *g, const struct derived *d, int csv);
 size_t count_le(const struct lat *l, uint32_t x);
 uint32_t rank_in_groups(size_t i, const void *arg);

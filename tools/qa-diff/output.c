@@ -349,20 +349,28 @@ static void trust_text(qa_buf *b, const struct result *o)
 		b->len = at;
 }
 
+/* The text table's columns, as printf's %16s and %-20s had them: text left, numbers right. */
+static const qa_table text_cols = { .ncols = NCOL, .gap = " ",
+	.width = { 16, 7, 9, 9, 8, 20, 9, 6, 6, 6, 9, 13, 13, 12 },
+	.right = { 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1 } };
+
+/* One row's cells as table_line wants them. */
+static const char *const *row_of(const struct result *r, char cell[NCOL][64], const char *row[NCOL])
+{
+	row_cells(r, cell);
+	for (int k = 0; k < NCOL; k++)
+		row[k] = cell[k];
+	return row;
+}
+
 void print_table(qa_buf *b, const struct result *res, size_t nres)
 {
 	char cell[NCOL][64];
-	static const int width[NCOL] = { -16, 7, 9, 9, 8, -20, 9, 6, 6, 6, 9, 13, 13, 12 };
+	const char *row[NCOL];
 	decision_text(b, res, nres, 0);
-	for (int k = 0; k < NCOL; k++)
-		buf_printf(b, "%s%*s", k ? " " : "", width[k], col_head[k]);
-	buf_addc(b, '\n');
-	for (size_t i = 0; i < nres; i++) {
-		row_cells(&res[i], cell);
-		for (int k = 0; k < NCOL; k++)
-			buf_printf(b, "%s%*s", k ? " " : "", width[k], cell[k]);
-		buf_addc(b, '\n');
-	}
+	table_line(b, &text_cols, col_head);
+	for (size_t i = 0; i < nres; i++)
+		table_line(b, &text_cols, row_of(&res[i], cell, row));
 	trust_text(b, &res[nres - 1]);
 	if (res[nres - 1].dr.d) {
 		buf_addc(b, '\n');
@@ -370,27 +378,21 @@ void print_table(qa_buf *b, const struct result *res, size_t nres)
 	}
 }
 
+static const char *const md_head[NCOL] = { "task", "n", "baseline", "candidate", "delta", "95% CI",
+	"p (exact)", "right→wrong", "wrong→right", "flips", "recovery", "invalid b/c", "errors b/c", "p95 ms b/c" };
+
 void print_md(qa_buf *b, const struct result *res, size_t nres)
 {
 	char cell[NCOL][64];
+	const char *row[NCOL];
+	/* A task name may hold a pipe: tight cells escape it, so the row keeps its columns. */
+	qa_table t = { .ncols = NCOL, .tight = 1,
+		.right = { 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 } };
 	decision_text(b, res, nres, 1);
-	buf_adds(b, "| task | n | baseline | candidate | delta | 95% CI | p (exact) | right→wrong | wrong→right "
-	    "| flips | recovery | invalid b/c | errors b/c | p95 ms b/c |\n");
-	buf_adds(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-	for (size_t i = 0; i < nres; i++) {
-		row_cells(&res[i], cell);
-		for (int k = 0; k < NCOL; k++) {
-			buf_adds(b, "| ");
-			/* A task name may hold a pipe; escape it so the row keeps its columns. */
-			for (const char *p = cell[k]; *p; p++) {
-				if (*p == '|')
-					buf_addc(b, '\\');
-				buf_addc(b, *p);
-			}
-			buf_addc(b, ' ');
-		}
-		buf_adds(b, "|\n");
-	}
+	table_add(&t, md_head);
+	for (size_t i = 0; i < nres; i++)
+		table_add(&t, row_of(&res[i], cell, row));
+	table_print(b, &t, QA_TABLE_MD);
 	trust_text(b, &res[nres - 1]);
 	if (res[nres - 1].dr.d) {
 		buf_adds(b, "\n**Token drift** (all items)\n\n```\n");
