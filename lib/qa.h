@@ -281,6 +281,14 @@ void moments_add(qa_moments *m, double x);
 void moments_merge(qa_moments *into, const qa_moments *from);
 /* Sample variance (ddof 1); NaN when n < 2. */
 double moments_var(const qa_moments *m);
+/* Streaming covariance of pairs (x, y), Welford's way, mergeable as qa_moments is. */
+typedef struct qa_comoments {
+	double n, mx, my, cxx, cyy, cxy;
+} qa_comoments;
+void comoments_add(qa_comoments *m, double x, double y);
+void comoments_merge(qa_comoments *into, const qa_comoments *from);
+/* Pearson's r, clamped to [-1, 1] against rounding; NaN when n < 2 or either side is constant. */
+double comoments_corr(const qa_comoments *m);
 /*
  * Percentile q (0-100) of sorted v[0..n): numpy's default, linear
  * interpolation.  Both percentile functions give NaN when n == 0.

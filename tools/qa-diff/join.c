@@ -55,36 +55,6 @@ void dvec_add(struct dvec *d, double x)
 	d->v[d->n++] = x;
 }
 
-void comoments_add(struct comoments *m, double x, double y)
-{
-	m->n += 1;
-	double dx = x - m->mx, dy = y - m->my;
-	m->mx += dx / m->n;
-	m->my += dy / m->n;
-	m->cxx += dx * (x - m->mx);
-	m->cyy += dy * (y - m->my);
-	m->cxy += dx * (y - m->my);
-}
-
-/* Chan, Golub and LeVeque, as moments_merge: a task's pairs join the overall ones exactly. */
-void comoments_merge(struct comoments *into, const struct comoments *from)
-{
-	if (from->n == 0)
-		return;
-	if (into->n == 0) {
-		*into = *from;
-		return;
-	}
-	double n = into->n + from->n, dx = from->mx - into->mx, dy = from->my - into->my;
-	double f = into->n * from->n / n;
-	into->cxx += from->cxx + dx * dx * f;
-	into->cyy += from->cyy + dy * dy * f;
-	into->cxy += from->cxy + dx * dy * f;
-	into->mx += dx * from->n / n;
-	into->my += dy * from->n / n;
-	into->n = n;
-}
-
 void drift_merge(struct drift *into, const struct drift *from)
 {
 	into->records += from->records;
