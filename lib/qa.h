@@ -134,6 +134,13 @@ int json_root(const qa_json *j);
 int json_find(const qa_json *j, int tok, const char *path);
 /* Member of an object by key (the last one, when a key repeats). */
 int json_member(const qa_json *j, int obj, const char *key, size_t keylen);
+/*
+ * Several members in one pass: val[i] is the value of key keys[i] (klen[i]
+ * bytes), -1 when absent, the last when a key repeats.  Returns the last
+ * member's value, or -1 (not an object, or empty).
+ */
+int json_members(const qa_json *j, int obj, const char *const *keys, const size_t *klen, size_t nkeys,
+    int *val);
 int json_index(const qa_json *j, int arr, size_t i);
 /* The i-th key and value of an object: returns the key token; value is key + 1. */
 int json_key_at(const qa_json *j, int obj, size_t i);

@@ -193,8 +193,6 @@ struct rprice *resolve(const char *endpoint, const char *model, size_t mlen);
 void rprice_free(struct rprice *r);
 uint64_t hash_bytes(const char *s, size_t n);
 struct rprice *lookup(const char *endpoint, const char *model, size_t mlen, qa_buf *scratch);
-int members(const qa_json *j, int obj, const char *const *keys, const size_t *klen, size_t nkeys,
-    int *val);
 int count_of(qa_json *j, int t, const char *path, const char *key, double *out, qa_buf *err);
 int read_usage(qa_json *j, int usage, struct usage *u, qa_buf *err);
 void sk_add(struct lat *l, double x);

@@ -112,9 +112,9 @@ void cost_record(struct run *r, const char *file, unsigned long lineno, const ch
 	static const char *const skeys[] = { "endpoint", "model", "usage", "latency_ms", "attempts", "text" };
 	static const size_t sklen[] = { 8, 5, 5, 10, 8, 4 };
 	int rm[R_N], sm[6];
-	int last = members(j, 0, rkeys, rklen, R_N, rm);
+	int last = json_members(j, 0, rkeys, rklen, R_N, rm);
 	int resp = json_type(j, rm[R_RESPONSE]) == QA_OBJECT ? rm[R_RESPONSE] : -1;
-	members(j, resp, skeys, sklen, 6, sm);
+	json_members(j, resp, skeys, sklen, 6, sm);
 	size_t elen = 0, mlen = 0;
 	const char *endpoint = str_at(j, sm[S_ENDPOINT], &elen);
 	if (!endpoint)
