@@ -407,6 +407,117 @@ struct pct overall_percentiles(void)
 	return lat_percentiles(o);
 }
 
+/* --format csv: the groups, the overall line and the projections, one table. */
+static void summary_csv(qa_buf *out, struct derived *ds, const struct proj *base)
+{
+	qa_table t = { .ncols = NCSV };
+	char cells[NCSV][64];
+	const char *row[NCSV];
+	table_add(&t, csv_head);
+	for (size_t i = 0; i <= ngroups; i++) {
+		memset(cells, 0, sizeof cells);
+		group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall, &ds[i], 1);
+		for (size_t c = 0; c < NCSV; c++)
+			row[c] = cells[c];
+		table_add(&t, row);
+	}
+	for (size_t k = 0; k < nprojs; k++) {
+		const struct proj *p = &projs[k];
+		qa_buf arith = { 0 };
+		memset(cells, 0, sizeof cells);
+		for (size_t c = 0; c < NCSV; c++)
+			row[c] = cells[c];
+		snprintf(cells[0], 64, "projection");
+		snprintf(cells[1], 64, "%s", p->endpoint ? p->endpoint : "");
+		snprintf(cells[2], 64, "%s", p->endpoint ? "" : p->model ? p->model : "");
+		snprintf(cells[9], 64, "%s", p->currency ? p->currency : "");
+		fmt_fixed(cells[17], 64, "%.2f", p->monthly);
+		fmt_fixed(cells[18], 64, "%.2f", p->yearly);
+		if (base) {
+			fmt_fixed(cells[19], 64, "%.2f", p->save_month);
+			fmt_fixed(cells[20], 64, "%.2f", p->save_year);
+			fmt_fixed(cells[21], 64, "%.2f", p->save_pct);
+			fmt_fixed(cells[22], 64, "%.2f", p->payback);
+		}
+		for (size_t c = 17; c < 23; c++)
+			if (strcmp(cells[c], "-") == 0)
+				cells[c][0] = '\0';
+		buf_adds(&arith, p->arith);
+		if (p->save_arith)
+			buf_printf(&arith, "; %s", p->save_arith);
+		if (p->payback_arith)
+			buf_printf(&arith, "; %s", p->payback_arith);
+		row[23] = buf_cstr(&arith);
+		table_add(&t, row);
+		buf_free(&arith);
+	}
+	table_print(out, &t, QA_TABLE_CSV);
+}
+
+/* The projections for people: a table of monthly and yearly cost and savings, then their arithmetic. */
+static void projections_text(qa_buf *out, const struct proj *base, int md)
+{
+	static const char *const ph[] = { "ENDPOINT", "MONTHLY", "YEARLY", "SAVINGS/MONTH", "SAVINGS/YEAR",
+		"SAVINGS", "PAYBACK" };
+	size_t pcols = base ? (isnan(O.migration_cost) ? 6 : 7) : 3;
+	qa_table pt = { .ncols = pcols };
+	for (size_t c = 1; c < pcols; c++)
+		pt.right[c] = 1;
+	table_add(&pt, ph);
+	for (size_t k = 0; k < nprojs; k++) {
+		const struct proj *p = &projs[k];
+		char pc[7][64];
+		const char *prow[7];
+		snprintf(pc[0], 64, "%s%s", proj_name(p), p == base ? " (baseline)" : "");
+		fmt_money(pc[1], 64, p->monthly, p->currency);
+		fmt_money(pc[2], 64, p->yearly, p->currency);
+		fmt_money(pc[3], 64, p == base ? NAN : p->save_month, p->currency);
+		fmt_money(pc[4], 64, p == base ? NAN : p->save_year, p->currency);
+		fmt_fixed(pc[5], 64, "%.1f%%", p == base ? NAN : p->save_pct);
+		fmt_fixed(pc[6], 64, "%.1f months", p->payback);
+		for (size_t c = 0; c < 7; c++)
+			prow[c] = pc[c];
+		table_add(&pt, prow);
+	}
+	buf_addc(out, '\n');
+	table_print(out, &pt, md ? QA_TABLE_MD : QA_TABLE_TEXT);
+	buf_addc(out, '\n');
+	for (size_t k = 0; k < nprojs; k++) {
+		const struct proj *p = &projs[k];
+		buf_printf(out, "%s%s: %s\n", md ? "- " : "", proj_name(p), p->arith);
+		if (p->save_arith && p != base)
+			buf_printf(out, "%s%s: savings %s\n", md ? "- " : "", proj_name(p), p->save_arith);
+		if (p->payback_arith)
+			buf_printf(out, "%s%s: payback %s\n", md ? "- " : "", proj_name(p), p->payback_arith);
+	}
+}
+
+/* --format table or md: the groups and the overall line, how latency and correct were read, projections. */
+static void summary_text(qa_buf *out, struct derived *ds, const struct proj *base, int sketch)
+{
+	int md = strcmp(O.format, "md") == 0;
+	qa_table t = { .ncols = NSUM };
+	char cells[NSUM][64];
+	const char *row[NSUM];
+	for (size_t c = 2; c < NSUM; c++)
+		t.right[c] = 1;
+	table_add(&t, sum_head);
+	for (size_t i = 0; i <= ngroups; i++) {
+		group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall, &ds[i], 0);
+		for (size_t c = 0; c < NSUM; c++)
+			row[c] = cells[c];
+		table_add(&t, row);
+	}
+	table_print(out, &t, md ? QA_TABLE_MD : QA_TABLE_TEXT);
+	buf_printf(out, "%slatency percentiles: %s\n", md ? "\n" : "",
+	    sketch ? "nearest rank from a log sketch (within 0.5%)" :
+	    "linear interpolation between closest ranks (numpy's default)");
+	buf_printf(out, "%scorrect: %s%s is 1\n", md ? "\n" : "", O.correct ? O.correct : "the first score",
+	    O.correct ? "" : " of each record");
+	if (nprojs)
+		projections_text(out, base, md);
+}
+
 void summary_print(void)
 {
 	qa_buf out = { 0 };
@@ -423,7 +534,6 @@ void summary_print(void)
 	for (size_t i = 0; i < ngroups; i++)
 		ds[i] = derive(&groups[i]);
 	ds[ngroups] = derive(&overall);
-	int sketch = ds[ngroups].lat.sketch;
 
 	if (strcmp(O.format, "json") == 0) {
 		for (size_t i = 0; i < ngroups; i++)
@@ -432,106 +542,9 @@ void summary_print(void)
 		for (size_t k = 0; k < nprojs; k++)
 			json_proj(&out, &projs[k], base);
 	} else if (strcmp(O.format, "csv") == 0) {
-		qa_table t = { .ncols = NCSV };
-		char cells[NCSV][64];
-		const char *row[NCSV];
-		table_add(&t, csv_head);
-		for (size_t i = 0; i <= ngroups; i++) {
-			memset(cells, 0, sizeof cells);
-			group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall,
-			    &ds[i], 1);
-			for (size_t c = 0; c < NCSV; c++)
-				row[c] = cells[c];
-			table_add(&t, row);
-		}
-		for (size_t k = 0; k < nprojs; k++) {
-			const struct proj *p = &projs[k];
-			qa_buf arith = { 0 };
-			memset(cells, 0, sizeof cells);
-			for (size_t c = 0; c < NCSV; c++)
-				row[c] = cells[c];
-			snprintf(cells[0], 64, "projection");
-			snprintf(cells[1], 64, "%s", p->endpoint ? p->endpoint : "");
-			snprintf(cells[2], 64, "%s", p->endpoint ? "" : p->model ? p->model : "");
-			snprintf(cells[9], 64, "%s", p->currency ? p->currency : "");
-			fmt_fixed(cells[17], 64, "%.2f", p->monthly);
-			fmt_fixed(cells[18], 64, "%.2f", p->yearly);
-			if (base) {
-				fmt_fixed(cells[19], 64, "%.2f", p->save_month);
-				fmt_fixed(cells[20], 64, "%.2f", p->save_year);
-				fmt_fixed(cells[21], 64, "%.2f", p->save_pct);
-				fmt_fixed(cells[22], 64, "%.2f", p->payback);
-			}
-			for (size_t c = 17; c < 23; c++)
-				if (strcmp(cells[c], "-") == 0)
-					cells[c][0] = '\0';
-			buf_adds(&arith, p->arith);
-			if (p->save_arith)
-				buf_printf(&arith, "; %s", p->save_arith);
-			if (p->payback_arith)
-				buf_printf(&arith, "; %s", p->payback_arith);
-			row[23] = buf_cstr(&arith);
-			table_add(&t, row);
-			buf_free(&arith);
-		}
-		table_print(&out, &t, QA_TABLE_CSV);
+		summary_csv(&out, ds, base);
 	} else {
-		int md = strcmp(O.format, "md") == 0;
-		enum qa_table_style style = md ? QA_TABLE_MD : QA_TABLE_TEXT;
-		qa_table t = { .ncols = NSUM };
-		char cells[NSUM][64];
-		const char *row[NSUM];
-		for (size_t c = 2; c < NSUM; c++)
-			t.right[c] = 1;
-		table_add(&t, sum_head);
-		for (size_t i = 0; i <= ngroups; i++) {
-			group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall,
-			    &ds[i], 0);
-			for (size_t c = 0; c < NSUM; c++)
-				row[c] = cells[c];
-			table_add(&t, row);
-		}
-		table_print(&out, &t, style);
-		buf_printf(&out, "%slatency percentiles: %s\n", md ? "\n" : "",
-		    sketch ? "nearest rank from a log sketch (within 0.5%)" :
-		    "linear interpolation between closest ranks (numpy's default)");
-		buf_printf(&out, "%scorrect: %s%s is 1\n", md ? "\n" : "", O.correct ? O.correct : "the first score",
-		    O.correct ? "" : " of each record");
-		if (nprojs) {
-			static const char *const ph[] = { "ENDPOINT", "MONTHLY", "YEARLY", "SAVINGS/MONTH",
-				"SAVINGS/YEAR", "SAVINGS", "PAYBACK" };
-			size_t pcols = base ? (isnan(O.migration_cost) ? 6 : 7) : 3;
-			qa_table pt = { .ncols = pcols };
-			for (size_t c = 1; c < pcols; c++)
-				pt.right[c] = 1;
-			table_add(&pt, ph);
-			for (size_t k = 0; k < nprojs; k++) {
-				const struct proj *p = &projs[k];
-				char pc[7][64];
-				const char *prow[7];
-				snprintf(pc[0], 64, "%s%s", proj_name(p), p == base ? " (baseline)" : "");
-				fmt_money(pc[1], 64, p->monthly, p->currency);
-				fmt_money(pc[2], 64, p->yearly, p->currency);
-				fmt_money(pc[3], 64, p == base ? NAN : p->save_month, p->currency);
-				fmt_money(pc[4], 64, p == base ? NAN : p->save_year, p->currency);
-				fmt_fixed(pc[5], 64, "%.1f%%", p == base ? NAN : p->save_pct);
-				fmt_fixed(pc[6], 64, "%.1f months", p->payback);
-				for (size_t c = 0; c < 7; c++)
-					prow[c] = pc[c];
-				table_add(&pt, prow);
-			}
-			buf_addc(&out, '\n');
-			table_print(&out, &pt, style);
-			buf_addc(&out, '\n');
-			for (size_t k = 0; k < nprojs; k++) {
-				const struct proj *p = &projs[k];
-				buf_printf(&out, "%s%s: %s\n", md ? "- " : "", proj_name(p), p->arith);
-				if (p->save_arith && p != base)
-					buf_printf(&out, "%s%s: savings %s\n", md ? "- " : "", proj_name(p), p->save_arith);
-				if (p->payback_arith)
-					buf_printf(&out, "%s%s: payback %s\n", md ? "- " : "", proj_name(p), p->payback_arith);
-			}
-		}
+		summary_text(&out, ds, base, ds[ngroups].lat.sketch);
 	}
 	stream_lat_print(&out, O.format);
 	stream_lat_free();
