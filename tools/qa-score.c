@@ -749,6 +749,145 @@ static const char *task_of(qa_json *j, const struct top *top)
 	return json_str(j, t, NULL);
 }
 
+/* Scratch for the fields a record gets, kept from record to record. */
+static struct {
+	qa_buf scores, invalid, details, errors, err_json;
+} sc;
+
+/* What one record offers its scorers: the answer (a number's text too) and the references. */
+struct offer {
+	const char *answer;
+	size_t alen;
+	const char **refs;
+	size_t *reflens;
+	size_t nrefs;
+};
+
+/*
+ * One scorer on the record: NULL with *o filled, or why it failed (*owned
+ * set when that text is the caller's to free).  *called: the scorer ran.
+ */
+static const char *score_one(struct run *r, struct inst *in, const struct offer *of, qa_json *j,
+    const char *file, unsigned long lineno, struct qa_output *o, int *called, char **owned, int *missing_answer)
+{
+	const char *err;
+	size_t off;
+	*called = 0;
+	*owned = NULL;
+	if (in->err) {
+		if (!in->warned++)
+			qa_warn_at(file, lineno, "metric %s: %s", in->spec, in->err);
+		return in->err;
+	}
+	const struct qa_plugin *p = in->plug->loaded.plugin;
+	if ((p->flags & QA_NEEDS_ANSWER) && !of->answer) {
+		o->invalid = 1;
+		*missing_answer = 1;
+		return NULL;
+	}
+	if ((p->flags & QA_NEEDS_REFERENCE) && !of->nrefs)
+		return "no expected or ground_truth to compare with";
+	struct qa_input inp = { of->answer, of->alen, of->refs, of->reflens, of->nrefs, j };
+	*called = 1;
+	if (p->scorer->score(in->state, &inp, o) < 0)
+		return *owned = o->error ? o->error : xstrdup("scorer failed");
+	free(o->error);
+	if (o->details && json_parse(r->scratch, o->details, strlen(o->details), &err, &off) < 0)
+		return "scorer returned details that are not JSON";
+	return NULL;
+}
+
+/* A score into the summary (its task's and the overall): a perplexity's sums, a corpus scorer's stats. */
+static void summary_share(struct run *r, struct inst *in, const struct qa_output *o, int called, const char *task)
+{
+	/* Details parsed in score_one: a perplexity scorer's sums, if these are one's. */
+	struct ppl_add pa, *ppl = NULL;
+	qa_json *d = r->scratch;
+	if (o->details && json_type(d, 0) == QA_OBJECT &&
+	    json_num(d, json_member(d, 0, "sum_logprob", 11), &pa.ll) == 0 &&
+	    json_num(d, json_member(d, 0, "tokens", 6), &pa.tokens) == 0) {
+		if (json_num(d, json_member(d, 0, "words", 5), &pa.words) < 0)
+			pa.words = NAN;
+		if (json_num(d, json_member(d, 0, "bytes", 5), &pa.bytes) < 0)
+			pa.bytes = NAN;
+		ppl = &pa;
+	}
+	/* A corpus scorer's statistics as numbers, when it hands them so. */
+	struct bin_stats bs = { NULL, NULL, 0 };
+	const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
+	if (ops && o->details && QA_HAS(ops, stats) && ops->stats)
+		bs.n = ops->stats(in->state, &bs.names, &bs.values);
+	summary_add(task_get(task), in, o->score, o->invalid, ppl, o->details ? d : NULL, &bs);
+	summary_add(&overall, in, o->score, o->invalid, ppl, o->details ? d : NULL, &bs);
+}
+
+/* A score into the record's fields: scores, invalid, details. */
+static void fields_add(const struct inst *in, const struct qa_output *o)
+{
+	buf_adds(&sc.scores, sc.scores.len ? "," : "{");
+	buf_json_string(&sc.scores, in->key, strlen(in->key));
+	buf_addc(&sc.scores, ':');
+	buf_json_number(&sc.scores, o->score);
+	if (o->invalid) {
+		buf_adds(&sc.invalid, sc.invalid.len ? "," : "[");
+		buf_json_string(&sc.invalid, in->key, strlen(in->key));
+	}
+	if (o->details) {
+		buf_adds(&sc.details, sc.details.len ? "," : "{");
+		buf_json_string(&sc.details, in->key, strlen(in->key));
+		buf_addc(&sc.details, ':');
+		buf_adds(&sc.details, o->details);
+	}
+}
+
+/* The record out with its scores, invalid, details and (any scorer failed) error. */
+static void scored_write(struct run *r, qa_json *j, const char *line, size_t len)
+{
+	if (sc.errors.len) {
+		buf_adds(&sc.err_json, "{\"type\":\"scorer\",\"message\":");
+		buf_json_string(&sc.err_json, sc.errors.p, sc.errors.len);
+		buf_addc(&sc.err_json, '}');
+	}
+	buf_adds(&sc.scores, sc.scores.len ? "}" : "{}");
+	if (sc.invalid.len)
+		buf_addc(&sc.invalid, ']');
+	if (sc.details.len)
+		buf_addc(&sc.details, '}');
+	qa_field fields[] = {
+		{ "scores", sc.scores.p, sc.scores.len },
+		{ "invalid", sc.invalid.len ? sc.invalid.p : NULL, sc.invalid.len },
+		{ "details", sc.details.len ? sc.details.p : NULL, sc.details.len },
+		{ "error", sc.err_json.len ? sc.err_json.p : NULL, sc.err_json.len },
+	};
+	splice_record(&r->out, j, line, len, fields, 4);
+	buf_addc(&r->out, '\n');
+}
+
+/*
+ * Not scored: a line that is not a record (msg says why), or a record that
+ * failed upstream (msg NULL: not our error, and not a wrong answer either),
+ * written as it came.
+ */
+static void not_scored(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len,
+    const char *msg, const char *task)
+{
+	status_raise(QA_EXIT_DATA);
+	overall.errors++;
+	if (msg) {
+		qa_warn_at(file, lineno, "%s", msg);
+		if (!r->summary) {
+			bad_record(&r->out, file, lineno, line, len, msg);
+			buf_addc(&r->out, '\n');
+		}
+		return;
+	}
+	task_get(task)->errors++;
+	if (!r->summary) {
+		buf_add(&r->out, line, len);
+		buf_addc(&r->out, '\n');
+	}
+}
+
 static void score_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
 {
 	static struct inst **own;
@@ -756,8 +895,6 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	static const char **refs;
 	static size_t *reflens;
 	qa_json *j = r->j;
-	const char *err;
-	size_t off;
 	char msg[160];
 	int rc;
 
@@ -765,13 +902,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	if ((rc = record_parse(j, line, len, msg, sizeof msg)) > 0)
 		return;
 	if (rc < 0) {
-		qa_warn_at(file, lineno, "%s", msg);
-		status_raise(QA_EXIT_DATA);
-		overall.errors++;
-		if (!r->summary) {
-			bad_record(&r->out, file, lineno, line, len, msg);
-			buf_addc(&r->out, '\n');
-		}
+		not_scored(r, file, lineno, line, len, msg, NULL);
 		return;
 	}
 
@@ -779,17 +910,8 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	index_top(j, r->answer_path, r->answer_rootlen, &top);
 	const char *task = task_of(j, &top);
 	int e = top.error;
-	int prior_error = e >= 0 && json_type(j, e) != QA_NULL &&
-	    !json_str_eq(j, json_member(j, e, "type", 4), "scorer", 6);
-	if (prior_error) {
-		/* Failed upstream: not our error, and not a wrong answer either. */
-		status_raise(QA_EXIT_DATA);
-		task_get(task)->errors++;
-		overall.errors++;
-		if (!r->summary) {
-			buf_add(&r->out, line, len);
-			buf_addc(&r->out, '\n');
-		}
+	if (e >= 0 && json_type(j, e) != QA_NULL && !json_str_eq(j, json_member(j, e, "type", 4), "scorer", 6)) {
+		not_scored(r, file, lineno, line, len, NULL, task);
 		return;
 	}
 
@@ -798,120 +920,47 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	if (!list)
 		nlist = record_metrics(r, &top, &own, &owncap), list = own;
 
+	struct offer of = { NULL, 0, NULL, NULL, 0 };
 	int at = top.answer >= 0 ? json_find(j, top.answer, r->answer_rest) : -1;
-	size_t alen = 0;
-	const char *answer = json_str(j, at, &alen);
-	if (!answer && json_type(j, at) == QA_NUMBER) {
-		answer = json_raw(j, at, &alen);
-		answer = arena_strndup(json_arena(j), answer, alen);
+	of.answer = json_str(j, at, &of.alen);
+	if (!of.answer && json_type(j, at) == QA_NUMBER) {
+		of.answer = json_raw(j, at, &of.alen);
+		of.answer = arena_strndup(json_arena(j), of.answer, of.alen);
 	}
-	size_t nrefs = references(j, &top, &refs, &reflens, &refcap);
+	of.nrefs = references(j, &top, &refs, &reflens, &refcap);
+	of.refs = refs;
+	of.reflens = reflens;
 
-	/* Scratch for the fields we write, kept from record to record. */
-	static qa_buf scores, invalid, details, errors, err_json;
-	scores.len = invalid.len = details.len = errors.len = err_json.len = 0;
+	sc.scores.len = sc.invalid.len = sc.details.len = sc.errors.len = sc.err_json.len = 0;
 	int missing_answer = 0;
 	for (size_t i = 0; i < nlist; i++) {
 		struct inst *in = list[i];
 		struct qa_output o = { .size = sizeof o };
-		const char *fail = NULL;
-		char *owned_fail = NULL;
-		int called = 0;
-		if (in->err) {
-			fail = in->err;
-			if (!in->warned++)
-				qa_warn_at(file, lineno, "metric %s: %s", in->spec, in->err);
-		} else {
-			const struct qa_plugin *p = in->plug->loaded.plugin;
-			if ((p->flags & QA_NEEDS_ANSWER) && !answer) {
-				o.invalid = 1;
-				missing_answer = 1;
-			} else if ((p->flags & QA_NEEDS_REFERENCE) && !nrefs) {
-				fail = "no expected or ground_truth to compare with";
-			} else {
-				struct qa_input inp = { answer, alen, refs, reflens, nrefs, j };
-				called = 1;
-				if (p->scorer->score(in->state, &inp, &o) < 0)
-					fail = owned_fail = o.error ? o.error : xstrdup("scorer failed");
-				else
-					free(o.error);
-			}
-		}
-		if (called && !fail && o.details && (json_parse(r->scratch, o.details, strlen(o.details),
-		    &err, &off) < 0))
-			fail = "scorer returned details that are not JSON";
+		char *owned_fail;
+		int called;
+		const char *fail = score_one(r, in, &of, j, file, lineno, &o, &called, &owned_fail, &missing_answer);
 		if (fail) {
-			buf_adds(&errors, errors.len ? "; " : "");
-			buf_printf(&errors, "%s: %s", in->key ? in->key : in->spec, fail);
+			buf_adds(&sc.errors, sc.errors.len ? "; " : "");
+			buf_printf(&sc.errors, "%s: %s", in->key ? in->key : in->spec, fail);
 		} else {
-			buf_adds(&scores, scores.len ? "," : "{");
-			buf_json_string(&scores, in->key, strlen(in->key));
-			buf_addc(&scores, ':');
-			buf_json_number(&scores, o.score);
-			if (o.invalid) {
-				buf_adds(&invalid, invalid.len ? "," : "[");
-				buf_json_string(&invalid, in->key, strlen(in->key));
-			}
-			if (o.details) {
-				buf_adds(&details, details.len ? "," : "{");
-				buf_json_string(&details, in->key, strlen(in->key));
-				buf_addc(&details, ':');
-				buf_adds(&details, o.details);
-			}
-			if (r->summary) {
-				/* Details parsed above: a perplexity scorer's sums, if these are one's. */
-				struct ppl_add pa, *ppl = NULL;
-				qa_json *d = r->scratch;
-				if (o.details && json_type(d, 0) == QA_OBJECT &&
-				    json_num(d, json_member(d, 0, "sum_logprob", 11), &pa.ll) == 0 &&
-				    json_num(d, json_member(d, 0, "tokens", 6), &pa.tokens) == 0) {
-					if (json_num(d, json_member(d, 0, "words", 5), &pa.words) < 0)
-						pa.words = NAN;
-					if (json_num(d, json_member(d, 0, "bytes", 5), &pa.bytes) < 0)
-						pa.bytes = NAN;
-					ppl = &pa;
-				}
-				/* A corpus scorer's statistics as numbers, when it hands them so. */
-				struct bin_stats bs = { NULL, NULL, 0 };
-				const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
-				if (ops && o.details && QA_HAS(ops, stats) && ops->stats)
-					bs.n = ops->stats(in->state, &bs.names, &bs.values);
-				summary_add(task_get(task), in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
-				summary_add(&overall, in, o.score, o.invalid, ppl, o.details ? d : NULL, &bs);
-			}
+			fields_add(in, &o);
+			if (r->summary)
+				summary_share(r, in, &o, called, task);
 		}
 		free(owned_fail);
 		free(o.details);
 	}
 	r->no_answer += missing_answer;
 	if (!nlist)
-		buf_adds(&errors, "no metric: give --metric, or a metric field in the record");
+		buf_adds(&sc.errors, "no metric: give --metric, or a metric field in the record");
 
-	if (errors.len) {
+	if (sc.errors.len) {
 		status_raise(QA_EXIT_DATA);
 		task_get(task)->errors++;
 		overall.errors++;
 	}
-	if (!r->summary) {
-		if (errors.len) {
-			buf_adds(&err_json, "{\"type\":\"scorer\",\"message\":");
-			buf_json_string(&err_json, errors.p, errors.len);
-			buf_addc(&err_json, '}');
-		}
-		buf_adds(&scores, scores.len ? "}" : "{}");
-		if (invalid.len)
-			buf_addc(&invalid, ']');
-		if (details.len)
-			buf_addc(&details, '}');
-		qa_field fields[] = {
-			{ "scores", scores.p, scores.len },
-			{ "invalid", invalid.len ? invalid.p : NULL, invalid.len },
-			{ "details", details.len ? details.p : NULL, details.len },
-			{ "error", err_json.len ? err_json.p : NULL, err_json.len },
-		};
-		splice_record(&r->out, j, line, len, fields, 4);
-		buf_addc(&r->out, '\n');
-	}
+	if (!r->summary)
+		scored_write(r, j, line, len);
 	host_reset();
 }
 
