@@ -112,6 +112,13 @@ ssize_t lines_next(qa_lines *r, char **line);
 /* 0, or -1 when reading failed (errno set). */
 int lines_error(const qa_lines *r);
 void lines_close(qa_lines *r);
+/*
+ * Every line of path ("-": stdin) through fn, the output buffer out (or
+ * NULL) written to stdout as it passes 64 KiB and at the end.  A file that
+ * does not open or fails to read is one warning and the usage status: -1.
+ */
+typedef void qa_line_fn(void *arg, const char *file, unsigned long lineno, const char *line, size_t len);
+int lines_each(const char *path, qa_line_fn *fn, void *arg, qa_buf *out);
 
 /* ---- JSON: one validating scan to a token array; values read in place ---- */
 struct qa_json_impl;

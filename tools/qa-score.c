@@ -888,8 +888,9 @@ static void not_scored(struct run *r, const char *file, unsigned long lineno, co
 	}
 }
 
-static void score_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
+static void score_record(void *arg, const char *file, unsigned long lineno, const char *line, size_t len)
 {
+	struct run *r = arg;
 	static struct inst **own;
 	static size_t owncap, refcap;
 	static const char **refs;
@@ -964,31 +965,10 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	host_reset();
 }
 
-typedef void line_fn(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len);
-
 /* Every line of path through fn; output is flushed as it grows. */
-static void each_line(struct run *r, const char *path, line_fn *fn)
+static void each_line(struct run *r, const char *path, qa_line_fn *fn)
 {
-	qa_lines in;
-	char *line;
-	ssize_t n;
-
-	if (lines_open(&in, path) < 0) {
-		qa_warn("%s: %s", path, strerror(errno));
-		status_raise(QA_EXIT_USAGE);
-		return;
-	}
-	while ((n = lines_next(&in, &line)) >= 0) {
-		fn(r, in.name, in.lineno, line, (size_t)n);
-		if (r->out.len >= 64 * 1024)
-			out_write(stdout, &r->out);
-	}
-	if (lines_error(&in) < 0) {
-		qa_warn("%s: read error: %s", path, strerror(errno));
-		status_raise(QA_EXIT_USAGE);
-	}
-	lines_close(&in);
-	out_write(stdout, &r->out);
+	lines_each(path, fn, r, &r->out);
 }
 
 /*
@@ -1154,8 +1134,9 @@ static int merge_check(const qa_json *j, char *why, size_t whylen)
 	return 0;
 }
 
-static void merge_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
+static void merge_record(void *arg, const char *file, unsigned long lineno, const char *line, size_t len)
 {
+	struct run *r = arg;
 	const char *why;
 	char msg[160];
 	int rc = record_parse(r->j, line, len, msg, sizeof msg);

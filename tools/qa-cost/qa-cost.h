@@ -211,7 +211,7 @@ const char *str_at(qa_json *j, int tok, size_t *len);
 double text_bytes(qa_json *j, int tok);
 int first_score(qa_json *j, int scores, int metrics, int metric, double *v);
 void warn_unknown(struct run *r, const char *file, unsigned long line, const char *model, size_t mlen);
-void cost_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len);
+void cost_record(void *run, const char *file, unsigned long lineno, const char *line, size_t len);
 void cost_file(struct run *r, const char *path);
 void with_commas(char *dst, size_t n, const char *digits);
 void fixed_sig(char *dst, size_t n, double av, int sig);

@@ -401,8 +401,9 @@ static void rec_summarize(struct run *r, const struct rec *x)
 }
 
 /* One line: read, reconcile, count, price, then the record out or its share of the summary. */
-void cost_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
+void cost_record(void *arg, const char *file, unsigned long lineno, const char *line, size_t len)
 {
+	struct run *r = arg;
 	char msg[160];
 	int rc;
 
@@ -430,28 +431,5 @@ void cost_record(struct run *r, const char *file, unsigned long lineno, const ch
 
 void cost_file(struct run *r, const char *path)
 {
-	qa_lines in;
-	char *line;
-	ssize_t n;
-
-	if (lines_open(&in, path) < 0) {
-		qa_warn("%s: %s", path, strerror(errno));
-		status_raise(QA_EXIT_USAGE);
-		return;
-	}
-	/* Fewer, larger reads than the 4 KiB default; stdin only before its first read. */
-	static int stdin_set;
-	if (in.fp != stdin || !stdin_set++)
-		setvbuf(in.fp, NULL, _IOFBF, 1 << 17);
-	while ((n = lines_next(&in, &line)) >= 0) {
-		cost_record(r, in.name, in.lineno, line, (size_t)n);
-		if (r->out.len >= 64 * 1024)
-			out_write(stdout, &r->out);
-	}
-	if (lines_error(&in) < 0) {
-		qa_warn("%s: read error: %s", path, strerror(errno));
-		status_raise(QA_EXIT_USAGE);
-	}
-	lines_close(&in);
-	out_write(stdout, &r->out);
+	lines_each(path, cost_record, r, &r->out);
 }
