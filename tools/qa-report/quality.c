@@ -357,9 +357,10 @@ void section_flips(struct report *r, qa_buf *p)
 
 /* ---- 5. perplexity against accuracy, and drift ---- */
 
-void section_drift(struct report *r, qa_buf *p)
+/* Corpus perplexity on both sides beside the task accuracy, when ppl.summary.json is there. */
+static void ppl_table(struct report *r, qa_buf *p)
 {
-	buf_adds(p, "<h2 id=\"drift\">Perplexity against accuracy, and token drift</h2>\n");
+	long ov = doc_find(&r->diff, "overall", NULL);
 	long pb = -1, pc = -1;
 	for (size_t i = 0; i < r->ppl.n; i++) {
 		const char *s = doc_str(&r->ppl, (long)i, "side");
@@ -368,7 +369,6 @@ void section_drift(struct report *r, qa_buf *p)
 		if (s && strcmp(s, "candidate") == 0)
 			pc = (long)i;
 	}
-	long ov = doc_find(&r->diff, "overall", NULL);
 	if (pb >= 0 && pc >= 0) {
 		static const char *const what[] = { "token_perplexity", "bits_per_byte", "byte_perplexity" };
 		buf_adds(p, "<table><thead><tr><th scope=\"col\"></th><th class=\"n\" scope=\"col\">baseline</th>"
@@ -394,7 +394,11 @@ void section_drift(struct report *r, qa_buf *p)
 		absent(p, "Corpus perplexity: not in this run (ppl.summary.json is missing; assess.mk with PERPLEXITY=yes "
 		    "writes it).");
 
-	/* Per task: does perplexity's change say anything about accuracy's? */
+}
+
+/* Per task: does perplexity's change say anything about accuracy's? A scatter, when drift.json has tasks. */
+static void ppl_scatter(struct report *r, qa_buf *p)
+{
 	size_t nt = 0;
 	double *px = xcalloc(r->drift.n + 1, sizeof *px), *py = xcalloc(r->drift.n + 1, sizeof *py);
 	const char **pn = xcalloc(r->drift.n + 1, sizeof *pn);
@@ -441,6 +445,44 @@ void section_drift(struct report *r, qa_buf *p)
 	free(py);
 	free(pn);
 
+}
+
+/* The KL divergence's percentiles as a box plot on a log axis (v: min, p1, ... p99.9, max). */
+static void kld_box(qa_buf *p, const double *v, double mean, double lo, double hi)
+{
+	double xt[32];
+	size_t nxt = ticks_log(&lo, &hi, xt, 32);
+	int W = 760, H = 150;
+	qa_scale sx;
+	scale_log(&sx, lo, hi, 40, W - 30);
+	char desc[512];
+	snprintf(desc, sizeof desc, "Distribution of per-token KL divergence on a log axis: whiskers from the 1st "
+	    "to the 99th percentile, a box from the 10th to the 90th, the median as a line, the mean as a diamond "
+	    "(%.3g nats), dots at the minimum, 0.1%%, 99.9%% and maximum. The table gives every percentile.", mean);
+	fig_open(p, "kld", W, H, "KL divergence per token, percentiles", desc);
+	axis_x(p, &sx, xt, nxt, H - 50, 10, "KL divergence per token (nats, log scale)", 0);
+	double y = 50;
+	double x1 = scale_clamp(&sx, v[1]), x99 = scale_clamp(&sx, v[7]);
+	double x10 = scale_clamp(&sx, v[3]), x90 = scale_clamp(&sx, v[5]), xm = scale_clamp(&sx, v[4]);
+	buf_printf(p, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#0072B2\" stroke-width=\"2\"/>",
+	    x1, y, x99, y);
+	buf_printf(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" fill=\"#cfe3f1\" stroke=\"#0072B2\" "
+	    "stroke-width=\"2\"/>", x10, y - 12, x90 - x10);
+	buf_printf(p, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1b1b1b\" stroke-width=\"3\"/>",
+	    xm, y - 12, xm, y + 12);
+	size_t dots[] = { 0, 8, 9 };
+	for (size_t i = 0; i < 3; i++)
+		if (v[dots[i]] > 0)
+			buf_printf(p, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#555\"/>",
+			    scale_clamp(&sx, v[dots[i]]), y);
+	if (mean > 0)
+		buf_printf(p, "<path d=\"M%.1f %.1fl6 6l-6 6l-6 -6Z\" fill=\"#D55E00\"/>", scale_clamp(&sx, mean), y - 26);
+	fig_close(p, NULL);
+}
+
+/* Token drift: how the KL divergence was estimated, its percentiles (plot and table), the same top token. */
+static void kld_section(struct report *r, qa_buf *p)
+{
 	long dv = doc_find(&r->drift, "overall", NULL);
 	int kld = doc_tok(&r->drift, dv, "drift.kld");
 	if (kld < 0) {
@@ -478,36 +520,8 @@ void section_drift(struct report *r, qa_buf *p)
 			lo = fmin(lo, v[i]);
 			hi = fmax(hi, v[i]);
 		}
-	if (hi > lo) {
-		double xt[32];
-		size_t nxt = ticks_log(&lo, &hi, xt, 32);
-		int W = 760, H = 150;
-		qa_scale sx;
-		scale_log(&sx, lo, hi, 40, W - 30);
-		char desc[512];
-		snprintf(desc, sizeof desc, "Distribution of per-token KL divergence on a log axis: whiskers from the 1st "
-		    "to the 99th percentile, a box from the 10th to the 90th, the median as a line, the mean as a diamond "
-		    "(%.3g nats), dots at the minimum, 0.1%%, 99.9%% and maximum. The table gives every percentile.", mean);
-		fig_open(p, "kld", W, H, "KL divergence per token, percentiles", desc);
-		axis_x(p, &sx, xt, nxt, H - 50, 10, "KL divergence per token (nats, log scale)", 0);
-		double y = 50;
-		double x1 = scale_clamp(&sx, v[1]), x99 = scale_clamp(&sx, v[7]);
-		double x10 = scale_clamp(&sx, v[3]), x90 = scale_clamp(&sx, v[5]), xm = scale_clamp(&sx, v[4]);
-		buf_printf(p, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#0072B2\" stroke-width=\"2\"/>",
-		    x1, y, x99, y);
-		buf_printf(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" fill=\"#cfe3f1\" stroke=\"#0072B2\" "
-		    "stroke-width=\"2\"/>", x10, y - 12, x90 - x10);
-		buf_printf(p, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1b1b1b\" stroke-width=\"3\"/>",
-		    xm, y - 12, xm, y + 12);
-		size_t dots[] = { 0, 8, 9 };
-		for (size_t i = 0; i < 3; i++)
-			if (v[dots[i]] > 0)
-				buf_printf(p, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#555\"/>",
-				    scale_clamp(&sx, v[dots[i]]), y);
-		if (mean > 0)
-			buf_printf(p, "<path d=\"M%.1f %.1fl6 6l-6 6l-6 -6Z\" fill=\"#D55E00\"/>", scale_clamp(&sx, mean), y - 26);
-		fig_close(p, NULL);
-	}
+	if (hi > lo)
+		kld_box(p, v, mean, lo, hi);
 	buf_adds(p, "<table><thead><tr><th scope=\"col\">mean</th>");
 	for (size_t i = 0; i < 10; i++)
 		buf_printf(p, "<th class=\"n\" scope=\"col\">%s</th>", pl[i]);
@@ -520,4 +534,12 @@ void section_drift(struct report *r, qa_buf *p)
 	if (!isnan(same))
 		buf_printf(p, "<p>Same top token: <strong>%.2f%%</strong> &plusmn; %.2f of positions; RMS &Delta;p %.4g.</p>\n",
 		    same, sse, rms);
+}
+
+void section_drift(struct report *r, qa_buf *p)
+{
+	buf_adds(p, "<h2 id=\"drift\">Perplexity against accuracy, and token drift</h2>\n");
+	ppl_table(r, p);
+	ppl_scatter(r, p);
+	kld_section(r, p);
 }
