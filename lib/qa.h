@@ -273,6 +273,8 @@ void table_print(qa_buf *b, qa_table *t, enum qa_table_style style);
 /* One aligned row at the fixed widths, printed at once (for tables with lines between rows). */
 void table_line(qa_buf *b, const qa_table *t, const char *const *cells);
 void table_clear(qa_table *t);
+/* A number for a cell: v by printf's fmt (one double), or "-" when it is not finite.  Returns dst. */
+const char *cell_num(char *dst, size_t n, const char *fmt, double v);
 
 /* ---- answer normalisation, lm-eval's exact_match and more (lib/norm.c) ---- */
 /* NULL with a message in err when an option is wrong or unknown (own_keys: NULL-terminated). */

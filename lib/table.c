@@ -3,10 +3,21 @@
  * Markdown, or as CSV through libcsv (qa-cost, qa-diff, qa-score).
  */
 #include <csv.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "qa.h"
+
+const char *cell_num(char *dst, size_t n, const char *fmt, double v)
+{
+	if (isfinite(v))
+		snprintf(dst, n, fmt, v);
+	else
+		snprintf(dst, n, "-");
+	return dst;
+}
 
 void table_add(qa_table *t, const char *const *cells)
 {

@@ -541,14 +541,6 @@ static void json_line(qa_buf *out, const char *scope, const char *task, const st
 	buf_adds(out, "}\n");
 }
 
-static void fmt_num(char *dst, size_t n, const char *fmt, double v)
-{
-	if (isfinite(v))
-		snprintf(dst, n, fmt, v);
-	else
-		snprintf(dst, n, "-");
-}
-
 /* The summary table's columns, as printf's %-20s and %7s had them: text left, numbers right. */
 static const qa_table sum_cols = { .ncols = 8, .gap = " ", .width = { 20, 14, 7, 8, 19, 8, 8, 7 },
 	.right = { 0, 0, 1, 1, 0, 1, 1, 1 } };
@@ -563,9 +555,9 @@ static void table_row(qa_buf *out, const char *task, const struct msum *m, long 
 	}
 	struct stat_line s = stat_of(m);
 	snprintf(n, sizeof n, "%.0f", s.n);
-	fmt_num(mean, sizeof mean, "%.4f", s.mean);
-	fmt_num(se, sizeof se, "%.4f", s.se);
-	fmt_num(inv, sizeof inv, "%.1f%%", s.n > 0 ? 100.0 * m->invalid / s.n : NAN);
+	cell_num(mean, sizeof mean, "%.4f", s.mean);
+	cell_num(se, sizeof se, "%.4f", s.se);
+	cell_num(inv, sizeof inv, "%.1f%%", s.n > 0 ? 100.0 * m->invalid / s.n : NAN);
 	if (isfinite(s.lo))
 		snprintf(ci, sizeof ci, "[%.4f, %.4f]", s.lo, s.hi);
 	else
@@ -575,10 +567,10 @@ static void table_row(qa_buf *out, const char *task, const struct msum *m, long 
 		/* MEAN above is the mean of per-record perplexities; this is the corpus's. */
 		struct ppl_line p = ppl_of(m);
 		char tok[32], word[32], byte[32], bpb[32];
-		fmt_num(tok, sizeof tok, "%.4f", p.token);
-		fmt_num(word, sizeof word, "%.4f", p.word);
-		fmt_num(byte, sizeof byte, "%.4f", p.byte);
-		fmt_num(bpb, sizeof bpb, "%.4f", p.bpb);
+		cell_num(tok, sizeof tok, "%.4f", p.token);
+		cell_num(word, sizeof word, "%.4f", p.word);
+		cell_num(byte, sizeof byte, "%.4f", p.byte);
+		cell_num(bpb, sizeof bpb, "%.4f", p.bpb);
 		buf_printf(out, "  corpus %s: token_ppl %s  word_ppl %s  byte_ppl %s  bits_per_byte %s"
 		    "  (%.0f tokens)\n", m->metric, tok, word, byte, bpb, m->ppl_tokens);
 	}
@@ -587,7 +579,7 @@ static void table_row(qa_buf *out, const char *task, const struct msum *m, long 
 	if (corpus_of(m, &cs, &cd) == 0) {
 		/* MEAN above is the mean of per-record scores; a corpus scorer's own figure differs. */
 		char v[32];
-		fmt_num(v, sizeof v, "%.4f", cs);
+		cell_num(v, sizeof v, "%.4f", cs);
 		buf_printf(out, "  corpus %s: %s\n", m->metric, v);
 	}
 	free(cd);

@@ -57,6 +57,12 @@ int main(void)
 	snprintf(want, sizeof want, "%-6s %3s %4s\n%-6s %3s %4s\n", "café", "7", "1.5", "toolongname", "1234", "x");
 	CHECK_STR(buf_cstr(&b), want);
 
+	/* cell_num: printf's way, or "-" for what is not a number */
+	char c[16];
+	CHECK_STR(cell_num(c, sizeof c, "%.1f%%", 12.345), "12.3%");
+	CHECK_STR(cell_num(c, sizeof c, "%.4f", NAN), "-");
+	CHECK_STR(cell_num(c, sizeof c, "%.0f", INFINITY), "-");
+
 	buf_free(&b);
 	return t_done("test_table");
 }

@@ -92,14 +92,6 @@ void fmt_int(char *dst, size_t n, double v)
 	snprintf(dst, n, "%s%.40s", v < 0 ? "-" : "", body);
 }
 
-void fmt_fixed(char *dst, size_t n, const char *fmt, double v)
-{
-	if (isfinite(v))
-		snprintf(dst, n, fmt, v);
-	else
-		snprintf(dst, n, "-");
-}
-
 /*
  * The arithmetic is printed to be checked by hand, so each figure in it
  * has just the decimals that make the printed figures give the printed
@@ -309,14 +301,14 @@ void group_cells(char cells[][64], const char *scope, struct group *g, const str
 		snprintf(cells[i++], 64, "%ld", g->retries);
 		snprintf(cells[i++], 64, "%.0f", g->tok_in);
 		snprintf(cells[i++], 64, "%.0f", g->tok_out);
-		fmt_fixed(cells[i++], 64, "%.6f", cost);
+		cell_num(cells[i++], 64, "%.6f", cost);
 		snprintf(cells[i++], 64, "%s", cur ? cur : "");
-		fmt_fixed(cells[i++], 64, "%.6f", d->per_1k);
-		fmt_fixed(cells[i++], 64, "%.6f", d->per_correct);
-		fmt_fixed(cells[i++], 64, "%.4f", d->accuracy);
-		fmt_fixed(cells[i++], 64, "%.1f", d->lat.p50);
-		fmt_fixed(cells[i++], 64, "%.1f", d->lat.p95);
-		fmt_fixed(cells[i++], 64, "%.1f", d->lat.p99);
+		cell_num(cells[i++], 64, "%.6f", d->per_1k);
+		cell_num(cells[i++], 64, "%.6f", d->per_correct);
+		cell_num(cells[i++], 64, "%.4f", d->accuracy);
+		cell_num(cells[i++], 64, "%.1f", d->lat.p50);
+		cell_num(cells[i++], 64, "%.1f", d->lat.p95);
+		cell_num(cells[i++], 64, "%.1f", d->lat.p99);
 		snprintf(cells[i++], 64, "%ld", g->mismatches);
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(cells[k], "-") == 0)
@@ -331,10 +323,10 @@ void group_cells(char cells[][64], const char *scope, struct group *g, const str
 	fmt_money(cells[i++], 64, cost, cur);
 	fmt_money(cells[i++], 64, d->per_1k, cur);
 	fmt_money(cells[i++], 64, d->per_correct, cur);
-	fmt_fixed(cells[i++], 64, "%.1f%%", 100 * d->accuracy);
-	fmt_fixed(cells[i++], 64, "%.0f", d->lat.p50);
-	fmt_fixed(cells[i++], 64, "%.0f", d->lat.p95);
-	fmt_fixed(cells[i++], 64, "%.0f", d->lat.p99);
+	cell_num(cells[i++], 64, "%.1f%%", 100 * d->accuracy);
+	cell_num(cells[i++], 64, "%.0f", d->lat.p50);
+	cell_num(cells[i++], 64, "%.0f", d->lat.p95);
+	cell_num(cells[i++], 64, "%.0f", d->lat.p99);
 	fmt_int(cells[i++], 64, (double)g->mismatches);
 }
 
@@ -431,13 +423,13 @@ static void summary_csv(qa_buf *out, struct derived *ds, const struct proj *base
 		snprintf(cells[1], 64, "%s", p->endpoint ? p->endpoint : "");
 		snprintf(cells[2], 64, "%s", p->endpoint ? "" : p->model ? p->model : "");
 		snprintf(cells[9], 64, "%s", p->currency ? p->currency : "");
-		fmt_fixed(cells[17], 64, "%.2f", p->monthly);
-		fmt_fixed(cells[18], 64, "%.2f", p->yearly);
+		cell_num(cells[17], 64, "%.2f", p->monthly);
+		cell_num(cells[18], 64, "%.2f", p->yearly);
 		if (base) {
-			fmt_fixed(cells[19], 64, "%.2f", p->save_month);
-			fmt_fixed(cells[20], 64, "%.2f", p->save_year);
-			fmt_fixed(cells[21], 64, "%.2f", p->save_pct);
-			fmt_fixed(cells[22], 64, "%.2f", p->payback);
+			cell_num(cells[19], 64, "%.2f", p->save_month);
+			cell_num(cells[20], 64, "%.2f", p->save_year);
+			cell_num(cells[21], 64, "%.2f", p->save_pct);
+			cell_num(cells[22], 64, "%.2f", p->payback);
 		}
 		for (size_t c = 17; c < 23; c++)
 			if (strcmp(cells[c], "-") == 0)
@@ -473,8 +465,8 @@ static void projections_text(qa_buf *out, const struct proj *base, int md)
 		fmt_money(pc[2], 64, p->yearly, p->currency);
 		fmt_money(pc[3], 64, p == base ? NAN : p->save_month, p->currency);
 		fmt_money(pc[4], 64, p == base ? NAN : p->save_year, p->currency);
-		fmt_fixed(pc[5], 64, "%.1f%%", p == base ? NAN : p->save_pct);
-		fmt_fixed(pc[6], 64, "%.1f months", p->payback);
+		cell_num(pc[5], 64, "%.1f%%", p == base ? NAN : p->save_pct);
+		cell_num(pc[6], 64, "%.1f months", p->payback);
 		for (size_t c = 0; c < 7; c++)
 			prow[c] = pc[c];
 		table_add(&pt, prow);

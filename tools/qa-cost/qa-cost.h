@@ -219,7 +219,6 @@ void money_text(char *dst, size_t n, double v, const char *cur, int sig);
 void fmt_money(char *dst, size_t n, double v, const char *cur);
 void fmt_short(char *dst, size_t n, double v);
 void fmt_int(char *dst, size_t n, double v);
-void fmt_fixed(char *dst, size_t n, const char *fmt, double v);
 double shown(double v, int dec);
 int same_at(double a, double b, int dec);
 void money_dec(char *dst, size_t n, double v, int dec, const char *cur);

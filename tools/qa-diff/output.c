@@ -195,15 +195,6 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 	buf_adds(b, "}\n");
 }
 
-const char *fmt(char *dst, size_t n, const char *f, double v)
-{
-	if (isfinite(v))
-		snprintf(dst, n, f, v);
-	else
-		snprintf(dst, n, "-");
-	return dst;
-}
-
 const char *scope_label(const struct result *r)
 {
 	return strcmp(r->scope, "overall") == 0 ? "(overall)" : r->task ? r->task : "(no task)";
@@ -228,33 +219,33 @@ void row_cells(const struct result *r, char cell[NCOL][64])
 	char a[32], b[32];
 	snprintf(cell[0], 64, "%s", scope_label(r));
 	snprintf(cell[1], 64, "%zu", r->n);
-	fmt(cell[2], 64, "%.4f", r->s[BASE].mean);
-	fmt(cell[3], 64, "%.4f", r->s[CAND].mean);
-	fmt(cell[4], 64, "%+.4f", r->pd.mean_diff);
+	cell_num(cell[2], 64, "%.4f", r->s[BASE].mean);
+	cell_num(cell[3], 64, "%.4f", r->s[CAND].mean);
+	cell_num(cell[4], 64, "%+.4f", r->pd.mean_diff);
 	double lo, hi;
 	ci_used(r, &lo, &hi);
 	if (isfinite(lo) && isfinite(hi))
 		snprintf(cell[5], 64, "[%+.4f, %+.4f]", lo, hi);
 	else
 		snprintf(cell[5], 64, "-");
-	fmt(cell[6], 64, "%.4g", r->flips ? r->mc.p_exact : NAN);
+	cell_num(cell[6], 64, "%.4g", r->flips ? r->mc.p_exact : NAN);
 	if (r->flips) {
 		snprintf(cell[7], 64, "%ld", r->b);
 		snprintf(cell[8], 64, "%ld", r->c);
 		/* The literature's flips: the share of items whose correctness changed, beside recovery. */
-		fmt(cell[9], 64, "%.1f%%", r->nflip ? 100.0 * (double)(r->b + r->c) / (double)r->nflip : NAN);
+		cell_num(cell[9], 64, "%.1f%%", r->nflip ? 100.0 * (double)(r->b + r->c) / (double)r->nflip : NAN);
 	} else {
 		snprintf(cell[7], 64, "-");
 		snprintf(cell[8], 64, "-");
 		snprintf(cell[9], 64, "-");
 	}
-	fmt(cell[10], 64, "%.1f%%", r->recovery);
-	snprintf(cell[11], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].invalid_rate),
-	    fmt(b, sizeof b, "%.1f%%", 100 * r->s[CAND].invalid_rate));
-	snprintf(cell[12], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].error_rate),
-	    fmt(b, sizeof b, "%.1f%%", 100 * r->s[CAND].error_rate));
-	snprintf(cell[13], 64, "%s/%s", fmt(a, sizeof a, "%.0f", r->s[BASE].p95),
-	    fmt(b, sizeof b, "%.0f", r->s[CAND].p95));
+	cell_num(cell[10], 64, "%.1f%%", r->recovery);
+	snprintf(cell[11], 64, "%s/%s", cell_num(a, sizeof a, "%.1f%%", 100 * r->s[BASE].invalid_rate),
+	    cell_num(b, sizeof b, "%.1f%%", 100 * r->s[CAND].invalid_rate));
+	snprintf(cell[12], 64, "%s/%s", cell_num(a, sizeof a, "%.1f%%", 100 * r->s[BASE].error_rate),
+	    cell_num(b, sizeof b, "%.1f%%", 100 * r->s[CAND].error_rate));
+	snprintf(cell[13], 64, "%s/%s", cell_num(a, sizeof a, "%.0f", r->s[BASE].p95),
+	    cell_num(b, sizeof b, "%.0f", r->s[CAND].p95));
 }
 
 void decision_text(qa_buf *b, const struct result *res, size_t nres, int md)

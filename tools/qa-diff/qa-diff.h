@@ -360,7 +360,6 @@ void json_side(qa_buf *b, const struct sideres *s);
 const char *kl_estimate(void);
 void json_drift(qa_buf *b, const struct driftres *r);
 void json_line(qa_buf *b, const struct result *r, int overall, int decision);
-const char *fmt(char *dst, size_t n, const char *f, double v);
 const char *scope_label(const struct result *r);
 const char *scope_words(const struct result *r, char *buf, size_t n);
 void row_cells(const struct result *r, char cell[NCOL][64]);
