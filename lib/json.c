@@ -766,6 +766,38 @@ int json_member(const qa_json *j, int obj, const char *key, size_t keylen)
 	return found;
 }
 
+/* One pass over obj's members for several keys (qa-cost reads every record this way). */
+int json_members(const qa_json *j, int obj, const char *const *keys, const size_t *klen, size_t nkeys,
+    int *val)
+{
+	int last = -1;
+	for (size_t i = 0; i < nkeys; i++)
+		val[i] = -1;
+	if (json_type(j, obj) != QA_OBJECT)
+		return -1;
+	size_t n = json_count(j, obj);
+	int k = obj + 1;
+	for (size_t m = 0; m < n; m++, k = json_next(j, k + 1)) {
+		last = k + 1;
+		size_t len = 0;
+		const char *raw = json_raw(j, k, &len);
+		if (!raw || len < 2)
+			continue;
+		raw++;
+		len -= 2;
+		int escaped = 0;
+		for (size_t i = 0; i < len && !escaped; i++)	/* keys are short: no call to memchr */
+			escaped = raw[i] == '\\';
+		for (size_t i = 0; i < nkeys; i++)
+			if (escaped ? json_str_eq(j, k, keys[i], klen[i]) :
+			    (len == klen[i] && raw[0] == keys[i][0] && memcmp(raw, keys[i], len) == 0)) {
+				val[i] = k + 1;
+				break;
+			}
+	}
+	return last;
+}
+
 int json_index(const qa_json *j, int arr, size_t idx)
 {
 	if (!is(j, arr, T_ARRAY) || idx >= (size_t)j->tok[arr].size)

@@ -230,6 +230,13 @@ void lat_names_print(FILE *fp)
 		    names[i][4]);
 }
 
+void lat_names_section(FILE *fp, int md)
+{
+	fprintf(fp, "\nthe same numbers under other benchmarks' names:\n%s", md ? "```\n" : "");
+	lat_names_print(fp);
+	fputs(md ? "```\n" : "", fp);
+}
+
 void lat_summary_free(qa_lat_summary *s)
 {
 	int m;

@@ -95,6 +95,8 @@ void lat_summary_stats(qa_lat_summary *s, int measure, qa_lat_stats *out);
 void lat_summary_print(FILE *fp, qa_lat_summary *s);
 /* qa's names beside vLLM's, GuideLLM's, LLMPerf's and genai-perf's. */
 void lat_names_print(FILE *fp);
+/* The same after a blank line and a heading, fenced as code for Markdown (md): qa-cost's and qa-diff's. */
+void lat_names_section(FILE *fp, int md);
 void lat_summary_free(qa_lat_summary *s);
 /* One measure's stats as a JSON object {n, mean, p50, p90, p95, p99}. */
 void lat_stats_json(qa_buf *b, const qa_lat_stats *st);

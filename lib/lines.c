@@ -73,3 +73,31 @@ void lines_close(qa_lines *r)
 	xfree(&r->buf);
 	r->fp = NULL;
 }
+
+int lines_each(const char *path, qa_line_fn *fn, void *arg, qa_buf *out)
+{
+	qa_lines in;
+	char *line;
+	ssize_t n;
+	int rc = 0;
+
+	if (lines_open(&in, path) < 0) {
+		qa_warn("%s: %s", path, strerror(errno));
+		status_raise(QA_EXIT_USAGE);
+		return -1;
+	}
+	while ((n = lines_next(&in, &line)) >= 0) {
+		fn(arg, in.name, in.lineno, line, (size_t)n);
+		if (out && out->len >= 64 * 1024)
+			out_write(stdout, out);
+	}
+	if (lines_error(&in) < 0) {
+		qa_warn("%s: read error: %s", path, strerror(errno));
+		status_raise(QA_EXIT_USAGE);
+		rc = -1;
+	}
+	lines_close(&in);
+	if (out)
+		out_write(stdout, out);
+	return rc;
+}

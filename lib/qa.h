@@ -112,6 +112,13 @@ ssize_t lines_next(qa_lines *r, char **line);
 /* 0, or -1 when reading failed (errno set). */
 int lines_error(const qa_lines *r);
 void lines_close(qa_lines *r);
+/*
+ * Every line of path ("-": stdin) through fn, the output buffer out (or
+ * NULL) written to stdout as it passes 64 KiB and at the end.  A file that
+ * does not open or fails to read is one warning and the usage status: -1.
+ */
+typedef void qa_line_fn(void *arg, const char *file, unsigned long lineno, const char *line, size_t len);
+int lines_each(const char *path, qa_line_fn *fn, void *arg, qa_buf *out);
 
 /* ---- JSON: one validating scan to a token array; values read in place ---- */
 struct qa_json_impl;
@@ -134,6 +141,13 @@ int json_root(const qa_json *j);
 int json_find(const qa_json *j, int tok, const char *path);
 /* Member of an object by key (the last one, when a key repeats). */
 int json_member(const qa_json *j, int obj, const char *key, size_t keylen);
+/*
+ * Several members in one pass: val[i] is the value of key keys[i] (klen[i]
+ * bytes), -1 when absent, the last when a key repeats.  Returns the last
+ * member's value, or -1 (not an object, or empty).
+ */
+int json_members(const qa_json *j, int obj, const char *const *keys, const size_t *klen, size_t nkeys,
+    int *val);
 int json_index(const qa_json *j, int arr, size_t i);
 /* The i-th key and value of an object: returns the key token; value is key + 1. */
 int json_key_at(const qa_json *j, int obj, size_t i);
@@ -315,6 +329,30 @@ void regex_sub(const qa_regex *re, qa_buf *out, const char *s, size_t n, const c
 /* lm-eval's regex filter; 1 and [*start, *start + *len) of s, or 0 when nothing matched. */
 int regex_pick(const qa_regex *re, const char *s, size_t n, long select, size_t *start, size_t *len);
 
+/* ---- tables for people and spreadsheets (lib/table.c) ---- */
+#define QA_TABLE_MAXCOLS 32
+enum qa_table_style { QA_TABLE_TEXT, QA_TABLE_MD, QA_TABLE_CSV };
+typedef struct qa_table {
+	size_t ncols, nrows;
+	char **cells;			/* nrows x ncols, owned; row 0 is the header */
+	unsigned char right[QA_TABLE_MAXCOLS];	/* numbers align right */
+	int width[QA_TABLE_MAXCOLS];	/* table_line's fixed widths, in bytes as printf's %*s */
+	const char *gap;		/* between aligned columns; NULL: two spaces */
+	int tight;			/* Markdown cells unpadded with '|' escaped, rule |---|--:| */
+} qa_table;
+/* Appends a row of ncols cells (copied; NULL is ""). */
+void table_add(qa_table *t, const char *const *cells);
+/*
+ * Prints the rows and empties the table: aligned (each column as wide as
+ * its widest cell, in code points), Markdown (a rule under row 0) or CSV.
+ */
+void table_print(qa_buf *b, qa_table *t, enum qa_table_style style);
+/* One aligned row at the fixed widths, printed at once (for tables with lines between rows). */
+void table_line(qa_buf *b, const qa_table *t, const char *const *cells);
+void table_clear(qa_table *t);
+/* A number for a cell: v by printf's fmt (one double), or "-" when it is not finite.  Returns dst. */
+const char *cell_num(char *dst, size_t n, const char *fmt, double v);
+
 /* ---- answer normalisation, lm-eval's exact_match and more (lib/norm.c) ---- */
 /* NULL with a message in err when an option is wrong or unknown (own_keys: NULL-terminated). */
 qa_norm *norm_new(const qa_json *options, const char *const *own_keys, char *err, size_t errlen);
@@ -336,6 +374,14 @@ void moments_add(qa_moments *m, double x);
 void moments_merge(qa_moments *into, const qa_moments *from);
 /* Sample variance (ddof 1); NaN when n < 2. */
 double moments_var(const qa_moments *m);
+/* Streaming covariance of pairs (x, y), Welford's way, mergeable as qa_moments is. */
+typedef struct qa_comoments {
+	double n, mx, my, cxx, cyy, cxy;
+} qa_comoments;
+void comoments_add(qa_comoments *m, double x, double y);
+void comoments_merge(qa_comoments *into, const qa_comoments *from);
+/* Pearson's r, clamped to [-1, 1] against rounding; NaN when n < 2 or either side is constant. */
+double comoments_corr(const qa_comoments *m);
 /*
  * Percentile q (0-100) of sorted v[0..n): numpy's default, linear
  * interpolation.  Both percentile functions give NaN when n == 0.

@@ -60,6 +60,51 @@ void moments_merge(qa_moments *into, const qa_moments *from)
 	into->n = n;
 }
 
+void comoments_add(qa_comoments *m, double x, double y)
+{
+	double dx, dy;
+
+	m->n += 1;
+	dx = x - m->mx;
+	dy = y - m->my;
+	m->mx += dx / m->n;
+	m->my += dy / m->n;
+	m->cxx += dx * (x - m->mx);
+	m->cyy += dy * (y - m->my);
+	m->cxy += dx * (y - m->my);
+}
+
+/* Chan, Golub and LeVeque, as moments_merge: a shard's pairs join the others exactly. */
+void comoments_merge(qa_comoments *into, const qa_comoments *from)
+{
+	double n, dx, dy, f;
+
+	if (from->n == 0)
+		return;
+	if (into->n == 0) {
+		*into = *from;
+		return;
+	}
+	n = into->n + from->n;
+	dx = from->mx - into->mx;
+	dy = from->my - into->my;
+	f = into->n * from->n / n;
+	into->cxx += from->cxx + dx * dx * f;
+	into->cyy += from->cyy + dy * dy * f;
+	into->cxy += from->cxy + dx * dy * f;
+	into->mx += dx * from->n / n;
+	into->my += dy * from->n / n;
+	into->n = n;
+}
+
+double comoments_corr(const qa_comoments *m)
+{
+	if (!(m->n >= 2 && m->cxx > 0 && m->cyy > 0))
+		return NAN;
+	/* sqrt of the product: identical pairs then give exactly 1, as sqrt(x * x) is x. */
+	return fmax(-1, fmin(1, m->cxy / sqrt(m->cxx * m->cyy)));
+}
+
 double moments_var(const qa_moments *m)
 {
 	if (m->n < 2)

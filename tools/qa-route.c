@@ -361,8 +361,9 @@ static void route_json(qa_buf *b, long bucket, const struct ep *e, const char *r
 	buf_addc(b, '}');
 }
 
-static void route_record(const char *file, unsigned long lineno, const char *line, size_t len)
+static void route_record(void *arg, const char *file, unsigned long lineno, const char *line, size_t len)
 {
+	(void)arg;
 	qa_json *j = R.j;
 	char msg[160];
 	int rc;
@@ -448,26 +449,7 @@ static void route_record(const char *file, unsigned long lineno, const char *lin
 
 static void route_file(const char *path)
 {
-	qa_lines in;
-	char *line;
-	ssize_t n;
-
-	if (lines_open(&in, path) < 0) {
-		qa_warn("%s: %s", path, strerror(errno));
-		status_raise(QA_EXIT_USAGE);
-		return;
-	}
-	while ((n = lines_next(&in, &line)) >= 0) {
-		route_record(in.name, in.lineno, line, (size_t)n);
-		if (R.out.len >= 64 * 1024)
-			out_write(stdout, &R.out);
-	}
-	if (lines_error(&in) < 0) {
-		qa_warn("%s: read error: %s", path, strerror(errno));
-		status_raise(QA_EXIT_USAGE);
-	}
-	lines_close(&in);
-	out_write(stdout, &R.out);
+	lines_each(path, route_record, NULL, &R.out);
 }
 
 static void check_known(qa_config *c, const char *what, const char *name)

@@ -519,40 +519,36 @@ static void json_line(qa_buf *out, const char *scope, const char *task, const st
 	buf_adds(out, "}\n");
 }
 
-static void fmt_num(char *dst, size_t n, const char *fmt, double v)
-{
-	if (isfinite(v))
-		snprintf(dst, n, fmt, v);
-	else
-		snprintf(dst, n, "-");
-}
+/* The summary table's columns, as printf's %-20s and %7s had them: text left, numbers right. */
+static const qa_table sum_cols = { .ncols = 8, .gap = " ", .width = { 20, 14, 7, 8, 19, 8, 8, 7 },
+	.right = { 0, 0, 1, 1, 0, 1, 1, 1 } };
 
-static void table_line(qa_buf *out, const char *task, const struct msum *m, long errors)
+static void table_row(qa_buf *out, const char *task, const struct msum *m, long errors)
 {
-	char mean[32], ci[64], se[32], inv[32];
+	char n[32], mean[32], ci[64], se[32], inv[32], err[32];
+	snprintf(err, sizeof err, "%ld", errors);
 	if (!m) {
-		buf_printf(out, "%-20s %-14s %7d %8s %-19s %8s %8s %7ld\n", task ? task : "-", "-", 0,
-		    "-", "-", "-", "-", errors);
+		table_line(out, &sum_cols, (const char *const[]){ task ? task : "-", "-", "0", "-", "-", "-", "-", err });
 		return;
 	}
 	struct stat_line s = stat_of(m);
-	fmt_num(mean, sizeof mean, "%.4f", s.mean);
-	fmt_num(se, sizeof se, "%.4f", s.se);
-	fmt_num(inv, sizeof inv, "%.1f%%", s.n > 0 ? 100.0 * m->invalid / s.n : NAN);
+	snprintf(n, sizeof n, "%.0f", s.n);
+	cell_num(mean, sizeof mean, "%.4f", s.mean);
+	cell_num(se, sizeof se, "%.4f", s.se);
+	cell_num(inv, sizeof inv, "%.1f%%", s.n > 0 ? 100.0 * m->invalid / s.n : NAN);
 	if (isfinite(s.lo))
 		snprintf(ci, sizeof ci, "[%.4f, %.4f]", s.lo, s.hi);
 	else
 		snprintf(ci, sizeof ci, "-");
-	buf_printf(out, "%-20s %-14s %7.0f %8s %-19s %8s %8s %7ld\n", task ? task : "-", m->metric,
-	    s.n, mean, ci, se, inv, errors);
+	table_line(out, &sum_cols, (const char *const[]){ task ? task : "-", m->metric, n, mean, ci, se, inv, err });
 	if (m->ppl_n) {
 		/* MEAN above is the mean of per-record perplexities; this is the corpus's. */
 		struct ppl_line p = ppl_of(m);
 		char tok[32], word[32], byte[32], bpb[32];
-		fmt_num(tok, sizeof tok, "%.4f", p.token);
-		fmt_num(word, sizeof word, "%.4f", p.word);
-		fmt_num(byte, sizeof byte, "%.4f", p.byte);
-		fmt_num(bpb, sizeof bpb, "%.4f", p.bpb);
+		cell_num(tok, sizeof tok, "%.4f", p.token);
+		cell_num(word, sizeof word, "%.4f", p.word);
+		cell_num(byte, sizeof byte, "%.4f", p.byte);
+		cell_num(bpb, sizeof bpb, "%.4f", p.bpb);
 		buf_printf(out, "  corpus %s: token_ppl %s  word_ppl %s  byte_ppl %s  bits_per_byte %s"
 		    "  (%.0f tokens)\n", m->metric, tok, word, byte, bpb, m->ppl_tokens);
 	}
@@ -561,7 +557,7 @@ static void table_line(qa_buf *out, const char *task, const struct msum *m, long
 	if (corpus_of(m, &cs, &cd) == 0) {
 		/* MEAN above is the mean of per-record scores; a corpus scorer's own figure differs. */
 		char v[32];
-		fmt_num(v, sizeof v, "%.4f", cs);
+		cell_num(v, sizeof v, "%.4f", cs);
 		buf_printf(out, "  corpus %s: %s\n", m->metric, v);
 	}
 	free(cd);
@@ -571,19 +567,19 @@ static void summary_print(int table)
 {
 	qa_buf out = { 0 };
 	if (table)
-		buf_printf(&out, "%-20s %-14s %7s %8s %-19s %8s %8s %7s\n", "TASK", "METRIC", "N", "MEAN",
-		    "95% CI", "SE", "INVALID", "ERRORS");
+		table_line(&out, &sum_cols, (const char *const[]){ "TASK", "METRIC", "N", "MEAN", "95% CI", "SE",
+		    "INVALID", "ERRORS" });
 	for (size_t i = 0; i < ntasks; i++) {
 		struct tsum *t = &tasks[i];
 		if (!t->nms) {
 			if (table)
-				table_line(&out, t->task, NULL, t->errors);
+				table_row(&out, t->task, NULL, t->errors);
 			else
 				json_line(&out, "task", t->task, NULL, t->errors);
 		}
 		for (size_t k = 0; k < t->nms; k++) {
 			if (table)
-				table_line(&out, t->task, &t->ms[k], t->errors);
+				table_row(&out, t->task, &t->ms[k], t->errors);
 			else
 				json_line(&out, "task", t->task, &t->ms[k], t->errors);
 		}
@@ -591,7 +587,7 @@ static void summary_print(int table)
 	for (size_t k = 0; k < overall.nms || (k == 0 && !overall.nms); k++) {
 		const struct msum *m = overall.nms ? &overall.ms[k] : NULL;
 		if (table)
-			table_line(&out, "(overall)", m, overall.errors);
+			table_row(&out, "(overall)", m, overall.errors);
 		else
 			json_line(&out, "overall", NULL, m, overall.errors);
 	}
@@ -723,16 +719,67 @@ static const char *task_of(qa_json *j, const struct top *top)
 	return json_str(j, t, NULL);
 }
 
-/* The fields score_record writes, kept from record to record. */
+/* Scratch for the fields a record gets, kept from record to record. */
 static struct {
 	qa_buf scores, invalid, details, errors, err_json;
-} F;
+} sc;
 
-/* --summary: one metric's score of a record into its task's sums and the overall ones. */
-static void summarize(struct run *r, struct inst *in, const struct qa_output *o, int called, int parsed,
+/* What one record offers its scorers: the answer (a number's text too) and the references. */
+struct offer {
+	const char *answer;
+	size_t alen;
+	const char **refs;
+	size_t *reflens;
+	size_t nrefs;
+};
+
+/*
+ * One scorer on the record: NULL with *o filled, or why it failed (*owned
+ * set when that text is the caller's to free).  *called: the scorer ran.
+ */
+static const char *score_one(struct run *r, struct inst *in, const struct offer *of, qa_json *j,
+    const char *file, unsigned long lineno, struct qa_output *o, int *called, int *parsed, char **owned,
+    int *missing_answer)
+{
+	const char *err;
+	size_t off;
+	*called = *parsed = 0;
+	*owned = NULL;
+	if (in->err) {
+		if (!in->warned++)
+			qa_warn_at(file, lineno, "metric %s: %s", in->spec, in->err);
+		return in->err;
+	}
+	const struct qa_plugin *p = in->plug->loaded.plugin;
+	if ((p->flags & QA_NEEDS_ANSWER) && !of->answer) {
+		o->invalid = 1;
+		*missing_answer = 1;
+		return NULL;
+	}
+	if ((p->flags & QA_NEEDS_REFERENCE) && !of->nrefs)
+		return "no expected or ground_truth to compare with";
+	struct qa_input inp = { of->answer, of->alen, of->refs, of->reflens, of->nrefs, j };
+	*called = 1;
+	if (p->scorer->score(in->state, &inp, o) < 0)
+		return *owned = o->error ? o->error : xstrdup("scorer failed");
+	free(o->error);
+	/*
+	 * Details are checked by parsing them, unless the scorer vouches for
+	 * them (QA_DETAILS_VALID) and nothing is read from them: the summary
+	 * of a scorer with stats() takes its numbers from that.
+	 */
+	int has_stats = QA_HAS(p->scorer, stats) && p->scorer->stats;
+	*parsed = o->details && (!(p->flags & QA_DETAILS_VALID) || (r->summary && !has_stats));
+	if (*parsed && json_parse(r->scratch, o->details, strlen(o->details), &err, &off) < 0)
+		return "scorer returned details that are not JSON";
+	return NULL;
+}
+
+/* A score into the summary (its task's and the overall): a perplexity's sums, a corpus scorer's stats. */
+static void summary_share(struct run *r, struct inst *in, const struct qa_output *o, int called, int parsed,
     const char *task)
 {
-	/* Details parsed already (unless vouched for): a perplexity scorer's sums, if these are one's. */
+	/* Details parsed in score_one (unless vouched for): a perplexity scorer's sums, if these are one's. */
 	struct ppl_add pa, *ppl = NULL;
 	qa_json *d = r->scratch;
 	if (parsed && json_type(d, 0) == QA_OBJECT &&
@@ -753,38 +800,81 @@ static void summarize(struct run *r, struct inst *in, const struct qa_output *o,
 	summary_add(&overall, in, o->score, o->invalid, ppl, parsed ? d : NULL, &bs);
 }
 
-/* The record with scores, invalid, details and error spliced in. */
-static void emit_scored(struct run *r, const char *line, size_t len)
+/* A score into the record's fields: scores, invalid, details. */
+static void fields_add(const struct inst *in, const struct qa_output *o)
 {
-	if (F.errors.len) {
-		buf_adds(&F.err_json, "{\"type\":\"scorer\",\"message\":");
-		buf_json_string(&F.err_json, F.errors.p, F.errors.len);
-		buf_addc(&F.err_json, '}');
+	buf_adds(&sc.scores, sc.scores.len ? "," : "{");
+	buf_json_string(&sc.scores, in->key, strlen(in->key));
+	buf_addc(&sc.scores, ':');
+	buf_json_number(&sc.scores, o->score);
+	if (o->invalid) {
+		buf_adds(&sc.invalid, sc.invalid.len ? "," : "[");
+		buf_json_string(&sc.invalid, in->key, strlen(in->key));
 	}
-	buf_adds(&F.scores, F.scores.len ? "}" : "{}");
-	if (F.invalid.len)
-		buf_addc(&F.invalid, ']');
-	if (F.details.len)
-		buf_addc(&F.details, '}');
+	if (o->details) {
+		buf_adds(&sc.details, sc.details.len ? "," : "{");
+		buf_json_string(&sc.details, in->key, strlen(in->key));
+		buf_addc(&sc.details, ':');
+		buf_adds(&sc.details, o->details);
+	}
+}
+
+/* The record out with its scores, invalid, details and (any scorer failed) error. */
+static void scored_write(struct run *r, qa_json *j, const char *line, size_t len)
+{
+	if (sc.errors.len) {
+		buf_adds(&sc.err_json, "{\"type\":\"scorer\",\"message\":");
+		buf_json_string(&sc.err_json, sc.errors.p, sc.errors.len);
+		buf_addc(&sc.err_json, '}');
+	}
+	buf_adds(&sc.scores, sc.scores.len ? "}" : "{}");
+	if (sc.invalid.len)
+		buf_addc(&sc.invalid, ']');
+	if (sc.details.len)
+		buf_addc(&sc.details, '}');
 	qa_field fields[] = {
-		{ "scores", F.scores.p, F.scores.len },
-		{ "invalid", F.invalid.len ? F.invalid.p : NULL, F.invalid.len },
-		{ "details", F.details.len ? F.details.p : NULL, F.details.len },
-		{ "error", F.err_json.len ? F.err_json.p : NULL, F.err_json.len },
+		{ "scores", sc.scores.p, sc.scores.len },
+		{ "invalid", sc.invalid.len ? sc.invalid.p : NULL, sc.invalid.len },
+		{ "details", sc.details.len ? sc.details.p : NULL, sc.details.len },
+		{ "error", sc.err_json.len ? sc.err_json.p : NULL, sc.err_json.len },
 	};
-	splice_record(&r->out, r->j, line, len, fields, 4);
+	splice_record(&r->out, j, line, len, fields, 4);
 	buf_addc(&r->out, '\n');
 }
 
-static void score_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
+/*
+ * Not scored: a line that is not a record (msg says why), or a record that
+ * failed upstream (msg NULL: not our error, and not a wrong answer either),
+ * written as it came.
+ */
+static void not_scored(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len,
+    const char *msg, const char *task)
 {
+	status_raise(QA_EXIT_DATA);
+	overall.errors++;
+	if (msg) {
+		qa_warn_at(file, lineno, "%s", msg);
+		if (!r->summary) {
+			bad_record(&r->out, file, lineno, line, len, msg);
+			buf_addc(&r->out, '\n');
+		}
+		return;
+	}
+	task_get(task)->errors++;
+	if (!r->summary) {
+		buf_add(&r->out, line, len);
+		buf_addc(&r->out, '\n');
+	}
+}
+
+static void score_record(void *arg, const char *file, unsigned long lineno, const char *line, size_t len)
+{
+	struct run *r = arg;
 	static struct inst **own;
 	static size_t owncap, refcap;
 	static const char **refs;
 	static size_t *reflens;
 	qa_json *j = r->j;
-	const char *err;
-	size_t off;
 	char msg[160];
 	int rc;
 
@@ -792,13 +882,7 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	if ((rc = record_parse(j, line, len, msg, sizeof msg)) > 0)
 		return;
 	if (rc < 0) {
-		qa_warn_at(file, lineno, "%s", msg);
-		status_raise(QA_EXIT_DATA);
-		overall.errors++;
-		if (!r->summary) {
-			bad_record(&r->out, file, lineno, line, len, msg);
-			buf_addc(&r->out, '\n');
-		}
+		not_scored(r, file, lineno, line, len, msg, NULL);
 		return;
 	}
 
@@ -806,17 +890,8 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	index_top(j, r->answer_path, r->answer_rootlen, &top);
 	const char *task = task_of(j, &top);
 	int e = top.error;
-	int prior_error = e >= 0 && json_type(j, e) != QA_NULL &&
-	    !json_str_eq(j, json_member(j, e, "type", 4), "scorer", 6);
-	if (prior_error) {
-		/* Failed upstream: not our error, and not a wrong answer either. */
-		status_raise(QA_EXIT_DATA);
-		task_get(task)->errors++;
-		overall.errors++;
-		if (!r->summary) {
-			buf_add(&r->out, line, len);
-			buf_addc(&r->out, '\n');
-		}
+	if (e >= 0 && json_type(j, e) != QA_NULL && !json_str_eq(j, json_member(j, e, "type", 4), "scorer", 6)) {
+		not_scored(r, file, lineno, line, len, NULL, task);
 		return;
 	}
 
@@ -825,117 +900,55 @@ static void score_record(struct run *r, const char *file, unsigned long lineno, 
 	if (!list)
 		nlist = record_metrics(r, &top, &own, &owncap), list = own;
 
+	struct offer of = { NULL, 0, NULL, NULL, 0 };
 	int at = top.answer >= 0 ? json_find(j, top.answer, r->answer_rest) : -1;
-	size_t alen = 0;
-	const char *answer = json_str(j, at, &alen);
-	if (!answer && json_type(j, at) == QA_NUMBER) {
-		answer = json_raw(j, at, &alen);
-		answer = arena_strndup(json_arena(j), answer, alen);
+	of.answer = json_str(j, at, &of.alen);
+	if (!of.answer && json_type(j, at) == QA_NUMBER) {
+		of.answer = json_raw(j, at, &of.alen);
+		of.answer = arena_strndup(json_arena(j), of.answer, of.alen);
 	}
-	size_t nrefs = references(j, &top, &refs, &reflens, &refcap);
+	of.nrefs = references(j, &top, &refs, &reflens, &refcap);
+	of.refs = refs;
+	of.reflens = reflens;
 
-	F.scores.len = F.invalid.len = F.details.len = F.errors.len = F.err_json.len = 0;
+	sc.scores.len = sc.invalid.len = sc.details.len = sc.errors.len = sc.err_json.len = 0;
 	int missing_answer = 0;
 	for (size_t i = 0; i < nlist; i++) {
 		struct inst *in = list[i];
 		struct qa_output o = { .size = sizeof o };
-		const char *fail = NULL;
-		char *owned_fail = NULL;
-		int called = 0;
-		if (in->err) {
-			fail = in->err;
-			if (!in->warned++)
-				qa_warn_at(file, lineno, "metric %s: %s", in->spec, in->err);
-		} else {
-			const struct qa_plugin *p = in->plug->loaded.plugin;
-			if ((p->flags & QA_NEEDS_ANSWER) && !answer) {
-				o.invalid = 1;
-				missing_answer = 1;
-			} else if ((p->flags & QA_NEEDS_REFERENCE) && !nrefs) {
-				fail = "no expected or ground_truth to compare with";
-			} else {
-				struct qa_input inp = { answer, alen, refs, reflens, nrefs, j };
-				called = 1;
-				if (p->scorer->score(in->state, &inp, &o) < 0)
-					fail = owned_fail = o.error ? o.error : xstrdup("scorer failed");
-				else
-					free(o.error);
-			}
-		}
-		/*
-		 * Details are checked by parsing them, unless the scorer vouches for
-		 * them (QA_DETAILS_VALID) and nothing is read from them: the summary
-		 * of a scorer with stats() takes its numbers from that.
-		 */
-		const struct qa_scorer_ops *ops = called ? in->plug->loaded.plugin->scorer : NULL;
-		int has_stats = ops && QA_HAS(ops, stats) && ops->stats;
-		int parsed = called && !fail && o.details &&
-		    (!(in->plug->loaded.plugin->flags & QA_DETAILS_VALID) || (r->summary && !has_stats));
-		if (parsed && json_parse(r->scratch, o.details, strlen(o.details), &err, &off) < 0)
-			fail = "scorer returned details that are not JSON";
+		char *owned_fail;
+		int called, parsed;
+		const char *fail = score_one(r, in, &of, j, file, lineno, &o, &called, &parsed, &owned_fail,
+		    &missing_answer);
 		if (fail) {
-			buf_adds(&F.errors, F.errors.len ? "; " : "");
-			buf_printf(&F.errors, "%s: %s", in->key ? in->key : in->spec, fail);
+			buf_adds(&sc.errors, sc.errors.len ? "; " : "");
+			buf_printf(&sc.errors, "%s: %s", in->key ? in->key : in->spec, fail);
 		} else {
-			buf_adds(&F.scores, F.scores.len ? "," : "{");
-			buf_json_string(&F.scores, in->key, strlen(in->key));
-			buf_addc(&F.scores, ':');
-			buf_json_number(&F.scores, o.score);
-			if (o.invalid) {
-				buf_adds(&F.invalid, F.invalid.len ? "," : "[");
-				buf_json_string(&F.invalid, in->key, strlen(in->key));
-			}
-			if (o.details) {
-				buf_adds(&F.details, F.details.len ? "," : "{");
-				buf_json_string(&F.details, in->key, strlen(in->key));
-				buf_addc(&F.details, ':');
-				buf_adds(&F.details, o.details);
-			}
+			fields_add(in, &o);
 			if (r->summary)
-				summarize(r, in, &o, called, parsed, task);
+				summary_share(r, in, &o, called, parsed, task);
 		}
 		free(owned_fail);
 		free(o.details);
 	}
 	r->no_answer += missing_answer;
 	if (!nlist)
-		buf_adds(&F.errors, "no metric: give --metric, or a metric field in the record");
+		buf_adds(&sc.errors, "no metric: give --metric, or a metric field in the record");
 
-	if (F.errors.len) {
+	if (sc.errors.len) {
 		status_raise(QA_EXIT_DATA);
 		task_get(task)->errors++;
 		overall.errors++;
 	}
 	if (!r->summary)
-		emit_scored(r, line, len);
+		scored_write(r, j, line, len);
 	host_reset();
 }
 
-typedef void line_fn(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len);
-
 /* Every line of path through fn; output is flushed as it grows. */
-static void each_line(struct run *r, const char *path, line_fn *fn)
+static void each_line(struct run *r, const char *path, qa_line_fn *fn)
 {
-	qa_lines in;
-	char *line;
-	ssize_t n;
-
-	if (lines_open(&in, path) < 0) {
-		qa_warn("%s: %s", path, strerror(errno));
-		status_raise(QA_EXIT_USAGE);
-		return;
-	}
-	while ((n = lines_next(&in, &line)) >= 0) {
-		fn(r, in.name, in.lineno, line, (size_t)n);
-		if (r->out.len >= 64 * 1024)
-			out_write(stdout, &r->out);
-	}
-	if (lines_error(&in) < 0) {
-		qa_warn("%s: read error: %s", path, strerror(errno));
-		status_raise(QA_EXIT_USAGE);
-	}
-	lines_close(&in);
-	out_write(stdout, &r->out);
+	lines_each(path, fn, r, &r->out);
 }
 
 /*
@@ -1101,8 +1114,9 @@ static int merge_check(const qa_json *j, char *why, size_t whylen)
 	return 0;
 }
 
-static void merge_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len)
+static void merge_record(void *arg, const char *file, unsigned long lineno, const char *line, size_t len)
 {
+	struct run *r = arg;
 	const char *why;
 	char msg[160];
 	int rc = record_parse(r->j, line, len, msg, sizeof msg);

@@ -694,49 +694,51 @@ static void prompt_text(const qa_json *rec, struct qa_text *all, const char **la
 	}
 }
 
-static int respond(void *st, const qa_json *rec, const struct qa_endpoint *ep, const struct qa_request *req,
-    struct qa_sim *sim, char **err)
+/* The item a record asks about: model and profile, prompt, the keys its draws come from, reference, kind. */
+static void item_of(const qa_json *rec, const struct qa_endpoint *ep, struct item *it, struct qa_text *all)
 {
-	(void)st, (void)req, (void)err;
 	const qa_json *p = ep->params;
-	struct item it = { 0 };
-	it.model = ep->model && *ep->model ? ep->model : "baseline";
-	it.prof = profile_of(it.model);
+	it->model = ep->model && *ep->model ? ep->model : "baseline";
+	it->prof = profile_of(it->model);
 	double weight;
-	if (it.prof == FRAGILE && H->number(rec, "route.weight", &weight) == 0 && weight >= OVERLOAD_WEIGHT)
-		it.prof = OVERLOADED;
-
-	struct qa_text all = { 0 };
-	prompt_text(rec, &all, &it.last, &it.lastlen);
-	it.prompt = all.p;
-	it.promptlen = all.len;
+	if (it->prof == FRAGILE && H->number(rec, "route.weight", &weight) == 0 && weight >= OVERLOAD_WEIGHT)
+		it->prof = OVERLOADED;
+	prompt_text(rec, all, &it->last, &it->lastlen);
+	it->prompt = all->p;
+	it->promptlen = all->len;
 	size_t sl = 0;
 	const char *seed = H->type(p, "seed") != QA_ABSENT ? H->raw(p, "seed", &sl) : "";
-	it.key = hash(hash(0x71616d6f636bu, all.p, all.len), seed, sl);
-	it.mkey = hashs(it.key, it.model);
+	it->key = hash(hash(0x71616d6f636bu, all->p, all->len), seed, sl);
+	it->mkey = hashs(it->key, it->model);
 
 	const char *refpath = H->type(rec, "expected") != QA_ABSENT && H->type(rec, "expected") != QA_NULL ?
 	    "expected" : "ground_truth";
 	char rp[32];
 	snprintf(rp, sizeof rp, "%s%s", refpath, H->type(rec, refpath) == QA_ARRAY ? "[0]" : "");
-	it.ref = H->string(rec, rp, &it.reflen);
-	if (!it.ref && H->type(rec, rp) == QA_NUMBER)
-		it.ref = H->raw(rec, rp, &it.reflen);
-	it.kind = record_kind(rec);
+	it->ref = H->string(rec, rp, &it->reflen);
+	if (!it->ref && H->type(rec, rp) == QA_NUMBER)
+		it->ref = H->raw(rec, rp, &it->reflen);
+	it->kind = record_kind(rec);
+}
 
+/* mock_status: an HTTP error instead of an answer.  Whether it was asked for. */
+static int simulated_error(const qa_json *p, struct qa_sim *sim)
+{
 	double status;
-	if (H->number(p, "mock_status", &status) == 0 && status >= 400 && status < 600) {
-		sim->status = (long)status;
-		sim->body = H->format("{\"error\":{\"message\":\"mock: simulated HTTP %ld\",\"type\":\"mock_error\","
-		    "\"code\":null}}", sim->status);
-		sim->body_len = strlen(sim->body);
-		sim->latency_ms = 5;
-		H->free(all.p);
+	if (H->number(p, "mock_status", &status) != 0 || !(status >= 400 && status < 600))
 		return 0;
-	}
+	sim->status = (long)status;
+	sim->body = H->format("{\"error\":{\"message\":\"mock: simulated HTTP %ld\",\"type\":\"mock_error\","
+	    "\"code\":null}}", sim->status);
+	sim->body_len = strlen(sim->body);
+	sim->latency_ms = 5;
+	return 1;
+}
 
-	/* Right or wrong: u < accuracy, u shared by every model; then the model's own flips. */
-	const struct profile *pr = it.prof;
+/* Right or wrong: u < accuracy, u shared by every model; then the model's own flips.  *drift: it drifts. */
+static int is_right(const qa_json *rec, const qa_json *p, const struct item *it, int *drift)
+{
+	const struct profile *pr = it->prof;
 	double target, flip = pr->flip, drift_rate = pr->drift, forced;
 	if (H->number(p, "mock_accuracy", &forced) == 0) {
 		target = forced < 0 ? 0 : forced > 1 ? 1 : forced;
@@ -749,85 +751,112 @@ static int respond(void *st, const qa_json *rec, const struct qa_endpoint *ep, c
 			task = H->string(rec, "name", &tl);
 		if (task)
 			target += (unif(hash(0x7461736bu, task, tl)) - 0.5) * 0.16;
-		if (it.kind == K_NUMERIC)
+		if (it->kind == K_NUMERIC)
 			target -= pr->numeric_penalty;
 		target = target < 0.02 ? 0.02 : target > 0.99 ? 0.99 : target;
 	}
 	double acc = (target - flip) / (1 - 2 * flip);
 	acc = acc < 0 ? 0 : acc > 1 ? 1 : acc;
-	int right = unif(it.key ^ 0x7269676874u) < acc;
-	if (unif(it.mkey ^ 0x666c6970u) < flip)
+	int right = unif(it->key ^ 0x7269676874u) < acc;
+	if (unif(it->mkey ^ 0x666c6970u) < flip)
 		right = !right;
-	int drift = unif(it.mkey ^ 0x6472696674u) < drift_rate;
+	*drift = unif(it->mkey ^ 0x6472696674u) < drift_rate;
+	return right;
+}
 
-	struct qa_text text = { 0 };
-	add(&text, "");
-	answer(&text, &it, right, drift);
-
-	/* max_tokens cuts the answer, about 1.3 tokens a word. */
-	const char *finish = "stop";
+/* max_tokens cuts the answer, about 1.3 tokens a word: the finish reason. */
+static const char *cut_answer(const qa_json *p, struct qa_text *text)
+{
 	double maxt;
-	if (H->number(p, "max_tokens", &maxt) == 0 || H->number(p, "max_completion_tokens", &maxt) == 0) {
-		size_t words = count_words(text.p, text.len);
-		size_t keep = maxt <= 0 ? 0 : (size_t)(maxt * 10 / 13);
-		if (words > keep) {
-			struct qa_text cut = { 0 };
-			add(&cut, "");
-			if (keep)
-				some_words(&cut, text.p, text.len, keep);
-			H->free(text.p);
-			text = cut;
-			finish = "length";
-		}
-	}
+	if (H->number(p, "max_tokens", &maxt) != 0 && H->number(p, "max_completion_tokens", &maxt) != 0)
+		return "stop";
+	size_t words = count_words(text->p, text->len);
+	size_t keep = maxt <= 0 ? 0 : (size_t)(maxt * 10 / 13);
+	if (words <= keep)
+		return "stop";
+	struct qa_text cut = { 0 };
+	add(&cut, "");
+	if (keep)
+		some_words(&cut, text->p, text->len, keep);
+	H->free(text->p);
+	*text = cut;
+	return "length";
+}
 
-	size_t pw = count_words(all.p, all.len), cw = count_words(text.p, text.len);
+/* Alternatives per token: logprobs N (or true: 0), top_logprobs N; -1 for none; at most 20. */
+static long top_count(const qa_json *p)
+{
+	double nlp, nt;
+	long ntop = -1;
+	if (H->number(p, "logprobs", &nlp) == 0 && nlp >= 0)
+		ntop = (long)nlp;
+	else if (H->boolean(p, "logprobs") == 1)
+		ntop = 0;
+	if (ntop >= 0 && H->number(p, "top_logprobs", &nt) == 0 && nt >= 0)
+		ntop = (long)nt;
+	return ntop > 20 ? 20 : ntop;
+}
+
+/* The completions endpoint's answer: id, model, the text (echoed after the prompt), logprobs, usage. */
+static void answer_body(struct qa_text *b, const struct item *it, const qa_json *p, const struct qa_text *text,
+    const char *finish)
+{
+	size_t pw = count_words(it->prompt, it->promptlen), cw = count_words(text->p, text->len);
 	long ptok = (long)((pw * 13 + 9) / 10), ctok = (long)((cw * 13 + 9) / 10);
 	if (ptok < 1)
 		ptok = 1;
+	add(b, "{\"id\":");
+	H->text_printf(b, "\"mock-%016llx\"", (unsigned long long)it->mkey);
+	add(b, ",\"object\":\"text_completion\",\"model\":");
+	H->text_json(b, it->model, strlen(it->model));
+	add(b, ",\"choices\":[{\"index\":0,\"text\":");
+	int echo = H->boolean(p, "echo") == 1;
+	if (echo) {
+		/* Echo: the prompt, then the answer, as the completions endpoint sends it. */
+		struct qa_text both = { 0 };
+		H->text_add(&both, it->prompt, it->promptlen);
+		H->text_add(&both, text->p, text->len);
+		H->text_json(b, both.p, both.len);
+		H->free(both.p);
+	} else {
+		H->text_json(b, text->p, text->len);
+	}
+	H->text_printf(b, ",\"finish_reason\":\"%s\",\"logprobs\":", finish);
+	long ntop = top_count(p);
+	if (ntop >= 0)
+		logprobs(b, it, echo, ntop, text->p, text->len);
+	else
+		add(b, "null");
+	H->text_printf(b, "}],\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld,"
+	    "\"prompt_tokens_details\":{\"cached_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0}}}",
+	    ptok, ctok, ptok + ctok);
+}
 
-	double median = pr->median_ms, lat;
+static int respond(void *st, const qa_json *rec, const struct qa_endpoint *ep, const struct qa_request *req,
+    struct qa_sim *sim, char **err)
+{
+	(void)st, (void)req, (void)err;
+	const qa_json *p = ep->params;
+	struct item it = { 0 };
+	struct qa_text all = { 0 };
+	item_of(rec, ep, &it, &all);
+	if (simulated_error(p, sim)) {
+		H->free(all.p);
+		return 0;
+	}
+	int drift, right = is_right(rec, p, &it, &drift);
+	struct qa_text text = { 0 };
+	add(&text, "");
+	answer(&text, &it, right, drift);
+	const char *finish = cut_answer(p, &text);
+
+	double median = it.prof->median_ms, lat;
 	if (H->number(p, "mock_latency_ms", &lat) == 0 && lat >= 0)
 		median = lat;
 	double latency = median * m_exp(0.35 * normal(it.mkey ^ 0x6c6174u));
 
 	struct qa_text b = { 0 };
-	add(&b, "{\"id\":");
-	H->text_printf(&b, "\"mock-%016llx\"", (unsigned long long)it.mkey);
-	add(&b, ",\"object\":\"text_completion\",\"model\":");
-	H->text_json(&b, it.model, strlen(it.model));
-	add(&b, ",\"choices\":[{\"index\":0,\"text\":");
-	if (H->boolean(p, "echo") == 1) {
-		/* Echo: the prompt, then the answer, as the completions endpoint sends it. */
-		struct qa_text both = { 0 };
-		H->text_add(&both, it.prompt, it.promptlen);
-		H->text_add(&both, text.p, text.len);
-		H->text_json(&b, both.p, both.len);
-		H->free(both.p);
-	} else {
-		H->text_json(&b, text.p, text.len);
-	}
-	H->text_printf(&b, ",\"finish_reason\":\"%s\",\"logprobs\":", finish);
-	double nlp;
-	int lpb = H->boolean(p, "logprobs");
-	long ntop = -1;
-	if (H->number(p, "logprobs", &nlp) == 0 && nlp >= 0)
-		ntop = (long)nlp;
-	else if (lpb == 1)
-		ntop = 0;
-	double nt;
-	if (ntop >= 0 && H->number(p, "top_logprobs", &nt) == 0 && nt >= 0)
-		ntop = (long)nt;
-	if (ntop > 20)
-		ntop = 20;
-	if (ntop >= 0)
-		logprobs(&b, &it, H->boolean(p, "echo") == 1, ntop, text.p, text.len);
-	else
-		add(&b, "null");
-	H->text_printf(&b, "}],\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld,"
-	    "\"prompt_tokens_details\":{\"cached_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":0}}}",
-	    ptok, ctok, ptok + ctok);
-
+	answer_body(&b, &it, p, &text, finish);
 	sim->status = 200;
 	sim->body = b.p;
 	sim->body_len = b.len;

@@ -108,14 +108,41 @@ static char *url_of(const struct qa_endpoint *ep, const char *path)
 	return H->format("%.*s%s", (int)n, b, path);
 }
 
-static int build_chat(void *st, const qa_json *rec, const struct qa_endpoint *ep, struct qa_request *req,
-    char **err)
+/* What each API's body carries after "model", and where it goes: the two halves differ only here. */
+struct api {
+	const char *path;
+	int chat;	/* add_params spells logprobs chat's way */
+	int (*input)(struct qa_text *t, const qa_json *rec, const struct qa_endpoint *ep, char **err);
+	void (*answer)(const qa_json *d, const struct qa_endpoint *ep, struct qa_reply *out);
+};
+
+/* {"model", <the API's input>, ...params}, POSTed to {base_url}<path>. */
+static int build_api(const struct api *a, const qa_json *rec, const struct qa_endpoint *ep,
+    struct qa_request *req, char **err)
 {
-	(void)st;
 	if (!ep->model || !*ep->model) {
 		*err = H->format("no model: give --model, model in the endpoint config, or one in the record");
 		return -1;
 	}
+	struct qa_text t = { 0 };
+	H->text_add(&t, "{\"model\":", 9);
+	H->text_json(&t, ep->model, strlen(ep->model));
+	if (a->input(&t, rec, ep, err) < 0) {
+		H->free(t.p);
+		return -1;
+	}
+	add_params(&t, ep->params, a->chat);
+	stream_fields(&t, req);
+	H->text_add(&t, "}", 1);
+	req->url = url_of(ep, a->path);
+	req->body = t.p;
+	req->body_len = t.len;
+	return 0;
+}
+
+/* Chat's input: "messages", the record's own or its prompt as one user message, after its system string. */
+static int chat_input(struct qa_text *t, const qa_json *rec, const struct qa_endpoint *ep, char **err)
+{
 	if (H->boolean(ep->params, "echo") == 1) {
 		/* Sent, it would come back with the answer's logprobs, silently not the prompt's. */
 		*err = H->format("chat completions cannot echo the prompt, so they give no prompt logprobs; "
@@ -124,15 +151,12 @@ static int build_chat(void *st, const qa_json *rec, const struct qa_endpoint *ep
 	}
 	size_t n;
 	const char *system = H->string(rec, "system", &n);
-	struct qa_text t = { 0 };
-	H->text_add(&t, "{\"model\":", 9);
-	H->text_json(&t, ep->model, strlen(ep->model));
-	H->text_add(&t, ",\"messages\":[", 13);
+	H->text_add(t, ",\"messages\":[", 13);
 	int first = 1;
 	if (system) {
-		H->text_add(&t, "{\"role\":\"system\",\"content\":", 27);
-		H->text_json(&t, system, n);
-		H->text_add(&t, "}", 1);
+		H->text_add(t, "{\"role\":\"system\",\"content\":", 27);
+		H->text_json(t, system, n);
+		H->text_add(t, "}", 1);
 		first = 0;
 	}
 	if (H->type(rec, "messages") == QA_ARRAY) {
@@ -143,30 +167,23 @@ static int build_chat(void *st, const qa_json *rec, const struct qa_endpoint *ep
 			size_t len;
 			const char *m = H->raw(rec, path, &len);
 			if (!first)
-				H->text_add(&t, ",", 1);
-			H->text_add(&t, m, len);
+				H->text_add(t, ",", 1);
+			H->text_add(t, m, len);
 			first = 0;
 		}
 	} else {
 		const char *prompt = H->string(rec, "prompt", &n);
 		if (!prompt) {
-			H->free(t.p);
 			*err = H->format("the record has neither a prompt string nor a messages array");
 			return -1;
 		}
 		if (!first)
-			H->text_add(&t, ",", 1);
-		H->text_add(&t, "{\"role\":\"user\",\"content\":", 25);
-		H->text_json(&t, prompt, n);
-		H->text_add(&t, "}", 1);
+			H->text_add(t, ",", 1);
+		H->text_add(t, "{\"role\":\"user\",\"content\":", 25);
+		H->text_json(t, prompt, n);
+		H->text_add(t, "}", 1);
 	}
-	H->text_add(&t, "]", 1);
-	add_params(&t, ep->params, 1);
-	stream_fields(&t, req);
-	H->text_add(&t, "}", 1);
-	req->url = url_of(ep, "/chat/completions");
-	req->body = t.p;
-	req->body_len = t.len;
+	H->text_add(t, "]", 1);
 	return 0;
 }
 
@@ -276,54 +293,72 @@ static char *content_text(const qa_json *d, size_t *text_len)
 	return t.p;
 }
 
-static int parse_chat(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
-    const char *body, size_t len, struct qa_reply *out)
+/*
+ * What every answer goes through: an HTTP error, a body that is not an
+ * object, an error in disguise (some relays answer 200 with an error
+ * body), no choices.  The parsed body, or NULL with *rc what parse returns.
+ */
+static const qa_json *choices_of(long status, const char *body, size_t len, struct qa_reply *out, int *rc)
 {
-	(void)st, (void)rec, (void)ep;
+	*rc = 0;
 	if (status < 200 || status > 299) {
 		H->error_body(status, body, len, out);
-		return 0;
+		return NULL;
 	}
 	const char *perr;
 	const qa_json *d = H->parse(body, len, &perr);
 	if (!d || H->type(d, "") != QA_OBJECT) {
 		out->error = len ? H->format("the response is not a JSON object (%s)", d ? "another value" : perr)
 		    : H->format("the response is empty");
-		return -1;
+		*rc = -1;
+		return NULL;
 	}
 	if (H->type(d, "error") == QA_OBJECT || H->type(d, "error") == QA_STRING) {
-		/* Some relays answer 200 with an error body. */
 		H->error_body(status, body, len, out);
 		if (!out->error_type)
 			out->error_type = "server";
-		return 0;
+		return NULL;
 	}
 	if (H->type(d, "choices[0]") != QA_OBJECT) {
 		out->error = H->format("the response has no choices");
-		return -1;
+		*rc = -1;
+		return NULL;
 	}
-	out->text = content_text(d, &out->text_len);
-	if (!out->text && H->type(d, "choices[0].message.refusal") == QA_STRING)
-		out->text = H->copy_len(d, "choices[0].message.refusal", QA_STRING, &out->text_len);
+	return d;
+}
+
+static int parse_api(const struct api *a, const struct qa_endpoint *ep, long status, const char *body,
+    size_t len, struct qa_reply *out)
+{
+	int rc;
+	const qa_json *d = choices_of(status, body, len, out, &rc);
+	if (!d)
+		return rc;
 	out->finish_reason = H->copy(d, "choices[0].finish_reason", QA_STRING);
 	out->model = H->copy(d, "model", QA_STRING);
 	out->id = H->copy(d, "id", QA_STRING);
 	out->usage = H->copy(d, "usage", QA_OBJECT);
 	out->server_timings = H->copy(d, "timings", QA_OBJECT);	/* llama.cpp's */
-	out->logprobs = content_logprobs(d, "choices[0].logprobs.content");
+	a->answer(d, ep, out);
 	return 0;
+}
+
+/* Chat's answer: the message's content (or its refusal), logprobs converted from chat's layout. */
+static void chat_answer(const qa_json *d, const struct qa_endpoint *ep, struct qa_reply *out)
+{
+	(void)ep;
+	out->text = content_text(d, &out->text_len);
+	if (!out->text && H->type(d, "choices[0].message.refusal") == QA_STRING)
+		out->text = H->copy_len(d, "choices[0].message.refusal", QA_STRING, &out->text_len);
+	out->logprobs = content_logprobs(d, "choices[0].logprobs.content");
 }
 
 /* ---- openai-completions ---- */
 
-static int build_completions(void *st, const qa_json *rec, const struct qa_endpoint *ep,
-    struct qa_request *req, char **err)
+/* Completions' input: "prompt", after the record's system string and a blank line when it has one. */
+static int completions_input(struct qa_text *t, const qa_json *rec, const struct qa_endpoint *ep, char **err)
 {
-	(void)st;
-	if (!ep->model || !*ep->model) {
-		*err = H->format("no model: give --model, model in the endpoint config, or one in the record");
-		return -1;
-	}
+	(void)ep;
 	size_t n, sn;
 	const char *prompt = H->string(rec, "prompt", &n);
 	if (!prompt) {
@@ -331,26 +366,17 @@ static int build_completions(void *st, const qa_json *rec, const struct qa_endpo
 		return -1;
 	}
 	const char *system = H->string(rec, "system", &sn);
-	struct qa_text t = { 0 };
-	H->text_add(&t, "{\"model\":", 9);
-	H->text_json(&t, ep->model, strlen(ep->model));
-	H->text_add(&t, ",\"prompt\":", 10);
+	H->text_add(t, ",\"prompt\":", 10);
 	if (system) {
 		struct qa_text p = { 0 };
 		H->text_add(&p, system, sn);
 		H->text_add(&p, "\n\n", 2);
 		H->text_add(&p, prompt, n);
-		H->text_json(&t, p.p, p.len);
+		H->text_json(t, p.p, p.len);
 		H->free(p.p);
 	} else {
-		H->text_json(&t, prompt, n);
+		H->text_json(t, prompt, n);
 	}
-	add_params(&t, ep->params, 0);
-	stream_fields(&t, req);
-	H->text_add(&t, "}", 1);
-	req->url = url_of(ep, "/completions");
-	req->body = t.p;
-	req->body_len = t.len;
 	return 0;
 }
 
@@ -458,61 +484,22 @@ static char *from_prompt_logprobs(const qa_json *d, const char *at)
 	return out;
 }
 
-static int parse_completions(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
-    const char *body, size_t len, struct qa_reply *out)
+/* Completions' answer: the text, and logprobs in whichever layout the server chose (see the top). */
+static void completions_answer(const qa_json *d, const struct qa_endpoint *ep, struct qa_reply *out)
 {
-	(void)st, (void)rec;
-	if (status < 200 || status > 299) {
-		H->error_body(status, body, len, out);
-		/* llama.cpp's server: "Unsupported param: echo", or newer, "Only no echo is supported". */
-		if (wants_echo(ep) && mentions(out->error, "echo") && (mentions(out->error, "unsupported") ||
-		    mentions(out->error, "not support") || mentions(out->error, "no echo"))) {
-			char *said = out->error;
-			out->error = H->format("the endpoint refuses echo, so it cannot return the prompt's "
-			    "logprobs (llama.cpp's server does this); use a server that echoes, such as vLLM "
-			    "(it said: %s)", said);
-			H->free(said);
-			out->error_type = "bad_request";
-			out->retry = QA_RETRY_NO;
-		}
-		return 0;
-	}
-	const char *perr;
-	const qa_json *d = H->parse(body, len, &perr);
-	if (!d || H->type(d, "") != QA_OBJECT) {
-		out->error = len ? H->format("the response is not a JSON object (%s)", d ? "another value" : perr)
-		    : H->format("the response is empty");
-		return -1;
-	}
-	if (H->type(d, "error") == QA_OBJECT || H->type(d, "error") == QA_STRING) {
-		/* Some relays answer 200 with an error body. */
-		H->error_body(status, body, len, out);
-		if (!out->error_type)
-			out->error_type = "server";
-		return 0;
-	}
-	if (H->type(d, "choices[0]") != QA_OBJECT) {
-		out->error = H->format("the response has no choices");
-		return -1;
-	}
 	out->text = H->copy_len(d, "choices[0].text", QA_STRING, &out->text_len);
-	out->finish_reason = H->copy(d, "choices[0].finish_reason", QA_STRING);
-	out->model = H->copy(d, "model", QA_STRING);
-	out->id = H->copy(d, "id", QA_STRING);
-	out->usage = H->copy(d, "usage", QA_OBJECT);
-	out->server_timings = H->copy(d, "timings", QA_OBJECT);	/* llama.cpp's */
 	if (H->type(d, "choices[0].prompt_logprobs") == QA_ARRAY && !wants_echo(ep)) {
 		out->logprobs = from_prompt_logprobs(d, "choices[0].prompt_logprobs");
-		return 0;
+		return;
 	}
 	if (!wants_echo(ep) && H->type(d, "choices[0].logprobs.content") == QA_ARRAY) {
 		/* llama.cpp's server answers completions in the chat layout. */
 		out->logprobs = content_logprobs(d, "choices[0].logprobs.content");
-		return 0;
+		return;
 	}
 	if (!wants_echo(ep) || H->type(d, "choices[0].logprobs") != QA_OBJECT) {
 		out->logprobs = H->copy(d, "choices[0].logprobs", QA_OBJECT);
-		return 0;
+		return;
 	}
 	/* Echoed: the prompt's first token has no logprob; a real number there means no echo. */
 	if (H->type(d, "choices[0].logprobs.token_logprobs[0]") == QA_NUMBER) {
@@ -520,7 +507,7 @@ static int parse_completions(void *st, const qa_json *rec, const struct qa_endpo
 		    "generated tokens only, not the prompt's; use a server that echoes, such as vLLM");
 		out->error_type = "bad_request";
 		out->retry = QA_RETRY_NO;
-		return 0;
+		return;
 	}
 	double generated = 0;
 	size_t n = H->count(d, "choices[0].logprobs.tokens");
@@ -528,7 +515,6 @@ static int parse_completions(void *st, const qa_json *rec, const struct qa_endpo
 		out->logprobs = logprobs_head(d, "choices[0].logprobs", n - (size_t)generated);
 	else
 		out->logprobs = H->copy(d, "choices[0].logprobs", QA_OBJECT);
-	return 0;
 }
 
 /* ---- streaming (qa-send --stream): one event at a time ---- */
@@ -920,32 +906,64 @@ static int stream_completions(void *state, const qa_json *rec, const struct qa_e
 	return stream_any(0, acc, data, len, end, tokens, out);
 }
 
-static const struct qa_provider_ops chat_ops = {
-	QA_OPS(qa_provider_ops),
-	.auth_header = "Authorization: Bearer ",
-	.key_env = "OPENAI_API_KEY",
-	.base_url_env = "OPENAI_BASE_URL",
-	.base_url = "https://api.openai.com/v1",
-	.build = build_chat,
-	.parse = parse_chat,
-	.stream = stream_chat,
-};
+
+static const struct api chat_api = { "/chat/completions", 1, chat_input, chat_answer };
+static const struct api completions_api = { "/completions", 0, completions_input, completions_answer };
+
+static int build_chat(void *st, const qa_json *rec, const struct qa_endpoint *ep, struct qa_request *req,
+    char **err)
+{
+	(void)st;
+	return build_api(&chat_api, rec, ep, req, err);
+}
+
+static int parse_chat(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
+    const char *body, size_t len, struct qa_reply *out)
+{
+	(void)st, (void)rec;
+	return parse_api(&chat_api, ep, status, body, len, out);
+}
+
+static int build_completions(void *st, const qa_json *rec, const struct qa_endpoint *ep,
+    struct qa_request *req, char **err)
+{
+	(void)st;
+	return build_api(&completions_api, rec, ep, req, err);
+}
+
+static int parse_completions(void *st, const qa_json *rec, const struct qa_endpoint *ep, long status,
+    const char *body, size_t len, struct qa_reply *out)
+{
+	(void)st, (void)rec;
+	int rc = parse_api(&completions_api, ep, status, body, len, out);
+	/* llama.cpp's server: "Unsupported param: echo", or newer, "Only no echo is supported". */
+	if ((status < 200 || status > 299) && wants_echo(ep) && mentions(out->error, "echo") &&
+	    (mentions(out->error, "unsupported") || mentions(out->error, "not support") ||
+	    mentions(out->error, "no echo"))) {
+		char *said = out->error;
+		out->error = H->format("the endpoint refuses echo, so it cannot return the prompt's "
+		    "logprobs (llama.cpp's server does this); use a server that echoes, such as vLLM "
+		    "(it said: %s)", said);
+		H->free(said);
+		out->error_type = "bad_request";
+		out->retry = QA_RETRY_NO;
+	}
+	return rc;
+}
+
+/* The two names differ in their build, parse and stream only. */
+#define OPENAI_OPS(b, p, s) { QA_OPS(qa_provider_ops), .auth_header = "Authorization: Bearer ", \
+	.key_env = "OPENAI_API_KEY", .base_url_env = "OPENAI_BASE_URL", \
+	.base_url = "https://api.openai.com/v1", .build = (b), .parse = (p), .stream = (s) }
+
+static const struct qa_provider_ops chat_ops = OPENAI_OPS(build_chat, parse_chat, stream_chat);
+static const struct qa_provider_ops completions_ops = OPENAI_OPS(build_completions, parse_completions,
+    stream_completions);
 
 static const struct qa_plugin chat = {
 	QA_PLUGIN_HEADER(QA_KIND_PROVIDER, "openai", "1.0",
 	    "OpenAI chat completions (POST /chat/completions), and compatible relays"),
 	.provider = &chat_ops,
-};
-
-static const struct qa_provider_ops completions_ops = {
-	QA_OPS(qa_provider_ops),
-	.auth_header = "Authorization: Bearer ",
-	.key_env = "OPENAI_API_KEY",
-	.base_url_env = "OPENAI_BASE_URL",
-	.base_url = "https://api.openai.com/v1",
-	.build = build_completions,
-	.parse = parse_completions,
-	.stream = stream_completions,
 };
 
 static const struct qa_plugin completions = {

@@ -176,6 +176,21 @@ int main(void)
 		}
 		CHECK(ok);
 	}
+	/* json_members: several keys in one pass; absent -1, a repeat's last, an escaped key by its value */
+	{
+		static const char *const keys[] = { "a", "bb", "c", "d" };
+		static const size_t klen[] = { 1, 2, 1, 1 };
+		int mv[4];
+		CHECK(parses("{\"bb\":1,\"a\":[2],\"bb\":3,\"\\u0063\":4,\"z\":5}"));
+		int last = json_members(J, 0, keys, klen, 4, mv);
+		CHECK(mv[0] == json_member(J, 0, "a", 1) && json_type(J, mv[0]) == QA_ARRAY);
+		CHECK(mv[1] == json_member(J, 0, "bb", 2) && json_raw(J, mv[1], &(size_t){ 0 })[0] == '3');
+		CHECK(mv[2] >= 0 && json_raw(J, mv[2], &(size_t){ 0 })[0] == '4');
+		CHECK(mv[3] == -1);
+		CHECK(last == json_member(J, 0, "z", 1));
+		CHECK(parses("[1]"));
+		CHECK(json_members(J, 0, keys, klen, 4, mv) == -1 && mv[0] == -1 && mv[3] == -1);
+	}
 	json_free(&J);
 	return t_done("json");
 }

@@ -180,6 +180,14 @@ static void test_print(void)
 	CHECK(strstr(text, "tpot_ms         TPOT              ITL") != NULL);
 	CHECK(strstr(text, "genai-perf") && strstr(text, "LLMPerf") && strstr(text, "GuideLLM"));
 	free(text);
+	/* the section qa-cost and qa-diff print: a blank line, the heading, the names fenced for Markdown */
+	text = NULL;
+	fp = open_memstream(&text, &len);
+	lat_names_section(fp, 1);
+	fclose(fp);
+	CHECK(strncmp(text, "\nthe same numbers under other benchmarks' names:\n```\n", 53) == 0);
+	CHECK(len > 4 && strcmp(text + len - 4, "```\n") == 0);
+	free(text);
 	lat_summary_free(&s);
 }
 

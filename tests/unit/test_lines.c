@@ -5,6 +5,14 @@
 #include "qa.h"
 #include "t.h"
 
+/* lines_each's callback: each line's number and length, as "N:LEN " into the buffer. */
+static void tally(void *arg, const char *file, unsigned long lineno, const char *line, size_t len)
+{
+	qa_buf *b = arg;
+	(void)line;
+	buf_printf(b, "%s%lu:%zu ", b->len || strncmp(file, "/tmp/", 5) == 0 ? "" : "?", lineno, len);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/qa-lines-XXXXXX";
@@ -41,6 +49,14 @@ int main(void)
 	CHECK(lines_error(&r) == 0);
 	lines_close(&r);
 	CHECK(lines_open(&r, "/nonexistent/x") < 0);
+
+	/* lines_each: every line, numbered from 1, to the callback; a missing file is -1 and a warning */
+	qa_buf seen = { 0 };
+	CHECK(lines_each(path, tally, &seen, NULL) == 0);
+	CHECK_STR(buf_cstr(&seen), "1:3 2:3 3:0 4:5 5:3000000 6:4 ");
+	CHECK(lines_each("/nonexistent/x", tally, &seen, NULL) == -1);
+	CHECK(status_get() == QA_EXIT_USAGE);
+	buf_free(&seen);
 	unlink(path);
 	return t_done("lines");
 }

@@ -348,6 +348,73 @@ static void test_mcnemar_more(void)
 	CHECK(isnan(chi2_sf_1df(NAN)));
 }
 
+/*
+ * The exact p for small counts, where qa-diff once carried its own sum
+ * (b + c up to 62): scipy 1.10.1's binomtest(b, b + c, 0.5).pvalue,
+ * computed with /usr/bin/python3 for this table.
+ */
+static const struct { long b, c; double p; } binom_small[] = {
+	{ 0, 1, 1.0 },
+	{ 1, 4, 0.375 },
+	{ 2, 9, 0.0654296875 },
+	{ 3, 3, 1.0 },
+	{ 5, 25, 0.0003249142318964005 },
+	{ 10, 30, 0.0022214337732293643 },
+	{ 20, 42, 0.007148733833163066 },
+	{ 25, 37, 0.16188140552559763 },
+	{ 12, 50, 1.2143807700186297e-06 },
+	{ 29, 33, 0.7035366713552733 },
+	{ 1, 61, 2.7321894746634712e-17 },
+	{ 40, 22, 0.030015864349067285 },
+};
+
+static void test_mcnemar_small(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof binom_small / sizeof binom_small[0]; i++) {
+		CHECK_NEAR(mcnemar_exact_p(binom_small[i].b, binom_small[i].c), binom_small[i].p, 1e-13);
+		CHECK_NEAR(mcnemar_exact_p(binom_small[i].c, binom_small[i].b), binom_small[i].p, 1e-13);
+	}
+}
+
+/* Covariance by pairs against numpy 1.24 (np.cov, np.corrcoef), whole and merged from two shards. */
+static void test_comoments(void)
+{
+	static const double x[] = { 3.5, -1, 2, 1e3, 0.25, 7, 7, -40, 11, 0.125, 6 };
+	static const double y[] = { 1, 2, 0.5, 900, 0, 6, 8, -35, 10, 1, 5.5 };
+	const size_t n = sizeof x / sizeof x[0];
+	qa_comoments all = { 0 }, a = { 0 }, b = { 0 }, none = { 0 };
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		comoments_add(&all, x[i], y[i]);
+		comoments_add(i < 4 ? &a : &b, x[i], y[i]);
+	}
+	CHECK_NEAR(all.cxy / (all.n - 1), 82025.34772727275, 1e-13);
+	CHECK_NEAR(all.cxx / (all.n - 1), 91171.16903409091, 1e-13);
+	CHECK_NEAR(all.cyy / (all.n - 1), 73798.86818181818, 1e-13);
+	CHECK_NEAR(comoments_corr(&all), 0.9999872615593899, 1e-13);
+	comoments_merge(&a, &b);
+	comoments_merge(&a, &none);
+	CHECK(a.n == (double)n);
+	CHECK_NEAR(a.cxy, all.cxy, 1e-12);
+	CHECK_NEAR(a.mx, all.mx, 1e-12);
+	CHECK_NEAR(comoments_corr(&a), comoments_corr(&all), 1e-12);
+	comoments_merge(&none, &all);
+	CHECK(none.cxy == all.cxy && none.n == all.n);
+	/* identical sides: exactly 1; a constant side or one pair: undefined */
+	qa_comoments same = { 0 }, flat = { 0 }, one = { 0 };
+	for (i = 0; i < n; i++) {
+		comoments_add(&same, x[i], x[i]);
+		comoments_add(&flat, x[i], 2);
+	}
+	comoments_add(&one, 1, 2);
+	CHECK(comoments_corr(&same) == 1);
+	CHECK(isnan(comoments_corr(&flat)));
+	CHECK(isnan(comoments_corr(&one)));
+}
+
 static void test_moments(void)
 {
 	static const double x[] = { 3.5, -1, 2, 1e3, 0.25, 7, 7, -40, 11, 0.125, 6 };
@@ -450,6 +517,8 @@ int main(void)
 	test_kl_vectors();
 	test_ppl_vectors();
 	test_mcnemar_more();
+	test_mcnemar_small();
+	test_comoments();
 	test_moments();
 	test_corners();
 	printf("stats: %d vector cases, max relative error %.3g\n", vec_cases, max_rel);

@@ -92,14 +92,6 @@ void fmt_int(char *dst, size_t n, double v)
 	snprintf(dst, n, "%s%.40s", v < 0 ? "-" : "", body);
 }
 
-void fmt_fixed(char *dst, size_t n, const char *fmt, double v)
-{
-	if (isfinite(v))
-		snprintf(dst, n, fmt, v);
-	else
-		snprintf(dst, n, "-");
-}
-
 /*
  * The arithmetic is printed to be checked by hand, so each figure in it
  * has just the decimals that make the printed figures give the printed
@@ -293,74 +285,6 @@ void json_proj(qa_buf *b, const struct proj *p, const struct proj *base)
 	buf_adds(b, "}\n");
 }
 
-void table_row(struct table *t, const char *const *cells)
-{
-	t->cells = xreallocarray(t->cells, (t->nrows + 1) * t->ncols, sizeof *t->cells);
-	for (size_t c = 0; c < t->ncols; c++)
-		t->cells[t->nrows * t->ncols + c] = xstrdup(cells[c] ? cells[c] : "");
-	t->nrows++;
-}
-
-void pad(qa_buf *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		buf_addc(b, ' ');
-}
-
-void table_print(qa_buf *b, struct table *t, const char *fmt)
-{
-	size_t w[MAXCOLS] = { 0 };
-	int csv = strcmp(fmt, "csv") == 0, md = strcmp(fmt, "md") == 0;
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			size_t l = text_length(s, strlen(s));
-			if (l > w[c])
-				w[c] = l;
-		}
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			size_t n = strlen(s);
-			if (csv) {
-				/* libcsv quotes every field and doubles the quotes inside. */
-				size_t need = csv_write(NULL, 0, s, n);
-				if (c)
-					buf_addc(b, ',');
-				buf_grow(b, need);
-				csv_write(b->p + b->len, need, s, n);
-				b->len += need;
-				continue;
-			}
-			size_t fill = w[c] - text_length(s, n);
-			int right = t->right[c];
-			buf_adds(b, md ? "| " : c ? "  " : "");
-			if (right)
-				pad(b, fill);
-			buf_add(b, s, n);
-			if (!right && (md || c + 1 < t->ncols))
-				pad(b, fill);
-			if (md)
-				buf_addc(b, ' ');
-		}
-		buf_adds(b, md ? "|\n" : "\n");
-		if (r == 0 && md) {
-			for (size_t c = 0; c < t->ncols; c++) {
-				buf_addc(b, '|');
-				for (size_t i = 0; i < w[c] + 1; i++)
-					buf_addc(b, '-');
-				buf_addc(b, t->right[c] ? ':' : '-');
-			}
-			buf_adds(b, "|\n");
-		}
-	}
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	t->cells = NULL;
-	t->nrows = 0;
-}
-
 /* One summary row's cells: for people (table, md), or plain numbers (csv). */
 void group_cells(char cells[][64], const char *scope, struct group *g, const struct derived *d, int csv)
 {
@@ -377,15 +301,15 @@ void group_cells(char cells[][64], const char *scope, struct group *g, const str
 		snprintf(cells[i++], 64, "%ld", g->retries);
 		snprintf(cells[i++], 64, "%.0f", g->tok_in);
 		snprintf(cells[i++], 64, "%.0f", g->tok_out);
-		fmt_fixed(cells[i++], 64, "%.6f", cost);
-		fmt_fixed(cells[i++], 64, "%.6f", g->mixed_currency ? NAN : g->incurred);
+		cell_num(cells[i++], 64, "%.6f", cost);
+		cell_num(cells[i++], 64, "%.6f", g->mixed_currency ? NAN : g->incurred);
 		snprintf(cells[i++], 64, "%s", cur ? cur : "");
-		fmt_fixed(cells[i++], 64, "%.6f", d->per_1k);
-		fmt_fixed(cells[i++], 64, "%.6f", d->per_correct);
-		fmt_fixed(cells[i++], 64, "%.4f", d->accuracy);
-		fmt_fixed(cells[i++], 64, "%.1f", d->lat.p50);
-		fmt_fixed(cells[i++], 64, "%.1f", d->lat.p95);
-		fmt_fixed(cells[i++], 64, "%.1f", d->lat.p99);
+		cell_num(cells[i++], 64, "%.6f", d->per_1k);
+		cell_num(cells[i++], 64, "%.6f", d->per_correct);
+		cell_num(cells[i++], 64, "%.4f", d->accuracy);
+		cell_num(cells[i++], 64, "%.1f", d->lat.p50);
+		cell_num(cells[i++], 64, "%.1f", d->lat.p95);
+		cell_num(cells[i++], 64, "%.1f", d->lat.p99);
 		snprintf(cells[i++], 64, "%ld", g->mismatches);
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(cells[k], "-") == 0)
@@ -401,10 +325,10 @@ void group_cells(char cells[][64], const char *scope, struct group *g, const str
 	fmt_money(cells[i++], 64, g->mixed_currency ? NAN : g->incurred, cur);
 	fmt_money(cells[i++], 64, d->per_1k, cur);
 	fmt_money(cells[i++], 64, d->per_correct, cur);
-	fmt_fixed(cells[i++], 64, "%.1f%%", 100 * d->accuracy);
-	fmt_fixed(cells[i++], 64, "%.0f", d->lat.p50);
-	fmt_fixed(cells[i++], 64, "%.0f", d->lat.p95);
-	fmt_fixed(cells[i++], 64, "%.0f", d->lat.p99);
+	cell_num(cells[i++], 64, "%.1f%%", 100 * d->accuracy);
+	cell_num(cells[i++], 64, "%.0f", d->lat.p50);
+	cell_num(cells[i++], 64, "%.0f", d->lat.p95);
+	cell_num(cells[i++], 64, "%.0f", d->lat.p99);
 	fmt_int(cells[i++], 64, (double)g->mismatches);
 }
 
@@ -477,6 +401,117 @@ struct pct overall_percentiles(void)
 	return lat_percentiles(o);
 }
 
+/* --format csv: the groups, the overall line and the projections, one table. */
+static void summary_csv(qa_buf *out, struct derived *ds, const struct proj *base)
+{
+	qa_table t = { .ncols = NCSV };
+	char cells[NCSV][64];
+	const char *row[NCSV];
+	table_add(&t, csv_head);
+	for (size_t i = 0; i <= ngroups; i++) {
+		memset(cells, 0, sizeof cells);
+		group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall, &ds[i], 1);
+		for (size_t c = 0; c < NCSV; c++)
+			row[c] = cells[c];
+		table_add(&t, row);
+	}
+	for (size_t k = 0; k < nprojs; k++) {
+		const struct proj *p = &projs[k];
+		qa_buf arith = { 0 };
+		memset(cells, 0, sizeof cells);
+		for (size_t c = 0; c < NCSV; c++)
+			row[c] = cells[c];
+		snprintf(cells[0], 64, "projection");
+		snprintf(cells[1], 64, "%s", p->endpoint ? p->endpoint : "");
+		snprintf(cells[2], 64, "%s", p->endpoint ? "" : p->model ? p->model : "");
+		snprintf(cells[10], 64, "%s", p->currency ? p->currency : "");
+		cell_num(cells[18], 64, "%.2f", p->monthly);
+		cell_num(cells[19], 64, "%.2f", p->yearly);
+		if (base) {
+			cell_num(cells[20], 64, "%.2f", p->save_month);
+			cell_num(cells[21], 64, "%.2f", p->save_year);
+			cell_num(cells[22], 64, "%.2f", p->save_pct);
+			cell_num(cells[23], 64, "%.2f", p->payback);
+		}
+		for (size_t c = 18; c < 24; c++)
+			if (strcmp(cells[c], "-") == 0)
+				cells[c][0] = '\0';
+		buf_adds(&arith, p->arith);
+		if (p->save_arith)
+			buf_printf(&arith, "; %s", p->save_arith);
+		if (p->payback_arith)
+			buf_printf(&arith, "; %s", p->payback_arith);
+		row[24] = buf_cstr(&arith);
+		table_add(&t, row);
+		buf_free(&arith);
+	}
+	table_print(out, &t, QA_TABLE_CSV);
+}
+
+/* The projections for people: a table of monthly and yearly cost and savings, then their arithmetic. */
+static void projections_text(qa_buf *out, const struct proj *base, int md)
+{
+	static const char *const ph[] = { "ENDPOINT", "MONTHLY", "YEARLY", "SAVINGS/MONTH", "SAVINGS/YEAR",
+		"SAVINGS", "PAYBACK" };
+	size_t pcols = base ? (isnan(O.migration_cost) ? 6 : 7) : 3;
+	qa_table pt = { .ncols = pcols };
+	for (size_t c = 1; c < pcols; c++)
+		pt.right[c] = 1;
+	table_add(&pt, ph);
+	for (size_t k = 0; k < nprojs; k++) {
+		const struct proj *p = &projs[k];
+		char pc[7][64];
+		const char *prow[7];
+		snprintf(pc[0], 64, "%s%s", proj_name(p), p == base ? " (baseline)" : "");
+		fmt_money(pc[1], 64, p->monthly, p->currency);
+		fmt_money(pc[2], 64, p->yearly, p->currency);
+		fmt_money(pc[3], 64, p == base ? NAN : p->save_month, p->currency);
+		fmt_money(pc[4], 64, p == base ? NAN : p->save_year, p->currency);
+		cell_num(pc[5], 64, "%.1f%%", p == base ? NAN : p->save_pct);
+		cell_num(pc[6], 64, "%.1f months", p->payback);
+		for (size_t c = 0; c < 7; c++)
+			prow[c] = pc[c];
+		table_add(&pt, prow);
+	}
+	buf_addc(out, '\n');
+	table_print(out, &pt, md ? QA_TABLE_MD : QA_TABLE_TEXT);
+	buf_addc(out, '\n');
+	for (size_t k = 0; k < nprojs; k++) {
+		const struct proj *p = &projs[k];
+		buf_printf(out, "%s%s: %s\n", md ? "- " : "", proj_name(p), p->arith);
+		if (p->save_arith && p != base)
+			buf_printf(out, "%s%s: savings %s\n", md ? "- " : "", proj_name(p), p->save_arith);
+		if (p->payback_arith)
+			buf_printf(out, "%s%s: payback %s\n", md ? "- " : "", proj_name(p), p->payback_arith);
+	}
+}
+
+/* --format table or md: the groups and the overall line, how latency and correct were read, projections. */
+static void summary_text(qa_buf *out, struct derived *ds, const struct proj *base, int sketch)
+{
+	int md = strcmp(O.format, "md") == 0;
+	qa_table t = { .ncols = NSUM };
+	char cells[NSUM][64];
+	const char *row[NSUM];
+	for (size_t c = 2; c < NSUM; c++)
+		t.right[c] = 1;
+	table_add(&t, sum_head);
+	for (size_t i = 0; i <= ngroups; i++) {
+		group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall, &ds[i], 0);
+		for (size_t c = 0; c < NSUM; c++)
+			row[c] = cells[c];
+		table_add(&t, row);
+	}
+	table_print(out, &t, md ? QA_TABLE_MD : QA_TABLE_TEXT);
+	buf_printf(out, "%slatency percentiles: %s\n", md ? "\n" : "",
+	    sketch ? "nearest rank from a log sketch (within 0.5%)" :
+	    "linear interpolation between closest ranks (numpy's default)");
+	buf_printf(out, "%scorrect: %s%s is 1\n", md ? "\n" : "", O.correct ? O.correct : "the first score",
+	    O.correct ? "" : " of each record");
+	if (nprojs)
+		projections_text(out, base, md);
+}
+
 void summary_print(void)
 {
 	qa_buf out = { 0 };
@@ -493,7 +528,6 @@ void summary_print(void)
 	for (size_t i = 0; i < ngroups; i++)
 		ds[i] = derive(&groups[i]);
 	ds[ngroups] = derive(&overall);
-	int sketch = ds[ngroups].lat.sketch;
 
 	if (strcmp(O.format, "json") == 0) {
 		for (size_t i = 0; i < ngroups; i++)
@@ -502,105 +536,9 @@ void summary_print(void)
 		for (size_t k = 0; k < nprojs; k++)
 			json_proj(&out, &projs[k], base);
 	} else if (strcmp(O.format, "csv") == 0) {
-		struct table t = { .ncols = NCSV };
-		char cells[NCSV][64];
-		const char *row[NCSV];
-		table_row(&t, csv_head);
-		for (size_t i = 0; i <= ngroups; i++) {
-			memset(cells, 0, sizeof cells);
-			group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall,
-			    &ds[i], 1);
-			for (size_t c = 0; c < NCSV; c++)
-				row[c] = cells[c];
-			table_row(&t, row);
-		}
-		for (size_t k = 0; k < nprojs; k++) {
-			const struct proj *p = &projs[k];
-			qa_buf arith = { 0 };
-			memset(cells, 0, sizeof cells);
-			for (size_t c = 0; c < NCSV; c++)
-				row[c] = cells[c];
-			snprintf(cells[0], 64, "projection");
-			snprintf(cells[1], 64, "%s", p->endpoint ? p->endpoint : "");
-			snprintf(cells[2], 64, "%s", p->endpoint ? "" : p->model ? p->model : "");
-			snprintf(cells[10], 64, "%s", p->currency ? p->currency : "");
-			fmt_fixed(cells[18], 64, "%.2f", p->monthly);
-			fmt_fixed(cells[19], 64, "%.2f", p->yearly);
-			if (base) {
-				fmt_fixed(cells[20], 64, "%.2f", p->save_month);
-				fmt_fixed(cells[21], 64, "%.2f", p->save_year);
-				fmt_fixed(cells[22], 64, "%.2f", p->save_pct);
-				fmt_fixed(cells[23], 64, "%.2f", p->payback);
-			}
-			for (size_t c = 18; c < 24; c++)
-				if (strcmp(cells[c], "-") == 0)
-					cells[c][0] = '\0';
-			buf_adds(&arith, p->arith);
-			if (p->save_arith)
-				buf_printf(&arith, "; %s", p->save_arith);
-			if (p->payback_arith)
-				buf_printf(&arith, "; %s", p->payback_arith);
-			row[24] = buf_cstr(&arith);
-			table_row(&t, row);
-			buf_free(&arith);
-		}
-		table_print(&out, &t, "csv");
+		summary_csv(&out, ds, base);
 	} else {
-		int md = strcmp(O.format, "md") == 0;
-		struct table t = { .ncols = NSUM };
-		char cells[NSUM][64];
-		const char *row[NSUM];
-		for (size_t c = 2; c < NSUM; c++)
-			t.right[c] = 1;
-		table_row(&t, sum_head);
-		for (size_t i = 0; i <= ngroups; i++) {
-			group_cells(cells, i < ngroups ? "group" : "overall", i < ngroups ? &groups[i] : &overall,
-			    &ds[i], 0);
-			for (size_t c = 0; c < NSUM; c++)
-				row[c] = cells[c];
-			table_row(&t, row);
-		}
-		table_print(&out, &t, O.format);
-		buf_printf(&out, "%slatency percentiles: %s\n", md ? "\n" : "",
-		    sketch ? "nearest rank from a log sketch (within 0.5%)" :
-		    "linear interpolation between closest ranks (numpy's default)");
-		buf_printf(&out, "%scorrect: %s%s is 1\n", md ? "\n" : "", O.correct ? O.correct : "the first score",
-		    O.correct ? "" : " of each record");
-		if (nprojs) {
-			static const char *const ph[] = { "ENDPOINT", "MONTHLY", "YEARLY", "SAVINGS/MONTH",
-				"SAVINGS/YEAR", "SAVINGS", "PAYBACK" };
-			size_t pcols = base ? (isnan(O.migration_cost) ? 6 : 7) : 3;
-			struct table pt = { .ncols = pcols };
-			for (size_t c = 1; c < pcols; c++)
-				pt.right[c] = 1;
-			table_row(&pt, ph);
-			for (size_t k = 0; k < nprojs; k++) {
-				const struct proj *p = &projs[k];
-				char pc[7][64];
-				const char *prow[7];
-				snprintf(pc[0], 64, "%s%s", proj_name(p), p == base ? " (baseline)" : "");
-				fmt_money(pc[1], 64, p->monthly, p->currency);
-				fmt_money(pc[2], 64, p->yearly, p->currency);
-				fmt_money(pc[3], 64, p == base ? NAN : p->save_month, p->currency);
-				fmt_money(pc[4], 64, p == base ? NAN : p->save_year, p->currency);
-				fmt_fixed(pc[5], 64, "%.1f%%", p == base ? NAN : p->save_pct);
-				fmt_fixed(pc[6], 64, "%.1f months", p->payback);
-				for (size_t c = 0; c < 7; c++)
-					prow[c] = pc[c];
-				table_row(&pt, prow);
-			}
-			buf_addc(&out, '\n');
-			table_print(&out, &pt, O.format);
-			buf_addc(&out, '\n');
-			for (size_t k = 0; k < nprojs; k++) {
-				const struct proj *p = &projs[k];
-				buf_printf(&out, "%s%s: %s\n", md ? "- " : "", proj_name(p), p->arith);
-				if (p->save_arith && p != base)
-					buf_printf(&out, "%s%s: savings %s\n", md ? "- " : "", proj_name(p), p->save_arith);
-				if (p->payback_arith)
-					buf_printf(&out, "%s%s: payback %s\n", md ? "- " : "", proj_name(p), p->payback_arith);
-			}
-		}
+		summary_text(&out, ds, base, ds[ngroups].lat.sketch);
 	}
 	stream_lat_print(&out, O.format);
 	stream_lat_free();

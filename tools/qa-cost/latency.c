@@ -73,9 +73,7 @@ void stream_lat_print(qa_buf *out, const char *format)
 		lat_summary_print(fp, &eps[i].s);
 		fputs(md ? "```\n" : "", fp);
 	}
-	fprintf(fp, "\nthe same numbers under other benchmarks' names:\n%s", md ? "```\n" : "");
-	lat_names_print(fp);
-	fputs(md ? "```\n" : "", fp);
+	lat_names_section(fp, md);
 	fclose(fp);
 	buf_add(out, text, len);
 	free(text);

@@ -148,14 +148,6 @@ struct derived {
 	struct pct lat;
 };
 
-/* A table of text cells: printed aligned, as Markdown, or as CSV through libcsv. */
-#define MAXCOLS 32
-
-struct table {
-	size_t ncols, nrows;
-	char **cells;		/* nrows x ncols; row 0 is the header */
-	int right[MAXCOLS];	/* numbers align right */
-};
 
 #define NSUM (sizeof sum_head / sizeof *sum_head)
 
@@ -202,8 +194,6 @@ struct rprice *resolve(const char *endpoint, const char *model, size_t mlen);
 void rprice_free(struct rprice *r);
 uint64_t hash_bytes(const char *s, size_t n);
 struct rprice *lookup(const char *endpoint, const char *model, size_t mlen, qa_buf *scratch);
-int members(const qa_json *j, int obj, const char *const *keys, const size_t *klen, size_t nkeys,
-    int *val);
 int count_of(qa_json *j, int t, const char *path, const char *key, double *out, qa_buf *err);
 int read_usage(qa_json *j, int usage, struct usage *u, qa_buf *err);
 void sk_add(struct lat *l, double x);
@@ -222,7 +212,7 @@ const char *str_at(qa_json *j, int tok, size_t *len);
 double text_bytes(qa_json *j, int tok);
 int first_score(qa_json *j, int scores, int metrics, int metric, double *v);
 void warn_unknown(struct run *r, const char *file, unsigned long line, const char *model, size_t mlen);
-void cost_record(struct run *r, const char *file, unsigned long lineno, const char *line, size_t len);
+void cost_record(void *run, const char *file, unsigned long lineno, const char *line, size_t len);
 void cost_file(struct run *r, const char *path);
 void with_commas(char *dst, size_t n, const char *digits);
 void fixed_sig(char *dst, size_t n, double av, int sig);
@@ -230,7 +220,6 @@ void money_text(char *dst, size_t n, double v, const char *cur, int sig);
 void fmt_money(char *dst, size_t n, double v, const char *cur);
 void fmt_short(char *dst, size_t n, double v);
 void fmt_int(char *dst, size_t n, double v);
-void fmt_fixed(char *dst, size_t n, const char *fmt, double v);
 double shown(double v, int dec);
 int same_at(double a, double b, int dec);
 void money_dec(char *dst, size_t n, double v, int dec, const char *cur);
@@ -245,9 +234,6 @@ const char *pct_method(const struct pct *p);
 struct derived derive(struct group *g);
 void json_group(qa_buf *b, const char *scope, struct group *g, const struct derived *d);
 void json_proj(qa_buf *b, const struct proj *p, const struct proj *base);
-void table_row(struct table *t, const char *const *cells);
-void pad(qa_buf *b, size_t n);
-void table_print(qa_buf *b, struct table *t, const char *fmt);
 void group_cells(char cells[][64], const char *scope, struct group *g, const struct derived *d, int csv);
 size_t count_le(const struct lat *l, uint32_t x);
 uint32_t rank_in_groups(size_t i, const void *arg);

@@ -1,43 +1,6 @@
-/* qa-cost: reading a record's members in one pass, and the usage the provider reported. */
+/* qa-cost: the usage the provider reported. */
 
 #include "qa-cost.h"
-
-/* ---- reading records: the members we use, found in one pass ---- */
-
-/*
- * Sets val[i] to the value of member keys[i] of obj (-1 when absent; the
- * last one when a key repeats, as json_member does).  Keys are compared as
- * written, and through json_str_eq when they hold an escape.  Returns the
- * last member's value, or -1.
- */
-int members(const qa_json *j, int obj, const char *const *keys, const size_t *klen, size_t nkeys,
-    int *val)
-{
-	int last = -1;
-	for (size_t i = 0; i < nkeys; i++)
-		val[i] = -1;
-	if (json_type(j, obj) != QA_OBJECT)
-		return -1;
-	size_t n = json_count(j, obj);
-	int k = obj + 1;
-	for (size_t m = 0; m < n; m++, k = json_next(j, k + 1)) {
-		last = k + 1;
-		size_t len;
-		const char *raw = json_raw(j, k, &len);
-		raw++;
-		len -= 2;
-		int escaped = 0;
-		for (size_t i = 0; i < len && !escaped; i++)	/* keys are short: no call to memchr */
-			escaped = raw[i] == '\\';
-		for (size_t i = 0; i < nkeys; i++)
-			if (escaped ? json_str_eq(j, k, keys[i], klen[i]) :
-			    (len == klen[i] && raw[0] == keys[i][0] && memcmp(raw, keys[i], len) == 0)) {
-				val[i] = k + 1;
-				break;
-			}
-	}
-	return last;
-}
 
 /* ---- usage: what the provider reported ---- */
 
@@ -95,7 +58,7 @@ int read_usage(qa_json *j, int usage, struct usage *u, qa_buf *err)
 		buf_adds(err, "response.usage is not an object");
 		return -1;
 	}
-	members(j, usage, keys, klen, 9, m);
+	json_members(j, usage, keys, klen, 9, m);
 	if (m[PT] >= 0 || m[CT] >= 0) {
 		u->style = 1;
 		if (count_of(j, m[PT], U, "prompt_tokens", &u->prompt, err) < 0 ||

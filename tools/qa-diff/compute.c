@@ -478,9 +478,7 @@ void drift_stats(struct driftres *r, struct drift *d)
 	r->ppl_ratio = ratio(r->ppl[CAND], r->ppl[BASE]);
 	r->ln_mean = d->dln.n > 0 ? d->dln.mean : NAN;
 	r->ln_se = se_of(&d->dln);
-	if (d->rec.n >= 2 && d->rec.cxx > 0 && d->rec.cyy > 0)
-		/* sqrt of the product: identical runs then give exactly 1, as sqrt(x * x) is x. */
-		r->corr = fmax(-1, fmin(1, d->rec.cxy / sqrt(d->rec.cxx * d->rec.cyy)));
+	r->corr = comoments_corr(&d->rec);
 
 	size_t n = d->kl.n;
 	const double *v = d->kl.v;

@@ -55,36 +55,6 @@ void dvec_add(struct dvec *d, double x)
 	d->v[d->n++] = x;
 }
 
-void comoments_add(struct comoments *m, double x, double y)
-{
-	m->n += 1;
-	double dx = x - m->mx, dy = y - m->my;
-	m->mx += dx / m->n;
-	m->my += dy / m->n;
-	m->cxx += dx * (x - m->mx);
-	m->cyy += dy * (y - m->my);
-	m->cxy += dx * (y - m->my);
-}
-
-/* Chan, Golub and LeVeque, as moments_merge: a task's pairs join the overall ones exactly. */
-void comoments_merge(struct comoments *into, const struct comoments *from)
-{
-	if (from->n == 0)
-		return;
-	if (into->n == 0) {
-		*into = *from;
-		return;
-	}
-	double n = into->n + from->n, dx = from->mx - into->mx, dy = from->my - into->my;
-	double f = into->n * from->n / n;
-	into->cxx += from->cxx + dx * dx * f;
-	into->cyy += from->cyy + dy * dy * f;
-	into->cxy += from->cxy + dx * dy * f;
-	into->mx += dx * from->n / n;
-	into->my += dy * from->n / n;
-	into->n = n;
-}
-
 void drift_merge(struct drift *into, const struct drift *from)
 {
 	into->records += from->records;
@@ -281,7 +251,160 @@ QA_NORETURN void duplicate(int side, unsigned long line, const qa_json *j, int i
 	exit(QA_EXIT_USAGE);
 }
 
-/* One line of either run. */
+/* A line that counts as a record in error and nothing more (not JSON, a bad id). */
+static void unreadable(int side, unsigned long lineno, const char *msg)
+{
+	qa_warn_at(D.file[side], lineno, "%s", msg);
+	D.extra[side].records++;
+	D.extra[side].errors++;
+	status_raise(QA_EXIT_DATA);
+}
+
+/* The id's hash, or the line number's standing in for it (*idtok -1, its text in lbuf); -1: a bad id. */
+static int record_id(int side, unsigned long lineno, const qa_json *j, int *idtok, uint64_t *h, char *lbuf,
+    size_t lbuflen)
+{
+	*idtok = json_member(j, 0, "id", 2);
+	if (json_type(j, *idtok) == QA_ABSENT || json_type(j, *idtok) == QA_NULL) {
+		*idtok = -1;
+		int n = snprintf(lbuf, lbuflen, "%lu", lineno);
+		*h = tag_hash('n', lbuf, (size_t)n);
+		D.noid[side]++;
+		return 0;
+	}
+	if (value_hash(j, *idtok, h) < 0) {
+		unreadable(side, lineno, "id is neither a string nor a number");
+		return -1;
+	}
+	return 0;
+}
+
+/* A new item in slot: its id kept for -v (the raw id, or the line number), its cluster. */
+static struct item *item_new(uint32_t *slot, const qa_json *j, int idtok, const char *lbuf, uint64_t h,
+    uint32_t task)
+{
+	if (D.nitems == D.capitems) {
+		D.capitems = D.capitems ? D.capitems + D.capitems / 2 : 1024;
+		D.items = xreallocarray(D.items, D.capitems, sizeof *D.items);
+		if (O.verbose)
+			D.idoff = xreallocarray(D.idoff, D.capitems, sizeof *D.idoff);
+		if (D.lpoff)
+			D.lpoff = xreallocarray(D.lpoff, D.capitems, sizeof *D.lpoff);
+	}
+	if (D.lpoff)
+		D.lpoff[D.nitems] = NO_LP;
+	struct item *it = &D.items[D.nitems];
+	*it = (struct item){ .hash = h, .base = NAN, .cand = NAN, .task = task, .cluster = NONE,
+		.metric = NO_METRIC };
+	if (O.verbose) {
+		D.idoff[D.nitems] = D.idpool.len;
+		if (idtok >= 0) {
+			size_t n;
+			const char *raw = json_raw(j, idtok, &n);
+			buf_add(&D.idpool, raw, n > 200 ? 200 : n);
+		} else {
+			buf_adds(&D.idpool, lbuf);
+		}
+		buf_addc(&D.idpool, '\0');
+	}
+	*slot = (uint32_t)D.nitems + 1;
+	D.nitems++;
+	int c = json_member(j, 0, "cluster", 7);
+	uint64_t ch;
+	if (value_hash(j, c, &ch) == 0)
+		it->cluster = cluster_get(ch);
+	return it;
+}
+
+/* The score a record is judged by: its scores object, the metric's name and number. */
+struct pick {
+	int scores;
+	const char *m;
+	size_t mlen;
+	uint16_t mi;
+};
+
+/* Which score: --metric, the baseline's for this item, else the record's first; the baseline's is kept. */
+static struct pick which_metric(int side, struct item *it, const qa_json *j)
+{
+	struct pick p = { json_member(j, 0, "scores", 6), NULL, 0, NO_METRIC };
+	if (O.metric) {
+		p.m = O.metric;
+		p.mlen = strlen(p.m);
+		p.mi = 0;
+	} else if (side == CAND && it->metric != NO_METRIC) {
+		p.mi = it->metric;
+		p.m = D.metrics[p.mi];
+		p.mlen = strlen(p.m);
+	} else if (json_count(j, p.scores) > 0) {
+		p.m = json_str(j, json_key_at(j, p.scores, 0), &p.mlen);
+		p.mi = metric_get(p.m, p.mlen);
+	}
+	if (side == BASE)
+		it->metric = p.mi;
+	return p;
+}
+
+/* The perplexity score's share: its log, and the details' sum of logprobs and tokens when given. */
+static void read_ppl(struct side *s, const qa_json *j, int scores)
+{
+	size_t plen = strlen(O.ppl_key);
+	double ppl = score_named(j, scores, O.ppl_key, plen);
+	if (!(ppl > 0))
+		return;
+	s->ppl_n++;
+	s->ppl_ln += log(ppl);
+	int det = json_member(j, json_member(j, 0, "details", 7), O.ppl_key, plen);
+	double lp, tok;
+	int tt = json_member(j, det, "tokens", 6);
+	if (tt < 0)
+		tt = json_member(j, det, "n_tokens", 8);
+	if (tt < 0)
+		tt = json_member(j, det, "n", 1);
+	if (json_num(j, json_member(j, det, "sum_logprob", 11), &lp) == 0 && json_num(j, tt, &tok) == 0 &&
+	    tok > 0) {
+		s->ppl_lp += lp;
+		s->ppl_tok += tok;
+		s->ppl_tok_n++;
+	}
+}
+
+/* An answered record's score (cost the cost of the record, or NaN): the item's side, the task's counts. */
+static void read_score(int side, struct item *it, struct task *tk, unsigned long lineno, double cost,
+    const struct pick *p)
+{
+	const qa_json *j = D.j;
+	struct side *s = &tk->side[side];
+	const char *m = p->m;
+	size_t mlen = p->mlen;
+	read_logprobs(side, (size_t)(it - D.items), lineno);
+	double score = m ? score_named(j, p->scores, m, mlen) : NAN;
+	if (isnan(score)) {
+		if (!D.unscored[side]++)
+			D.unscored_line[side] = lineno;
+		return;
+	}
+	if (tk->metric == NO_METRIC)
+		tk->metric = p->mi;
+	else if (tk->metric != p->mi)
+		tk->mixed = 1;
+	s->scored++;
+	if (score == 1 && !isnan(cost)) {
+		s->cost_right++;
+		s->cost_correct += cost;
+	}
+	s->invalid += listed_invalid(j, m, mlen);
+	if (side == BASE)
+		it->base = score;
+	else
+		it->cand = score;
+	int st = json_member(j, json_member(j, json_member(j, 0, "details", 7), m, mlen), "stats", 5);
+	if (json_type(j, st) == QA_OBJECT)
+		it->sn[side] = cs_read(j, st, &it->soff[side]);
+	read_ppl(s, j, p->scores);
+}
+
+/* One line of either run: its item (found by id, or made), latency and cost, then its score. */
 void read_record(int side, unsigned long lineno, const char *line, size_t len)
 {
 	qa_json *j = D.j;
@@ -291,29 +414,14 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	if ((rc = record_parse(j, line, len, msg, sizeof msg)) > 0)
 		return;	/* a blank line carries no record */
 	if (rc < 0) {
-		qa_warn_at(D.file[side], lineno, "%s", msg);
-		D.extra[side].records++;
-		D.extra[side].errors++;
-		status_raise(QA_EXIT_DATA);
+		unreadable(side, lineno, msg);
 		return;
 	}
-
-	/* The id, or the line number standing in for it. */
-	int idtok = json_member(j, 0, "id", 2);
+	int idtok;
 	uint64_t h;
 	char lbuf[24];
-	if (json_type(j, idtok) == QA_ABSENT || json_type(j, idtok) == QA_NULL) {
-		idtok = -1;
-		int n = snprintf(lbuf, sizeof lbuf, "%lu", lineno);
-		h = tag_hash('n', lbuf, (size_t)n);
-		D.noid[side]++;
-	} else if (value_hash(j, idtok, &h) < 0) {
-		qa_warn_at(D.file[side], lineno, "id is neither a string nor a number");
-		D.extra[side].records++;
-		D.extra[side].errors++;
-		status_raise(QA_EXIT_DATA);
+	if (record_id(side, lineno, j, &idtok, &h, lbuf, sizeof lbuf) < 0)
 		return;
-	}
 
 	int t = json_member(j, 0, "task", 4);
 	if (json_type(j, t) != QA_STRING)
@@ -328,68 +436,20 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 	/* Find or make the item. */
 	index_reserve(&D.items_ix, D.nitems, D.items, sizeof *D.items);
 	uint32_t *slot = index_slot(&D.items_ix, h, D.items, sizeof *D.items);
-	struct item *it = NULL;
+	struct item *it;
 	if (*slot) {
 		it = &D.items[*slot - 1];
 		if (side == BASE || (it->flags & IN_CAND))
 			duplicate(side, lineno, j, idtok, it->line);
 	} else {
-		if (D.nitems == D.capitems) {
-			D.capitems = D.capitems ? D.capitems + D.capitems / 2 : 1024;
-			D.items = xreallocarray(D.items, D.capitems, sizeof *D.items);
-			if (O.verbose)
-				D.idoff = xreallocarray(D.idoff, D.capitems, sizeof *D.idoff);
-			if (D.lpoff)
-				D.lpoff = xreallocarray(D.lpoff, D.capitems, sizeof *D.lpoff);
-		}
-		if (D.lpoff)
-			D.lpoff[D.nitems] = NO_LP;
-		it = &D.items[D.nitems];
-		*it = (struct item){ .hash = h, .base = NAN, .cand = NAN, .task = task, .cluster = NONE,
-			.metric = NO_METRIC };
-		if (O.verbose) {
-			D.idoff[D.nitems] = D.idpool.len;
-			if (idtok >= 0) {
-				size_t n;
-				const char *raw = json_raw(j, idtok, &n);
-				buf_add(&D.idpool, raw, n > 200 ? 200 : n);
-			} else {
-				buf_adds(&D.idpool, lbuf);
-			}
-			buf_addc(&D.idpool, '\0');
-		}
-		*slot = (uint32_t)D.nitems + 1;
-		D.nitems++;
-		int c = json_member(j, 0, "cluster", 7);
-		uint64_t ch;
-		if (value_hash(j, c, &ch) == 0)
-			it->cluster = cluster_get(ch);
+		it = item_new(slot, j, idtok, lbuf, h, task);
 	}
 	if (side == CAND && (it->flags & IN_BASE) && it->task != task && !D.other_task++)
 		D.other_task_line = lineno;
 	it->flags |= side == BASE ? IN_BASE : IN_CAND;
 	sent_record(side, (size_t)(it - D.items), j, lineno);
 	it->line = clamp_line(lineno);
-
-	/* Which score: --metric, the baseline's for this item, else the record's first. */
-	int scores = json_member(j, 0, "scores", 6);
-	const char *m = NULL;
-	size_t mlen = 0;
-	uint16_t mi = NO_METRIC;
-	if (O.metric) {
-		m = O.metric;
-		mlen = strlen(m);
-		mi = 0;
-	} else if (side == CAND && it->metric != NO_METRIC) {
-		mi = it->metric;
-		m = D.metrics[mi];
-		mlen = strlen(m);
-	} else if (json_count(j, scores) > 0) {
-		m = json_str(j, json_key_at(j, scores, 0), &mlen);
-		mi = metric_get(m, mlen);
-	}
-	if (side == BASE)
-		it->metric = mi;
+	struct pick p = which_metric(side, it, j);
 
 	struct task *tk = &D.tasks[task];
 	struct side *s = &tk->side[side];
@@ -409,50 +469,7 @@ void read_record(int side, unsigned long lineno, const char *line, size_t len)
 		s->errors++;
 		return;
 	}
-	read_logprobs(side, (size_t)(it - D.items), lineno);
-	double score = m ? score_named(j, scores, m, mlen) : NAN;
-	if (isnan(score)) {
-		if (!D.unscored[side]++)
-			D.unscored_line[side] = lineno;
-		return;
-	}
-	if (tk->metric == NO_METRIC)
-		tk->metric = mi;
-	else if (tk->metric != mi)
-		tk->mixed = 1;
-	s->scored++;
-	if (score == 1 && !isnan(cost)) {
-		s->cost_right++;
-		s->cost_correct += cost;
-	}
-	s->invalid += listed_invalid(j, m, mlen);
-	if (side == BASE)
-		it->base = score;
-	else
-		it->cand = score;
-	int st = json_member(j, json_member(j, json_member(j, 0, "details", 7), m, mlen), "stats", 5);
-	if (json_type(j, st) == QA_OBJECT)
-		it->sn[side] = cs_read(j, st, &it->soff[side]);
-
-	size_t plen = strlen(O.ppl_key);
-	double ppl = score_named(j, scores, O.ppl_key, plen);
-	if (ppl > 0) {
-		s->ppl_n++;
-		s->ppl_ln += log(ppl);
-		int det = json_member(j, json_member(j, 0, "details", 7), O.ppl_key, plen);
-		double lp, tok;
-		int tt = json_member(j, det, "tokens", 6);
-		if (tt < 0)
-			tt = json_member(j, det, "n_tokens", 8);
-		if (tt < 0)
-			tt = json_member(j, det, "n", 1);
-		if (json_num(j, json_member(j, det, "sum_logprob", 11), &lp) == 0 && json_num(j, tt, &tok) == 0 &&
-		    tok > 0) {
-			s->ppl_lp += lp;
-			s->ppl_tok += tok;
-			s->ppl_tok_n++;
-		}
-	}
+	read_score(side, it, tk, lineno, cost, &p);
 }
 
 void read_run(int side)

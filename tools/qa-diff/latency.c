@@ -151,9 +151,8 @@ void stream_lat_print(qa_buf *out, int table, int md)
 		}
 		fputc('\n', fp);
 	}
-	fprintf(fp, "%s\nthe same numbers under other benchmarks' names:\n%s", md ? "```\n" : "", md ? "```\n" : "");
-	lat_names_print(fp);
 	fputs(md ? "```\n" : "", fp);
+	lat_names_section(fp, md);
 	fclose(fp);
 	buf_add(out, text, len);
 	free(text);

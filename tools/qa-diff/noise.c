@@ -470,8 +470,8 @@ void repeats_text(qa_buf *b, const struct result *r)
 	buf_printf(b, "Repeats (%zu baseline run%s, %zu candidate run%s, %ld items): per-item agreement %s "
 	    "baseline, %s candidate; accuracy over the runs %.4f and %.4f, delta %+.4f [%+.4f, %+.4f] "
 	    "(paired bootstrap over items), p %.3g.\n", 1 + nrep[BASE], nrep[BASE] ? "s" : "", 1 + nrep[CAND],
-	    nrep[CAND] ? "s" : "", s->n, fmt(ab, sizeof ab, "%.1f%%", s->agree[BASE].n ? 100 * s->agree[BASE].mean : NAN),
-	    fmt(ac, sizeof ac, "%.1f%%", s->agree[CAND].n ? 100 * s->agree[CAND].mean : NAN), s->acc[BASE] / n,
+	    nrep[CAND] ? "s" : "", s->n, cell_num(ab, sizeof ab, "%.1f%%", s->agree[BASE].n ? 100 * s->agree[BASE].mean : NAN),
+	    cell_num(ac, sizeof ac, "%.1f%%", s->agree[CAND].n ? 100 * s->agree[CAND].mean : NAN), s->acc[BASE] / n,
 	    s->acc[CAND] / n, s->mean, s->lo, s->hi, s->p);
 }
 

@@ -200,15 +200,6 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 	buf_adds(b, "}\n");
 }
 
-const char *fmt(char *dst, size_t n, const char *f, double v)
-{
-	if (isfinite(v))
-		snprintf(dst, n, f, v);
-	else
-		snprintf(dst, n, "-");
-	return dst;
-}
-
 const char *scope_label(const struct result *r)
 {
 	return strcmp(r->scope, "overall") == 0 ? "(overall)" : r->task ? r->task : "(no task)";
@@ -233,33 +224,33 @@ void row_cells(const struct result *r, char cell[NCOL][64])
 	char a[32], b[32];
 	snprintf(cell[0], 64, "%s", scope_label(r));
 	snprintf(cell[1], 64, "%zu", r->n);
-	fmt(cell[2], 64, "%.4f", r->s[BASE].mean);
-	fmt(cell[3], 64, "%.4f", r->s[CAND].mean);
-	fmt(cell[4], 64, "%+.4f", r->pd.mean_diff);
+	cell_num(cell[2], 64, "%.4f", r->s[BASE].mean);
+	cell_num(cell[3], 64, "%.4f", r->s[CAND].mean);
+	cell_num(cell[4], 64, "%+.4f", r->pd.mean_diff);
 	double lo, hi;
 	ci_used(r, &lo, &hi);
 	if (isfinite(lo) && isfinite(hi))
 		snprintf(cell[5], 64, "[%+.4f, %+.4f]", lo, hi);
 	else
 		snprintf(cell[5], 64, "-");
-	fmt(cell[6], 64, "%.4g", r->flips ? r->mc.p_exact : NAN);
+	cell_num(cell[6], 64, "%.4g", r->flips ? r->mc.p_exact : NAN);
 	if (r->flips) {
 		snprintf(cell[7], 64, "%ld", r->b);
 		snprintf(cell[8], 64, "%ld", r->c);
 		/* The literature's flips: the share of items whose correctness changed, beside recovery. */
-		fmt(cell[9], 64, "%.1f%%", r->nflip ? 100.0 * (double)(r->b + r->c) / (double)r->nflip : NAN);
+		cell_num(cell[9], 64, "%.1f%%", r->nflip ? 100.0 * (double)(r->b + r->c) / (double)r->nflip : NAN);
 	} else {
 		snprintf(cell[7], 64, "-");
 		snprintf(cell[8], 64, "-");
 		snprintf(cell[9], 64, "-");
 	}
-	fmt(cell[10], 64, "%.1f%%", r->recovery);
-	snprintf(cell[11], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].invalid_rate),
-	    fmt(b, sizeof b, "%.1f%%", 100 * r->s[CAND].invalid_rate));
-	snprintf(cell[12], 64, "%s/%s", fmt(a, sizeof a, "%.1f%%", 100 * r->s[BASE].error_rate),
-	    fmt(b, sizeof b, "%.1f%%", 100 * r->s[CAND].error_rate));
-	snprintf(cell[13], 64, "%s/%s", fmt(a, sizeof a, "%.0f", r->s[BASE].p95),
-	    fmt(b, sizeof b, "%.0f", r->s[CAND].p95));
+	cell_num(cell[10], 64, "%.1f%%", r->recovery);
+	snprintf(cell[11], 64, "%s/%s", cell_num(a, sizeof a, "%.1f%%", 100 * r->s[BASE].invalid_rate),
+	    cell_num(b, sizeof b, "%.1f%%", 100 * r->s[CAND].invalid_rate));
+	snprintf(cell[12], 64, "%s/%s", cell_num(a, sizeof a, "%.1f%%", 100 * r->s[BASE].error_rate),
+	    cell_num(b, sizeof b, "%.1f%%", 100 * r->s[CAND].error_rate));
+	snprintf(cell[13], 64, "%s/%s", cell_num(a, sizeof a, "%.0f", r->s[BASE].p95),
+	    cell_num(b, sizeof b, "%.0f", r->s[CAND].p95));
 }
 
 void decision_text(qa_buf *b, const struct result *res, size_t nres, int md)
@@ -361,20 +352,28 @@ static void trust_text(qa_buf *b, const struct result *o)
 		b->len = at;
 }
 
+/* The text table's columns, as printf's %16s and %-20s had them: text left, numbers right. */
+static const qa_table text_cols = { .ncols = NCOL, .gap = " ",
+	.width = { 16, 7, 9, 9, 8, 20, 9, 6, 6, 6, 9, 13, 13, 12 },
+	.right = { 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1 } };
+
+/* One row's cells as table_line wants them. */
+static const char *const *row_of(const struct result *r, char cell[NCOL][64], const char *row[NCOL])
+{
+	row_cells(r, cell);
+	for (int k = 0; k < NCOL; k++)
+		row[k] = cell[k];
+	return row;
+}
+
 void print_table(qa_buf *b, const struct result *res, size_t nres)
 {
 	char cell[NCOL][64];
-	static const int width[NCOL] = { -16, 7, 9, 9, 8, -20, 9, 6, 6, 6, 9, 13, 13, 12 };
+	const char *row[NCOL];
 	decision_text(b, res, nres, 0);
-	for (int k = 0; k < NCOL; k++)
-		buf_printf(b, "%s%*s", k ? " " : "", width[k], col_head[k]);
-	buf_addc(b, '\n');
-	for (size_t i = 0; i < nres; i++) {
-		row_cells(&res[i], cell);
-		for (int k = 0; k < NCOL; k++)
-			buf_printf(b, "%s%*s", k ? " " : "", width[k], cell[k]);
-		buf_addc(b, '\n');
-	}
+	table_line(b, &text_cols, col_head);
+	for (size_t i = 0; i < nres; i++)
+		table_line(b, &text_cols, row_of(&res[i], cell, row));
 	trust_text(b, &res[nres - 1]);
 	if (res[nres - 1].dr.d) {
 		buf_addc(b, '\n');
@@ -382,27 +381,21 @@ void print_table(qa_buf *b, const struct result *res, size_t nres)
 	}
 }
 
+static const char *const md_head[NCOL] = { "task", "n", "baseline", "candidate", "delta", "95% CI",
+	"p (exact)", "right→wrong", "wrong→right", "flips", "recovery", "invalid b/c", "errors b/c", "p95 ms b/c" };
+
 void print_md(qa_buf *b, const struct result *res, size_t nres)
 {
 	char cell[NCOL][64];
+	const char *row[NCOL];
+	/* A task name may hold a pipe: tight cells escape it, so the row keeps its columns. */
+	qa_table t = { .ncols = NCOL, .tight = 1,
+		.right = { 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 } };
 	decision_text(b, res, nres, 1);
-	buf_adds(b, "| task | n | baseline | candidate | delta | 95% CI | p (exact) | right→wrong | wrong→right "
-	    "| flips | recovery | invalid b/c | errors b/c | p95 ms b/c |\n");
-	buf_adds(b, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-	for (size_t i = 0; i < nres; i++) {
-		row_cells(&res[i], cell);
-		for (int k = 0; k < NCOL; k++) {
-			buf_adds(b, "| ");
-			/* A task name may hold a pipe; escape it so the row keeps its columns. */
-			for (const char *p = cell[k]; *p; p++) {
-				if (*p == '|')
-					buf_addc(b, '\\');
-				buf_addc(b, *p);
-			}
-			buf_addc(b, ' ');
-		}
-		buf_adds(b, "|\n");
-	}
+	table_add(&t, md_head);
+	for (size_t i = 0; i < nres; i++)
+		table_add(&t, row_of(&res[i], cell, row));
+	table_print(b, &t, QA_TABLE_MD);
 	trust_text(b, &res[nres - 1]);
 	if (res[nres - 1].dr.d) {
 		buf_adds(b, "\n**Token drift** (all items)\n\n```\n");

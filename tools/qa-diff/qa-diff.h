@@ -49,11 +49,6 @@ struct dvec {
 	size_t n, cap;
 };
 
-/* Streaming covariance of pairs (x, y), Welford's way, mergeable as qa_moments is. */
-struct comoments {
-	double n, mx, my, cxx, cyy, cxy;
-};
-
 /* One entry of a top_logprobs object: its token's hash, logprob, and where it was listed. */
 struct alt {
 	uint64_t h;
@@ -75,7 +70,7 @@ struct drift {
 	qa_moments nll[2];	/* the same tokens' -logprob, for the perplexity's uncertainty */
 	qa_moments dln;		/* lp_base - lp_cand per compared token: ln(PPL(cand) / PPL(base)) */
 	qa_moments dp, dp2;	/* p_cand - p_base of the actual token, and its square */
-	struct comoments rec;	/* per-record ln PPL: baseline x, candidate y */
+	qa_comoments rec;	/* per-record ln PPL: baseline x, candidate y */
 	long top_n, same_top;	/* positions with both top lists; where their first token agrees */
 	qa_moments cover;	/* the baseline's probability on the tokens both lists share */
 	long kl_inf, kl_undef;	/* positions whose KL is infinite, or undefined */
@@ -306,8 +301,6 @@ uint64_t key_at(const void *keys, size_t stride, uint32_t pos);
 uint32_t *index_slot(const struct index *x, uint64_t h, const void *keys, size_t stride);
 void index_reserve(struct index *x, size_t n, const void *keys, size_t stride);
 void dvec_add(struct dvec *d, double x);
-void comoments_add(struct comoments *m, double x, double y);
-void comoments_merge(struct comoments *into, const struct comoments *from);
 void drift_merge(struct drift *into, const struct drift *from);
 uint32_t cs_intern(const char *s, size_t n);
 uint32_t cs_read(const qa_json *j, int tok, uint32_t *off);
@@ -367,7 +360,6 @@ void json_side(qa_buf *b, const struct sideres *s);
 const char *kl_estimate(const struct drift *d);
 void json_drift(qa_buf *b, const struct driftres *r);
 void json_line(qa_buf *b, const struct result *r, int overall, int decision);
-const char *fmt(char *dst, size_t n, const char *f, double v);
 const char *scope_label(const struct result *r);
 const char *scope_words(const struct result *r, char *buf, size_t n);
 void row_cells(const struct result *r, char cell[NCOL][64]);

@@ -29,150 +29,177 @@ static int cost_ci(const struct doc *d, long i, double *lo, double *hi)
 	return -1;
 }
 
-void section_cost(struct report *r, qa_buf *p)
+/* The endpoints' points: cost per 1k tasks (NaN off the log axis), accuracy and its interval, the front. */
+struct costpts {
+	size_t ng;
+	long *g;		/* the cost summary's group lines */
+	double *c, *acc, *lo, *hi;
+	int *on;		/* on the Pareto front */
+	double cmin, cmax, amin, amax;	/* the axes' extent, intervals included */
+};
+
+static size_t costpts_read(struct report *r, struct costpts *cp)
 {
-	buf_adds(p, "<h2 id=\"cost\">Cost against accuracy</h2>\n");
-	size_t ng = 0;
-	long *g = xcalloc(r->cost.n + 1, sizeof *g);
+	cp->ng = 0;
+	cp->g = xcalloc(r->cost.n + 1, sizeof *cp->g);
 	for (size_t i = 0; i < r->cost.n; i++) {
 		const char *sc = doc_str(&r->cost, (long)i, "scope");
 		if (sc && strcmp(sc, "group") == 0)
-			g[ng++] = (long)i;
+			cp->g[cp->ng++] = (long)i;
 	}
-	if (ng == 0) {
-		absent(p, "No cost summary in this run (qa-cost --summary's cost.json is missing).");
-		free(g);
-		return;
-	}
-	double *c = xcalloc(ng, sizeof *c), *acc = xcalloc(ng, sizeof *acc), *lo = xcalloc(ng, sizeof *lo),
-	       *hi = xcalloc(ng, sizeof *hi);
-	int *on = xcalloc(ng, sizeof *on);
-	double cmin = INFINITY, cmax = 0, amin = 1, amax = 0;
+	size_t ng = cp->ng;
+	if (ng == 0)
+		return 0;
+	cp->c = xcalloc(ng, sizeof *cp->c);
+	cp->acc = xcalloc(ng, sizeof *cp->acc);
+	cp->lo = xcalloc(ng, sizeof *cp->lo);
+	cp->hi = xcalloc(ng, sizeof *cp->hi);
+	cp->on = xcalloc(ng, sizeof *cp->on);
+	cp->cmin = INFINITY, cp->cmax = 0, cp->amin = 1, cp->amax = 0;
 	for (size_t i = 0; i < ng; i++) {
-		c[i] = doc_num(&r->cost, g[i], "cost_per_1k_tasks");
-		double k = doc_num(&r->cost, g[i], "correct"), n = doc_num(&r->cost, g[i], "scored");
-		acc[i] = doc_num(&r->cost, g[i], "accuracy");
-		lo[i] = hi[i] = NAN;
+		long gi = cp->g[i];
+		cp->c[i] = doc_num(&r->cost, gi, "cost_per_1k_tasks");
+		double k = doc_num(&r->cost, gi, "correct"), n = doc_num(&r->cost, gi, "scored");
+		cp->acc[i] = doc_num(&r->cost, gi, "accuracy");
+		cp->lo[i] = cp->hi[i] = NAN;
 		if (!isnan(k) && n > 0)
-			wilson_ci(k, n, QA_Z95, &lo[i], &hi[i]);
-		if (c[i] > 0) {
+			wilson_ci(k, n, QA_Z95, &cp->lo[i], &cp->hi[i]);
+		if (cp->c[i] > 0) {
 			double cl, ch;
-			cmin = fmin(cmin, c[i]);
-			cmax = fmax(cmax, c[i]);
-			if (cost_ci(&r->cost, g[i], &cl, &ch) == 0 && cl > 0) {
-				cmin = fmin(cmin, cl);
-				cmax = fmax(cmax, ch);
+			cp->cmin = fmin(cp->cmin, cp->c[i]);
+			cp->cmax = fmax(cp->cmax, cp->c[i]);
+			if (cost_ci(&r->cost, gi, &cl, &ch) == 0 && cl > 0) {
+				cp->cmin = fmin(cp->cmin, cl);
+				cp->cmax = fmax(cp->cmax, ch);
 			}
 		} else
-			c[i] = NAN;	/* not on a log axis; the table still has it */
-		if (!isnan(acc[i])) {
-			amin = fmin(amin, isnan(lo[i]) ? acc[i] : lo[i]);
-			amax = fmax(amax, isnan(hi[i]) ? acc[i] : hi[i]);
+			cp->c[i] = NAN;	/* not on a log axis; the table still has it */
+		if (!isnan(cp->acc[i])) {
+			cp->amin = fmin(cp->amin, isnan(cp->lo[i]) ? cp->acc[i] : cp->lo[i]);
+			cp->amax = fmax(cp->amax, isnan(cp->hi[i]) ? cp->acc[i] : cp->hi[i]);
 		}
 	}
-	pareto_front(c, acc, ng, on);
-	if (cmax > 0 && amax >= amin) {
-		double xt[32], yt[16];
-		double x0 = cmin / 1.5, x1 = cmax * 1.5;
-		size_t nxt = ticks_log(&x0, &x1, xt, 32);
-		size_t nyt = ticks_linear(&amin, &amax, 6, yt, 16);
-		int W = 760, H = 380;
-		qa_scale sx, sy;
-		scale_log(&sx, x0, x1, 90, W - 30);
-		scale_linear(&sy, amin, amax, H - 60, 20);
-		fig_open(p, "costacc", W, H, "Cost per 1,000 tasks against accuracy",
-		    "Each endpoint is a point: cost per 1,000 tasks on a logarithmic axis, accuracy with its 95% "
-		    "Wilson interval; the dashed line joins the Pareto front, the endpoints that no other beats on "
-		    "both cost and accuracy. The table below gives every number.");
-		axis_x(p, &sx, xt, nxt, H - 60, 20, "cost per 1,000 tasks (USD, log scale)", 0);
-		axis_y(p, &sy, yt, nyt, 90, W - 30, "accuracy", 1);
-		/* The front, cheapest first. */
-		qa_buf path = { 0 };
-		for (int pass = 0; pass < 1; pass++) {
-			double last = 0;
-			for (size_t n = 0; n < ng; n++) {
-				size_t best = ng;
-				for (size_t i = 0; i < ng; i++)
-					if (on[i] && c[i] > last && (best == ng || c[i] < c[best]))
-						best = i;
-				if (best == ng)
-					break;
-				buf_printf(&path, "%s%.1f %.1f", path.len ? "L" : "M", scale_map(&sx, c[best]),
-				    scale_map(&sy, acc[best]));
-				last = c[best];
-			}
-		}
-		if (path.len)
-			buf_printf(p, "<path d=\"%s\" fill=\"none\" stroke=\"#777\" stroke-width=\"1.5\" "
-			    "stroke-dasharray=\"5 4\"/>", buf_cstr(&path));
-		buf_free(&path);
-		for (size_t i = 0; i < ng; i++) {
-			if (isnan(c[i]) || isnan(acc[i]))
-				continue;
-			double x = scale_map(&sx, c[i]), y = scale_map(&sy, acc[i]);
-			struct qa_cibar b;
-			if (ci_bar(&sy, lo[i], acc[i], hi[i], &b) == 0)
-				cibar_v(p, &b, x, side_colour[i % 6], 2);
-			double cl, ch;
-			if (cost_ci(&r->cost, g[i], &cl, &ch) == 0 && ci_bar(&sx, cl, c[i], ch, &b) == 0)
-				cibar_h(p, &b, y, side_colour[i % 6], 2);
-			marker(p, i, x, y, 6);
-			const char *name = doc_str(&r->cost, g[i], "endpoint");
-			qa_buf t = { 0 };
-			buf_printf(&t, "%s%s", name ? name : "?", on[i] ? " (Pareto front)" : "");
-			svg_text(p, x + 10, y + 4, "start", "pt", buf_cstr(&t));
-			buf_free(&t);
-		}
-		fig_close(p, "Accuracy here is qa-cost's share of correct answers per endpoint; the intervals are Wilson "
-		    "95% intervals computed from its counts.");
-	}
+	pareto_front(cp->c, cp->acc, ng, cp->on);
+	return ng;
+}
 
-	buf_adds(p, "<table><thead><tr><th scope=\"col\">endpoint</th><th scope=\"col\">model</th><th class=\"n\" "
-	    "scope=\"col\">tasks</th><th class=\"n\" scope=\"col\">accuracy [95% CI]</th><th class=\"n\" scope=\"col\">"
-	    "cost per 1k tasks</th><th class=\"n\" scope=\"col\">cost per correct answer</th><th class=\"n\" "
-	    "scope=\"col\">monthly cost</th><th class=\"n\" scope=\"col\">savings per month</th><th scope=\"col\">"
-	    "Pareto front</th></tr></thead><tbody>\n");
-	int have_ci = 0;
-	for (size_t i = 0; i < ng; i++) {
-		const char *name = doc_str(&r->cost, g[i], "endpoint"), *model = doc_str(&r->cost, g[i], "model");
-		char a[128], b[80], d[32], e[32];
-		long pj = -1;
-		for (size_t k = 0; k < r->cost.n && name; k++) {
-			const char *sc = doc_str(&r->cost, (long)k, "scope"), *ep = doc_str(&r->cost, (long)k, "endpoint");
-			if (sc && ep && strcmp(sc, "projection") == 0 && strcmp(ep, name) == 0)
-				pj = (long)k;
-		}
-		fmt_ci(a, sizeof a, acc[i], lo[i], hi[i], 0);
-		double cl, ch;
-		fmt_money(b, sizeof b, doc_num(&r->cost, g[i], "cost_per_1k_tasks"));
-		if (cost_ci(&r->cost, g[i], &cl, &ch) == 0) {
-			char x[24], y[24];
-			fmt_money(x, sizeof x, cl);
-			fmt_money(y, sizeof y, ch);
-			snprintf(b + strlen(b), sizeof b - strlen(b), " [%s, %s]", x, y);
-			have_ci = 1;
-		}
-		char cc[80];
-		fmt_money(cc, sizeof cc, doc_num(&r->cost, g[i], "cost_per_correct"));
-		double pl = doc_num(&r->cost, g[i], "cost_per_correct_ci.low"),
-		       ph = doc_num(&r->cost, g[i], "cost_per_correct_ci.high");
-		if (!isnan(pl) && !isnan(ph)) {
-			char x[24], y[24];
-			fmt_money(x, sizeof x, pl);
-			fmt_money(y, sizeof y, ph);
-			snprintf(cc + strlen(cc), sizeof cc - strlen(cc), " [%s, %s]", x, y);
-		}
-		fmt_money(d, sizeof d, doc_num(&r->cost, pj, "monthly_cost"));
-		fmt_money(e, sizeof e, doc_num(&r->cost, pj, "savings_per_month"));
-		buf_adds(p, "<tr><th scope=\"row\">");
-		html_escs(p, name ? name : "?");
-		buf_adds(p, "</th><td>");
-		html_escs(p, model ? model : "-");
-		buf_printf(p, "</td><td class=\"n\">%.0f</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-		    "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
-		    doc_num(&r->cost, g[i], "tasks"), a, b, cc, d, e, on[i] ? "yes" : "no");
+static void costpts_free(struct costpts *cp)
+{
+	free(cp->g);
+	free(cp->c);
+	free(cp->acc);
+	free(cp->lo);
+	free(cp->hi);
+	free(cp->on);
+}
+
+/* The dashed line through the front, cheapest first. */
+static void front_path(qa_buf *p, const struct costpts *cp, const qa_scale *sx, const qa_scale *sy)
+{
+	qa_buf path = { 0 };
+	double last = 0;
+	for (size_t n = 0; n < cp->ng; n++) {
+		size_t best = cp->ng;
+		for (size_t i = 0; i < cp->ng; i++)
+			if (cp->on[i] && cp->c[i] > last && (best == cp->ng || cp->c[i] < cp->c[best]))
+				best = i;
+		if (best == cp->ng)
+			break;
+		buf_printf(&path, "%s%.1f %.1f", path.len ? "L" : "M", scale_map(sx, cp->c[best]),
+		    scale_map(sy, cp->acc[best]));
+		last = cp->c[best];
 	}
-	buf_adds(p, "</tbody></table>\n");
+	if (path.len)
+		buf_printf(p, "<path d=\"%s\" fill=\"none\" stroke=\"#777\" stroke-width=\"1.5\" "
+		    "stroke-dasharray=\"5 4\"/>", buf_cstr(&path));
+	buf_free(&path);
+}
+
+/* The chart: cost (log) against accuracy, both intervals as bars, the front dashed. */
+static void cost_chart(struct report *r, qa_buf *p, struct costpts *cp)
+{
+	double xt[32], yt[16];
+	double x0 = cp->cmin / 1.5, x1 = cp->cmax * 1.5;
+	size_t nxt = ticks_log(&x0, &x1, xt, 32);
+	size_t nyt = ticks_linear(&cp->amin, &cp->amax, 6, yt, 16);
+	int W = 760, H = 380;
+	qa_scale sx, sy;
+	scale_log(&sx, x0, x1, 90, W - 30);
+	scale_linear(&sy, cp->amin, cp->amax, H - 60, 20);
+	fig_open(p, "costacc", W, H, "Cost per 1,000 tasks against accuracy",
+	    "Each endpoint is a point: cost per 1,000 tasks on a logarithmic axis, accuracy with its 95% "
+	    "Wilson interval; the dashed line joins the Pareto front, the endpoints that no other beats on "
+	    "both cost and accuracy. The table below gives every number.");
+	axis_x(p, &sx, xt, nxt, H - 60, 20, "cost per 1,000 tasks (USD, log scale)", 0);
+	axis_y(p, &sy, yt, nyt, 90, W - 30, "accuracy", 1);
+	front_path(p, cp, &sx, &sy);
+	for (size_t i = 0; i < cp->ng; i++) {
+		if (isnan(cp->c[i]) || isnan(cp->acc[i]))
+			continue;
+		double x = scale_map(&sx, cp->c[i]), y = scale_map(&sy, cp->acc[i]);
+		struct qa_cibar b;
+		if (ci_bar(&sy, cp->lo[i], cp->acc[i], cp->hi[i], &b) == 0)
+			cibar_v(p, &b, x, side_colour[i % 6], 2);
+		double cl, ch;
+		if (cost_ci(&r->cost, cp->g[i], &cl, &ch) == 0 && ci_bar(&sx, cl, cp->c[i], ch, &b) == 0)
+			cibar_h(p, &b, y, side_colour[i % 6], 2);
+		marker(p, i, x, y, 6);
+		const char *name = doc_str(&r->cost, cp->g[i], "endpoint");
+		qa_buf t = { 0 };
+		buf_printf(&t, "%s%s", name ? name : "?", cp->on[i] ? " (Pareto front)" : "");
+		svg_text(p, x + 10, y + 4, "start", "pt", buf_cstr(&t));
+		buf_free(&t);
+	}
+	fig_close(p, "Accuracy here is qa-cost's share of correct answers per endpoint; the intervals are Wilson "
+	    "95% intervals computed from its counts.");
+}
+
+/* money, then " [low, high]" when both bounds are numbers; whether they were. */
+static int money_ci(char *dst, size_t n, double v, double lo, double hi)
+{
+	fmt_money(dst, n, v);
+	if (isnan(lo) || isnan(hi))
+		return 0;
+	char x[24], y[24];
+	fmt_money(x, sizeof x, lo);
+	fmt_money(y, sizeof y, hi);
+	snprintf(dst + strlen(dst), n - strlen(dst), " [%s, %s]", x, y);
+	return 1;
+}
+
+/* One endpoint's row of the cost table; whether its cost per 1k tasks had an interval. */
+static int cost_row(struct report *r, qa_buf *p, const struct costpts *cp, size_t i)
+{
+	long gi = cp->g[i];
+	const char *name = doc_str(&r->cost, gi, "endpoint"), *model = doc_str(&r->cost, gi, "model");
+	char a[128], b[80], cc[80], d[32], e[32];
+	long pj = -1;
+	for (size_t k = 0; k < r->cost.n && name; k++) {
+		const char *sc = doc_str(&r->cost, (long)k, "scope"), *ep = doc_str(&r->cost, (long)k, "endpoint");
+		if (sc && ep && strcmp(sc, "projection") == 0 && strcmp(ep, name) == 0)
+			pj = (long)k;
+	}
+	fmt_ci(a, sizeof a, cp->acc[i], cp->lo[i], cp->hi[i], 0);
+	double cl = NAN, ch = NAN;
+	cost_ci(&r->cost, gi, &cl, &ch);
+	int have_ci = money_ci(b, sizeof b, doc_num(&r->cost, gi, "cost_per_1k_tasks"), cl, ch);
+	money_ci(cc, sizeof cc, doc_num(&r->cost, gi, "cost_per_correct"),
+	    doc_num(&r->cost, gi, "cost_per_correct_ci.low"), doc_num(&r->cost, gi, "cost_per_correct_ci.high"));
+	fmt_money(d, sizeof d, doc_num(&r->cost, pj, "monthly_cost"));
+	fmt_money(e, sizeof e, doc_num(&r->cost, pj, "savings_per_month"));
+	buf_adds(p, "<tr><th scope=\"row\">");
+	html_escs(p, name ? name : "?");
+	buf_adds(p, "</th><td>");
+	html_escs(p, model ? model : "-");
+	buf_printf(p, "</td><td class=\"n\">%.0f</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+	    "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+	    doc_num(&r->cost, gi, "tasks"), a, b, cc, d, e, cp->on[i] ? "yes" : "no");
+	return have_ci;
+}
+
+/* The projections' arithmetic, as qa-cost wrote it, when there are any. */
+static void cost_projections(struct report *r, qa_buf *p)
+{
 	int first = 1;
 	for (size_t k = 0; k < r->cost.n; k++) {
 		const char *sc = doc_str(&r->cost, (long)k, "scope");
@@ -197,17 +224,36 @@ void section_cost(struct report *r, qa_buf *p)
 	}
 	if (!first)
 		buf_adds(p, "</ul>\n");
+}
+
+void section_cost(struct report *r, qa_buf *p)
+{
+	buf_adds(p, "<h2 id=\"cost\">Cost against accuracy</h2>\n");
+	struct costpts cp = { 0 };
+	if (costpts_read(r, &cp) == 0) {
+		absent(p, "No cost summary in this run (qa-cost --summary's cost.json is missing).");
+		costpts_free(&cp);
+		return;
+	}
+	if (cp.cmax > 0 && cp.amax >= cp.amin)
+		cost_chart(r, p, &cp);
+
+	buf_adds(p, "<table><thead><tr><th scope=\"col\">endpoint</th><th scope=\"col\">model</th><th class=\"n\" "
+	    "scope=\"col\">tasks</th><th class=\"n\" scope=\"col\">accuracy [95% CI]</th><th class=\"n\" scope=\"col\">"
+	    "cost per 1k tasks</th><th class=\"n\" scope=\"col\">cost per correct answer</th><th class=\"n\" "
+	    "scope=\"col\">monthly cost</th><th class=\"n\" scope=\"col\">savings per month</th><th scope=\"col\">"
+	    "Pareto front</th></tr></thead><tbody>\n");
+	int have_ci = 0;
+	for (size_t i = 0; i < cp.ng; i++)
+		have_ci |= cost_row(r, p, &cp, i);
+	buf_adds(p, "</tbody></table>\n");
+	cost_projections(r, p);
 	if (have_ci)
 		buf_adds(p, "<p>Costs per 1,000 tasks carry qa-cost's 95% intervals (normal, over tasks), drawn as "
 		    "horizontal bars; costs per correct answer theirs (the delta method: a ratio of two sums).</p>\n");
 	else
 		absent(p, "Cost confidence intervals: not in this run (cost.json carries none); costs are point values.");
-	free(g);
-	free(c);
-	free(acc);
-	free(lo);
-	free(hi);
-	free(on);
+	costpts_free(&cp);
 }
 
 /* ---- 6. latency, errors, retries ---- */

@@ -35,27 +35,52 @@ static void row_from(const struct doc *d, long i, struct frow *f)
 	f->rec = doc_num(d, i, "recovery_pct");
 }
 
-void section_accuracy(struct report *r, qa_buf *p)
-{
-	buf_adds(p, "<h2 id=\"accuracy\">Accuracy per task, with 95% confidence intervals</h2>\n");
-	size_t nr = 0;
-	struct frow *rows = xcalloc(r->diff.n + 1, sizeof *rows);
-	for (size_t i = 0; i < r->diff.n; i++) {
-		const char *sc = doc_str(&r->diff, (long)i, "scope");
-		if (sc && strcmp(sc, "task") == 0)
-			row_from(&r->diff, (long)i, &rows[nr++]);
-	}
-	long ov = doc_find(&r->diff, "overall", NULL);
-	if (ov >= 0) {
-		row_from(&r->diff, ov, &rows[nr]);
-		rows[nr++].task = "overall";
-	}
-	if (nr == 0) {
-		absent(p, "No paired comparison in this run (qa-diff's diff.json is missing).");
-		free(rows);
-		return;
-	}
+/* The forest plot's layout: its width, row height and top margin; the scores' and changes' axes. */
+struct forest {
+	int W, rowh, top;
+	qa_scale sa, sd;
+};
 
+/* One row of the forest plot: its label, both sides' scores, the paired change (past the gate: orange). */
+static void forest_row(struct report *r, qa_buf *p, const struct forest *fo, const struct frow *rows, size_t nr,
+    size_t i, long ov)
+{
+	const struct frow *f = &rows[i];
+	int W = fo->W, rowh = fo->rowh, top = fo->top;
+	const qa_scale *sa = &fo->sa, *sd = &fo->sd;
+	double y = top + i * rowh + rowh / 2.0;
+	if (i == nr - 1 && ov >= 0)
+		buf_printf(p, "<line x1=\"0\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#999\"/>", y - rowh / 2.0, W,
+		    y - rowh / 2.0);
+	/* A task scored by two metrics has two rows: the metric tells them apart. */
+	int twice = 0;
+	for (size_t k = 0; k < nr && f->task && f->metric; k++)
+		twice |= k != i && rows[k].task && strcmp(rows[k].task, f->task) == 0;
+	qa_buf label = { 0 };
+	buf_printf(&label, "%s%s%s", f->task ? f->task : "?", twice ? " \xc2\xb7 " : "", twice ? f->metric : "");
+	svg_text(p, 8, y + 4, "start", i == nr - 1 && ov >= 0 ? "label" : NULL, buf_cstr(&label));
+	buf_free(&label);
+	for (int k = 0; k < 2; k++) {
+		struct qa_cibar b;
+		double yy = y + (k ? 7 : -7);
+		if (ci_bar(sa, f->lo[k], f->m[k], f->hi[k], &b) == 0)
+			cibar_h(p, &b, yy, side_colour[k], 2);
+		if (!isnan(f->m[k]))
+			marker(p, (size_t)k, scale_clamp(sa, f->m[k]), yy, 5);
+	}
+	struct qa_cibar b;
+	if (ci_bar(sd, f->dlo * 100, f->d * 100, f->dhi * 100, &b) == 0) {
+		int bad = !isnan(r->max_drop) && f->dlo < -r->max_drop;
+		cibar_h(p, &b, y, bad ? "#B34700" : "#222", bad ? 3 : 2);
+		buf_printf(p, "<path d=\"M%.1f %.1fl6 6l-6 6l-6 -6Z\" fill=\"%s\"/>", b.xm, y - 6,
+		    bad ? "#B34700" : "#222");
+	}
+}
+
+/* Each task's score on both sides and the paired change, against the gate. */
+static void forest_plot(struct report *r, qa_buf *p, const struct frow *rows, size_t nr, long ov)
+{
+	struct forest fo = { .W = 960, .rowh = 40, .top = 34 };
 	double lo = 1, hi = 0, dlo = 0, dhi = 0;
 	for (size_t i = 0; i < nr; i++) {
 		for (int k = 0; k < 2; k++) {
@@ -83,11 +108,10 @@ void section_accuracy(struct report *r, qa_buf *p)
 	dhi *= 100;
 	size_t ndt = ticks_linear(&dlo, &dhi, 7, dt, 16);
 
-	int W = 960, rowh = 40, top = 34, H = top + (int)nr * rowh + 44;
+	int W = fo.W, rowh = fo.rowh, top = fo.top, H = top + (int)nr * rowh + 44;
 	double l0 = 150, l1 = 560, g0 = 640, g1 = 940;
-	qa_scale sa, sd;
-	scale_linear(&sa, lo, hi, l0, l1);
-	scale_linear(&sd, dlo, dhi, g0, g1);
+	scale_linear(&fo.sa, lo, hi, l0, l1);
+	scale_linear(&fo.sd, dlo, dhi, g0, g1);
 
 	qa_buf desc = { 0 };
 	buf_printf(&desc, "Forest plot of %zu rows. Left: each task's score on both sides with its 95%% CI. "
@@ -105,58 +129,35 @@ void section_accuracy(struct report *r, qa_buf *p)
 	for (size_t i = 0; i < nr; i += 2)
 		buf_printf(p, "<rect x=\"0\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#f5f5f5\"/>",
 		    top + (double)i * rowh, W, rowh);
-	axis_x(p, &sa, at, nat, ybot, top - 6, NULL, 1);
-	axis_x(p, &sd, dt, ndt, ybot, top - 6, NULL, 0);
-	double x0 = scale_map(&sd, 0);
+	axis_x(p, &fo.sa, at, nat, ybot, top - 6, NULL, 1);
+	axis_x(p, &fo.sd, dt, ndt, ybot, top - 6, NULL, 0);
+	double x0 = scale_map(&fo.sd, 0);
 	buf_printf(p, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>", x0, top - 6, x0, ybot);
 	if (!isnan(r->max_drop)) {
-		double xg = scale_map(&sd, -r->max_drop * 100);
+		double xg = scale_map(&fo.sd, -r->max_drop * 100);
 		char t[64];
 		buf_printf(p, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#D55E00\" stroke-width=\"2\" "
 		    "stroke-dasharray=\"6 4\"/>", xg, top - 6, xg, ybot);
 		snprintf(t, sizeof t, "gate %.4g pts", -r->max_drop * 100);
 		svg_text(p, xg - 4, ybot + 30, "end", "label", t);
 	}
-	for (size_t i = 0; i < nr; i++) {
-		struct frow *f = &rows[i];
-		double y = top + i * rowh + rowh / 2.0;
-		if (i == nr - 1 && ov >= 0)
-			buf_printf(p, "<line x1=\"0\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#999\"/>", y - rowh / 2.0, W,
-			    y - rowh / 2.0);
-		/* A task scored by two metrics has two rows: the metric tells them apart. */
-		int twice = 0;
-		for (size_t k = 0; k < nr && f->task && f->metric; k++)
-			twice |= k != i && rows[k].task && strcmp(rows[k].task, f->task) == 0;
-		qa_buf label = { 0 };
-		buf_printf(&label, "%s%s%s", f->task ? f->task : "?", twice ? " \xc2\xb7 " : "", twice ? f->metric : "");
-		svg_text(p, 8, y + 4, "start", i == nr - 1 && ov >= 0 ? "label" : NULL, buf_cstr(&label));
-		buf_free(&label);
-		for (int k = 0; k < 2; k++) {
-			struct qa_cibar b;
-			double yy = y + (k ? 7 : -7);
-			if (ci_bar(&sa, f->lo[k], f->m[k], f->hi[k], &b) == 0)
-				cibar_h(p, &b, yy, side_colour[k], 2);
-			if (!isnan(f->m[k]))
-				marker(p, (size_t)k, scale_clamp(&sa, f->m[k]), yy, 5);
-		}
-		struct qa_cibar b;
-		if (ci_bar(&sd, f->dlo * 100, f->d * 100, f->dhi * 100, &b) == 0) {
-			int bad = !isnan(r->max_drop) && f->dlo < -r->max_drop;
-			cibar_h(p, &b, y, bad ? "#B34700" : "#222", bad ? 3 : 2);
-			buf_printf(p, "<path d=\"M%.1f %.1fl6 6l-6 6l-6 -6Z\" fill=\"%s\"/>", b.xm, y - 6,
-			    bad ? "#B34700" : "#222");
-		}
-	}
+	for (size_t i = 0; i < nr; i++)
+		forest_row(r, p, &fo, rows, nr, i, ov);
 	fig_close(p, "Circles: baseline; squares: candidate. Diamonds: the paired change; a thicker, dark orange bar "
 	    "reaches past the gate (dashed line). Arrowheads mark intervals cut at the edge of the axis.");
 
+}
+
+/* The table under the plot: every number of every row. */
+static void accuracy_table(qa_buf *p, const struct frow *rows, size_t nr)
+{
 	buf_adds(p, "<table><thead><tr><th scope=\"col\">task</th><th scope=\"col\">metric</th><th class=\"n\" "
 	    "scope=\"col\">n</th><th class=\"n\" scope=\"col\">baseline [95% CI]</th><th class=\"n\" scope=\"col\">"
 	    "candidate [95% CI]</th><th class=\"n\" scope=\"col\">change, points [CI]</th><th class=\"n\" scope=\"col\">"
 	    "right&rarr;wrong</th><th class=\"n\" scope=\"col\">wrong&rarr;right</th><th class=\"n\" scope=\"col\">"
 	    "recovery</th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < nr; i++) {
-		struct frow *f = &rows[i];
+		const struct frow *f = &rows[i];
 		char a[128], b[128], c[128];
 		fmt_ci(a, sizeof a, f->m[0], f->lo[0], f->hi[0], 0);
 		fmt_ci(b, sizeof b, f->m[1], f->lo[1], f->hi[1], 0);
@@ -177,6 +178,11 @@ void section_accuracy(struct report *r, qa_buf *p)
 			buf_printf(p, "<td class=\"n\">%.1f%%</td></tr>\n", f->rec);
 	}
 	buf_adds(p, "</tbody></table>\n");
+}
+
+/* McNemar's p and the noise floor, when diff.json has them. */
+static void accuracy_notes(struct report *r, qa_buf *p, long ov)
+{
 	double pe = doc_num(&r->diff, ov, "mcnemar.p_exact");
 	if (!isnan(pe))
 		buf_printf(p, "<p>McNemar's exact test on the flips: p = %.3g.</p>\n", pe);
@@ -193,6 +199,31 @@ void section_accuracy(struct report *r, qa_buf *p)
 		buf_adds(p, "</code></p>\n");
 	} else
 		absent(p, "Noise floor: not in this run (diff.json carries no noise_floor).");
+}
+
+void section_accuracy(struct report *r, qa_buf *p)
+{
+	buf_adds(p, "<h2 id=\"accuracy\">Accuracy per task, with 95% confidence intervals</h2>\n");
+	size_t nr = 0;
+	struct frow *rows = xcalloc(r->diff.n + 1, sizeof *rows);
+	for (size_t i = 0; i < r->diff.n; i++) {
+		const char *sc = doc_str(&r->diff, (long)i, "scope");
+		if (sc && strcmp(sc, "task") == 0)
+			row_from(&r->diff, (long)i, &rows[nr++]);
+	}
+	long ov = doc_find(&r->diff, "overall", NULL);
+	if (ov >= 0) {
+		row_from(&r->diff, ov, &rows[nr]);
+		rows[nr++].task = "overall";
+	}
+	if (nr == 0) {
+		absent(p, "No paired comparison in this run (qa-diff's diff.json is missing).");
+		free(rows);
+		return;
+	}
+	forest_plot(r, p, rows, nr, ov);
+	accuracy_table(p, rows, nr);
+	accuracy_notes(r, p, ov);
 	free(rows);
 }
 
@@ -326,9 +357,10 @@ void section_flips(struct report *r, qa_buf *p)
 
 /* ---- 5. perplexity against accuracy, and drift ---- */
 
-void section_drift(struct report *r, qa_buf *p)
+/* Corpus perplexity on both sides beside the task accuracy, when ppl.summary.json is there. */
+static void ppl_table(struct report *r, qa_buf *p)
 {
-	buf_adds(p, "<h2 id=\"drift\">Perplexity against accuracy, and token drift</h2>\n");
+	long ov = doc_find(&r->diff, "overall", NULL);
 	long pb = -1, pc = -1;
 	for (size_t i = 0; i < r->ppl.n; i++) {
 		const char *s = doc_str(&r->ppl, (long)i, "side");
@@ -337,7 +369,6 @@ void section_drift(struct report *r, qa_buf *p)
 		if (s && strcmp(s, "candidate") == 0)
 			pc = (long)i;
 	}
-	long ov = doc_find(&r->diff, "overall", NULL);
 	if (pb >= 0 && pc >= 0) {
 		static const char *const what[] = { "token_perplexity", "bits_per_byte", "byte_perplexity" };
 		buf_adds(p, "<table><thead><tr><th scope=\"col\"></th><th class=\"n\" scope=\"col\">baseline</th>"
@@ -363,7 +394,11 @@ void section_drift(struct report *r, qa_buf *p)
 		absent(p, "Corpus perplexity: not in this run (ppl.summary.json is missing; assess.mk with PERPLEXITY=yes "
 		    "writes it).");
 
-	/* Per task: does perplexity's change say anything about accuracy's? */
+}
+
+/* Per task: does perplexity's change say anything about accuracy's? A scatter, when drift.json has tasks. */
+static void ppl_scatter(struct report *r, qa_buf *p)
+{
 	size_t nt = 0;
 	double *px = xcalloc(r->drift.n + 1, sizeof *px), *py = xcalloc(r->drift.n + 1, sizeof *py);
 	const char **pn = xcalloc(r->drift.n + 1, sizeof *pn);
@@ -410,6 +445,44 @@ void section_drift(struct report *r, qa_buf *p)
 	free(py);
 	free(pn);
 
+}
+
+/* The KL divergence's percentiles as a box plot on a log axis (v: min, p1, ... p99.9, max). */
+static void kld_box(qa_buf *p, const double *v, double mean, double lo, double hi)
+{
+	double xt[32];
+	size_t nxt = ticks_log(&lo, &hi, xt, 32);
+	int W = 760, H = 150;
+	qa_scale sx;
+	scale_log(&sx, lo, hi, 40, W - 30);
+	char desc[512];
+	snprintf(desc, sizeof desc, "Distribution of per-token KL divergence on a log axis: whiskers from the 1st "
+	    "to the 99th percentile, a box from the 10th to the 90th, the median as a line, the mean as a diamond "
+	    "(%.3g nats), dots at the minimum, 0.1%%, 99.9%% and maximum. The table gives every percentile.", mean);
+	fig_open(p, "kld", W, H, "KL divergence per token, percentiles", desc);
+	axis_x(p, &sx, xt, nxt, H - 50, 10, "KL divergence per token (nats, log scale)", 0);
+	double y = 50;
+	double x1 = scale_clamp(&sx, v[1]), x99 = scale_clamp(&sx, v[7]);
+	double x10 = scale_clamp(&sx, v[3]), x90 = scale_clamp(&sx, v[5]), xm = scale_clamp(&sx, v[4]);
+	buf_printf(p, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#0072B2\" stroke-width=\"2\"/>",
+	    x1, y, x99, y);
+	buf_printf(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" fill=\"#cfe3f1\" stroke=\"#0072B2\" "
+	    "stroke-width=\"2\"/>", x10, y - 12, x90 - x10);
+	buf_printf(p, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1b1b1b\" stroke-width=\"3\"/>",
+	    xm, y - 12, xm, y + 12);
+	size_t dots[] = { 0, 8, 9 };
+	for (size_t i = 0; i < 3; i++)
+		if (v[dots[i]] > 0)
+			buf_printf(p, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#555\"/>",
+			    scale_clamp(&sx, v[dots[i]]), y);
+	if (mean > 0)
+		buf_printf(p, "<path d=\"M%.1f %.1fl6 6l-6 6l-6 -6Z\" fill=\"#D55E00\"/>", scale_clamp(&sx, mean), y - 26);
+	fig_close(p, NULL);
+}
+
+/* Token drift: how the KL divergence was estimated, its percentiles (plot and table), the same top token. */
+static void kld_section(struct report *r, qa_buf *p)
+{
 	long dv = doc_find(&r->drift, "overall", NULL);
 	int kld = doc_tok(&r->drift, dv, "drift.kld");
 	if (kld < 0) {
@@ -447,36 +520,8 @@ void section_drift(struct report *r, qa_buf *p)
 			lo = fmin(lo, v[i]);
 			hi = fmax(hi, v[i]);
 		}
-	if (hi > lo) {
-		double xt[32];
-		size_t nxt = ticks_log(&lo, &hi, xt, 32);
-		int W = 760, H = 150;
-		qa_scale sx;
-		scale_log(&sx, lo, hi, 40, W - 30);
-		char desc[512];
-		snprintf(desc, sizeof desc, "Distribution of per-token KL divergence on a log axis: whiskers from the 1st "
-		    "to the 99th percentile, a box from the 10th to the 90th, the median as a line, the mean as a diamond "
-		    "(%.3g nats), dots at the minimum, 0.1%%, 99.9%% and maximum. The table gives every percentile.", mean);
-		fig_open(p, "kld", W, H, "KL divergence per token, percentiles", desc);
-		axis_x(p, &sx, xt, nxt, H - 50, 10, "KL divergence per token (nats, log scale)", 0);
-		double y = 50;
-		double x1 = scale_clamp(&sx, v[1]), x99 = scale_clamp(&sx, v[7]);
-		double x10 = scale_clamp(&sx, v[3]), x90 = scale_clamp(&sx, v[5]), xm = scale_clamp(&sx, v[4]);
-		buf_printf(p, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#0072B2\" stroke-width=\"2\"/>",
-		    x1, y, x99, y);
-		buf_printf(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"24\" fill=\"#cfe3f1\" stroke=\"#0072B2\" "
-		    "stroke-width=\"2\"/>", x10, y - 12, x90 - x10);
-		buf_printf(p, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#1b1b1b\" stroke-width=\"3\"/>",
-		    xm, y - 12, xm, y + 12);
-		size_t dots[] = { 0, 8, 9 };
-		for (size_t i = 0; i < 3; i++)
-			if (v[dots[i]] > 0)
-				buf_printf(p, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#555\"/>",
-				    scale_clamp(&sx, v[dots[i]]), y);
-		if (mean > 0)
-			buf_printf(p, "<path d=\"M%.1f %.1fl6 6l-6 6l-6 -6Z\" fill=\"#D55E00\"/>", scale_clamp(&sx, mean), y - 26);
-		fig_close(p, NULL);
-	}
+	if (hi > lo)
+		kld_box(p, v, mean, lo, hi);
 	buf_adds(p, "<table><thead><tr><th scope=\"col\">mean</th>");
 	for (size_t i = 0; i < 10; i++)
 		buf_printf(p, "<th class=\"n\" scope=\"col\">%s</th>", pl[i]);
@@ -489,4 +534,12 @@ void section_drift(struct report *r, qa_buf *p)
 	if (!isnan(same))
 		buf_printf(p, "<p>Same top token: <strong>%.2f%%</strong> &plusmn; %.2f of positions; RMS &Delta;p %.4g.</p>\n",
 		    same, sse, rms);
+}
+
+void section_drift(struct report *r, qa_buf *p)
+{
+	buf_adds(p, "<h2 id=\"drift\">Perplexity against accuracy, and token drift</h2>\n");
+	ppl_table(r, p);
+	ppl_scatter(r, p);
+	kld_section(r, p);
 }

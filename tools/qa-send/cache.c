@@ -232,7 +232,7 @@ int cache_gate(struct task *t)
 		while (*p >= 0)
 			p = &tasks[*p].twin_next;
 		*p = (int)(t - tasks);
-		trace(t, "twin", NULL, "an identical request is in flight: waiting for its answer", 0);
+		trace(t, "twin", NULL, "an identical request is in flight: waiting for its answer", now_ms(), 0);
 		return 1;
 	}
 	if (lookup(t))

@@ -55,7 +55,7 @@ int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
 	t->attempts++;
 	stats.requests++;
 	stats.retries++;
-	trace(t, "resend", NULL, "a reused connection closed before an answer: libcurl resent", 0);
+	trace(t, "resend", NULL, "a reused connection closed before an answer: libcurl resent", -1, 0);
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -180,6 +180,7 @@ void start(struct task *t, double now)
 	t->easy_done = 0;
 	inflight++;
 	t->ep->inflight++;
+	t->sent_inflight = t->ep->inflight;
 	if (t->ep->rpm)
 		t->ep->next_start = (t->ep->next_start > now ? t->ep->next_start : now) + 60000.0 / (double)t->ep->rpm;
 	pace_sent(t, now);

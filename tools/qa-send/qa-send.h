@@ -215,6 +215,7 @@ struct task {
 	int twin_next;		/* next in the owner's list of twins, or in a hash bucket (-1 ends) */
 	int twins;		/* the first twin waiting on this record, -1 none */
 	int bucket_next;
+	int sent_inflight;	/* its endpoint's requests in flight once this attempt was sent */
 };
 
 struct send_stats {
@@ -383,7 +384,7 @@ void classify_curl(struct task *t, CURLcode rc, const char *errbuf, struct outco
 double budget_total(void);
 const char *budget_spent(void);
 void trace_head(qa_buf *b, const struct task *t);
-void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason,
+void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason, double now,
     double delay_ms);
 double retry_delay(const struct task *t, const struct outcome *o, char *reason, size_t rlen);
 int decide(const struct task *t, const struct outcome *o, double now, double *delay, const char **why,

@@ -34,12 +34,26 @@ void trace_head(qa_buf *b, const struct task *t)
 		buf_adds(b, "null");
 }
 
+/* ,"KEY":ms to the microsecond, or null when ms is negative. */
+static void trace_ms(qa_buf *b, const char *key, double ms)
+{
+	buf_printf(b, ",\"%s\":", key);
+	if (ms >= 0)
+		buf_json_number(b, round(ms * 1000) / 1000);
+	else
+		buf_adds(b, "null");
+}
+
 /*
  * --trace: one JSON line per decision, for tests and for anyone asking
  * why a record waited: the record (file, line, its id), the attempt, the
- * decision (answer, retry, resend, give_up), why, and the delay chosen.
+ * decision (answer, retry, resend, give_up), why, and the delay chosen;
+ * then the endpoint's requests in flight once the attempt was sent, and
+ * when it was sent and decided on, in ms since the run started (the
+ * loop's own clock: what it did, not how long a machine took).  now < 0:
+ * not known (a resend inside libcurl).
  */
-void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason,
+void trace(const struct task *t, const char *decision, const struct outcome *o, const char *reason, double now,
     double delay_ms)
 {
 	if (!opt.trace)
@@ -56,11 +70,10 @@ void trace(const struct task *t, const char *decision, const struct outcome *o, 
 		buf_adds(&b, "null");
 	buf_adds(&b, ",\"reason\":");
 	buf_json_string(&b, reason, strlen(reason));
-	buf_adds(&b, ",\"delay_ms\":");
-	if (delay_ms >= 0)
-		buf_json_number(&b, round(delay_ms * 1000) / 1000);
-	else
-		buf_adds(&b, "null");
+	trace_ms(&b, "delay_ms", delay_ms);
+	buf_printf(&b, ",\"in_flight\":%d", t->sent_inflight);
+	trace_ms(&b, "sent_ms", t->t0 - stats.start);
+	trace_ms(&b, "at_ms", now >= 0 ? now - stats.start : -1);
 	buf_adds(&b, "}\n");
 	scrub(&b);
 	fwrite(b.p, 1, b.len, opt.trace);

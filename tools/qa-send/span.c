@@ -391,14 +391,14 @@ void settle(struct task *t, struct outcome *o, double now)
 	pace_settle(t, o, now);
 	note_outcome(t->ep, o, now);
 	if (o->ok) {
-		trace(t, "answer", o, "", -1);
+		trace(t, "answer", o, "", now, -1);
 		succeed(t, o, now);
 	} else {
 		double delay = 0;
 		const char *why;
 		char reason[160] = "";
 		if (decide(t, o, now, &delay, &why, reason, sizeof reason)) {
-			trace(t, "retry", o, reason, delay);
+			trace(t, "retry", o, reason, now, delay);
 			t->st = T_WAIT;
 			t->wake = now + delay;
 			waiting++;
@@ -408,7 +408,7 @@ void settle(struct task *t, struct outcome *o, double now)
 			t->last_msg.len = 0;
 			buf_adds(&t->last_msg, o->message ? o->message : o->type);
 		} else {
-			trace(t, "give_up", o, why ? why : o->retry ? "retries exhausted" : "not retryable", -1);
+			trace(t, "give_up", o, why ? why : o->retry ? "retries exhausted" : "not retryable", now, -1);
 			give_up(t, o, why, now);
 		}
 	}
