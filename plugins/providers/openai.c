@@ -555,6 +555,7 @@ struct stream_acc {
 	char *finish_reason, *usage, *model, *id, *server_timings;
 	char *error;			/* why an event could not be read */
 	int error_event;		/* ... because it was an error event */
+	int full;			/* every event takes the full parse (QA_OPENAI_FULL_PARSE set: the tests' reference) */
 };
 
 
@@ -745,15 +746,309 @@ static unsigned raw_keys(const char *s, size_t len)
 	return has;
 }
 
+/*
+ * The fast path: the usual chunk read straight from its bytes, without a
+ * parse or a lookup.  fast_event() recognises, strictly, the shape nearly
+ * every chunk has (OpenAI's, llama.cpp's, vLLM's): an object whose
+ * "choices" holds at most one object, with a "delta" of "content" and
+ * "role" (chat) or a "text" (completions), a "finish_reason", "logprobs":
+ * null, "error" and "usage" null, and any other key a string, a number,
+ * true, false or null.  Strings may hold the simple escapes and valid
+ * UTF-8; keys no escape.  Anything else (\u escapes, reasoning, logprobs,
+ * usage, timings, an error, a second choice, a key twice, a byte the
+ * parser would read otherwise) is not recognised and the event takes the
+ * full parse below, which gives the same answer for the events this one
+ * takes (tests/unit/test_openai_stream.c compares the two).  Nothing is
+ * kept until the whole event has been recognised.
+ */
+struct span {
+	const char *p;
+	size_t len;
+	int esc;	/* holds a backslash */
+	int set;
+};
+
+struct fast {
+	struct span content, finish, model, id;
+	int choice;	/* choices[0] is an object */
+};
+
+static const char *fws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* The string opening at *p (a quote): past its closing quote, or NULL when this path does not take it. */
+static const char *fstr(const char *p, const char *e, struct span *sp)
+{
+	const unsigned char *u = (const unsigned char *)p + 1, *ue = (const unsigned char *)e;
+	int esc = 0;
+
+	for (; u < ue; u++) {
+		if (*u == '"') {
+			sp->p = p + 1;
+			sp->len = (size_t)((const char *)u - p - 1);
+			sp->esc = esc;
+			sp->set = 1;
+			return (const char *)u + 1;
+		}
+		if (*u == '\\') {
+			if (++u >= ue || !strchr("\"\\/bfnrt", *u) || *u == '\0')
+				return NULL;
+			esc = 1;
+		} else if (*u == 0) {
+			return NULL;
+		} else if (*u >= 0x80) {
+			/* Valid UTF-8 only (as utf8_decode reads it: no overlong form, surrogate or past U+10FFFF). */
+			unsigned c = *u, n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 :
+			    c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+			unsigned cp = c & (n == 1 ? 0x1f : n == 2 ? 0x0f : 0x07), k;
+
+			if (n == 0 || (size_t)(ue - u) <= n)
+				return NULL;
+			for (k = 1; k <= n; k++) {
+				if ((u[k] & 0xc0) != 0x80)
+					return NULL;
+				cp = cp << 6 | (u[k] & 0x3f);
+			}
+			if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
+			    cp > 0x10ffff)
+				return NULL;
+			u += n;
+		}
+	}
+	return NULL;
+}
+
+/* A number, true, false, null or a string; past it, or NULL. *is_null says which it was. */
+static const char *fscalar(const char *p, const char *e, int *is_null)
+{
+	struct span sp;
+	const char *d;
+
+	*is_null = 0;
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return fstr(p, e, &sp);
+	if ((size_t)(e - p) >= 4 && memcmp(p, "null", 4) == 0) {
+		*is_null = 1;
+		p += 4;
+	} else if ((size_t)(e - p) >= 4 && memcmp(p, "true", 4) == 0) {
+		p += 4;
+	} else if ((size_t)(e - p) >= 5 && memcmp(p, "false", 5) == 0) {
+		p += 5;
+	} else {
+		/* JSON's number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+		if (*p == '-')
+			p++;
+		if (p < e && *p == '0')
+			p++;
+		else if (p < e && *p >= '1' && *p <= '9')
+			while (p < e && *p >= '0' && *p <= '9')
+				p++;
+		else
+			return NULL;
+		if (p < e && *p == '.') {
+			for (d = ++p; p < e && *p >= '0' && *p <= '9'; p++)
+				;
+			if (p == d)
+				return NULL;
+		}
+		if (p < e && (*p == 'e' || *p == 'E')) {
+			if (++p < e && (*p == '+' || *p == '-'))
+				p++;
+			for (d = p; p < e && *p >= '0' && *p <= '9'; p++)
+				;
+			if (p == d)
+				return NULL;
+		}
+	}
+	/* A delimiter must follow (the parser's rule); the caller checks which. */
+	return p < e && strchr(" \t\n\r,}]", *p) && *p ? p : NULL;
+}
+
+/* A string or null into *sp (null leaves it unset); past it, or NULL. */
+static const char *fstr_or_null(const char *p, const char *e, struct span *sp)
+{
+	int is_null;
+
+	if (p < e && *p == '"')
+		return fstr(p, e, sp);
+	p = fscalar(p, e, &is_null);
+	return is_null ? p : NULL;
+}
+
+/* Which object: the event, choices[0], its delta. */
+enum { F_TOP, F_CHOICE, F_DELTA };
+
+static const char *fobject(const char *p, const char *e, int chat, int level, struct fast *f);
+
+/* The value of key (klen bytes at k) in an object of level; past it, or NULL. */
+static const char *fvalue(const char *k, size_t klen, const char *p, const char *e, int chat, int level,
+    struct fast *f, unsigned *seen)
+{
+	static const struct { int level; const char *name; } known[] = {
+		{ F_TOP, "choices" }, { F_TOP, "error" }, { F_TOP, "usage" }, { F_TOP, "model" }, { F_TOP, "id" },
+		{ F_TOP, "timings" }, { F_CHOICE, "delta" }, { F_CHOICE, "text" }, { F_CHOICE, "finish_reason" },
+		{ F_CHOICE, "logprobs" }, { F_DELTA, "content" }, { F_DELTA, "reasoning_content" },
+		{ F_DELTA, "reasoning" },
+	};
+	size_t i;
+	int is_null;
+
+	for (i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (known[i].level == level && strlen(known[i].name) == klen && memcmp(k, known[i].name, klen) == 0)
+			break;
+	if (i == sizeof known / sizeof known[0])
+		return fscalar(p, e, &is_null);	/* a key the full parse does not read */
+	if (*seen & 1u << i)
+		return NULL;	/* twice: the parse's lookup says which one counts */
+	*seen |= 1u << i;
+	switch (i) {
+	case 0:	/* choices: [] or [{...}] */
+		if (p >= e || *p != '[')
+			return NULL;
+		p = fws(p + 1, e);
+		if (p < e && *p == ']')
+			return p + 1;
+		if (!(p = fobject(p, e, chat, F_CHOICE, f)))
+			return NULL;
+		f->choice = 1;
+		p = fws(p, e);
+		return p < e && *p == ']' ? p + 1 : NULL;
+	case 1: case 2: case 9: case 11: case 12:	/* error, usage, logprobs, reasoning: null only */
+		p = fscalar(p, e, &is_null);
+		return is_null ? p : NULL;
+	case 3:
+		return p < e && *p == '"' ? fstr(p, e, &f->model) : NULL;
+	case 4:
+		return p < e && *p == '"' ? fstr(p, e, &f->id) : NULL;
+	case 6:	/* delta: chat reads it; completions ignore a null one */
+		if (chat)
+			return fobject(p, e, chat, F_DELTA, f);
+		p = fscalar(p, e, &is_null);
+		return is_null ? p : NULL;
+	case 7:	/* text: completions read it; chat ignores it */
+		return chat ? fscalar(p, e, &is_null) : fstr_or_null(p, e, &f->content);
+	case 8:
+		return fstr_or_null(p, e, &f->finish);
+	case 10:
+		return fstr_or_null(p, e, &f->content);
+	default:	/* timings */
+		return NULL;
+	}
+}
+
+/* The object opening at p; past it, or NULL. */
+static const char *fobject(const char *p, const char *e, int chat, int level, struct fast *f)
+{
+	struct span key;
+	unsigned seen = 0;
+
+	if (p >= e || *p != '{')
+		return NULL;
+	p = fws(p + 1, e);
+	if (p < e && *p == '}')
+		return p + 1;
+	for (;;) {
+		if (p >= e || *p != '"' || !(p = fstr(p, e, &key)) || key.esc)
+			return NULL;
+		p = fws(p, e);
+		if (p >= e || *p != ':')
+			return NULL;
+		p = fws(p + 1, e);
+		if (!(p = fvalue(key.p, key.len, p, e, chat, level, f, &seen)))
+			return NULL;
+		p = fws(p, e);
+		if (p < e && *p == '}')
+			return p + 1;
+		if (p >= e || *p != ',')
+			return NULL;
+		p = fws(p + 1, e);
+	}
+}
+
+/* A string's bytes, its escapes read, appended. */
+static void fappend(struct qa_text *t, const struct span *sp)
+{
+	const char *p = sp->p, *e = sp->p + sp->len, *b;
+	char c;
+
+	if (!sp->esc) {
+		H->text_add(t, p, sp->len);
+		return;
+	}
+	while ((b = memchr(p, '\\', (size_t)(e - p))) != NULL) {
+		H->text_add(t, p, (size_t)(b - p));
+		switch (b[1]) {
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		default: c = b[1]; break;	/* \" \\ \/ */
+		}
+		H->text_add(t, &c, 1);
+		p = b + 2;
+	}
+	H->text_add(t, p, (size_t)(e - p));
+}
+
+/* A string kept as a C string in *slot (replacing what was there). */
+static void fkeep(char **slot, const struct span *sp)
+{
+	struct qa_text t = { 0 };
+
+	fappend(&t, sp);
+	H->text_add(&t, "", 0);
+	H->free(*slot);
+	*slot = t.p;
+}
+
+/* The event's flags as stream_event() gives them, or -1: not the usual shape (nothing was kept). */
+static int fast_event(struct stream_acc *st, const char *data, size_t len)
+{
+	const char *e = data + len, *p = fws(data, e);
+	struct fast f;
+	int flags = 0;
+
+	memset(&f, 0, sizeof f);
+	if (!(p = fobject(p, e, st->chat, F_TOP, &f)) || fws(p, e) != e)
+		return -1;
+	st->chunks++;
+	if (!st->model && f.model.set)
+		fkeep(&st->model, &f.model);
+	if (!st->id && f.id.set)
+		fkeep(&st->id, &f.id);
+	if (!f.choice)
+		return 0;
+	flags = QA_CHUNK_CHOICES;
+	if (f.content.set && f.content.len > 0) {
+		fappend(&st->text, &f.content);
+		flags |= QA_CHUNK_CONTENT;
+		st->chunk_tokens++;
+	}
+	if (f.finish.set)
+		fkeep(&st->finish_reason, &f.finish);
+	return flags;
+}
+
 static int stream_event(struct stream_acc *st, const char *data, size_t len)
 {
 	const char *perr, *msg;
-	const qa_json *d = H->parse(data, len, &perr);
-	unsigned flags = 0;
-	unsigned k = raw_keys(data, len);
+	const qa_json *d;
+	unsigned flags = 0, k;
 	long ntok = 0;
 	size_t mlen;
+	int fast;
 
+	if (!st->full && (fast = fast_event(st, data, len)) >= 0)
+		return fast;
+	d = H->parse(data, len, &perr);
+	k = raw_keys(data, len);
 	st->chunks++;
 	if (!d || H->type(d, "") != QA_OBJECT) {
 		H->free(st->error);
@@ -891,6 +1186,7 @@ static int stream_any(int chat, void **acc, const char *data, size_t len, int en
 		st = H->alloc(sizeof *st);
 		memset(st, 0, sizeof *st);
 		st->chat = chat;
+		st->full = getenv("QA_OPENAI_FULL_PARSE") != NULL;
 		*acc = st;
 	}
 	if (end == QA_STREAM_MORE)
