@@ -556,6 +556,8 @@ struct stream_acc {
 	char *error;			/* why an event could not be read */
 	int error_event;		/* ... because it was an error event */
 	int full;			/* every event takes the full parse (QA_OPENAI_FULL_PARSE set: the tests' reference) */
+	struct qa_text tpl;		/* the last usual content chunk around its content string (fast_event) */
+	size_t tpl_pre;			/* ... its bytes up to the string's opening quote, then those after its closing one */
 };
 
 
@@ -780,13 +782,29 @@ static const char *fws(const char *p, const char *e)
 	return p;
 }
 
+#define F_ONES ((unsigned long long)0x0101010101010101u)
+#define F_HIGHS (F_ONES * 0x80)
+#define F_ZERO(v) (((v) - F_ONES) & ~(v) & F_HIGHS)
+
 /* The string opening at *p (a quote): past its closing quote, or NULL when this path does not take it. */
 static const char *fstr(const char *p, const char *e, struct span *sp)
 {
 	const unsigned char *u = (const unsigned char *)p + 1, *ue = (const unsigned char *)e;
+	unsigned long long v;
 	int esc = 0;
 
-	for (; u < ue; u++) {
+	for (;;) {
+		/* Eight plain bytes at a time: none a quote, a backslash, NUL or above 0x7f. */
+		while (ue - u >= 8) {
+			memcpy(&v, u, 8);
+			if ((v & F_HIGHS) | F_ZERO(v) | F_ZERO(v ^ (F_ONES * '"')) | F_ZERO(v ^ (F_ONES * '\\')))
+				break;
+			u += 8;
+		}
+		while (u < ue && *u != '"' && *u != '\\' && *u != 0 && *u < 0x80)
+			u++;
+		if (u >= ue || *u == 0)
+			return NULL;
 		if (*u == '"') {
 			sp->p = p + 1;
 			sp->len = (size_t)((const char *)u - p - 1);
@@ -795,12 +813,17 @@ static const char *fstr(const char *p, const char *e, struct span *sp)
 			return (const char *)u + 1;
 		}
 		if (*u == '\\') {
-			if (++u >= ue || !strchr("\"\\/bfnrt", *u) || *u == '\0')
+			if (++u >= ue)
 				return NULL;
+			switch (*u) {
+			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+				break;
+			default:	/* \u, or a bad escape: the full parse */
+				return NULL;
+			}
 			esc = 1;
-		} else if (*u == 0) {
-			return NULL;
-		} else if (*u >= 0x80) {
+			u++;
+		} else {
 			/* Valid UTF-8 only (as utf8_decode reads it: no overlong form, surrogate or past U+10FFFF). */
 			unsigned c = *u, n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 :
 			    c >= 0xf0 && c <= 0xf4 ? 3 : 0;
@@ -816,10 +839,9 @@ static const char *fstr(const char *p, const char *e, struct span *sp)
 			if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
 			    cp > 0x10ffff)
 				return NULL;
-			u += n;
+			u += n + 1;
 		}
 	}
-	return NULL;
 }
 
 /* A number, true, false, null or a string; past it, or NULL. *is_null says which it was. */
@@ -867,7 +889,8 @@ static const char *fscalar(const char *p, const char *e, int *is_null)
 		}
 	}
 	/* A delimiter must follow (the parser's rule); the caller checks which. */
-	return p < e && strchr(" \t\n\r,}]", *p) && *p ? p : NULL;
+	return p < e && (*p == ',' || *p == '}' || *p == ']' || *p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r') ? p : NULL;
 }
 
 /* A string or null into *sp (null leaves it unset); past it, or NULL. */
@@ -890,17 +913,20 @@ static const char *fobject(const char *p, const char *e, int chat, int level, st
 static const char *fvalue(const char *k, size_t klen, const char *p, const char *e, int chat, int level,
     struct fast *f, unsigned *seen)
 {
-	static const struct { int level; const char *name; } known[] = {
-		{ F_TOP, "choices" }, { F_TOP, "error" }, { F_TOP, "usage" }, { F_TOP, "model" }, { F_TOP, "id" },
-		{ F_TOP, "timings" }, { F_CHOICE, "delta" }, { F_CHOICE, "text" }, { F_CHOICE, "finish_reason" },
-		{ F_CHOICE, "logprobs" }, { F_DELTA, "content" }, { F_DELTA, "reasoning_content" },
-		{ F_DELTA, "reasoning" },
+#define KNOWN(level, s) { level, s, sizeof s - 1 }
+	static const struct { int level; const char *name; size_t len; } known[] = {
+		KNOWN(F_TOP, "choices"), KNOWN(F_TOP, "error"), KNOWN(F_TOP, "usage"), KNOWN(F_TOP, "model"),
+		KNOWN(F_TOP, "id"), KNOWN(F_TOP, "timings"), KNOWN(F_CHOICE, "delta"), KNOWN(F_CHOICE, "text"),
+		KNOWN(F_CHOICE, "finish_reason"), KNOWN(F_CHOICE, "logprobs"), KNOWN(F_DELTA, "content"),
+		KNOWN(F_DELTA, "reasoning_content"), KNOWN(F_DELTA, "reasoning"),
 	};
+#undef KNOWN
 	size_t i;
 	int is_null;
 
 	for (i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (known[i].level == level && strlen(known[i].name) == klen && memcmp(k, known[i].name, klen) == 0)
+		if (known[i].level == level && known[i].len == klen && known[i].name[0] == k[0] &&
+		    memcmp(k, known[i].name, klen) == 0)
 			break;
 	if (i == sizeof known / sizeof known[0])
 		return fscalar(p, e, &is_null);	/* a key the full parse does not read */
@@ -1016,8 +1042,29 @@ static int fast_event(struct stream_acc *st, const char *data, size_t len)
 	int flags = 0;
 
 	memset(&f, 0, sizeof f);
+	/*
+	 * A stream's chunks differ in their content alone: an event with the
+	 * bytes of the last one before and after its content string, and a
+	 * string between them, is read the same.
+	 */
+	if (st->tpl.len && len > st->tpl.len && memcmp(data, st->tpl.p, st->tpl_pre) == 0 &&
+	    memcmp(e - (st->tpl.len - st->tpl_pre), st->tpl.p + st->tpl_pre, st->tpl.len - st->tpl_pre) == 0 &&
+	    fstr(data + st->tpl_pre - 1, e, &f.content) == e - (st->tpl.len - st->tpl_pre)) {
+		st->chunks++;
+		if (f.content.len == 0)
+			return QA_CHUNK_CHOICES;
+		fappend(&st->text, &f.content);
+		st->chunk_tokens++;
+		return QA_CHUNK_CHOICES | QA_CHUNK_CONTENT;
+	}
 	if (!(p = fobject(p, e, st->chat, F_TOP, &f)) || fws(p, e) != e)
 		return -1;
+	if (f.choice && f.content.set && !f.finish.set) {
+		st->tpl.len = 0;
+		st->tpl_pre = (size_t)(f.content.p - data);
+		H->text_add(&st->tpl, data, st->tpl_pre);
+		H->text_add(&st->tpl, f.content.p + f.content.len + 1, (size_t)(e - f.content.p - f.content.len - 1));
+	}
 	st->chunks++;
 	if (!st->model && f.model.set)
 		fkeep(&st->model, &f.model);
@@ -1167,6 +1214,7 @@ static void stream_free(struct stream_acc *st)
 	H->free(st->lp_tokens.p);
 	H->free(st->lp_values.p);
 	H->free(st->lp_top.p);
+	H->free(st->tpl.p);
 	H->free(st->finish_reason);
 	H->free(st->usage);
 	H->free(st->model);
