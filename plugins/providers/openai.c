@@ -555,7 +555,7 @@ struct stream_acc {
 	char *finish_reason, *usage, *model, *id, *server_timings;
 	char *error;			/* why an event could not be read */
 	int error_event;		/* ... because it was an error event */
-	int full;			/* every event takes the full parse (QA_OPENAI_FULL_PARSE set: the tests' reference) */
+	int mode;			/* QA_OPENAI_STREAM_PARSE, for the tests: 0 both paths, 1 "full", 2 "fast" only */
 	struct qa_text tpl;		/* the last usual content chunk around its content string (fast_event) */
 	size_t tpl_pre;			/* ... its bytes up to the string's opening quote, then those after its closing one */
 };
@@ -760,8 +760,10 @@ static unsigned raw_keys(const char *s, size_t len)
  * usage, timings, an error, a second choice, a key twice, a byte the
  * parser would read otherwise) is not recognised and the event takes the
  * full parse below, which gives the same answer for the events this one
- * takes (tests/unit/test_openai_stream.c compares the two).  Nothing is
- * kept until the whole event has been recognised.
+ * takes (tests/unit/test_openai_stream.c compares the two, with
+ * QA_OPENAI_STREAM_PARSE=full or =fast in the environment: one path only,
+ * an event the fast one does not take then an error).  Nothing is kept
+ * until the whole event has been recognised.
  */
 struct span {
 	const char *p;
@@ -1092,8 +1094,13 @@ static int stream_event(struct stream_acc *st, const char *data, size_t len)
 	size_t mlen;
 	int fast;
 
-	if (!st->full && (fast = fast_event(st, data, len)) >= 0)
+	if (st->mode != 1 && (fast = fast_event(st, data, len)) >= 0)
 		return fast;
+	if (st->mode == 2) {
+		H->free(st->error);
+		st->error = H->format("chunk %ld is not in the fast path's shape", ++st->chunks);
+		return -1;
+	}
 	d = H->parse(data, len, &perr);
 	k = raw_keys(data, len);
 	st->chunks++;
@@ -1228,13 +1235,16 @@ static int stream_any(int chat, void **acc, const char *data, size_t len, int en
     struct qa_reply *out)
 {
 	struct stream_acc *st = *acc;
+	const char *mode;
 	int rc = 0;
 
 	if (!st) {
 		st = H->alloc(sizeof *st);
 		memset(st, 0, sizeof *st);
 		st->chat = chat;
-		st->full = getenv("QA_OPENAI_FULL_PARSE") != NULL;
+		/* The tests' switch between the two ways an event is read (fast_event()). */
+		if ((mode = getenv("QA_OPENAI_STREAM_PARSE")) != NULL)
+			st->mode = strcmp(mode, "full") == 0 ? 1 : strcmp(mode, "fast") == 0 ? 2 : 0;
 		*acc = st;
 	}
 	if (end == QA_STREAM_MORE)
