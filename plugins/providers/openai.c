@@ -799,8 +799,16 @@ static const char *fstr(const char *p, const char *e, struct span *sp)
 		/* Eight plain bytes at a time: none a quote, a backslash, NUL or above 0x7f. */
 		while (ue - u >= 8) {
 			memcpy(&v, u, 8);
-			if ((v & F_HIGHS) | F_ZERO(v) | F_ZERO(v ^ (F_ONES * '"')) | F_ZERO(v ^ (F_ONES * '\\')))
+			unsigned long long m = (v & F_HIGHS) | F_ZERO(v) | F_ZERO(v ^ (F_ONES * '"')) |
+			    F_ZERO(v ^ (F_ONES * '\\'));
+
+			if (m) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				/* The lowest flag is a true one (a borrow flags only bytes above one): short strings in one step. */
+				u += __builtin_ctzll(m) / 8;
+#endif
 				break;
+			}
 			u += 8;
 		}
 		while (u < ue && *u != '"' && *u != '\\' && *u != 0 && *u < 0x80)
