@@ -773,7 +773,7 @@ struct span {
 };
 
 struct fast {
-	struct span content, finish, model, id;
+	struct span content, finish, model, id, usage, timings;	/* usage and timings: their raw bytes */
 	int choice;	/* choices[0] is an object */
 };
 
@@ -914,6 +914,65 @@ static const char *fstr_or_null(const char *p, const char *e, struct span *sp)
 	return is_null ? p : NULL;
 }
 
+/* Any value, as the parser reads it (containers at most 16 deep here); past it, or NULL. */
+static const char *fany(const char *p, const char *e, int depth)
+{
+	struct span key;
+	int is_null;
+	char close;
+
+	if (p >= e || (*p != '{' && *p != '['))
+		return fscalar(p, e, &is_null);
+	if (depth > 16)
+		return NULL;
+	close = *p == '{' ? '}' : ']';
+	p = fws(p + 1, e);
+	if (p < e && *p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			if (p >= e || *p != '"' || !(p = fstr(p, e, &key)))
+				return NULL;
+			p = fws(p, e);
+			if (p >= e || *p != ':')
+				return NULL;
+			p = fws(p + 1, e);
+		}
+		if (!(p = fany(p, e, depth + 1)))
+			return NULL;
+		p = fws(p, e);
+		if (p < e && *p == close)
+			return p + 1;
+		if (p >= e || *p != ',')
+			return NULL;
+		p = fws(p + 1, e);
+	}
+}
+
+/*
+ * An object kept as the host's copy() keeps it: its raw bytes, when they
+ * are all printable ASCII (what copy() would clean is left to the full
+ * parse).  null leaves *sp unset.
+ */
+static const char *fraw_object(const char *p, const char *e, struct span *sp)
+{
+	const char *q;
+	int is_null;
+
+	if (p >= e || *p != '{') {
+		p = fscalar(p, e, &is_null);
+		return is_null ? p : NULL;
+	}
+	if (!(q = fany(p, e, 0)))
+		return NULL;
+	for (sp->p = p; p < q; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80)
+			return NULL;
+	sp->len = (size_t)(q - sp->p);
+	sp->set = 1;
+	return q;
+}
+
 /* Which object: the event, choices[0], its delta. */
 enum { F_TOP, F_CHOICE, F_DELTA };
 
@@ -931,13 +990,17 @@ static const char *fvalue(const char *k, size_t klen, const char *p, const char 
 		KNOWN(F_DELTA, "reasoning_content"), KNOWN(F_DELTA, "reasoning"),
 	};
 #undef KNOWN
-	size_t i;
+	/* The lengths of the names above: most keys are told unknown by it alone. */
+	static const unsigned long lengths = 1ul << 2 | 1ul << 4 | 1ul << 5 | 1ul << 7 | 1ul << 8 | 1ul << 9 |
+	    1ul << 13 | 1ul << 17;
+	size_t i = sizeof known / sizeof known[0];
 	int is_null;
 
-	for (i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (known[i].level == level && known[i].len == klen && known[i].name[0] == k[0] &&
-		    memcmp(k, known[i].name, klen) == 0)
-			break;
+	if (klen < 32 && (lengths >> klen & 1))
+		for (i = 0; i < sizeof known / sizeof known[0]; i++)
+			if (known[i].level == level && known[i].len == klen && known[i].name[0] == k[0] &&
+			    memcmp(k, known[i].name, klen) == 0)
+				break;
 	if (i == sizeof known / sizeof known[0])
 		return fscalar(p, e, &is_null);	/* a key the full parse does not read */
 	if (*seen & 1u << i)
@@ -955,7 +1018,11 @@ static const char *fvalue(const char *k, size_t klen, const char *p, const char 
 		f->choice = 1;
 		p = fws(p, e);
 		return p < e && *p == ']' ? p + 1 : NULL;
-	case 1: case 2: case 9: case 11: case 12:	/* error, usage, logprobs, reasoning: null only */
+	case 2:
+		return fraw_object(p, e, &f->usage);
+	case 5:
+		return fraw_object(p, e, &f->timings);
+	case 1: case 9: case 11: case 12:	/* error, logprobs, reasoning: null only */
 		p = fscalar(p, e, &is_null);
 		return is_null ? p : NULL;
 	case 3:
@@ -973,7 +1040,7 @@ static const char *fvalue(const char *k, size_t klen, const char *p, const char 
 		return fstr_or_null(p, e, &f->finish);
 	case 10:
 		return fstr_or_null(p, e, &f->content);
-	default:	/* timings */
+	default:
 		return NULL;
 	}
 }
@@ -1007,6 +1074,18 @@ static const char *fobject(const char *p, const char *e, int chat, int level, st
 	}
 }
 
+/* text_add(), without the call when the bytes fit. */
+static void fadd(struct qa_text *t, const char *s, size_t n)
+{
+	if (t->p && t->len + n < t->cap) {
+		memcpy(t->p + t->len, s, n);
+		t->len += n;
+		t->p[t->len] = '\0';
+	} else {
+		H->text_add(t, s, n);
+	}
+}
+
 /* A string's bytes, its escapes read, appended. */
 static void fappend(struct qa_text *t, const struct span *sp)
 {
@@ -1014,11 +1093,11 @@ static void fappend(struct qa_text *t, const struct span *sp)
 	char c;
 
 	if (!sp->esc) {
-		H->text_add(t, p, sp->len);
+		fadd(t, p, sp->len);
 		return;
 	}
 	while ((b = memchr(p, '\\', (size_t)(e - p))) != NULL) {
-		H->text_add(t, p, (size_t)(b - p));
+		fadd(t, p, (size_t)(b - p));
 		switch (b[1]) {
 		case 'b': c = '\b'; break;
 		case 'f': c = '\f'; break;
@@ -1027,10 +1106,10 @@ static void fappend(struct qa_text *t, const struct span *sp)
 		case 't': c = '\t'; break;
 		default: c = b[1]; break;	/* \" \\ \/ */
 		}
-		H->text_add(t, &c, 1);
+		fadd(t, &c, 1);
 		p = b + 2;
 	}
-	H->text_add(t, p, (size_t)(e - p));
+	fadd(t, p, (size_t)(e - p));
 }
 
 /* A string kept as a C string in *slot (replacing what was there). */
@@ -1042,6 +1121,17 @@ static void fkeep(char **slot, const struct span *sp)
 	H->text_add(&t, "", 0);
 	H->free(*slot);
 	*slot = t.p;
+}
+
+/* Raw bytes kept as a C string in *slot (replacing what was there). */
+static void fraw(char **slot, const struct span *sp)
+{
+	char *v = H->alloc(sp->len + 1);
+
+	memcpy(v, sp->p, sp->len);
+	v[sp->len] = '\0';
+	H->free(*slot);
+	*slot = v;
 }
 
 /* The event's flags as stream_event() gives them, or -1: not the usual shape (nothing was kept). */
@@ -1069,7 +1159,7 @@ static int fast_event(struct stream_acc *st, const char *data, size_t len)
 	}
 	if (!(p = fobject(p, e, st->chat, F_TOP, &f)) || fws(p, e) != e)
 		return -1;
-	if (f.choice && f.content.set && !f.finish.set) {
+	if (f.choice && f.content.set && !f.finish.set && !f.usage.set && !f.timings.set) {
 		st->tpl.len = 0;
 		st->tpl_pre = (size_t)(f.content.p - data);
 		H->text_add(&st->tpl, data, st->tpl_pre);
@@ -1080,9 +1170,15 @@ static int fast_event(struct stream_acc *st, const char *data, size_t len)
 		fkeep(&st->model, &f.model);
 	if (!st->id && f.id.set)
 		fkeep(&st->id, &f.id);
+	if (f.usage.set) {
+		fraw(&st->usage, &f.usage);
+		flags |= QA_CHUNK_USAGE;
+	}
+	if (f.timings.set)
+		fraw(&st->server_timings, &f.timings);
 	if (!f.choice)
-		return 0;
-	flags = QA_CHUNK_CHOICES;
+		return flags;
+	flags |= QA_CHUNK_CHOICES;
 	if (f.content.set && f.content.len > 0) {
 		fappend(&st->text, &f.content);
 		flags |= QA_CHUNK_CONTENT;

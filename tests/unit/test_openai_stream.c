@@ -255,6 +255,9 @@ static void check_same(const char *name, int chat, int fast_only, const char *co
 		CHECK(same_str(fast.out.text, full.out.text) && fast.out.text_len == full.out.text_len);
 		CHECK(same_str(fast.out.finish_reason, full.out.finish_reason));
 		CHECK(same_str(fast.out.model, full.out.model) && same_str(fast.out.id, full.out.id));
+		CHECK(same_str(fast.out.usage, full.out.usage));
+		CHECK(same_str(fast.out.server_timings, full.out.server_timings));
+		CHECK(same_str(fast.out.error, full.out.error));
 		CHECK(fast.chunk_tokens == full.chunk_tokens);
 	} else {
 		/* An odd event: the fast path leaves it to the full parse. */
@@ -300,6 +303,13 @@ static void check_fast_path(void)
 		    "\"object\":\"chat.completion.chunk\"}" },
 		{ "model escaped", "{\"model\":\"a\\/b\",\"id\":\"i\\\"d\",\"choices\":[{\"delta\":{\"content\":\"x\"}}]}" },
 		{ "no choices", "{\"id\":\"c\",\"model\":\"m\"}" },
+		{ "usage", "{\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}" },
+		{ "usage spaced", "{\"usage\": {\"a\": 1, \"b\": {\"c\": [1, 2.5e3, null, true, \"x\\n\", {}, []]}}}" },
+		{ "usage null", "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":null,\"timings\":null}" },
+		{ "timings", "{\"choices\":[],\"timings\":{\"predicted_n\":2}}" },
+		{ "llama.cpp last", "{\"choices\":[{\"finish_reason\":\"length\",\"index\":0,\"delta\":{}}],\"created\":1,"
+		    "\"model\":\"f32\",\"usage\":{\"completion_tokens\":4,\"prompt_tokens\":57,\"total_tokens\":61,"
+		    "\"prompt_tokens_details\":{\"cached_tokens\":0}},\"timings\":{\"predicted_n\":4,\"predicted_ms\":1.5}}" },
 	};
 	static const char *const odd[][2] = {
 		{ "\\u escape", DELTA("{\"content\":\"\\u00e9\"}") },
@@ -309,8 +319,15 @@ static void check_fast_path(void)
 		{ "reasoning (openrouter)", DELTA("{\"reasoning\":\"think\",\"content\":\"\"}") },
 		{ "logprobs", CHUNK("{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"logprobs\":{\"content\":"
 		    "[{\"token\":\"Hi\",\"logprob\":-0.5,\"top_logprobs\":[]}]},\"finish_reason\":null}") },
-		{ "usage", "{\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}" },
-		{ "timings", "{\"choices\":[],\"timings\":{\"predicted_n\":2}}" },
+		{ "usage tab", "{\"choices\":[],\"usage\":{\"prompt_tokens\":1,\t\"completion_tokens\":2}}" },
+		{ "usage \\u", "{\"choices\":[],\"usage\":{\"a\\u0041\":1}}" },
+		{ "usage utf-8", "{\"choices\":[],\"usage\":{\"n\":\"\xc3\xa9\"}}" },
+		{ "usage 01", "{\"choices\":[],\"usage\":{\"n\":01}}" },
+		{ "usage not closed", "{\"choices\":[],\"usage\":{\"n\":[1,2}}" },
+		{ "usage deep", "{\"usage\":{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}}" },
+		{ "usage array", "{\"choices\":[],\"usage\":[1]}" },
+		{ "usage string", "{\"choices\":[],\"usage\":\"x\"}" },
+		{ "timings number", "{\"choices\":[],\"timings\":5}" },
 		{ "error", "{\"error\":{\"message\":\"boom\"}}" },
 		{ "two choices", CHUNK("{\"delta\":{\"content\":\"a\"}},{\"delta\":{\"content\":\"b\"}}") },
 		{ "content twice", DELTA("{\"content\":\"a\",\"content\":\"b\"}") },
