@@ -990,17 +990,22 @@ static const char *fvalue(const char *k, size_t klen, const char *p, const char 
 		KNOWN(F_DELTA, "reasoning_content"), KNOWN(F_DELTA, "reasoning"),
 	};
 #undef KNOWN
-	/* The lengths of the names above: most keys are told unknown by it alone. */
-	static const unsigned long lengths = 1ul << 2 | 1ul << 4 | 1ul << 5 | 1ul << 7 | 1ul << 8 | 1ul << 9 |
-	    1ul << 13 | 1ul << 17;
+	/* known[]'s index + 1 by level and first letter (reasoning_content's for both reasonings). */
+	static const unsigned char by_letter[3][128] = {
+		[F_TOP] = { ['c'] = 1, ['e'] = 2, ['u'] = 3, ['m'] = 4, ['i'] = 5, ['t'] = 6 },
+		[F_CHOICE] = { ['d'] = 7, ['t'] = 8, ['f'] = 9, ['l'] = 10 },
+		[F_DELTA] = { ['c'] = 11, ['r'] = 12 },
+	};
 	size_t i = sizeof known / sizeof known[0];
 	int is_null;
 
-	if (klen < 32 && (lengths >> klen & 1))
-		for (i = 0; i < sizeof known / sizeof known[0]; i++)
-			if (known[i].level == level && known[i].len == klen && known[i].name[0] == k[0] &&
-			    memcmp(k, known[i].name, klen) == 0)
-				break;
+	if (klen > 0 && (unsigned char)k[0] < 128 && by_letter[level][(unsigned char)k[0]]) {
+		i = by_letter[level][(unsigned char)k[0]] - 1u;
+		if (i == 11 && klen == known[12].len)
+			i = 12;
+		if (known[i].len != klen || memcmp(k, known[i].name, klen) != 0)
+			i = sizeof known / sizeof known[0];
+	}
 	if (i == sizeof known / sizeof known[0])
 		return fscalar(p, e, &is_null);	/* a key the full parse does not read */
 	if (*seen & 1u << i)
