@@ -754,12 +754,13 @@ static unsigned raw_keys(const char *s, size_t len)
  * every chunk has (OpenAI's, llama.cpp's, vLLM's): an object whose
  * "choices" holds at most one object, with a "delta" of "content" and
  * "role" (chat) or a "text" (completions), a "finish_reason", "logprobs":
- * null, "error" and "usage" null, and any other key a string, a number,
- * true, false or null.  Strings may hold the simple escapes and valid
- * UTF-8; keys no escape.  Anything else (\u escapes, reasoning, logprobs,
- * usage, timings, an error, a second choice, a key twice, a byte the
- * parser would read otherwise) is not recognised and the event takes the
- * full parse below, which gives the same answer for the events this one
+ * null, "error" null, "usage" and "timings" objects of printable ASCII
+ * (kept as their bytes, as the host's copy() keeps them), and any other
+ * key a string, a number, true, false or null.  Strings may hold the
+ * simple escapes and valid UTF-8; keys no escape.  Anything else (\u
+ * escapes, reasoning, logprobs, an error, a second choice, a key twice, a
+ * byte the parser would read otherwise) is not recognised and the event
+ * takes the full parse below, which gives the same answer for the events this one
  * takes (tests/unit/test_openai_stream.c compares the two, with
  * QA_OPENAI_STREAM_PARSE=full or =fast in the environment: one path only,
  * an event the fast one does not take then an error).  Nothing is kept
