@@ -104,7 +104,10 @@ void latency_free(qa_latency *l)
 
 static void field(qa_buf *out, const char *name, double v)
 {
-	buf_printf(out, ",\"%s\":", name);
+	/* By hand, not buf_printf(): a format per field was most of a streamed record's cost here. */
+	buf_adds(out, ",\"");
+	buf_adds(out, name);
+	buf_adds(out, "\":");
 	/* Microseconds: finer than any clock a stream is read with, and short. */
 	buf_json_number(out, round(v * 1000) / 1000);
 }

@@ -61,6 +61,79 @@ static void scans(const char *s)
 		FUZZ_CHECK(json_parse(check, s, strlen(s), &e, &off) == 0);
 }
 
+/*
+ * The openai providers' stream(): the body's lines as a stream's events
+ * (several, so the fast path's compare with the last chunk is tried), read
+ * with QA_OPENAI_STREAM_PARSE=full and unset: the fast path must give what
+ * the full parse gives.
+ */
+struct streamed {
+	int rc, flags[64], n;
+	long tokens;
+	struct qa_reply out;
+};
+
+static void stream_run(const struct qa_provider_ops *ops, const char *mode, const char *body, size_t len,
+    struct streamed *s)
+{
+	struct qa_endpoint ep = { "fuzz", "http://127.0.0.1:1/v1", "m", params[0] };
+	const char *p = body, *e = body + len, *nl;
+	void *acc = NULL;
+	int f = 0;
+
+	if (mode)
+		setenv("QA_OPENAI_STREAM_PARSE", mode, 1);
+	else
+		unsetenv("QA_OPENAI_STREAM_PARSE");
+	memset(s, 0, sizeof *s);
+	s->out.size = sizeof s->out;
+	for (; p < e && f >= 0 && s->n < 64; p = nl + 1) {
+		if (!(nl = memchr(p, '\n', (size_t)(e - p))))
+			nl = e;
+		f = ops->stream(NULL, rec[0], &ep, &acc, p, (size_t)(nl - p), QA_STREAM_MORE, NULL, NULL);
+		s->flags[s->n++] = f;
+		host_reset();
+	}
+	s->rc = ops->stream(NULL, rec[0], &ep, &acc, NULL, 0, QA_STREAM_DONE, &s->tokens, &s->out);
+	FUZZ_CHECK(acc == NULL);
+	unsetenv("QA_OPENAI_STREAM_PARSE");
+	host_reset();
+}
+
+static int same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void reply_free(struct qa_reply *o)
+{
+	free(o->text);
+	free(o->finish_reason);
+	free(o->model);
+	free(o->id);
+	free(o->usage);
+	free(o->logprobs);
+	free(o->error);
+	free(o->server_timings);
+}
+
+static void stream_same(const struct qa_provider_ops *ops, const char *body, size_t len)
+{
+	struct streamed full, both;
+
+	stream_run(ops, "full", body, len, &full);
+	stream_run(ops, NULL, body, len, &both);
+	FUZZ_CHECK(full.n == both.n && memcmp(full.flags, both.flags, sizeof full.flags) == 0);
+	FUZZ_CHECK(full.rc == both.rc && full.tokens == both.tokens);
+	FUZZ_CHECK(same(full.out.text, both.out.text) && full.out.text_len == both.out.text_len);
+	FUZZ_CHECK(same(full.out.finish_reason, both.out.finish_reason));
+	FUZZ_CHECK(same(full.out.model, both.out.model) && same(full.out.id, both.out.id));
+	FUZZ_CHECK(same(full.out.usage, both.out.usage) && same(full.out.logprobs, both.out.logprobs));
+	FUZZ_CHECK(same(full.out.error, both.out.error) && same(full.out.error_type, both.out.error_type));
+	reply_free(&full.out);
+	reply_free(&both.out);
+}
+
 static void fuzz_one(const char *p, size_t n)
 {
 	unsigned char pick = n ? (unsigned char)p[0] : 0;
@@ -87,4 +160,6 @@ static void fuzz_one(const char *p, size_t n)
 		free(out.error);
 		host_reset();
 	}
+	for (size_t i = 0; i < 2; i++)	/* openai, openai-completions */
+		stream_same(prov[i].plugin->provider, body, len);
 }
