@@ -178,9 +178,16 @@ FUZZ_BINS = $(FUZZ:%=$(BUILD)/tests/%)
 FUZZ_SECONDS ?= 60
 AFL_CC ?= afl-cc
 
-$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tools/qa-score.c $(BUILD)/libqa.a
+$(BUILD)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libqa.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
+
+# fuzz_options includes qa-score's main.c (its main() renamed) and links the rest of its objects.
+QA_SCORE_LIB_OBJ = $(filter-out %/main.o,$(qa-score_OBJ))
+$(BUILD)/tests/fuzz_options: tests/fuzz/fuzz_options.c tests/fuzz/fuzz.h tools/qa-score/main.c \
+		tools/qa-score/qa-score.h $(QA_SCORE_LIB_OBJ) $(BUILD)/libqa.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(QA_SCORE_LIB_OBJ) $(BUILD)/libqa.a $(ALL_LDFLAGS) $(LIBS)
 
 unit: $(UNIT_BINS) $(FUZZ_BINS)
 

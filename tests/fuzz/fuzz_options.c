@@ -1,7 +1,7 @@
 /*
- * The scorers' option parsing: qa-score's own main() (tools/qa-score.c,
- * included whole) run on a command line made from the case.  Each line is
- * one --metric argument (NAME, NAME:key=value,... or a JSON object); a
+ * The scorers' option parsing: qa-score's own main() (tools/qa-score/main.c
+ * included, the tool's other objects linked) run on a command line made
+ * from the case.  Each line is one --metric argument (NAME, NAME:key=value,... or a JSON object); a
  * line that starts with '@' is a record to score instead, so the options
  * are also applied.  Exit statuses 0, 1 and 2 are all answers; only a
  * crash or a sanitizer report is a finding.  One case per process: main()
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define main qa_score_main
-#include "../../tools/qa-score.c"
+#include "../../tools/qa-score/main.c"
 #undef main
 
 int main(int argc, char **argv)
