@@ -107,7 +107,14 @@ typedef struct qa_cache_hit {
 } qa_cache_hit;
 void cache_hit_free(qa_cache_hit *h);
 
-/* 1 hit (h filled), 0 miss (always in refresh and off modes), -1 error (err filled). */
+/*
+ * 1 hit (h filled), 0 miss (always in refresh and off modes), -1 error (err filled).
+ * A handle that has looked up many keys (one per 16 KiB of file, 1024 at
+ * least; files up to 256 MiB) reads every entry into memory in one scan
+ * and answers from there: a warm run's lookups cost a hash probe, not a
+ * B-tree walk.  Keys not found there still go to the file (answers stored
+ * since, by this handle or others).
+ */
 int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen);
 
 /*
@@ -167,6 +174,7 @@ typedef struct qa_cache_stats {
 	int64_t oldest, newest;	/* cached_at range; 0 when empty */
 	int64_t file_bytes;	/* the database file and its WAL */
 	int64_t session_hits, session_puts;	/* this handle's */
+	int64_t session_preloaded;	/* entries this handle read into memory at once (a warm run; cache_get) */
 } qa_cache_stats;
 int cache_stats(qa_cache *c, qa_cache_stats *st, char *err, size_t errlen);
 
