@@ -71,10 +71,17 @@ char *cache_default_path_new(void)
 
 void cache_format_time(int64_t t, char out[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* The last one again: a warm run's hits mostly share a few seconds. */
+	static _Thread_local int64_t last_t = INT64_MIN;
+	static _Thread_local char last[32];
+	if (t != last_t) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		strftime(last, sizeof last, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		last_t = t;
+	}
+	memcpy(out, last, 32);
 }
 
 int cache_parse_time(const char *s, int64_t *t)
@@ -261,14 +268,21 @@ int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errl
 	add_str_member(&b, "base_url", req->base_url);
 	buf_adds(&b, ",\"body\":");
 	canon(&b, j, 0);
-	buf_printf(&b, ",\"format\":%d,", QA_CACHE_FORMAT);
+	buf_adds(&b, ",\"format\":" QA_CACHE_FORMAT_TEXT ",");	/* not buf_printf: a warm hit's cost */
 	add_str_member(&b, "mode", req->mode);
 	buf_addc(&b, ',');
 	add_str_member(&b, "model", req->model);
 	buf_addc(&b, ',');
 	add_str_member(&b, "provider", req->provider);
-	if (!pinned)
-		buf_printf(&b, ",\"sample\":%lu", req->sample);
+	if (!pinned) {
+		char digits[24], *d = digits + sizeof digits;
+		unsigned long v = req->sample;
+		do
+			*--d = (char)('0' + v % 10);
+		while (v /= 10);
+		buf_adds(&b, ",\"sample\":");
+		buf_add(&b, d, (size_t)(digits + sizeof digits - d));
+	}
 	buf_addc(&b, '}');
 
 	if (!sha256)
