@@ -24,7 +24,8 @@ struct qa_cache {
 	/*
 	 * The warm-run preload (see preload()): every entry read in one
 	 * sequential scan into rows, found by key through slots (open
-	 * addressing; offset + 1 into rows, 0 empty).  A row is
+	 * addressing: the key's first 64 bits, and offset + 1 into rows, 0
+	 * empty; a probe reads a row only when those bits match).  A row is
 	 * key[64], cached_at, response length, then response, endpoint and
 	 * model, each NUL-terminated, endpoint/model "\1" for NULL.
 	 */
@@ -32,7 +33,11 @@ struct qa_cache {
 	int64_t preload_at;	/* ... at which to preload; 0 until the file's size is known, -1 never */
 	int64_t file_bytes;	/* the file and its WAL when preload_at was set: the rows' first size */
 	qa_buf rows;
-	size_t *slots, nslots;
+	struct preload_slot {
+		uint64_t tag;
+		size_t off;
+	} *slots;
+	size_t nslots;
 	int64_t preloaded;	/* entries read into rows */
 };
 
@@ -518,12 +523,13 @@ static char *col_dup(sqlite3_stmt *st, int i)
 #define PRELOAD_MAX ((int64_t)256 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 
-static size_t key_slot(const char *hex, size_t nslots)
+/* A key's first 16 hex digits as a number: its slot's tag, and (low bits) where its probe starts. */
+static uint64_t key_tag(const char *hex)
 {
 	uint64_t h = 0;
 	for (int i = 0; i < 16; i++)
 		h = h << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : (hex[i] | 0x20) - 'a' + 10);
-	return (size_t)(h & (nslots - 1));
+	return h;
 }
 
 static void preload_free(qa_cache *c)
@@ -540,7 +546,8 @@ static void preload(qa_cache *c)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(c->db, "SELECT key, cached_at, response, endpoint, model FROM responses", -1, &st, NULL) != SQLITE_OK)
 		return;
-	size_t n = 0;
+	size_t n = 0, noffs = 0;
+	size_t *offs = NULL;	/* where each row starts */
 	int rc;
 	/*
 	 * One allocation (the rows are smaller than the file), in huge pages
@@ -565,6 +572,11 @@ static void preload(qa_cache *c)
 		const char *r = (const char *)sqlite3_column_text(st, 2);
 		if (!r)
 			continue;
+		if (noffs == n) {
+			noffs = noffs ? 2 * noffs : 1024;
+			offs = xreallocarray(offs, noffs, sizeof *offs);
+		}
+		offs[n] = c->rows.len;
 		buf_add(&c->rows, k, 64);
 		buf_add(&c->rows, &at, sizeof at);
 		buf_add(&c->rows, &rlen, sizeof rlen);
@@ -580,24 +592,22 @@ static void preload(qa_cache *c)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		preload_free(c);
+		free(offs);
 		return;
 	}
 	c->preloaded = (int64_t)n;
 	for (c->nslots = 16; c->nslots < 2 * n; c->nslots *= 2)
 		;
 	c->slots = xcalloc(c->nslots, sizeof *c->slots);
-	for (size_t off = 0; off < c->rows.len;) {
-		const char *row = c->rows.p + off;
-		size_t rlen, i = key_slot(row, c->nslots);
-		memcpy(&rlen, row + 64 + sizeof(int64_t), sizeof rlen);
-		while (c->slots[i])
+	for (size_t r = 0; r < n; r++) {
+		uint64_t tag = key_tag(c->rows.p + offs[r]);
+		size_t i = (size_t)tag & (c->nslots - 1);
+		while (c->slots[i].off)
 			i = (i + 1) & (c->nslots - 1);
-		c->slots[i] = off + 1;
-		const char *p = row + 64 + sizeof(int64_t) + sizeof(size_t) + rlen + 1;
-		p += strlen(p) + 1;
-		p += strlen(p) + 1;
-		off = (size_t)(p - c->rows.p);
+		c->slots[i].tag = tag;
+		c->slots[i].off = offs[r] + 1;
 	}
+	free(offs);
 }
 
 /* The preloaded row of key, or NULL; *slot (when found) is its place in slots. */
@@ -605,8 +615,11 @@ static const char *preloaded(const qa_cache *c, const char *hex, size_t *slot)
 {
 	if (!c->nslots)
 		return NULL;
-	for (size_t i = key_slot(hex, c->nslots); c->slots[i]; i = (i + 1) & (c->nslots - 1)) {
-		const char *row = c->rows.p + c->slots[i] - 1;
+	uint64_t tag = key_tag(hex);
+	for (size_t i = (size_t)tag & (c->nslots - 1); c->slots[i].off; i = (i + 1) & (c->nslots - 1)) {
+		if (c->slots[i].tag != tag)
+			continue;
+		const char *row = c->rows.p + c->slots[i].off - 1;
 		if (memcmp(row, hex, 64) == 0) {
 			*slot = i;
 			return row;
