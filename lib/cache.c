@@ -147,7 +147,7 @@ static void canon(qa_buf *out, const qa_json *j, int tok)
 	const char *s;
 	switch (json_type(j, tok)) {
 	case QA_STRING:
-		s = json_str(j, tok, &len);
+		s = json_key(j, tok, &len);	/* the text itself when it has no escapes: no copy */
 		buf_json_string(out, s, len);
 		return;
 	case QA_ARRAY: {
@@ -171,7 +171,16 @@ static void canon(qa_buf *out, const qa_json *j, int tok)
 			m[i].val = k + 1;
 			m[i].order = (int)i;
 		}
-		qsort(m, n, sizeof *m, member_cmp);
+		if (n > 16)
+			qsort(m, n, sizeof *m, member_cmp);
+		else	/* a few members: insertion sort, no calls through a pointer (the same order: keys then order are unique) */
+			for (size_t i = 1; i < n; i++) {
+				struct member x = m[i];
+				size_t k = i;
+				for (; k > 0 && member_cmp(&m[k - 1], &x) > 0; k--)
+					m[k] = m[k - 1];
+				m[k] = x;
+			}
 		buf_addc(out, '{');
 		int first = 1;
 		for (size_t i = 0; i < n; i++) {
