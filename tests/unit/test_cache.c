@@ -455,8 +455,23 @@ static void test_preload(const char *dir)
 	CHECK(cache_prune(b, 1796594930 + N, &removed, err, sizeof err) == 0 && removed == N + 1);	/* and "later" */
 	CHECK(cache_get(b, &k[100], &h, err, sizeof err) == 0);
 	CHECK(cache_stats(b, &st, err, sizeof err) == 0 && st.session_preloaded == 0);
+	CHECK(cache_put(a, &k[1], &e, "stop", err, sizeof err) == QA_CACHE_STORED);
 	cache_close(&a);
 	cache_close(&b);
+	/* a handle that only read: its hit is counted, its close leaves the WAL (no checkpoint, no fsync) */
+	char wal[600];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	CHECK(access(wal, F_OK) != 0);	/* the last writer's close checkpointed it away */
+	qa_cache *c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(c && cache_stats(c, &st, err, sizeof err) == 0);
+	int64_t hits = st.hits;
+	CHECK(c && cache_get(c, &k[1], &h, err, sizeof err) == 1);
+	cache_hit_free(&h);
+	cache_close(&c);
+	CHECK(access(wal, F_OK) == 0);
+	c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(c && cache_stats(c, &st, err, sizeof err) == 0 && st.hits == hits + 1);
+	cache_close(&c);
 }
 
 static void test_time(void)
