@@ -29,7 +29,7 @@ struct qa_cache {
 	 * key[64], cached_at, response length, then response, endpoint and
 	 * model, each NUL-terminated, endpoint/model "\1" for NULL.
 	 */
-	int64_t probes;		/* lookups that went to SQLite */
+	int64_t probes;		/* lookups that found their key in SQLite */
 	int64_t preload_at;	/* ... at which to preload; 0 until the file's size is known, -1 never */
 	int64_t file_bytes;	/* the file and its WAL when preload_at was set: the rows' first size */
 	qa_buf rows;
@@ -532,8 +532,8 @@ static char *col_dup(sqlite3_stmt *st, int i)
 /*
  * A point lookup in SQLite costs a few microseconds (random pages of the
  * file); reading every entry in key order costs about as much as one
- * lookup per 16 KiB of file.  So once a process has looked up that many
- * keys (a warm run, most likely), it reads the whole file into memory in
+ * lookup per 16 KiB of file.  So once a process has found that many
+ * keys there (a warm run, most likely), it reads the whole file into memory in
  * one scan and answers the rest from there: at worst twice what lookups
  * alone would have cost, at best a fraction.  Files over PRELOAD_MAX are
  * never read whole (memory).  A key not in memory still goes to SQLite:
@@ -672,7 +672,7 @@ static void hit_from_row(const char *row, qa_cache_hit *h)
 	cache_format_time(h->cached_at, h->cached_at_text);
 }
 
-/* After a lookup that went to SQLite: time to read the whole file? */
+/* After a hit found in SQLite: time to read the whole file? */
 static void maybe_preload(qa_cache *c)
 {
 	if (c->preload_at < 0 || ++c->probes < PRELOAD_MIN_PROBES || c->writing)
@@ -699,7 +699,6 @@ int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, 
 		c->session_hits++;
 		return 1;
 	}
-	maybe_preload(c);
 	sqlite3_stmt *st = c->get;
 	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
 	int rc = sqlite3_step(st), r;
@@ -719,6 +718,8 @@ int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, 
 		r = fail(c, err, errlen, "reading");
 	}
 	sqlite3_reset(st);
+	if (r == 1)
+		maybe_preload(c);	/* hits, not misses: a cold run gains nothing from reading the file */
 	return r;
 }
 

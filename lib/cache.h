@@ -112,7 +112,7 @@ void cache_hit_free(qa_cache_hit *h);
 
 /*
  * 1 hit (h filled), 0 miss (always in refresh and off modes), -1 error (err filled).
- * A handle that has looked up many keys (one per 16 KiB of file, 1024 at
+ * A handle that has found many keys (one per 16 KiB of file, 1024 at
  * least; files up to 256 MiB) reads every entry into memory in one scan
  * and answers from there: a warm run's lookups cost a hash probe, not a
  * B-tree walk.  Keys not found there still go to the file (answers stored
