@@ -296,10 +296,23 @@ void cache_task_done(struct task *t)
 	t->keyed = 0;
 }
 
-/* 1 while the write batch may take more answers before it is committed (and its records written). */
+/*
+ * 1 while the write batch may take more answers before it is committed (and
+ * its records written).  An answer held for the commit keeps its request's
+ * slot (cache_held()): a run killed at any point has lost at most -c
+ * answers, in flight or held, as if there were no batch; so the batch is
+ * committed at once when the held answers leave no slot free.
+ */
 int cache_hold(double now)
 {
-	return rc && cache_writing(rc) && batch_n < BATCH_N && now - batch_t0 < BATCH_MS;
+	return rc && cache_writing(rc) && batch_n < BATCH_N && now - batch_t0 < BATCH_MS &&
+	    inflight + batch_n < opt.concurrency;
+}
+
+/* Answers stored and not yet committed: each still holds a slot. */
+long cache_held(void)
+{
+	return rc && cache_writing(rc) ? batch_n : 0;
 }
 
 /* When the write batch is to be committed at the latest, or 0 when none is open. */
