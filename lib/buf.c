@@ -163,6 +163,12 @@ void buf_json_clean(qa_buf *b, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
+	/* 8 bytes at a time: a byte under 0x20 or from 0x80 up sets its top bit here (or a higher byte's) */
+	for (uint64_t w; i + 8 <= n; i += 8) {
+		memcpy(&w, u + i, 8);
+		if (((w - 0x2020202020202020u) | w) & 0x8080808080808080u)
+			break;
+	}
 	while (i < n && u[i] >= 0x20 && u[i] < 0x80)
 		i++;
 	if (i == n) {	/* nothing to clean, as almost always */

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,24 @@ struct qa_cache {
 	sqlite3_stmt *get, *put, *claim, *release, *owner, *takeover;
 	int64_t session_hits, session_puts;
 	int writing;		/* a write batch is open (cache_write_begin) */
+	/*
+	 * The warm-run preload (see preload()): every entry read in one
+	 * sequential scan into rows, found by key through slots (open
+	 * addressing: the key's first 64 bits, and offset + 1 into rows, 0
+	 * empty; a probe reads a row only when those bits match).  A row is
+	 * key[64], cached_at, response length, then response, endpoint and
+	 * model, each NUL-terminated, endpoint/model "\1" for NULL.
+	 */
+	int64_t probes;		/* lookups that found their key in SQLite */
+	int64_t preload_at;	/* ... at which to preload; 0 until the file's size is known, -1 never */
+	int64_t file_bytes;	/* the file and its WAL when preload_at was set: the rows' first size */
+	qa_buf rows;
+	struct preload_slot {
+		uint64_t tag;
+		size_t off;
+	} *slots;
+	size_t nslots;
+	int64_t preloaded;	/* entries read into rows */
 };
 
 static const char *const mode_names[] = { "read-write", "read-only", "refresh", "off" };
@@ -58,10 +77,17 @@ char *cache_default_path_new(void)
 
 void cache_format_time(int64_t t, char out[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* The last one again: a warm run's hits mostly share a few seconds. */
+	static _Thread_local int64_t last_t = INT64_MIN;
+	static _Thread_local char last[32];
+	if (t != last_t) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		strftime(last, sizeof last, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		last_t = t;
+	}
+	memcpy(out, last, 32);
 }
 
 int cache_parse_time(const char *s, int64_t *t)
@@ -121,7 +147,7 @@ static void canon(qa_buf *out, const qa_json *j, int tok)
 	const char *s;
 	switch (json_type(j, tok)) {
 	case QA_STRING:
-		s = json_str(j, tok, &len);
+		s = json_key(j, tok, &len);	/* the text itself when it has no escapes: no copy */
 		buf_json_string(out, s, len);
 		return;
 	case QA_ARRAY: {
@@ -137,14 +163,24 @@ static void canon(qa_buf *out, const qa_json *j, int tok)
 	}
 	case QA_OBJECT: {
 		size_t n = json_count(j, tok);
-		struct member *m = xcalloc(n ? n : 1, sizeof *m);
+		struct member few[16];	/* most objects: no allocation */
+		struct member *m = n <= 16 ? few : xcalloc(n, sizeof *m);
 		for (size_t i = 0; i < n; i++) {
 			int k = json_key_at(j, tok, i);
 			m[i].key = json_key(j, k, &m[i].keylen);
 			m[i].val = k + 1;
 			m[i].order = (int)i;
 		}
-		qsort(m, n, sizeof *m, member_cmp);
+		if (n > 16)
+			qsort(m, n, sizeof *m, member_cmp);
+		else	/* a few members: insertion sort, no calls through a pointer (the same order: keys then order are unique) */
+			for (size_t i = 1; i < n; i++) {
+				struct member x = m[i];
+				size_t k = i;
+				for (; k > 0 && member_cmp(&m[k - 1], &x) > 0; k--)
+					m[k] = m[k - 1];
+				m[k] = x;
+			}
 		buf_addc(out, '{');
 		int first = 1;
 		for (size_t i = 0; i < n; i++) {
@@ -159,7 +195,8 @@ static void canon(qa_buf *out, const qa_json *j, int tok)
 			canon(out, j, m[i].val);
 		}
 		buf_addc(out, '}');
-		free(m);
+		if (m != few)
+			free(m);
 		return;
 	}
 	default:
@@ -219,45 +256,59 @@ static void add_str_member(qa_buf *b, const char *name, const char *v)
 
 int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errlen)
 {
-	qa_buf body = { 0 }, b = { 0 };
+	/*
+	 * Kept from call to call (keys are on every request's path, a warm
+	 * run's whole cost): the parser, the text buffer, the digest context.
+	 */
+	static _Thread_local qa_json *j;
+	static _Thread_local qa_buf b;
+	static _Thread_local EVP_MD_CTX *ctx;
+	static _Thread_local EVP_MD *sha256;	/* EVP_sha256() looks the algorithm up again at every digest (OpenSSL 3) */
 	const char *why;
 	size_t off;
-	/* One parse for both the canonical text and the pinned test: keys are on every request's path. */
-	qa_json *j = json_new();
+	if (!j)
+		j = json_new();
+	/* One parse for both the canonical text and the pinned test. */
 	if (json_parse(j, req->body, req->body_len, &why, &off) != 0 || json_type(j, 0) != QA_OBJECT) {
 		snprintf(err, errlen, "the request body is not a JSON object");
-		json_free(&j);
 		return -1;
 	}
-	canon(&body, j, 0);
 	int pinned = pins(j, 0) || pins(j, json_member(j, 0, "options", 7)) ||
 	    pins(j, json_member(j, 0, "generationConfig", 16));
-	json_free(&j);
 	/* Members in sorted order, so this is itself canonical JSON. */
+	b.len = 0;
+	if (b.cap > (1u << 20))
+		buf_free(&b);	/* a huge body should not pin its memory for the rest of the run */
 	buf_addc(&b, '{');
 	add_str_member(&b, "base_url", req->base_url);
 	buf_adds(&b, ",\"body\":");
-	buf_add(&b, body.p, body.len);
-	buf_printf(&b, ",\"format\":%d,", QA_CACHE_FORMAT);
+	canon(&b, j, 0);
+	buf_adds(&b, ",\"format\":" QA_CACHE_FORMAT_TEXT ",");	/* not buf_printf: a warm hit's cost */
 	add_str_member(&b, "mode", req->mode);
 	buf_addc(&b, ',');
 	add_str_member(&b, "model", req->model);
 	buf_addc(&b, ',');
 	add_str_member(&b, "provider", req->provider);
-	if (!pinned)
-		buf_printf(&b, ",\"sample\":%lu", req->sample);
+	if (!pinned) {
+		char digits[24], *d = digits + sizeof digits;
+		unsigned long v = req->sample;
+		do
+			*--d = (char)('0' + v % 10);
+		while (v /= 10);
+		buf_adds(&b, ",\"sample\":");
+		buf_add(&b, d, (size_t)(digits + sizeof digits - d));
+	}
 	buf_addc(&b, '}');
 
-	/* Fetched once: EVP_sha256() looks the algorithm up again at every digest (OpenSSL 3). */
-	static EVP_MD *sha256;
 	if (!sha256)
 		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!ctx)
+		ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	if (!sha256 || !EVP_Digest(b.p, b.len, md, &mdlen, sha256, NULL) || mdlen != 32) {
+	if (!sha256 || !ctx || !EVP_DigestInit_ex(ctx, sha256, NULL) || !EVP_DigestUpdate(ctx, b.p, b.len) ||
+	    !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) {
 		snprintf(err, errlen, "SHA-256 failed");
-		buf_free(&body);
-		buf_free(&b);
 		return -1;
 	}
 	static const char hex[] = "0123456789abcdef";	/* not snprintf: 32 calls of it were a warm hit's largest cost */
@@ -266,12 +317,13 @@ int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errl
 		key->hex[2 * i + 1] = hex[md[i] & 15];
 	}
 	key->hex[64] = '\0';
-	buf_free(&body);
-	buf_free(&b);
 	return 0;
 }
 
 /* ---- the store ---- */
+
+static void preload_free(qa_cache *c);
+static int64_t file_size(const char *path, const char *suffix);
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
@@ -432,6 +484,18 @@ void cache_close(qa_cache **cp)
 		char err[256];
 		cache_write_end(c, err, sizeof err);
 		if (c->session_hits > 0 && c->put) {
+			/*
+			 * A handle that only read (a warm run) commits its hit count
+			 * to the WAL unsynced and leaves the checkpoint (and its
+			 * fsyncs) to the next writer: a pure-hit run syncs nothing.
+			 * A power loss may cost that count, never an answer: it is
+			 * the only frame this handle writes, and a WAL frame whose
+			 * checksum fails is ignored.
+			 */
+			if (sqlite3_total_changes(c->db) == 0) {
+				sqlite3_exec(c->db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+				sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+			}
 			char sql[96];
 			snprintf(sql, sizeof sql, "UPDATE meta SET value=value+%" PRId64 " WHERE name='hits'", c->session_hits);
 			sqlite3_exec(c->db, sql, NULL, NULL, NULL);
@@ -444,6 +508,7 @@ void cache_close(qa_cache **cp)
 		sqlite3_finalize(c->takeover);
 		sqlite3_close(c->db);
 	}
+	preload_free(c);
 	free(c->path);
 	free(c);
 	*cp = NULL;
@@ -462,10 +527,178 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return s ? xstrdup((const char *)s) : NULL;
 }
 
+/* ---- the warm-run preload ---- */
+
+/*
+ * A point lookup in SQLite costs a few microseconds (random pages of the
+ * file); reading every entry in key order costs about as much as one
+ * lookup per 16 KiB of file.  So once a process has found that many
+ * keys there (a warm run, most likely), it reads the whole file into memory in
+ * one scan and answers the rest from there: at worst twice what lookups
+ * alone would have cost, at best a fraction.  Files over PRELOAD_MAX are
+ * never read whole (memory).  A key not in memory still goes to SQLite:
+ * answers stored since the scan, by us or others, are found.
+ */
+#define PRELOAD_BYTES_PER_PROBE 16384
+#define PRELOAD_MIN_PROBES 1024
+#define PRELOAD_MAX ((int64_t)256 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* A key's first 16 hex digits as a number: its slot's tag, and (low bits) where its probe starts. */
+static uint64_t key_tag(const char *hex)
+{
+	uint64_t h = 0;
+	for (int i = 0; i < 16; i++)
+		h = h << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : (hex[i] | 0x20) - 'a' + 10);
+	return h;
+}
+
+static void preload_free(qa_cache *c)
+{
+	buf_free(&c->rows);
+	xfree(&c->slots);
+	c->nslots = 0;
+	c->preloaded = 0;
+}
+
+static void preload(qa_cache *c)
+{
+	c->preload_at = -1;	/* once: tried, whatever comes of it */
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(c->db, "SELECT key, cached_at, response, endpoint, model FROM responses", -1, &st, NULL) != SQLITE_OK)
+		return;
+	size_t n = 0, noffs = 0;
+	size_t *offs = NULL;	/* where each row starts */
+	int rc;
+	/*
+	 * One allocation (the rows are smaller than the file), in huge pages
+	 * where the kernel gives them on request: a hit is a random read in
+	 * it, and 4 KiB pages cost a TLB miss (and a page fault) each.
+	 */
+	size_t want = ((size_t)c->file_bytes + HUGE_PAGE) & ~(size_t)(HUGE_PAGE - 1);
+	void *mem = NULL;
+	if (posix_memalign(&mem, HUGE_PAGE, want) == 0) {
+#ifdef MADV_HUGEPAGE
+		madvise(mem, want, MADV_HUGEPAGE);
+#endif
+		c->rows.p = mem;
+		c->rows.cap = want;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		if (!k || sqlite3_column_bytes(st, 0) != 64)
+			continue;
+		int64_t at = sqlite3_column_int64(st, 1);
+		size_t rlen = (size_t)sqlite3_column_bytes(st, 2);
+		const char *r = (const char *)sqlite3_column_text(st, 2);
+		if (!r)
+			continue;
+		if (noffs == n) {
+			noffs = noffs ? 2 * noffs : 1024;
+			offs = xreallocarray(offs, noffs, sizeof *offs);
+		}
+		offs[n] = c->rows.len;
+		buf_add(&c->rows, k, 64);
+		buf_add(&c->rows, &at, sizeof at);
+		buf_add(&c->rows, &rlen, sizeof rlen);
+		buf_add(&c->rows, r, rlen);
+		buf_addc(&c->rows, '\0');
+		for (int i = 3; i <= 4; i++) {
+			const char *s = (const char *)sqlite3_column_text(st, i);
+			buf_adds(&c->rows, s ? s : "\1");
+			buf_addc(&c->rows, '\0');
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		preload_free(c);
+		free(offs);
+		return;
+	}
+	c->preloaded = (int64_t)n;
+	for (c->nslots = 16; c->nslots < 2 * n; c->nslots *= 2)
+		;
+	c->slots = xcalloc(c->nslots, sizeof *c->slots);
+	for (size_t r = 0; r < n; r++) {
+		uint64_t tag = key_tag(c->rows.p + offs[r]);
+		size_t i = (size_t)tag & (c->nslots - 1);
+		while (c->slots[i].off)
+			i = (i + 1) & (c->nslots - 1);
+		c->slots[i].tag = tag;
+		c->slots[i].off = offs[r] + 1;
+	}
+	free(offs);
+}
+
+/* The preloaded row of key, or NULL; *slot (when found) is its place in slots. */
+static const char *preloaded(const qa_cache *c, const char *hex, size_t *slot)
+{
+	if (!c->nslots)
+		return NULL;
+	uint64_t tag = key_tag(hex);
+	for (size_t i = (size_t)tag & (c->nslots - 1); c->slots[i].off; i = (i + 1) & (c->nslots - 1)) {
+		if (c->slots[i].tag != tag)
+			continue;
+		const char *row = c->rows.p + c->slots[i].off - 1;
+		if (memcmp(row, hex, 64) == 0) {
+			*slot = i;
+			return row;
+		}
+	}
+	return NULL;
+}
+
+/* A key stored anew: its preloaded copy is stale.  Its row stays (a tombstone key), found no more. */
+static void preload_forget(qa_cache *c, const char *hex)
+{
+	size_t i;
+	char *row = (char *)preloaded(c, hex, &i);
+	if (row)
+		row[0] = '!';	/* not a hex digit: matches no key, keeps its probe chain */
+}
+
+static void hit_from_row(const char *row, qa_cache_hit *h)
+{
+	memset(h, 0, sizeof *h);
+	memcpy(&h->cached_at, row + 64, sizeof h->cached_at);
+	memcpy(&h->response_len, row + 64 + sizeof(int64_t), sizeof h->response_len);
+	const char *p = row + 64 + sizeof(int64_t) + sizeof(size_t);
+	h->response = xstrndup(p, h->response_len);
+	p += h->response_len + 1;
+	h->endpoint = strcmp(p, "\1") ? xstrdup(p) : NULL;
+	p += strlen(p) + 1;
+	h->model = strcmp(p, "\1") ? xstrdup(p) : NULL;
+	cache_format_time(h->cached_at, h->cached_at_text);
+}
+
+/* After a hit found in SQLite: time to read the whole file? */
+static void maybe_preload(qa_cache *c)
+{
+	if (c->preload_at < 0 || ++c->probes < PRELOAD_MIN_PROBES || c->writing)
+		return;
+	if (c->preload_at == 0) {
+		int64_t bytes = file_size(c->path, "") + file_size(c->path, "-wal");
+		c->file_bytes = bytes;
+		c->preload_at = bytes > PRELOAD_MAX ? -1 : bytes / PRELOAD_BYTES_PER_PROBE;
+		if (c->preload_at < PRELOAD_MIN_PROBES && c->preload_at >= 0)
+			c->preload_at = PRELOAD_MIN_PROBES;
+	}
+	if (c->preload_at > 0 && c->probes >= c->preload_at)
+		preload(c);
+}
+
 int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen)
 {
 	if (!c->db || c->mode == QA_CACHE_REFRESH || c->mode == QA_CACHE_OFF)
 		return 0;
+	size_t slot;
+	const char *row = preloaded(c, key->hex, &slot);
+	if (row) {
+		hit_from_row(row, h);
+		c->session_hits++;
+		return 1;
+	}
 	sqlite3_stmt *st = c->get;
 	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
 	int rc = sqlite3_step(st), r;
@@ -485,6 +718,8 @@ int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, 
 		r = fail(c, err, errlen, "reading");
 	}
 	sqlite3_reset(st);
+	if (r == 1)
+		maybe_preload(c);	/* hits, not misses: a cold run gains nothing from reading the file */
 	return r;
 }
 
@@ -532,6 +767,7 @@ int cache_put(qa_cache *c, const qa_cache_key *key, const qa_cache_entry *e,
 		return QA_CACHE_SKIPPED;
 	if (refused(e, finish_reason))
 		return QA_CACHE_REFUSED;
+	preload_forget(c, key->hex);
 	sqlite3_stmt *st = c->put;
 	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, e->response, (int)e->response_len, SQLITE_STATIC);
@@ -662,6 +898,7 @@ int cache_stats(qa_cache *c, qa_cache_stats *s, char *err, size_t errlen)
 	memset(s, 0, sizeof *s);
 	s->session_hits = c->session_hits;
 	s->session_puts = c->session_puts;
+	s->session_preloaded = c->preloaded;
 	if (!c->db)
 		return 0;
 	sqlite3_stmt *st;
@@ -688,6 +925,8 @@ int cache_prune(qa_cache *c, int64_t before, int64_t *removed, char *err, size_t
 	*removed = 0;
 	if (!c->db || !c->put)
 		return 0;
+	preload_free(c);	/* it may hold what is pruned */
+	c->preload_at = -1;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(c->db, "DELETE FROM responses WHERE cached_at < ?1", -1, &st, NULL) != SQLITE_OK)
 		return fail(c, err, errlen, "pruning");

@@ -27,6 +27,9 @@
 
 /* Bumped when the key's inputs or the tables change; part of every key. */
 #define QA_CACHE_FORMAT 1
+#define QA_CACHE_STR_(x) #x
+#define QA_CACHE_STR(x) QA_CACHE_STR_(x)
+#define QA_CACHE_FORMAT_TEXT QA_CACHE_STR(QA_CACHE_FORMAT)	/* "1" */
 
 enum qa_cache_mode {
 	QA_CACHE_READ_WRITE,	/* the default: hits are served, answers stored */
@@ -107,7 +110,14 @@ typedef struct qa_cache_hit {
 } qa_cache_hit;
 void cache_hit_free(qa_cache_hit *h);
 
-/* 1 hit (h filled), 0 miss (always in refresh and off modes), -1 error (err filled). */
+/*
+ * 1 hit (h filled), 0 miss (always in refresh and off modes), -1 error (err filled).
+ * A handle that has found many keys (one per 16 KiB of file, 1024 at
+ * least; files up to 256 MiB) reads every entry into memory in one scan
+ * and answers from there: a warm run's lookups cost a hash probe, not a
+ * B-tree walk.  Keys not found there still go to the file (answers stored
+ * since, by this handle or others).
+ */
 int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen);
 
 /*
@@ -167,6 +177,7 @@ typedef struct qa_cache_stats {
 	int64_t oldest, newest;	/* cached_at range; 0 when empty */
 	int64_t file_bytes;	/* the database file and its WAL */
 	int64_t session_hits, session_puts;	/* this handle's */
+	int64_t session_preloaded;	/* entries this handle read into memory at once (a warm run; cache_get) */
 } qa_cache_stats;
 int cache_stats(qa_cache *c, qa_cache_stats *st, char *err, size_t errlen);
 

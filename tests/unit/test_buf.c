@@ -59,6 +59,23 @@ int main(void)
 	CHECK_STR(cleaned("[\"\\u0000\",\r\n1]", 14), "[\"\\u0000\",  1]");
 	CHECK_STR(cleaned("[\"\xed\xa0\x80\"]", 7), "[\"\\ufffd\\ufffd\\ufffd\"]");
 	{
+		/* A bad byte found wherever it sits, whole words at a time or not (and the bounds 0x1f/0x20, 0x7f/0x80). */
+		int good = 0;
+		for (int pos = 0; pos < 40; pos++)
+			for (int k = 0; k < 5; k++) {
+				static const unsigned char bad[] = { 0x1f, 0x20, 0x7f, 0x80, 0xff };
+				static const char *const want[] = { "\\u001f", " ", "\x7f", "\\ufffd", "\\ufffd" };
+				char in[48], out[64];
+				in[0] = '"';
+				memset(in + 1, 'a', 40);
+				in[1 + pos] = (char)bad[k];
+				in[41] = '"';
+				snprintf(out, sizeof out, "\"%.*s%s%.*s\"", pos, in + 1, want[k], 39 - pos, in + 2 + pos);
+				good += strcmp(cleaned(in, 42), out) == 0;
+			}
+		CHECK(good == 200);
+	}
+	{
 		/* Whatever the scanner lets through comes out as one line a strict reader takes. */
 		static const char *const in[] = {
 			"{\"u\":{\"k\":\"a\nb\rc\"},\"lp\":[\"\x7f\x80\",\"\x1b[0m\"]}",

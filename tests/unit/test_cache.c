@@ -385,6 +385,102 @@ static void test_write_batch(const char *dir)
 	}
 }
 
+static void test_preload(const char *dir)
+{
+	char path[512], err[256];
+	snprintf(path, sizeof path, "%s/preload.db", dir);
+	qa_cache *a = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	qa_cache *b = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(a != NULL && b != NULL);
+	if (!a || !b)
+		return;
+	enum { N = 3000 };
+	static qa_cache_key k[N];
+	char text[64], resp[64];
+	CHECK(cache_write_begin(a, err, sizeof err) == 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(text, sizeof text, "{\"prompt\":\"p%d\"}", i);
+		snprintf(resp, sizeof resp, "{\"text\":\"r%d\"}", i);
+		qa_cache_req r = req_of(text);
+		CHECK(cache_key(&r, &k[i], err, sizeof err) == 0);
+		qa_cache_entry e = entry(resp);
+		e.cached_at += i;
+		if (i % 3 == 0)
+			e.endpoint = NULL;
+		if (i % 5 == 0)
+			e.model = NULL;
+		CHECK(cache_put(a, &k[i], &e, "stop", err, sizeof err) == QA_CACHE_STORED);
+	}
+	CHECK(cache_write_end(a, err, sizeof err) == 0);
+	qa_cache_stats st;
+	qa_cache_hit h;
+	/* misses do not count towards reading the file whole: a cold run gains nothing from it */
+	for (int i = 0; i < 2 * N; i++) {
+		qa_cache_key miss = k[i % N];
+		miss.hex[63] = miss.hex[63] == '0' ? '1' : '0';
+		CHECK(cache_get(b, &miss, &h, err, sizeof err) == 0);
+	}
+	CHECK(cache_stats(b, &st, err, sizeof err) == 0 && st.session_preloaded == 0);
+	/* b looks every key up: past 1024 of them it reads the file whole, and the rest come from memory */
+	int good = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < N; i++) {
+			snprintf(resp, sizeof resp, "{\"text\":\"r%d\"}", i);
+			if (cache_get(b, &k[i], &h, err, sizeof err) == 1 && strcmp(h.response, resp) == 0 &&
+			    h.response_len == strlen(resp) && h.cached_at == 1796594930 + i &&
+			    (i % 3 == 0 ? h.endpoint == NULL : h.endpoint && strcmp(h.endpoint, "http://127.0.0.1:8080/v1/chat/completions") == 0) &&
+			    (i % 5 == 0 ? h.model == NULL : h.model && strcmp(h.model, "m") == 0))
+				good++;
+			cache_hit_free(&h);
+		}
+	CHECK(good == 2 * N);
+	CHECK(cache_stats(b, &st, err, sizeof err) == 0 && st.session_preloaded == N && st.session_hits == 2 * N);
+	/* stored after the scan, by another handle: found in the file */
+	qa_cache_req r = req_of("{\"prompt\":\"later\"}");
+	qa_cache_key later;
+	CHECK(cache_key(&r, &later, err, sizeof err) == 0);
+	CHECK(cache_get(b, &later, &h, err, sizeof err) == 0);
+	qa_cache_entry e = entry("{\"text\":\"later\"}");
+	CHECK(cache_put(a, &later, &e, "stop", err, sizeof err) == QA_CACHE_STORED);
+	CHECK(cache_get(b, &later, &h, err, sizeof err) == 1 && strcmp(h.response, "{\"text\":\"later\"}") == 0);
+	cache_hit_free(&h);
+	/* stored anew by b itself: the copy in memory is not served */
+	e = entry("{\"text\":\"new\"}");
+	CHECK(cache_put(b, &k[7], &e, "stop", err, sizeof err) == QA_CACHE_STORED);
+	CHECK(cache_get(b, &k[7], &h, err, sizeof err) == 1 && strcmp(h.response, "{\"text\":\"new\"}") == 0);
+	cache_hit_free(&h);
+	good = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(resp, sizeof resp, "{\"text\":\"r%d\"}", i);
+		if (i != 7 && cache_get(b, &k[i], &h, err, sizeof err) == 1 && strcmp(h.response, resp) == 0)
+			good++;
+		cache_hit_free(&h);
+	}
+	CHECK(good == N - 1);
+	/* pruned: nothing is served from memory any more */
+	int64_t removed = 0;
+	CHECK(cache_prune(b, 1796594930 + N, &removed, err, sizeof err) == 0 && removed == N + 1);	/* and "later" */
+	CHECK(cache_get(b, &k[100], &h, err, sizeof err) == 0);
+	CHECK(cache_stats(b, &st, err, sizeof err) == 0 && st.session_preloaded == 0);
+	CHECK(cache_put(a, &k[1], &e, "stop", err, sizeof err) == QA_CACHE_STORED);
+	cache_close(&a);
+	cache_close(&b);
+	/* a handle that only read: its hit is counted, its close leaves the WAL (no checkpoint, no fsync) */
+	char wal[600];
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	CHECK(access(wal, F_OK) != 0);	/* the last writer's close checkpointed it away */
+	qa_cache *c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(c && cache_stats(c, &st, err, sizeof err) == 0);
+	int64_t hits = st.hits;
+	CHECK(c && cache_get(c, &k[1], &h, err, sizeof err) == 1);
+	cache_hit_free(&h);
+	cache_close(&c);
+	CHECK(access(wal, F_OK) == 0);
+	c = cache_open(path, QA_CACHE_READ_WRITE, err, sizeof err);
+	CHECK(c && cache_stats(c, &st, err, sizeof err) == 0 && st.hits == hits + 1);
+	cache_close(&c);
+}
+
 static void test_time(void)
 {
 	int64_t t;
@@ -420,6 +516,7 @@ int main(void)
 	test_store(dir);
 	test_concurrent(dir);
 	test_write_batch(dir);
+	test_preload(dir);
 	test_time();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

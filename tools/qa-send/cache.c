@@ -166,13 +166,15 @@ static void serve(struct task *t, const char *response, size_t len, const char *
 	size_t n = len;
 	while (n && response[n - 1] != '}')
 		n--;
-	qa_buf b = { 0 };
+	static qa_buf b;	/* reused: a warm run serves every record here */
+	b.len = 0;
 	buf_add(&b, response, n - 1);
 	buf_adds(&b, n > 2 ? ",\"cached\":true,\"cached_at\":" : "\"cached\":true,\"cached_at\":");
 	buf_json_string(&b, when, strlen(when));
 	buf_addc(&b, '}');
 	emit(t, b.p, b.len, NULL, 0);
-	buf_free(&b);
+	if (b.cap > (1u << 20))
+		buf_free(&b);
 	cache_hits++;
 	task_done(t);
 }
@@ -294,10 +296,23 @@ void cache_task_done(struct task *t)
 	t->keyed = 0;
 }
 
-/* 1 while the write batch may take more answers before it is committed (and its records written). */
+/*
+ * 1 while the write batch may take more answers before it is committed (and
+ * its records written).  An answer held for the commit keeps its request's
+ * slot (cache_held()): a run killed at any point has lost at most -c
+ * answers, in flight or held, as if there were no batch; so the batch is
+ * committed at once when the held answers leave no slot free.
+ */
 int cache_hold(double now)
 {
-	return rc && cache_writing(rc) && batch_n < BATCH_N && now - batch_t0 < BATCH_MS;
+	return rc && cache_writing(rc) && batch_n < BATCH_N && now - batch_t0 < BATCH_MS &&
+	    inflight + batch_n < opt.concurrency;
+}
+
+/* Answers stored and not yet committed: each still holds a slot. */
+long cache_held(void)
+{
+	return rc && cache_writing(rc) ? batch_n : 0;
 }
 
 /* When the write batch is to be committed at the latest, or 0 when none is open. */

@@ -206,7 +206,7 @@ void dispatch(double now, double *next_timer)
 	static unsigned long pass;
 	int prev = -1;
 	pass++;
-	for (int i = ready_head; i >= 0 && inflight < opt.concurrency;) {
+	for (int i = ready_head; i >= 0 && inflight + cache_held() < opt.concurrency;) {
 		struct task *t = &tasks[i];
 		int next = t->next_ready;
 		double at;

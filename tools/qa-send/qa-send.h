@@ -473,6 +473,7 @@ void cache_store(struct task *t, const char *response, size_t len, const char *f
 void cache_task_done(struct task *t);
 int cache_commit(void);
 int cache_hold(double now);
+long cache_held(void);
 double cache_due(void);
 
 #endif
