@@ -12,14 +12,26 @@
  * "stream" the same N tokens come as one chat completion, at once.  Each
  * event is written when due (an absolute-time sleep, so gaps do not drift).
  *
- *	cc -O2 -o canned canned.c $(pkg-config --cflags --libs libmicrohttpd)
- *	./canned [--delay MS] [--tokens N [--ttft MS] [--gap MS]]
+ * With --log FILE a streamed answer carries "X-Request-Id: canned-<k>" and
+ * FILE gets a JSON line per stream, {"rid", "first_chunk_ms", "ttft_ms",
+ * "tpot_ms", "late_ms"}: the server's own times, from CLOCK_MONOTONIC read
+ * when it had the whole request and right before each write (a write is
+ * handed to the socket as the reader returns), so ttft_ms = first token's
+ * write - request read, tpot_ms = (last token's write - first token's) /
+ * (N - 1), late_ms = first token's write - its due time.  A client's error
+ * against these leaves out the server's own lateness (bench/stream.sh).
+ * The line is written before the [DONE] event is: a client that has read
+ * [DONE] finds it in FILE.
+ *
+ *	cc -O2 -o canned canned.c $(pkg-config --cflags --libs libmicrohttpd) -lpthread
+ *	./canned [--delay MS] [--tokens N [--ttft MS] [--gap MS] [--log FILE]]
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +52,9 @@ static long delay_ms;
 /* --tokens N: the streaming server (see the head comment). */
 static int stream_tokens;
 static double stream_ttft_ms, stream_gap_ms;
+static FILE *stream_log;	/* --log FILE: the server's own times, a line per stream */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long log_next;	/* the last request id given, under log_lock */
 
 struct sreq {
 	int stream, usage;	/* "stream":true, "include_usage":true in the body */
@@ -47,6 +62,8 @@ struct sreq {
 	size_t ntail;
 	struct timespec t0;	/* when the body was read */
 	int next;		/* the next event: 0 role, 1..N tokens, N+1 finish, N+2 usage, N+3 [DONE] */
+	unsigned long rid;	/* --log: its X-Request-Id's number */
+	long long w_role, w_first, w_last;	/* --log: ns of the writes of the role chunk, first and last tokens */
 };
 
 static void sreq_body(struct sreq *r, const char *p, size_t n)
@@ -113,10 +130,46 @@ static long long due_ns(const struct sreq *r, int k)
  * connection may sleep), and with it every later one already due, in one
  * write, as a server whose tokens come faster than its socket takes them.
  */
+static long long now_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* --log: the write of events from..r->next-1 is now; the line goes out with the [DONE] event's write. */
+static void log_write(struct sreq *r, int from)
+{
+	if (!stream_log || !r->rid || from == r->next)
+		return;
+	long long t = now_ns(), t0 = (long long)r->t0.tv_sec * 1000000000LL + r->t0.tv_nsec;
+	int n = stream_tokens;
+	if (from == 0)
+		r->w_role = t;
+	if (from <= 1 && r->next > 1)
+		r->w_first = t;
+	if (from <= n && r->next > n)
+		r->w_last = t;
+	if (r->next <= n + 3)
+		return;
+	pthread_mutex_lock(&log_lock);
+	fprintf(stream_log, "{\"rid\":\"canned-%lu\",\"first_chunk_ms\":%.3f,\"ttft_ms\":%.3f,\"tpot_ms\":",
+	    r->rid, (double)(r->w_role - t0) / 1e6, (double)(r->w_first - t0) / 1e6);
+	if (n > 1)
+		fprintf(stream_log, "%.4f", (double)(r->w_last - r->w_first) / 1e6 / (n - 1));
+	else
+		fputs("null", stream_log);
+	fprintf(stream_log, ",\"late_ms\":%.3f,\"read_at_ms\":%.3f,\"first_at_ms\":%.3f}\n",
+	    (double)(r->w_first - due_ns(r, 1)) / 1e6, (double)t0 / 1e6, (double)r->w_first / 1e6);
+	fflush(stream_log);
+	pthread_mutex_unlock(&log_lock);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct sreq *r = cls;
 	size_t off = 0;
+	int from = r->next;
 	(void)pos;
 	for (;;) {
 		if (r->next == stream_tokens + 2 && !r->usage)
@@ -125,18 +178,23 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (due > (long long)now.tv_sec * 1000000000LL + now.tv_nsec) {
-			if (off)
+			if (off) {
+				log_write(r, from);
 				return (ssize_t)off;
+			}
 			struct timespec t = { (time_t)(due / 1000000000LL), (long)(due % 1000000000LL) };
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) != 0)
 				;
 		}
 		int len = sse_event(r, r->next, buf + off, max - off);
-		if (len <= 0)
+		if (len <= 0) {
+			log_write(r, from);
 			return off ? (ssize_t)off : MHD_CONTENT_READER_END_OF_STREAM;
+		}
 		if ((size_t)len >= max - off) {
 			if (!off)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
+			log_write(r, from);
 			return (ssize_t)off;	/* this one goes in the next write */
 		}
 		off += (size_t)len;
@@ -188,6 +246,14 @@ static enum MHD_Result stream_queue(struct MHD_Connection *c, struct sreq *r)
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, r, NULL);
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	if (stream_log) {
+		char id[40];
+		pthread_mutex_lock(&log_lock);
+		r->rid = ++log_next;
+		pthread_mutex_unlock(&log_lock);
+		snprintf(id, sizeof id, "canned-%lu", r->rid);
+		MHD_add_response_header(resp, "X-Request-Id", id);
+	}
 	enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -227,8 +293,13 @@ int main(int argc, char **argv)
 			stream_ttft_ms = atof(argv[++i]);
 		else if (strcmp(argv[i], "--gap") == 0 && i + 1 < argc)
 			stream_gap_ms = atof(argv[++i]);
-		else {
-			fprintf(stderr, "usage: canned [--delay MS] [--tokens N [--ttft MS] [--gap MS]]\n");
+		else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
+			if (!(stream_log = fopen(argv[++i], "w"))) {
+				perror(argv[i]);
+				return 1;
+			}
+		} else {
+			fprintf(stderr, "usage: canned [--delay MS] [--tokens N [--ttft MS] [--gap MS] [--log FILE]]\n");
 			return 2;
 		}
 	}

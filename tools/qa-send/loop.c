@@ -45,8 +45,10 @@ int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
 {
 	struct task *t = arg;
 	(void)ip, (void)local_ip, (void)port, (void)local_port;
-	if (t->sends++ == 0)
+	if (t->sends++ == 0) {
+		stream_sent(t);
 		return CURL_PREREQFUNC_OK;
+	}
 	const char *why = t->attempts > opt.retries ? "retries exhausted" : budget_spent();
 	if (why) {
 		t->resend_refused = 1;	/* settle() gives up on it, saying why */
@@ -57,6 +59,15 @@ int on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
 	stats.retries++;
 	trace(t, "resend", NULL, "a reused connection closed before an answer: libcurl resent", -1, 0);
 	return CURL_PREREQFUNC_OK;
+}
+
+/* libcurl opened a socket for a connection, before its connect(): a stream's clock starts (stream_sent()). */
+static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)fd;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		stream_sent(arg);
+	return CURL_SOCKOPT_OK;
 }
 
 void start_http(struct task *t, double now)
@@ -80,6 +91,8 @@ void start_http(struct task *t, double now)
 	t->sends = t->resend_refused = 0;
 	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(c, CURLOPT_PREREQDATA, t);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, t);
 	t->st = T_ACTIVE;
 	stream_begin(t);
 	CURLMcode mc = curl_multi_add_handle(multi, c);

@@ -319,6 +319,7 @@ int stream_wanted(const struct task *t);
 void stream_refuse(const char *provider);
 void stream_ready(struct task *t);
 void stream_begin(struct task *t);
+void stream_sent(struct task *t);
 int stream_feed(struct task *t, const char *p, size_t len);
 int stream_active(const struct task *t);
 int stream_reply_of(struct task *t, struct qa_reply *r);
