@@ -52,6 +52,38 @@ static int dispatch(qa_sse *p)
 	return rc;
 }
 
+/*
+ * An event of one "data:" line and its blank line, LF-ended and whole in
+ * the input at s (q: the line's LF, q + 1 < end): passed on where it lies,
+ * without the copy into p->data.  0 with *rc set when it took it; -1 when
+ * the event is another shape (the line-by-line path reads it).
+ */
+static int whole_event(qa_sse *p, const char *s, const char *q, int *rc)
+{
+	qa_sse_event ev;
+	const char *v = s + 5;
+
+	if (p->has_data || q[1] != '\n' || q - s < 5 || memcmp(s, "data:", 5) != 0)
+		return -1;
+	if (v < q && *v == ' ')
+		v++;
+	p->line.len = 0;
+	p->pending = 0;
+	if (q - v == 6 && memcmp(v, "[DONE]", 6) == 0) {
+		p->done = 1;
+		*rc = 0;
+		return 0;
+	}
+	ev.data = v;
+	ev.len = (size_t)(q - v);
+	ev.event = buf_cstr(&p->event);
+	ev.id = buf_cstr(&p->id);
+	p->events++;
+	*rc = p->cb ? p->cb(p->ctx, &ev) : 0;
+	p->event.len = 0;
+	return 0;
+}
+
 /* One line, s[0..n) (in p->line or still in the input), without its end. */
 static int line(qa_sse *p, const char *s, size_t n)
 {
@@ -136,6 +168,13 @@ int sse_feed(qa_sse *p, const char *s, size_t n)
 			q = end;
 		if (p->line.len + (size_t)(q - s) > QA_SSE_MAX)
 			return -1;
+		/* The usual event, "data: ...\n\n", whole in the input: not copied. */
+		if (p->line.len == 0 && q + 1 < end && *q == '\n' && whole_event(p, s, q, &rc) == 0) {
+			s = q + 2;
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		if (p->line.len == 0 && q < end) {	/* a whole line in the input: read where it is */
 			p->cr = *q == '\r';
 			rc = line(p, s, (size_t)(q - s));

@@ -12,7 +12,9 @@
  * not passed on: it marks the stream done, and later events are dropped.
  *
  * Ownership: the parser owns its buffers; the event passed to the callback
- * is borrowed for the duration of the call.
+ * is borrowed for the duration of the call.  The usual event, one "data:"
+ * line and a blank line whole in one input (LF-ended), is passed where it
+ * lies in the input, without a copy: its data is not NUL-terminated.
  */
 #ifndef QA_SSE_H
 #define QA_SSE_H
@@ -22,7 +24,7 @@
 #include "qa.h"
 
 typedef struct qa_sse_event {
-	const char *data;	/* NUL-terminated; may also hold NULs, len counts them */
+	const char *data;	/* len bytes, not NUL-terminated (it may lie in the input); may hold NULs */
 	size_t len;
 	const char *event;	/* "" when the event had no "event:" field */
 	const char *id;		/* the last event id seen on the stream, "" when none */

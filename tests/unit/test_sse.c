@@ -136,6 +136,51 @@ static void test_stop(void)
 	buf_free(&g.log);
 }
 
+/* Where each event's data lay: in the input (not copied) or in the parser's buffer. */
+struct where {
+	const char *in, *in_end;
+	int inplace, copied;
+};
+
+static int locate(void *ctx, const qa_sse_event *ev)
+{
+	struct where *w = ctx;
+
+	if (ev->data >= w->in && ev->data + ev->len <= w->in_end)
+		w->inplace++;
+	else
+		w->copied++;
+	return 0;
+}
+
+/*
+ * The usual event ("data: ...\n\n", LF, whole in one input) is passed where
+ * it lies; an event of several lines, a CRLF one, or one split across
+ * inputs is joined in the parser's buffer as before.
+ */
+static void test_inplace(void)
+{
+	static const struct { const char *in; size_t cut; int inplace, copied; } c[] = {
+		{ "data: {\"a\":1}\n\ndata:b\n\ndata: [DONE]\n\n", 0, 2, 0 },
+		{ "event: e\ndata: x\n\n", 0, 1, 0 },
+		{ "data: x\ndata: y\n\n", 0, 0, 1 },
+		{ "data: x\r\n\r\n", 0, 0, 1 },
+		{ "data: x\n\ndata: y\n\n", 12, 1, 1 },	/* cut inside the second event */
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		size_t n = strlen(c[i].in), cut = c[i].cut ? c[i].cut : n;
+		struct where w = { c[i].in, c[i].in + n, 0, 0 };
+		qa_sse p;
+
+		sse_init(&p, locate, &w);
+		CHECK(sse_feed(&p, c[i].in, cut) == 0);
+		CHECK(sse_feed(&p, c[i].in + cut, n - cut) == 0);
+		sse_free(&p);
+		CHECK(w.inplace == c[i].inplace);
+		CHECK(w.copied == c[i].copied);
+	}
+}
+
 /* The recorded llama.cpp streams: every split gives the same events. */
 static void test_recorded(const char *path, unsigned long want_events)
 {
@@ -174,6 +219,7 @@ int main(void)
 {
 	test_cases();
 	test_stop();
+	test_inplace();
 	test_recorded("tests/data/stream/llama-chat.sse", 7);
 	test_recorded("tests/data/stream/llama-completions.sse", 4);
 	return t_done("test_sse");
