@@ -63,6 +63,50 @@ static void test_gap_digits(void)
 	buf_free(&b);
 }
 
+/*
+ * The measures are written by hand in whole microseconds: each as
+ * buf_json_number(round(v * 1000) / 1000) writes it, for values across the
+ * range (fixed seed), halves, negatives, -0, and NaN and the huge ones
+ * that take buf_json_number itself.
+ */
+static void test_micros(void)
+{
+	static const double fixed[] = { 0, -0.0, 1, 0.0004, 0.0005, -0.0004, -0.0005, 0.001, 0.01, 0.1, 0.12,
+		100, 100.0005, 99.9995, 13.333333, 1234567.891, 99999999999.9994, 1e11, 1e11 + 0.5, -1e11, 3e15,
+		NAN, INFINITY };
+	unsigned long long x = 88172645463325252ULL;
+	qa_buf got = { 0 }, want = { 0 };
+	size_t n = sizeof fixed / sizeof fixed[0], bad = 0;
+
+	for (size_t i = 0; i < n + 200000; i++) {
+		double v;
+		if (i < n) {
+			v = fixed[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			/* 1e-4 .. 1e12, either sign, and some on a microsecond's half */
+			v = pow(10, (double)(x % 16000) / 1000 - 4) * (x & 1 << 20 ? -1 : 1);
+			if (x & 1 << 21)
+				v = (floor(v * 1000) + 0.5) / 1000;
+		}
+		qa_latency l;
+		memset(&l, 0, sizeof l);
+		l.ttft_ms = l.first_chunk_ms = l.tpot_ms = l.itl_ms = l.latency_ms = l.tokens_per_s = NAN;
+		l.queue_ms = v;
+		got.len = want.len = 0;
+		latency_json(&got, &l);
+		buf_adds(&want, ",\"queue_ms\":");
+		buf_json_number(&want, round(v * 1000) / 1000);
+		buf_cstr(&got);
+		if ((got.len < want.len || memcmp(got.p, want.p, want.len) != 0 || got.p[want.len] != ',') &&
+		    bad++ == 0)
+			CHECK_STR(buf_cstr(&got), buf_cstr(&want));	/* the first one, to see */
+	}
+	CHECK(bad == 0);
+	buf_free(&got);
+	buf_free(&want);
+}
+
 /* No usage: the tokens are the chunks' count, and the record says so. */
 static void test_estimated(void)
 {
@@ -195,6 +239,7 @@ int main(void)
 {
 	test_stream();
 	test_gap_digits();
+	test_micros();
 	test_estimated();
 	test_one_token();
 	test_one_chunk();
