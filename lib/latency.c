@@ -102,13 +102,20 @@ void latency_free(qa_latency *l)
 	l->ngaps = 0;
 }
 
+/* n bytes appended where buf_grow() already made room: no call per piece. */
+static void put(qa_buf *out, const char *p, size_t n)
+{
+	memcpy(out->p + out->len, p, n);
+	out->len += n;
+}
+
 /*
  * v in whole microseconds, as buf_json_number(round(v * 1000) / 1000)
  * writes it (the shortest form: trailing zeros and a bare point dropped,
  * "0" for a -0), by hand: that call was a third of a streamed record's
  * writing.  Below 1e11 every such number has at most 15 digits and the
  * doubles near it lie closer than 0.001, so its decimal is the shortest;
- * beyond that (and for NaN) buf_json_number itself.
+ * beyond that (and for NaN) buf_json_number itself.  Room for 32 bytes made.
  */
 static void micros(qa_buf *out, double v)
 {
@@ -135,31 +142,28 @@ static void micros(qa_buf *out, double v)
 	while ((a /= 10) != 0);
 	if (k < 0)
 		*--p = '-';
-	buf_add(out, p, (size_t)(e - p));
+	put(out, p, (size_t)(e - p));
 }
 
-static void field(qa_buf *out, const char *name, double v)
-{
-	/* By hand, not buf_printf(): a format per field was most of a streamed record's cost here. */
-	buf_adds(out, ",\"");
-	buf_adds(out, name);
-	buf_adds(out, "\":");
-	/* Microseconds: finer than any clock a stream is read with, and short. */
-	micros(out, v);
-}
+/* ,"NAME": and the value: by hand, not buf_printf() (a format per field was most of a record's cost here). */
+#define FIELD(out, name, v) (buf_grow(out, sizeof ",\"" name "\":" + 32), \
+	put(out, ",\"" name "\":", sizeof ",\"" name "\":" - 1), micros(out, v))
 
 void latency_json(qa_buf *out, const qa_latency *l)
 {
 	size_t i;
 
-	field(out, "queue_ms", l->queue_ms);
-	field(out, "ttft_ms", l->ttft_ms);
-	field(out, "first_chunk_ms", l->first_chunk_ms);
-	field(out, "tpot_ms", l->tpot_ms);
-	field(out, "itl_ms", l->itl_ms);
-	field(out, "latency_ms", l->latency_ms);
-	field(out, "tokens_per_s", l->tokens_per_s);
-	buf_adds(out, ",\"chunk_gaps_ms\":[");
+	/* Microseconds: finer than any clock a stream is read with, and short. */
+	FIELD(out, "queue_ms", l->queue_ms);
+	FIELD(out, "ttft_ms", l->ttft_ms);
+	FIELD(out, "first_chunk_ms", l->first_chunk_ms);
+	FIELD(out, "tpot_ms", l->tpot_ms);
+	FIELD(out, "itl_ms", l->itl_ms);
+	FIELD(out, "latency_ms", l->latency_ms);
+	FIELD(out, "tokens_per_s", l->tokens_per_s);
+	/* A gap is at most 13 bytes with its comma ("-214748364.8,"). */
+	buf_grow(out, sizeof ",\"chunk_gaps_ms\":[]" + 13 * l->ngaps);
+	put(out, ",\"chunk_gaps_ms\":[", sizeof ",\"chunk_gaps_ms\":[" - 1);
 	for (i = 0; i < l->ngaps; i++) {
 		int32_t g = l->gaps[i];
 		/* Tenths printed as a decimal: exact, and as short as the integer (by hand: a printf a gap showed in profiles). */
@@ -175,9 +179,9 @@ void latency_json(qa_buf *out, const qa_latency *l)
 			*--p = '-';
 		if (i)
 			*--p = ',';
-		buf_add(out, p, (size_t)(e - p));
+		put(out, p, (size_t)(e - p));
 	}
-	buf_addc(out, ']');
+	put(out, "]", 1);
 }
 
 void lat_summary_add(qa_lat_summary *s, int m, double v)
