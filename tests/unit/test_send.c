@@ -170,6 +170,45 @@ static void test_headers(void)
 	buf_free(&h.ratelimit);
 }
 
+/* find_nocase() against the obvious loop, on random text over a small alphabet (fixed seed), and scrub(). */
+static const char *naive(const char *h, size_t hl, const char *n, size_t nl)
+{
+	for (size_t i = 0; nl <= hl && i <= hl - nl; i++)
+		if (strncasecmp(h + i, n, nl) == 0)
+			return h + i;
+	return NULL;
+}
+
+static void test_find_nocase(void)
+{
+	static const char abc[] = "sSkK-b1 ";
+	unsigned long long x = 88172645463325252ULL;
+	char h[64], n[8];
+	int bad = 0;
+
+	for (int r = 0; r < 200000; r++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t hl = x % 40, nl = (x >> 8) % 5;
+		for (size_t i = 0; i < hl; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			h[i] = abc[x % 8];
+		}
+		for (size_t i = 0; i < nl; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			n[i] = abc[x % 8];
+		}
+		if (find_nocase(h, hl, n, nl) != naive(h, hl, n, nl))
+			bad++;
+	}
+	CHECK(bad == 0);
+	qa_buf b = { 0 };
+	remember_key("sk-secret-123");
+	buf_adds(&b, "{\"a\":\"SK-SECRET-123 and sk-secret-123\",\"s\":\"sk-secret-12\"}");
+	scrub(&b);
+	CHECK_STR(buf_cstr(&b), "{\"a\":\"[redacted] and [redacted]\",\"s\":\"sk-secret-12\"}");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	ep_a.name = "a";
@@ -178,5 +217,6 @@ int main(void)
 	test_hint();
 	test_decide();
 	test_headers();
+	test_find_nocase();
 	return t_done("test_send");
 }

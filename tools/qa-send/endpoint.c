@@ -20,11 +20,25 @@ const char *find_nocase(const char *h, size_t hl, const char *n, size_t nl)
 {
 	if (nl == 0)
 		return h;
-	/* The first letter checked here: a call per byte of every record was a profile's tenth at 0 ms. */
+	if (nl > hl)
+		return NULL;
+	/*
+	 * The first letter found by memchr, in either case (a call per byte of
+	 * every record was a profile's tenth at 0 ms; a loop per byte, a
+	 * streamed record's longer line's).
+	 */
 	int lo = tolower((unsigned char)n[0]), up = toupper((unsigned char)n[0]);
-	for (size_t i = 0; nl <= hl && i <= hl - nl; i++)
-		if ((h[i] == lo || h[i] == up) && strncasecmp(h + i, n, nl) == 0)
-			return h + i;
+	const char *end = h + (hl - nl) + 1;
+	const char *a = memchr(h, lo, (size_t)(end - h)), *b = lo == up ? NULL : memchr(h, up, (size_t)(end - h));
+	while (a || b) {
+		const char *c = !b || (a && a < b) ? a : b;
+		if (strncasecmp(c, n, nl) == 0)
+			return c;
+		if (c == a)
+			a = memchr(c + 1, lo, (size_t)(end - c - 1));
+		else
+			b = memchr(c + 1, up, (size_t)(end - c - 1));
+	}
 	return NULL;
 }
 
