@@ -76,8 +76,8 @@ static int whole_event(qa_sse *p, const char *s, const char *q, int *rc)
 	}
 	ev.data = v;
 	ev.len = (size_t)(q - v);
-	ev.event = buf_cstr(&p->event);
-	ev.id = buf_cstr(&p->id);
+	ev.event = p->event.len ? buf_cstr(&p->event) : "";
+	ev.id = p->id.len ? buf_cstr(&p->id) : "";
 	p->events++;
 	*rc = p->cb ? p->cb(p->ctx, &ev) : 0;
 	p->event.len = 0;

@@ -133,7 +133,7 @@ static int on_event(void *ctx, const qa_sse_event *ev)
 		return 1;
 	}
 	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 32;
+		s->cap = s->cap ? 2 * s->cap : 64;	/* a usual answer's chunks in one allocation */
 		s->c = xreallocarray(s->c, s->cap, sizeof *s->c);
 	}
 	/* Whole microseconds: the trace then holds the exact times the formulas used. */
