@@ -19,8 +19,9 @@
 #             error: the request's way to the server, the chunk's way back,
 #             and the client's time to notice and stamp it.  This is the
 #             measure the targets are about.
-# The "server" line shows the server's own figures and its lateness against
-# the schedule.  Printed: median and p99 of each measure, and of |error|.  At
+# Printed per client: median and p99 of each measure, of its |error| against
+# both, and (in parentheses) of the server's own figures for the same
+# requests, which against 100 and 10 ms are its lateness.  At
 # concurrency 64 each client sends 2 x 64 requests: the first 64 open their
 # connections at once ("cold": the server's accept of the 64th comes late;
 # against the schedule that is the connection's error, against the server
