@@ -223,16 +223,17 @@ int stream_reply_of(struct task *t, struct qa_reply *r)
 		r->retry = QA_RETRY_YES;
 	long usage_tokens = -1;
 	if (r->usage) {
-		qa_json *j = json_new();
+		static qa_json *j;	/* one parser for the run: a new one per answer was half this call's cost */
 		const char *err;
 		size_t off;
+		if (!j)
+			j = json_new();
 		if (json_parse(j, r->usage, strlen(r->usage), &err, &off) == 0) {
 			int k = json_member(j, 0, "completion_tokens", 17);
 			double v;
 			if (k >= 0 && json_num(j, k, &v) == 0)
 				usage_tokens = (long)v;
 		}
-		json_free(&j);
 	}
 	double t_end = round((s->t_last - zero(s)) * 1000) / 1000, queue = round((zero(s) - s->t_ready) * 1000) / 1000;
 	chunk_trace(t, "stream_end", t_end, -1, queue);
