@@ -287,8 +287,8 @@ struct qa_opts {
 #define QA_END { .kind = QA_OPT_END }
 /* The last rows of every tool's table: -h, --help and -V, --version, then the end. */
 #define QA_END_HELP_VERSION \
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL), \
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL), QA_END
+	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "print the usage and exit", NULL), \
+	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "print the version and exit", NULL), QA_END
 
 /* Parses the options of argv by the table; *argc and *argv are left with the operands. */
 void opt_parse(const struct qa_opts *t, int *argc, char ***argv);
