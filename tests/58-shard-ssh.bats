@@ -87,11 +87,8 @@ same_as_whole() {
 # answered, so the server sees at most 240 + the requests in flight then.
 cached_shards() {
 	load testd
-	SRV=S$BATS_TEST_NUMBER	# start_testd's fifo is per file: a name per test
-	start_testd "$SRV"
-	port_var=${SRV}_PORT
-	PORT=${!port_var}
-	BASE="http://127.0.0.1:$PORT/v1"
+	SRV=S$BATS_TEST_NUMBER
+	start_testd "$SRV"	# sets PORT and BASE
 	seq 1 240 | jq -c '{id: ., prompt: "q\(.)", expected: "q\(.)", metric: "exact_match"}' > t240.jsonl
 	cat > cshard.sh <<-EOF
 	#!/bin/bash

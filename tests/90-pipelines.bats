@@ -5,27 +5,8 @@
 setup() {
 	load test_helper
 	cd "$BATS_TEST_TMPDIR"
-	cat > ep.conf <<-'EOF'
-	[old]
-	provider = mock
-	model = baseline
-	input_per_mtok = 5
-	output_per_mtok = 15
-	[fragile]
-	provider = mock
-	model = fragile
-	input_per_mtok = 0.5
-	output_per_mtok = 1.5
-	[same]
-	provider = mock
-	model = baseline-relay
-	input_per_mtok = 2
-	output_per_mtok = 6
-	[int4]
-	provider = mock
-	model = int4
-	input_per_mtok = 0.42
-	output_per_mtok = 0.42
+	mock_endpoints old fragile same int4 > ep.conf
+	cat >> ep.conf <<-'EOF'
 	[down]
 	provider = openai
 	base_url = http://127.0.0.1:9/v1

@@ -53,3 +53,45 @@ assert_stderr() {
 
 # The JSON value at a jq path of the only line of $output.
 field() { jq -c "$1" <<<"$output"; }
+
+# start_server NAME PROGRAM [ARGS]: tests/server/PROGRAM (qa-testd, qa-limitd,
+# qa-streamd) in the background on a free port: it binds port 0 and prints
+# the port it got.  Sets and exports NAME_PORT and NAME_BASE
+# (http://127.0.0.1:PORT/v1), and PORT and BASE as the last server started;
+# its pid and log are $BATS_FILE_TMPDIR/NAME.pid and NAME.log.
+start_server() {
+	local name=$1 prog=$2 port= d=$BATS_FILE_TMPDIR
+	shift 2
+	rm -f "$d/$name.port"
+	mkfifo "$d/$name.port"
+	"$QA_ROOT/tests/server/$prog" "$@" >"$d/$name.port" 2>"$d/$name.log" 3>&- &
+	echo $! >"$d/$name.pid"
+	read -r -t 20 port <"$d/$name.port" || true
+	[ -n "$port" ] || { echo "$prog did not start: $(cat "$d/$name.log")" >&2; return 1; }
+	export "${name}_PORT=$port" "${name}_BASE=http://127.0.0.1:$port/v1" PORT=$port BASE="http://127.0.0.1:$port/v1"
+}
+
+# stop_server NAME...: ends the servers start_server started, if they run.
+stop_server() {
+	local name
+	for name in "$@"; do
+		[ ! -f "$BATS_FILE_TMPDIR/$name.pid" ] || kill "$(cat "$BATS_FILE_TMPDIR/$name.pid")" 2>/dev/null || true
+		rm -f "$BATS_FILE_TMPDIR/$name.pid"
+	done
+}
+
+# mock_endpoints NAME...: the --config sections of the pipelines' mock
+# endpoints, with their prices: old (the baseline), int4, same (the
+# baseline behind a relay) and fragile.
+mock_endpoints() {
+	local name
+	for name in "$@"; do
+		case $name in
+		old) printf '[old]\nprovider = mock\nmodel = baseline\ninput_per_mtok = 5\noutput_per_mtok = 15\n' ;;
+		int4) printf '[int4]\nprovider = mock\nmodel = int4\ninput_per_mtok = 0.42\noutput_per_mtok = 0.42\n' ;;
+		same) printf '[same]\nprovider = mock\nmodel = baseline-relay\ninput_per_mtok = 2\noutput_per_mtok = 6\n' ;;
+		fragile) printf '[fragile]\nprovider = mock\nmodel = fragile\ninput_per_mtok = 0.5\noutput_per_mtok = 1.5\n' ;;
+		*) echo "mock_endpoints: no endpoint $name" >&2; return 1 ;;
+		esac
+	done
+}
