@@ -95,3 +95,20 @@ mock_endpoints() {
 		esac
 	done
 }
+
+# json_near A B: the JSON lines of files A and B agree, line for line: numbers
+# to 1e-12 of their size (at least 1e-12), at any depth; anything else exactly.
+json_near() {
+	jq -en --slurpfile a "$1" --slurpfile b "$2" '
+		def near($v; $w): if ($v | type) == "number" and ($w | type) == "number"
+			then ($v - $w | fabs) <= 1e-12 * ([($v | fabs), 1] | max)
+			elif ($v | type) == "object" and ($w | type) == "object"
+			then ($v | keys) == ($w | keys) and all($v | keys[]; near($v[.]; $w[.]))
+			elif ($v | type) == "array" and ($w | type) == "array"
+			then ($v | length) == ($w | length) and all(range($v | length); near($v[.]; $w[.]))
+			else $v == $w end;
+		($a | length) == ($b | length) and ([$a, $b] | transpose | all(near(.[0]; .[1])))' >/dev/null || {
+		echo "json_near: $1 and $2 differ" >&2
+		return 1
+	}
+}
