@@ -88,6 +88,15 @@ $(BUILD)/lib/qa/plugins/%.so: plugins/providers/%.c include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
 
+# The mock provider is a folder by concern with a private header
+# (plugins/providers/mock/mock.h), built into one mock.so.
+MOCK_SRC = $(wildcard plugins/providers/mock/*.c)
+PROVIDER_SO += $(BUILD)/lib/qa/plugins/mock.so
+all: $(BUILD)/lib/qa/plugins/mock.so
+$(BUILD)/lib/qa/plugins/mock.so: $(MOCK_SRC) plugins/providers/mock/mock.h include/qa/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(MOCK_SRC) $(ALL_LDFLAGS)
+
 $(BUILD)/lib/qa/plugins/squad_em.so: plugins/scorers/squad.c include/qa/plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ plugins/scorers/squad.c $(ALL_LDFLAGS)

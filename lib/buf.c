@@ -382,3 +382,33 @@ void buf_json_number(qa_buf *b, double v)
 	}
 	buf_adds(b, tmp);
 }
+
+/* ---- members of a JSON object written piece by piece ---- */
+
+static void kv_key(qa_buf *b, const char *key)
+{
+	buf_add(b, ",\"", 2);
+	buf_adds(b, key);
+	buf_add(b, "\":", 2);
+}
+
+void buf_kv_num(qa_buf *b, const char *key, double v)
+{
+	kv_key(b, key);
+	buf_json_number(b, v);
+}
+
+void buf_kv_long(qa_buf *b, const char *key, long v)
+{
+	kv_key(b, key);
+	buf_printf(b, "%ld", v);
+}
+
+void buf_kv_str(qa_buf *b, const char *key, const char *s)
+{
+	kv_key(b, key);
+	if (s)
+		buf_json_string(b, s, strlen(s));
+	else
+		buf_add(b, "null", 4);
+}

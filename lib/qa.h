@@ -85,6 +85,15 @@ void buf_json_string(qa_buf *b, const char *s, size_t n);
 void buf_json_clean(qa_buf *b, const char *s, size_t n);
 /* The shortest text that reads back as the same double; NaN and infinities are null. */
 void buf_json_number(qa_buf *b, double v);
+/*
+ * A member of a JSON object written piece by piece: ,"key":value (the
+ * caller writes the brace and the first member).  The key is written as it
+ * is (a name in the code, nothing to escape); the number as buf_json_number()
+ * writes it (NaN and infinities: null), the string escaped (NULL: null).
+ */
+void buf_kv_num(qa_buf *b, const char *key, double v);
+void buf_kv_long(qa_buf *b, const char *key, long v);
+void buf_kv_str(qa_buf *b, const char *key, const char *s);
 
 /* ---- arena: per-record scratch memory, freed all at once ---- */
 typedef struct qa_arena qa_arena;
@@ -287,8 +296,8 @@ struct qa_opts {
 #define QA_END { .kind = QA_OPT_END }
 /* The last rows of every tool's table: -h, --help and -V, --version, then the end. */
 #define QA_END_HELP_VERSION \
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL), \
-	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "show the version and exit", NULL), QA_END
+	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "print the usage and exit", NULL), \
+	QA_ROW(QA_OPT_VERSION, "version", 'V', NULL, "print the version and exit", NULL), QA_END
 
 /* Parses the options of argv by the table; *argc and *argv are left with the operands. */
 void opt_parse(const struct qa_opts *t, int *argc, char ***argv);

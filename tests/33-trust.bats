@@ -278,18 +278,7 @@ PY
 assess_with() {
 	local bin=$1
 	shift
-	cat > ep.conf <<-'CONF'
-	[old]
-	provider = mock
-	model = baseline
-	input_per_mtok = 5
-	output_per_mtok = 15
-	[int4]
-	provider = mock
-	model = int4
-	input_per_mtok = 0.42
-	output_per_mtok = 0.42
-	CONF
+	mock_endpoints old int4 > ep.conf
 	make -s --no-print-directory -f "$QA_ROOT/pipelines/assess.mk" CONFIG="$PWD/ep.conf" \
 		PRICES="$QA_ROOT/pipelines/prices.csv" RUNS="$PWD/runs" QA_BIN="$bin" BASELINE=old CANDIDATE=int4 \
 		PERPLEXITY=no MAX_DROP=0.5 "$@"

@@ -7,7 +7,6 @@ load testd
 
 setup_file() {
 	start_testd S
-	export PORT=$S_PORT BASE="http://127.0.0.1:$S_PORT/v1"
 }
 
 teardown_file() {
@@ -15,16 +14,9 @@ teardown_file() {
 }
 
 setup() {
-	load test_helper
-	cd "$BATS_TEST_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR	# no user config
-	export OPENAI_API_KEY=sk-test-000000000000
-	unset OPENAI_BASE_URL
-	T=t$BATS_TEST_NUMBER	# tags scripts, so each test counts its own requests
+	testd_env
 }
 
-# A record whose prompt is a script for the server.
-rec() { jq -nc --arg p "$1" '{prompt: $p}'; }
 # How many requests the server saw with this script; the last of them: {path, body, headers}.
 count() { testd_count S "$1"; }
 last() { testd_last S "$1"; }

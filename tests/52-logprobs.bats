@@ -7,7 +7,6 @@ load testd
 
 setup_file() {
 	start_testd S
-	export BASE="http://127.0.0.1:$S_PORT/v1"
 }
 
 teardown_file() {
@@ -15,14 +14,9 @@ teardown_file() {
 }
 
 setup() {
-	load test_helper
-	cd "$BATS_TEST_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR OPENAI_API_KEY=sk-test-000000000000
-	unset OPENAI_BASE_URL
-	T=t$BATS_TEST_NUMBER
+	testd_env
 }
 
-rec() { jq -nc --arg p "$1" '{prompt: $p}'; }
 completions() {
 	timeout 60 qa-send -q --provider openai-completions --base-url "$BASE" --model m --seed 7 \
 		--backoff-base 0.01 --backoff-cap 0.05 "$@"

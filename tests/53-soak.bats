@@ -11,7 +11,6 @@ load testd
 
 setup_file() {
 	start_testd SOAK
-	export SOAK_BASE="http://127.0.0.1:$SOAK_PORT/v1"
 }
 
 teardown_file() {
@@ -19,10 +18,7 @@ teardown_file() {
 }
 
 setup() {
-	load test_helper
-	cd "$BATS_TEST_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR OPENAI_API_KEY=sk-test-000000000000
-	unset OPENAI_BASE_URL
+	testd_env
 }
 
 @test "fault soak: 2,000 records, -c 64, 20% faults: every record whole, in order, its attempts counted" {

@@ -7,7 +7,6 @@ load testd
 
 setup_file() {
 	start_testd S
-	export PORT=$S_PORT BASE="http://127.0.0.1:$S_PORT/v1"
 }
 
 teardown_file() {
@@ -19,20 +18,14 @@ teardown() {
 	[ -z "${pid:-}" ] || kill "$pid" 2>/dev/null || true
 	local n
 	for n in H1 H2; do
-		[ ! -f "$BATS_FILE_TMPDIR/$n.pid" ] || stop_testd "$n" 2>/dev/null
+		stop_testd "$n"
 	done
 }
 
 setup() {
-	load test_helper
-	cd "$BATS_TEST_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR
-	export OPENAI_API_KEY=sk-test-000000000000
-	unset OPENAI_BASE_URL
-	T=g$BATS_TEST_NUMBER
+	testd_env g
 }
 
-rec() { jq -nc --arg p "$1" '{prompt: $p}'; }
 count() { testd_count S "$1"; }
 send() {
 	timeout 60 qa-send -q --provider openai --base-url "$BASE" --model m --seed 7 \
@@ -189,7 +182,6 @@ start_held() {
 @test "SIGINT with --grace 0, or a second signal: unfinished records are interrupted, in order, whole" {
 	# S answers held requests at once since the test before released them: a server of its own
 	start_testd H1
-	PORT=$H1_PORT BASE="http://127.0.0.1:$H1_PORT/v1"
 	held=3
 	for i in $(seq 1 10); do rec "!hold #$T-$i"; done >in.jsonl
 	start_held --grace 0
@@ -204,7 +196,6 @@ start_held() {
 	# a second signal ends the grace at once
 	rm tr.fifo
 	start_testd H2
-	PORT=$H2_PORT BASE="http://127.0.0.1:$H2_PORT/v1"
 	start_held --grace 600
 	kill -HUP "$pid"
 	read -r -t 30 line <&"$trfd" || true

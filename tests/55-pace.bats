@@ -7,16 +7,9 @@
 
 load test_helper
 
-start_limitd() {
-	mkfifo "$BATS_TEST_TMPDIR/port"
-	"$BATS_TEST_DIRNAME/server/qa-limitd" "$@" >"$BATS_TEST_TMPDIR/port" 2>"$BATS_TEST_TMPDIR/limitd.log" 3>&- &
-	echo $! >"$BATS_TEST_TMPDIR/pid"
-	read -r -t 20 PORT <"$BATS_TEST_TMPDIR/port"
-}
+start_limitd() { start_server L qa-limitd "$@"; }
 
-teardown() {
-	[ -f "$BATS_TEST_TMPDIR/pid" ] && kill "$(cat "$BATS_TEST_TMPDIR/pid")" 2>/dev/null || true
-}
+teardown() { stop_server L; }
 
 # records N: N prompts of mixed size (10 to 250 bytes), max_tokens 0 to 80
 records() {
@@ -29,7 +22,7 @@ records() {
 
 send() {
 	QA_SEND_MINUTE=${MINUTE:-6} OPENAI_API_KEY=k run --separate-stderr qa-send --provider openai \
-		--base-url "http://127.0.0.1:$PORT/v1" --model m --cache-mode off --trace "$BATS_TEST_TMPDIR/trace" "$@" \
+		--base-url "$BASE" --model m --cache-mode off --trace "$BATS_TEST_TMPDIR/trace" "$@" \
 		<"$BATS_TEST_TMPDIR/in"
 }
 
@@ -123,7 +116,7 @@ count() { curl -s "http://127.0.0.1:$PORT/_count" | jq -r ".[\"$1\"]"; }
 	cat >"$BATS_TEST_TMPDIR/conf" <<-EOF
 	[limited]
 	provider = openai
-	base_url = http://127.0.0.1:$PORT/v1
+	base_url = $BASE
 	model = m
 	key_env = OPENAI_API_KEY
 	[spare]
@@ -152,7 +145,7 @@ count() { curl -s "http://127.0.0.1:$PORT/_count" | jq -r ".[\"$1\"]"; }
 	cat >"$BATS_TEST_TMPDIR/conf" <<-EOF
 	[limited]
 	provider = openai
-	base_url = http://127.0.0.1:$PORT/v1
+	base_url = $BASE
 	model = m
 	key_env = OPENAI_API_KEY
 	concurrency = 6

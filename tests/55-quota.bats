@@ -11,7 +11,6 @@ load testd
 
 setup_file() {
 	start_testd S
-	export BASE="http://127.0.0.1:$S_PORT/v1"
 }
 
 teardown_file() {
@@ -19,12 +18,7 @@ teardown_file() {
 }
 
 setup() {
-	load test_helper
-	cd "$BATS_TEST_TMPDIR"
-	export HOME=$BATS_TEST_TMPDIR
-	export OPENAI_API_KEY=sk-test-000000000000
-	unset OPENAI_BASE_URL
-	T=t$BATS_TEST_NUMBER
+	testd_env
 }
 
 # N records whose prompt is the script S (the n-th request of it plays step n)

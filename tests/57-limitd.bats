@@ -6,16 +6,9 @@
 
 load test_helper
 
-start_limitd() {
-	mkfifo "$BATS_TEST_TMPDIR/port"
-	"$BATS_TEST_DIRNAME/server/qa-limitd" "$@" >"$BATS_TEST_TMPDIR/port" 2>"$BATS_TEST_TMPDIR/limitd.log" 3>&- &
-	echo $! >"$BATS_TEST_TMPDIR/pid"
-	read -r -t 20 PORT <"$BATS_TEST_TMPDIR/port"
-}
+start_limitd() { start_server L qa-limitd "$@"; }
 
-teardown() {
-	[ -f "$BATS_TEST_TMPDIR/pid" ] && kill "$(cat "$BATS_TEST_TMPDIR/pid")" 2>/dev/null || true
-}
+teardown() { stop_server L; }
 
 # ask PROMPT MAX_TOKENS: the status line, the x-ratelimit and retry headers, the body
 ask() {

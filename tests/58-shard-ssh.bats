@@ -41,16 +41,7 @@ same_as_whole() {
 	grep '"ci_method":"wilson"' whole.json | jq -c 'del(.stats)' > w.bin
 	[ -s w.bin ]
 	grep '"ci_method":"wilson"' merged.json | jq -c 'del(.stats)' | cmp - w.bin
-	jq -n --slurpfile a whole.json --slurpfile b merged.json '
-		def near($v; $w): if ($v | type) == "number" and ($w | type) == "number"
-			then ($v - $w | fabs) <= 1e-12 * ([($v | fabs), 1] | max)
-			elif ($v | type) == "object" and ($w | type) == "object"
-			then ($v | keys) == ($w | keys) and all($v | keys[]; near($v[.]; $w[.]))
-			elif ($v | type) == "array" and ($w | type) == "array"
-			then ($v | length) == ($w | length) and all(range($v | length); near($v[.]; $w[.]))
-			else $v == $w end;
-		($a | length) == ($b | length) and ([$a, $b] | transpose | all(near(.[0]; .[1])))' > ok
-	[ "$(cat ok)" = true ]
+	json_near whole.json merged.json
 }
 
 @test "sshd: two logins reach it, each with its own XDG_CACHE_HOME" {
@@ -87,11 +78,8 @@ same_as_whole() {
 # answered, so the server sees at most 240 + the requests in flight then.
 cached_shards() {
 	load testd
-	SRV=S$BATS_TEST_NUMBER	# start_testd's fifo is per file: a name per test
-	start_testd "$SRV"
-	port_var=${SRV}_PORT
-	PORT=${!port_var}
-	BASE="http://127.0.0.1:$PORT/v1"
+	SRV=S$BATS_TEST_NUMBER
+	start_testd "$SRV"	# sets PORT and BASE
 	seq 1 240 | jq -c '{id: ., prompt: "q\(.)", expected: "q\(.)", metric: "exact_match"}' > t240.jsonl
 	cat > cshard.sh <<-EOF
 	#!/bin/bash

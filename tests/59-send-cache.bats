@@ -7,7 +7,6 @@ load testd
 
 setup_file() {
 	start_testd S
-	export PORT=$S_PORT BASE="http://127.0.0.1:$S_PORT/v1"
 }
 
 teardown_file() {

@@ -5,27 +5,8 @@
 setup() {
 	load test_helper
 	cd "$BATS_TEST_TMPDIR"
-	cat > ep.conf <<-'EOF'
-	[old]
-	provider = mock
-	model = baseline
-	input_per_mtok = 5
-	output_per_mtok = 15
-	[fragile]
-	provider = mock
-	model = fragile
-	input_per_mtok = 0.5
-	output_per_mtok = 1.5
-	[same]
-	provider = mock
-	model = baseline-relay
-	input_per_mtok = 2
-	output_per_mtok = 6
-	[int4]
-	provider = mock
-	model = int4
-	input_per_mtok = 0.42
-	output_per_mtok = 0.42
+	mock_endpoints old fragile same int4 > ep.conf
+	cat >> ep.conf <<-'EOF'
 	[down]
 	provider = openai
 	base_url = http://127.0.0.1:9/v1
@@ -176,16 +157,7 @@ routed() { jq -r --arg e "$2" 'select(.endpoint == $e) | .id' "runs/$1" | sort; 
 	# 0/1 scores merge bit for bit; others (squad_f1, ROUGE's corpus means) to rounding, at any depth.
 	grep '"ci_method":"wilson"' whole.json | jq -c 'del(.stats)' > w.bin
 	grep '"ci_method":"wilson"' merged.json | jq -c 'del(.stats)' | cmp - w.bin
-	jq -n --slurpfile a whole.json --slurpfile b merged.json '
-		def near($v; $w): if ($v | type) == "number" and ($w | type) == "number"
-			then ($v - $w | fabs) <= 1e-12 * ([($v | fabs), 1] | max)
-			elif ($v | type) == "object" and ($w | type) == "object"
-			then ($v | keys) == ($w | keys) and all($v | keys[]; near($v[.]; $w[.]))
-			elif ($v | type) == "array" and ($w | type) == "array"
-			then ($v | length) == ($w | length) and all(range($v | length); near($v[.]; $w[.]))
-			else $v == $w end;
-		[$a, $b] | transpose | all(near(.[0]; .[1]))' > ok
-	[ "$(cat ok)" = true ]
+	json_near whole.json merged.json
 	# Table output from the merge is the table of the whole.
 	diff <(qa-score --merge --format table shards.json) <(qa-score --summary --format table sent.jsonl)
 }

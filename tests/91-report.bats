@@ -6,23 +6,7 @@
 setup_file() {
 	load test_helper
 	cd "$BATS_FILE_TMPDIR"
-	cat > ep.conf <<-'EOF'
-	[old]
-	provider = mock
-	model = baseline
-	input_per_mtok = 5
-	output_per_mtok = 15
-	[int4]
-	provider = mock
-	model = int4
-	input_per_mtok = 0.42
-	output_per_mtok = 0.42
-	[same]
-	provider = mock
-	model = baseline-relay
-	input_per_mtok = 2
-	output_per_mtok = 6
-	EOF
+	mock_endpoints old int4 same > ep.conf
 	# One assessment and one ramp, as the pipelines leave them, on a part of the battery.
 	mk=(make -s --no-print-directory CONFIG="$PWD/ep.conf" PRICES="$QA_ROOT/pipelines/prices.csv" RUNS="$PWD/runs"
 		TASKS="$QA_ROOT/pipelines/tasks/arith.jsonl $QA_ROOT/pipelines/tasks/classify.jsonl $QA_ROOT/pipelines/tasks/mcq.jsonl")

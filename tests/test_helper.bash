@@ -53,3 +53,62 @@ assert_stderr() {
 
 # The JSON value at a jq path of the only line of $output.
 field() { jq -c "$1" <<<"$output"; }
+
+# start_server NAME PROGRAM [ARGS]: tests/server/PROGRAM (qa-testd, qa-limitd,
+# qa-streamd) in the background on a free port: it binds port 0 and prints
+# the port it got.  Sets and exports NAME_PORT and NAME_BASE
+# (http://127.0.0.1:PORT/v1), and PORT and BASE as the last server started;
+# its pid and log are $BATS_FILE_TMPDIR/NAME.pid and NAME.log.
+start_server() {
+	local name=$1 prog=$2 port= d=$BATS_FILE_TMPDIR
+	shift 2
+	rm -f "$d/$name.port"
+	mkfifo "$d/$name.port"
+	"$QA_ROOT/tests/server/$prog" "$@" >"$d/$name.port" 2>"$d/$name.log" 3>&- &
+	echo $! >"$d/$name.pid"
+	read -r -t 20 port <"$d/$name.port" || true
+	[ -n "$port" ] || { echo "$prog did not start: $(cat "$d/$name.log")" >&2; return 1; }
+	export "${name}_PORT=$port" "${name}_BASE=http://127.0.0.1:$port/v1" PORT=$port BASE="http://127.0.0.1:$port/v1"
+}
+
+# stop_server NAME...: ends the servers start_server started, if they run.
+stop_server() {
+	local name
+	for name in "$@"; do
+		[ ! -f "$BATS_FILE_TMPDIR/$name.pid" ] || kill "$(cat "$BATS_FILE_TMPDIR/$name.pid")" 2>/dev/null || true
+		rm -f "$BATS_FILE_TMPDIR/$name.pid"
+	done
+}
+
+# mock_endpoints NAME...: the --config sections of the pipelines' mock
+# endpoints, with their prices: old (the baseline), int4, same (the
+# baseline behind a relay) and fragile.
+mock_endpoints() {
+	local name
+	for name in "$@"; do
+		case $name in
+		old) printf '[old]\nprovider = mock\nmodel = baseline\ninput_per_mtok = 5\noutput_per_mtok = 15\n' ;;
+		int4) printf '[int4]\nprovider = mock\nmodel = int4\ninput_per_mtok = 0.42\noutput_per_mtok = 0.42\n' ;;
+		same) printf '[same]\nprovider = mock\nmodel = baseline-relay\ninput_per_mtok = 2\noutput_per_mtok = 6\n' ;;
+		fragile) printf '[fragile]\nprovider = mock\nmodel = fragile\ninput_per_mtok = 0.5\noutput_per_mtok = 1.5\n' ;;
+		*) echo "mock_endpoints: no endpoint $name" >&2; return 1 ;;
+		esac
+	done
+}
+
+# json_near A B: the JSON lines of files A and B agree, line for line: numbers
+# to 1e-12 of their size (at least 1e-12), at any depth; anything else exactly.
+json_near() {
+	jq -en --slurpfile a "$1" --slurpfile b "$2" '
+		def near($v; $w): if ($v | type) == "number" and ($w | type) == "number"
+			then ($v - $w | fabs) <= 1e-12 * ([($v | fabs), 1] | max)
+			elif ($v | type) == "object" and ($w | type) == "object"
+			then ($v | keys) == ($w | keys) and all($v | keys[]; near($v[.]; $w[.]))
+			elif ($v | type) == "array" and ($w | type) == "array"
+			then ($v | length) == ($w | length) and all(range($v | length); near($v[.]; $w[.]))
+			else $v == $w end;
+		($a | length) == ($b | length) and ([$a, $b] | transpose | all(near(.[0]; .[1])))' >/dev/null || {
+		echo "json_near: $1 and $2 differ" >&2
+		return 1
+	}
+}

@@ -1,26 +1,32 @@
 # Test servers for the qa-send suites: tests/server/qa-testd instances,
-# each counting the requests it saw by script.  Loaded by 50-send,
-# 51-fallback and 52-logprobs.
+# each counting the requests it saw by script.  Loaded by the qa-send
+# suites (50-59) and 33-trust.
 
-# start_testd NAME [ARGS]: a qa-testd in the background; its port in NAME_PORT.
+load test_helper
+
+# start_testd NAME [ARGS]: a qa-testd in the background (start_server); its
+# port in NAME_PORT, its URL in NAME_BASE, and in PORT and BASE.
 start_testd() {
-	local name=$1 root port
+	local name=$1
 	shift
-	root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-	mkfifo "$BATS_FILE_TMPDIR/$name.port"
-	"$root/tests/server/qa-testd" "$@" >"$BATS_FILE_TMPDIR/$name.port" 2>"$BATS_FILE_TMPDIR/$name.log" 3>&- &
-	echo $! >"$BATS_FILE_TMPDIR/$name.pid"
-	read -r -t 20 port <"$BATS_FILE_TMPDIR/$name.port"
-	export "${name}_PORT=$port"
+	start_server "$name" qa-testd "$@"
 }
 
 # stop_testd NAME...
-stop_testd() {
-	local name
-	for name in "$@"; do
-		kill "$(cat "$BATS_FILE_TMPDIR/$name.pid")" 2>/dev/null || true
-	done
+stop_testd() { stop_server "$@"; }
+
+# testd_env [TAG]: a test against qa-testd, in its own directory and HOME (no
+# user config), with a test key and no OPENAI_BASE_URL; T (TAG, t by default,
+# and the test's number) tags its scripts, so it counts its own requests.
+testd_env() {
+	cd "$BATS_TEST_TMPDIR"
+	export HOME=$BATS_TEST_TMPDIR OPENAI_API_KEY=sk-test-000000000000
+	unset OPENAI_BASE_URL
+	T=${1:-t}$BATS_TEST_NUMBER
 }
+
+# rec SCRIPT: a record whose prompt is a script for the server.
+rec() { jq -nc --arg p "$1" '{prompt: $p}'; }
 
 # A script as a URL query value, without a jq for each.
 uri() {

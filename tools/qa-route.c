@@ -31,33 +31,40 @@ struct rule {
 	char *route;	/* the "route" value, prebuilt */
 };
 
-static struct {
-	struct ep *ep;
+/* The command line (the option table below) and what main() builds from it
+ * before the first record: read-only while the records are routed. */
+static struct route_opts {
+	const char *split, *cand, *plan, *stage, *config;	/* as given */
+	struct ep *ep;		/* --split, laid out by --stage */
 	size_t nep;
-	size_t cand;
+	size_t cand_ep;		/* --candidate's index in ep */
 	struct rule *rules;
 	size_t nrules;
 	const char *key;
 	size_t keylen;
 	const char *salt;
-	long stage;	/* -1: none */
+	long stage_n;		/* the stage applied; -1: none */
 	char *mirror;
 	qa_buf fallback;	/* JSON array, or empty */
-	char **fb;		/* its names */
+	char **fb;		/* its names, until --config has checked them */
 	size_t nfb;
 	qa_buf *ep_json;	/* each endpoint's name as a JSON string */
+} O = { .key = "id", .salt = "qa", .stage_n = -1 };
+
+/* The run: the record being routed, its buffers, and what is counted. */
+static struct route_state {
 	qa_json *j;
 	qa_buf out, val, tmp, numkey;
 	long nokey;
 	char *nokey_file;
 	unsigned long nokey_line;
-} R = { .key = "id", .salt = "qa", .stage = -1 };
+} R;
 
 /* ---- the hash: FNV-1a 64 over salt ":" key, then murmur3's fmix64 ---- */
 
 static long bucket_of(const char *key, size_t n)
 {
-	uint64_t h = hash_fnv1a(HASH_FNV_BASIS, R.salt, strlen(R.salt));
+	uint64_t h = hash_fnv1a(HASH_FNV_BASIS, O.salt, strlen(O.salt));
 	h = hash_fnv1a(h, ":", 1);
 	return (long)(hash_fmix64(hash_fnv1a(h, key, n)) % NBUCKETS);
 }
@@ -120,8 +127,8 @@ static void add_pct(qa_buf *b, long v)
 
 static long find_ep(const char *name)
 {
-	for (size_t i = 0; i < R.nep; i++)
-		if (strcmp(R.ep[i].name, name) == 0)
+	for (size_t i = 0; i < O.nep; i++)
+		if (strcmp(O.ep[i].name, name) == 0)
 			return (long)i;
 	return -1;
 }
@@ -140,17 +147,17 @@ static void parse_split(const char *arg)
 		if (w < 0)
 			qa_die(QA_EXIT_USAGE, "--split: '%.*s' is not a weight between 0 and 100 with up "
 			    "to 2 decimals", (int)(p + n - eq - 1), eq + 1);
-		R.ep = xreallocarray(R.ep, R.nep + 1, sizeof *R.ep);
-		char *name = R.ep[R.nep].name = xstrndup(p, (size_t)(eq - p));
+		O.ep = xreallocarray(O.ep, O.nep + 1, sizeof *O.ep);
+		char *name = O.ep[O.nep].name = xstrndup(p, (size_t)(eq - p));
 		if (find_ep(name) >= 0)
 			qa_die(QA_EXIT_USAGE, "--split: %s is named twice", name);
-		R.ep[R.nep++] = (struct ep){ .name = name, .split = w, .weight = w };
+		O.ep[O.nep++] = (struct ep){ .name = name, .split = w, .weight = w };
 		sum += w;
 		if (!p[n])
 			break;
 		p += n + 1;
 	}
-	if (R.nep < 2)
+	if (O.nep < 2)
 		qa_die(QA_EXIT_USAGE, "--split: needs two or more endpoints");
 	if (sum != NBUCKETS) {
 		add_pct(&R.tmp, sum);
@@ -170,9 +177,9 @@ static void parse_rule(const char *arg)
 	size_t fl = strcspn(arg, "=~");
 	if (fl == 0 || arg + fl >= at)
 		qa_die(QA_EXIT_USAGE, "--rule '%s': no FIELD=VALUE or FIELD~REGEX before :endpoint=", arg);
-	/* In R.rules before anything can fail, so that nothing leaks on the way out. */
-	R.rules = xreallocarray(R.rules, R.nrules + 1, sizeof *R.rules);
-	struct rule *r = &R.rules[R.nrules++];
+	/* In O.rules before anything can fail, so that nothing leaks on the way out. */
+	O.rules = xreallocarray(O.rules, O.nrules + 1, sizeof *O.rules);
+	struct rule *r = &O.rules[O.nrules++];
 	memset(r, 0, sizeof *r);
 	r->text = xstrdup(arg);
 	r->field = xstrndup(arg, fl);
@@ -190,21 +197,21 @@ static void parse_rule(const char *arg)
 static void parse_fallback(const char *arg, char ***names, size_t *nnames)
 {
 	const char *p = arg;
-	buf_addc(&R.fallback, '[');
+	buf_addc(&O.fallback, '[');
 	for (;;) {
 		size_t n = strcspn(p, ",");
 		if (n == 0)
 			qa_die(QA_EXIT_USAGE, "--fallback: an empty endpoint name in '%s'", arg);
 		if (*nnames)
-			buf_addc(&R.fallback, ',');
-		buf_json_string(&R.fallback, p, n);
+			buf_addc(&O.fallback, ',');
+		buf_json_string(&O.fallback, p, n);
 		*names = xreallocarray(*names, *nnames + 1, sizeof **names);
 		(*names)[(*nnames)++] = xstrndup(p, n);
 		if (!p[n])
 			break;
 		p += n + 1;
 	}
-	buf_addc(&R.fallback, ']');
+	buf_addc(&O.fallback, ']');
 }
 
 /*
@@ -265,25 +272,25 @@ static long stage_weight(const char *plan, const char *arg, long *stage)
 static void apply_stage(long cw)
 {
 	long rest = NBUCKETS - cw, total = 0, cum = 0, prev = 0;
-	for (size_t i = 0; i < R.nep; i++)
-		if (i != R.cand)
-			total += R.ep[i].split;
+	for (size_t i = 0; i < O.nep; i++)
+		if (i != O.cand_ep)
+			total += O.ep[i].split;
 	int first = 1;
-	for (size_t i = 0; i < R.nep; i++) {
-		if (i == R.cand) {
-			R.ep[i].weight = cw;
+	for (size_t i = 0; i < O.nep; i++) {
+		if (i == O.cand_ep) {
+			O.ep[i].weight = cw;
 			continue;
 		}
 		long share;
 		if (total == 0) {
 			share = first ? rest : 0;
 		} else {
-			cum += R.ep[i].split;
+			cum += O.ep[i].split;
 			long upto = (long)((long long)rest * cum / total);
 			share = upto - prev;
 			prev = upto;
 		}
-		R.ep[i].weight = share;
+		O.ep[i].weight = share;
 		first = 0;
 	}
 }
@@ -291,16 +298,16 @@ static void apply_stage(long cw)
 /* The candidate at the bottom, [0, w); the others from the top down, in --split order. */
 static void lay_out(void)
 {
-	struct ep *c = &R.ep[R.cand];
+	struct ep *c = &O.ep[O.cand_ep];
 	c->lo = 0;
 	c->hi = c->weight;
 	long top = NBUCKETS;
-	for (size_t i = 0; i < R.nep; i++) {
-		if (i == R.cand)
+	for (size_t i = 0; i < O.nep; i++) {
+		if (i == O.cand_ep)
 			continue;
-		R.ep[i].hi = top;
-		R.ep[i].lo = top - R.ep[i].weight;
-		top = R.ep[i].lo;
+		O.ep[i].hi = top;
+		O.ep[i].lo = top - O.ep[i].weight;
+		top = O.ep[i].lo;
 	}
 }
 
@@ -352,8 +359,8 @@ static void route_json(qa_buf *b, long bucket, const struct ep *e, const char *r
 	else
 		buf_adds(b, "null");
 	buf_adds(b, ",\"stage\":");
-	if (R.stage >= 0)
-		add_long(b, R.stage);
+	if (O.stage_n >= 0)
+		add_long(b, O.stage_n);
 	else
 		buf_adds(b, "null");
 	buf_adds(b, ",\"rule\":");
@@ -380,14 +387,14 @@ static void route_record(void *arg, const char *file, unsigned long lineno, cons
 	}
 
 	const struct rule *rule = NULL;
-	for (size_t i = 0; i < R.nrules && !rule; i++)
-		if (rule_matches(&R.rules[i], j))
-			rule = &R.rules[i];
+	for (size_t i = 0; i < O.nrules && !rule; i++)
+		if (rule_matches(&O.rules[i], j))
+			rule = &O.rules[i];
 
 	long bucket = -1;
-	if (!rule || R.mirror) {
+	if (!rule || O.mirror) {
 		size_t kn;
-		int kt = json_member(j, 0, R.key, R.keylen);
+		int kt = json_member(j, 0, O.key, O.keylen);
 		/* A number by its value, as qa-diff joins ids: 1, 1.0 and 1e0 are one key. */
 		const char *k = json_type(j, kt) == QA_NUMBER ? json_num_key(j, kt, &R.numkey, &kn) :
 		    scalar_text(j, kt, &kn);
@@ -413,11 +420,11 @@ static void route_record(void *arg, const char *file, unsigned long lineno, cons
 		epname = rule->endpoint;
 		buf_json_string(&R.val, epname, strlen(epname));
 	} else {
-		for (size_t i = 0; i < R.nep; i++)
-			if (bucket >= R.ep[i].lo && bucket < R.ep[i].hi)
-				e = &R.ep[i];
-		size_t i = (size_t)(e - R.ep);
-		buf_add(&R.val, R.ep_json[i].p, R.ep_json[i].len);
+		for (size_t i = 0; i < O.nep; i++)
+			if (bucket >= O.ep[i].lo && bucket < O.ep[i].hi)
+				e = &O.ep[i];
+		size_t i = (size_t)(e - O.ep);
+		buf_add(&R.val, O.ep_json[i].p, O.ep_json[i].len);
 	}
 	size_t eplen = R.val.len;
 	size_t route_start = R.val.len;
@@ -426,15 +433,15 @@ static void route_record(void *arg, const char *file, unsigned long lineno, cons
 	else
 		route_json(&R.val, bucket, e, "\"split\"");
 	f[nf++] = (qa_field){ "endpoint", R.val.p + epjson_start, eplen };
-	if (R.fallback.len)
-		f[nf++] = (qa_field){ "fallback", R.fallback.p, R.fallback.len };
+	if (O.fallback.len)
+		f[nf++] = (qa_field){ "fallback", O.fallback.p, O.fallback.len };
 	f[nf++] = (qa_field){ "route", R.val.p + route_start, R.val.len - route_start };
 	splice_record(&R.out, j, line, len, f, nf);
 	buf_addc(&R.out, '\n');
 
-	if (R.mirror) {
+	if (O.mirror) {
 		R.val.len = 0;
-		buf_json_string(&R.val, R.mirror, strlen(R.mirror));
+		buf_json_string(&R.val, O.mirror, strlen(O.mirror));
 		eplen = R.val.len;
 		route_json(&R.val, bucket, NULL, "\"mirror\"");
 		nf = 0;
@@ -463,10 +470,6 @@ static void check_known(qa_config *c, const char *what, const char *name)
 
 /* ---- the command line (lib/opt.c) ---- */
 
-static struct route_opts {
-	const char *split, *cand, *plan, *stage, *config;
-} O;
-
 static void split_opt(const struct qa_opt *o, const char *arg)
 {
 	*(const char **)o->target = arg;
@@ -477,20 +480,20 @@ static void key_opt(const char *arg)
 {
 	if (!*arg)
 		qa_die(QA_EXIT_USAGE, "--key: an empty field name");
-	R.key = arg;
+	O.key = arg;
 }
 
 static void mirror_opt(const char *arg)
 {
 	if (!*arg)
 		qa_die(QA_EXIT_USAGE, "--mirror: an empty endpoint name");
-	free(R.mirror);
-	R.mirror = xstrdup(arg);
+	free(O.mirror);
+	O.mirror = xstrdup(arg);
 }
 
 static void fallback_opt(const char *arg)
 {
-	parse_fallback(arg, &R.fb, &R.nfb);
+	parse_fallback(arg, &O.fb, &O.nfb);
 }
 
 static const struct qa_opt rows[] = {
@@ -498,7 +501,7 @@ static const struct qa_opt rows[] = {
 	    "summing to 100): old=90,new=10", &O.split, .call = split_opt, .flags = QA_OPT_ONCE),
 	QA_ROW(QA_OPT_CALL, "key", 'k', "FIELD", "top-level field that keeps a record sticky (default id);\n"
 	    "a number by its value: 1, 1.0 and 1e0 are one key", NULL, .set = key_opt),
-	QA_ROW(QA_OPT_STRING, "salt", 's', "TEXT", "salt of the bucket hash (default qa)", &R.salt),
+	QA_ROW(QA_OPT_STRING, "salt", 's', "TEXT", "salt of the bucket hash (default qa)", &O.salt),
 	QA_ROW(QA_OPT_STRING, "candidate", 'c', "NAME", "the endpoint being ramped up (default: the last in --split)",
 	    &O.cand),
 	QA_ROW(QA_OPT_STRING, "plan", 'p', "LIST", "the candidate's weight at each stage, never going\n"
@@ -537,20 +540,20 @@ int main(int argc, char **argv)
 
 	if (!split)
 		qa_die(QA_EXIT_USAGE, "--split is required (try --help)");
-	R.keylen = strlen(R.key);
-	R.cand = R.nep - 1;
+	O.keylen = strlen(O.key);
+	O.cand_ep = O.nep - 1;
 	if (cand) {
 		long i = find_ep(cand);
 		if (i < 0)
 			qa_die(QA_EXIT_USAGE, "--candidate %s: not an endpoint of --split", cand);
-		R.cand = (size_t)i;
+		O.cand_ep = (size_t)i;
 	}
 	if (plan && !stage)
 		qa_die(QA_EXIT_USAGE, "--plan needs --stage");
 	if (stage && !plan)
 		qa_die(QA_EXIT_USAGE, "--stage needs --plan");
 	if (stage)
-		apply_stage(stage_weight(plan, stage, &R.stage));
+		apply_stage(stage_weight(plan, stage, &O.stage_n));
 	lay_out();
 
 	if (config) {
@@ -560,28 +563,28 @@ int main(int argc, char **argv)
 			config_free(&cf);
 			qa_die(QA_EXIT_USAGE, "%s", err);
 		}
-		for (size_t i = 0; i < R.nep; i++)
-			check_known(&cf, "--split", R.ep[i].name);
-		for (size_t i = 0; i < R.nrules; i++)
-			check_known(&cf, "--rule", R.rules[i].endpoint);
-		if (R.mirror)
-			check_known(&cf, "--mirror", R.mirror);
-		for (size_t i = 0; i < R.nfb; i++)
-			check_known(&cf, "--fallback", R.fb[i]);
+		for (size_t i = 0; i < O.nep; i++)
+			check_known(&cf, "--split", O.ep[i].name);
+		for (size_t i = 0; i < O.nrules; i++)
+			check_known(&cf, "--rule", O.rules[i].endpoint);
+		if (O.mirror)
+			check_known(&cf, "--mirror", O.mirror);
+		for (size_t i = 0; i < O.nfb; i++)
+			check_known(&cf, "--fallback", O.fb[i]);
 		config_free(&cf);
 	}
-	for (size_t i = 0; i < R.nfb; i++)
-		free(R.fb[i]);
-	xfree(&R.fb);
+	for (size_t i = 0; i < O.nfb; i++)
+		free(O.fb[i]);
+	xfree(&O.fb);
 
-	R.ep_json = xcalloc(R.nep, sizeof *R.ep_json);
-	for (size_t i = 0; i < R.nep; i++)
-		buf_json_string(&R.ep_json[i], R.ep[i].name, strlen(R.ep[i].name));
-	for (size_t i = 0; i < R.nrules; i++) {
+	O.ep_json = xcalloc(O.nep, sizeof *O.ep_json);
+	for (size_t i = 0; i < O.nep; i++)
+		buf_json_string(&O.ep_json[i], O.ep[i].name, strlen(O.ep[i].name));
+	for (size_t i = 0; i < O.nrules; i++) {
 		qa_buf b = { 0 }, t = { 0 };
-		buf_printf(&t, "%zu:%s", i + 1, R.rules[i].text);
+		buf_printf(&t, "%zu:%s", i + 1, O.rules[i].text);
 		buf_json_string(&b, t.p, t.len);
-		R.rules[i].route = xstrdup(buf_cstr(&b));
+		O.rules[i].route = xstrdup(buf_cstr(&b));
 		buf_free(&b);
 		buf_free(&t);
 	}
@@ -593,7 +596,7 @@ int main(int argc, char **argv)
 		route_file(argv[i]);
 	if (R.nokey)
 		qa_warn("%ld record%s no string or number \"%s\" (first at %s:%lu): the line number "
-		    "stands in as the key", R.nokey, R.nokey == 1 ? " has" : "s have", R.key,
+		    "stands in as the key", R.nokey, R.nokey == 1 ? " has" : "s have", O.key,
 		    R.nokey_file, R.nokey_line);
 
 	json_free(&R.j);
@@ -601,15 +604,15 @@ int main(int argc, char **argv)
 	buf_free(&R.val);
 	buf_free(&R.tmp);
 	buf_free(&R.numkey);
-	buf_free(&R.fallback);
-	for (size_t i = 0; i < R.nep; i++) {
-		free(R.ep[i].name);
-		buf_free(&R.ep_json[i]);
+	buf_free(&O.fallback);
+	for (size_t i = 0; i < O.nep; i++) {
+		free(O.ep[i].name);
+		buf_free(&O.ep_json[i]);
 	}
-	free(R.ep);
-	free(R.ep_json);
-	for (size_t i = 0; i < R.nrules; i++) {
-		struct rule *r = &R.rules[i];
+	free(O.ep);
+	free(O.ep_json);
+	for (size_t i = 0; i < O.nrules; i++) {
+		struct rule *r = &O.rules[i];
 		free(r->text);
 		free(r->field);
 		free(r->value);
@@ -618,8 +621,8 @@ int main(int argc, char **argv)
 		if (r->re)
 			regex_free(r->re);
 	}
-	free(R.rules);
-	free(R.mirror);
+	free(O.rules);
+	free(O.mirror);
 	free(R.nokey_file);
 	status_exit();
 }

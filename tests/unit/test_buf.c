@@ -1,6 +1,8 @@
 /* The buffer, the JSON writers, the arena and number parsing. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "qa.h"
 #include "t.h"
@@ -148,6 +150,22 @@ int main(void)
 	CHECK_STR(arena_strndup(a, "again", 5), "again");
 	arena_free(&a);
 	CHECK(a == NULL);
+
+	/* the members of an object written piece by piece */
+	{
+		qa_buf o = { 0 };
+		buf_adds(&o, "{\"n\":2");
+		buf_kv_num(&o, "mean", 0.1 + 0.2);
+		buf_kv_num(&o, "se", NAN);
+		buf_kv_num(&o, "one", 1.0);
+		buf_kv_long(&o, "errors", -3);
+		buf_kv_str(&o, "task", "a\"b\n");
+		buf_kv_str(&o, "model", NULL);
+		buf_addc(&o, '}');
+		CHECK(strcmp(buf_cstr(&o), "{\"n\":2,\"mean\":0.30000000000000004,\"se\":null,\"one\":1,"
+		    "\"errors\":-3,\"task\":\"a\\\"b\\n\",\"model\":null}") == 0);
+		buf_free(&o);
+	}
 
 	double d;
 	long l;

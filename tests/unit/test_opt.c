@@ -44,7 +44,7 @@ static const struct qa_opt rows[] = {
 	QA_ROW(QA_OPT_CHOICE, "kl", 0, "EST", "estimator", &choice_s, .choices = "renormalized|raw"),
 	QA_ROW(QA_OPT_CALL, "fallback", 'F', "NAME,...", "fallbacks", NULL, .call = on_call, .flags = QA_OPT_ONCE),
 	QA_ROW(QA_OPT_CALL, "a-very-long-option-name", 0, "WITH-A-METAVAR", "past the column", NULL, .set = on_set),
-	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "show this help and exit", NULL),
+	QA_ROW(QA_OPT_HELP, "help", 'h', NULL, "print the usage and exit", NULL),
 	QA_END,
 };
 static const struct qa_opts table = { .prog = "qa-t", .usage = "usage: qa-t [-q] [file ...]\n", .opt = rows,
@@ -124,7 +124,7 @@ int main(void)
 	    "      --kl EST          estimator\n"
 	    "  -F, --fallback NAME,...  fallbacks\n"
 	    "      --a-very-long-option-name WITH-A-METAVAR  past the column\n"
-	    "  -h, --help            show this help and exit\n"
+	    "  -h, --help            print the usage and exit\n"
 	    "\n"
 	    "Exit status: 0.\n");
 	free(help);

@@ -194,92 +194,70 @@ static void ci_object(qa_buf *b, double lo, double hi, const char *method)
 
 void json_group(qa_buf *b, const char *scope, struct group *g, const struct derived *d)
 {
-	buf_printf(b, "{\"scope\":\"%s\",\"endpoint\":", scope);
-	json_str_or_null(b, g->endpoint);
-	buf_adds(b, ",\"model\":");
-	json_str_or_null(b, g->model);
-	buf_printf(b, ",\"tasks\":%ld,\"errors\":%ld,\"retries\":%ld,\"tokens_in\":", g->tasks, g->errors,
-	    g->retries);
-	buf_json_number(b, g->tok_in);
-	buf_adds(b, ",\"tokens_out\":");
-	buf_json_number(b, g->tok_out);
-	buf_adds(b, ",\"tokens_cached\":");
-	buf_json_number(b, g->tok_cached);
-	buf_adds(b, ",\"tokens_reasoning\":");
-	buf_json_number(b, g->tok_reasoning);
-	buf_adds(b, ",\"cost\":");
-	buf_json_number(b, g->mixed_currency ? NAN : g->cost);
-	buf_adds(b, ",\"cost_incurred\":");
-	buf_json_number(b, g->mixed_currency ? NAN : g->incurred);
-	buf_adds(b, ",\"currency\":");
-	json_str_or_null(b, g->mixed_currency ? "mixed" : g->currency);
-	buf_adds(b, ",\"cost_per_1k_tasks\":");
-	buf_json_number(b, d->per_1k);
+	buf_printf(b, "{\"scope\":\"%s\"", scope);
+	buf_kv_str(b, "endpoint", g->endpoint);
+	buf_kv_str(b, "model", g->model);
+	buf_kv_long(b, "tasks", g->tasks);
+	buf_kv_long(b, "errors", g->errors);
+	buf_kv_long(b, "retries", g->retries);
+	buf_kv_num(b, "tokens_in", g->tok_in);
+	buf_kv_num(b, "tokens_out", g->tok_out);
+	buf_kv_num(b, "tokens_cached", g->tok_cached);
+	buf_kv_num(b, "tokens_reasoning", g->tok_reasoning);
+	buf_kv_num(b, "cost", g->mixed_currency ? NAN : g->cost);
+	buf_kv_num(b, "cost_incurred", g->mixed_currency ? NAN : g->incurred);
+	buf_kv_str(b, "currency", g->mixed_currency ? "mixed" : g->currency);
+	buf_kv_num(b, "cost_per_1k_tasks", d->per_1k);
 	buf_adds(b, ",\"cost_per_1k_tasks_ci\":");
 	ci_object(b, d->per_1k_lo, d->per_1k_hi, "normal");
-	buf_printf(b, ",\"correct\":%ld,\"scored\":%ld,\"accuracy\":", g->correct, g->scored);
-	buf_json_number(b, d->accuracy);
-	buf_adds(b, ",\"cost_per_correct\":");
-	buf_json_number(b, d->per_correct);
+	buf_kv_long(b, "correct", g->correct);
+	buf_kv_long(b, "scored", g->scored);
+	buf_kv_num(b, "accuracy", d->accuracy);
+	buf_kv_num(b, "cost_per_correct", d->per_correct);
 	buf_adds(b, ",\"cost_per_correct_ci\":");
 	ci_object(b, d->per_correct_lo, d->per_correct_hi, "delta");
-	buf_adds(b, ",\"correct_metric\":");
-	json_str_or_null(b, O.correct);
-	buf_printf(b, ",\"latency_ms\":{\"n\":%.0f,\"p50\":", d->lat.n);
-	buf_json_number(b, d->lat.p50);
-	buf_adds(b, ",\"p95\":");
-	buf_json_number(b, d->lat.p95);
-	buf_adds(b, ",\"p99\":");
-	buf_json_number(b, d->lat.p99);
-	buf_printf(b, ",\"percentiles\":\"%s\"}", pct_method(&d->lat));
-	buf_printf(b, ",\"usage_mismatches\":%ld,\"estimated\":%ld,\"unpriced\":%ld}\n", g->mismatches,
-	    g->estimated, g->unpriced);
+	buf_kv_str(b, "correct_metric", O.correct);
+	buf_printf(b, ",\"latency_ms\":{\"n\":%.0f", d->lat.n);
+	buf_kv_num(b, "p50", d->lat.p50);
+	buf_kv_num(b, "p95", d->lat.p95);
+	buf_kv_num(b, "p99", d->lat.p99);
+	buf_kv_str(b, "percentiles", pct_method(&d->lat));
+	buf_addc(b, '}');
+	buf_kv_long(b, "usage_mismatches", g->mismatches);
+	buf_kv_long(b, "estimated", g->estimated);
+	buf_kv_long(b, "unpriced", g->unpriced);
+	buf_adds(b, "}\n");
 }
 
 void json_proj(qa_buf *b, const struct proj *p, const struct proj *base)
 {
-	buf_adds(b, "{\"scope\":\"projection\",\"endpoint\":");
-	json_str_or_null(b, p->endpoint);
-	if (!p->endpoint) {
-		buf_adds(b, ",\"model\":");
-		json_str_or_null(b, p->model);
-	}
+	buf_adds(b, "{\"scope\":\"projection\"");
+	buf_kv_str(b, "endpoint", p->endpoint);
+	if (!p->endpoint)
+		buf_kv_str(b, "model", p->model);
 	if (!isnan(O.monthly_tokens)) {
-		buf_adds(b, ",\"basis\":\"tokens\",\"monthly_tokens\":");
-		buf_json_number(b, O.monthly_tokens);
-		buf_adds(b, ",\"price_per_mtok\":");
+		buf_kv_str(b, "basis", "tokens");
+		buf_kv_num(b, "monthly_tokens", O.monthly_tokens);
+		buf_kv_num(b, "price_per_mtok", p->unit);
 	} else {
-		buf_adds(b, ",\"basis\":\"tasks\",\"monthly_tasks\":");
-		buf_json_number(b, O.monthly_tasks);
-		buf_adds(b, ",\"cost_per_task\":");
+		buf_kv_str(b, "basis", "tasks");
+		buf_kv_num(b, "monthly_tasks", O.monthly_tasks);
+		buf_kv_num(b, "cost_per_task", p->unit);
 	}
-	buf_json_number(b, p->unit);
-	buf_adds(b, ",\"monthly_cost\":");
-	buf_json_number(b, p->monthly);
-	buf_adds(b, ",\"yearly_cost\":");
-	buf_json_number(b, p->yearly);
-	buf_adds(b, ",\"currency\":");
-	json_str_or_null(b, p->mixed_currency ? "mixed" : p->currency);
-	buf_adds(b, ",\"arithmetic\":");
-	json_str_or_null(b, p->arith);
+	buf_kv_num(b, "monthly_cost", p->monthly);
+	buf_kv_num(b, "yearly_cost", p->yearly);
+	buf_kv_str(b, "currency", p->mixed_currency ? "mixed" : p->currency);
+	buf_kv_str(b, "arithmetic", p->arith);
 	if (base) {
-		buf_adds(b, ",\"baseline\":");
-		json_str_or_null(b, proj_name(base));
-		buf_adds(b, ",\"savings_per_month\":");
-		buf_json_number(b, p->save_month);
-		buf_adds(b, ",\"savings_per_year\":");
-		buf_json_number(b, p->save_year);
-		buf_adds(b, ",\"savings_pct\":");
-		buf_json_number(b, p->save_pct);
-		buf_adds(b, ",\"savings_arithmetic\":");
-		json_str_or_null(b, p->save_arith);
+		buf_kv_str(b, "baseline", proj_name(base));
+		buf_kv_num(b, "savings_per_month", p->save_month);
+		buf_kv_num(b, "savings_per_year", p->save_year);
+		buf_kv_num(b, "savings_pct", p->save_pct);
+		buf_kv_str(b, "savings_arithmetic", p->save_arith);
 		if (!isnan(O.migration_cost)) {
-			buf_adds(b, ",\"migration_cost\":");
-			buf_json_number(b, O.migration_cost);
-			buf_adds(b, ",\"payback_months\":");
-			buf_json_number(b, p->payback);
-			buf_adds(b, ",\"payback_arithmetic\":");
-			json_str_or_null(b, p->payback_arith);
+			buf_kv_num(b, "migration_cost", O.migration_cost);
+			buf_kv_num(b, "payback_months", p->payback);
+			buf_kv_str(b, "payback_arithmetic", p->payback_arith);
 		}
 	}
 	buf_adds(b, "}\n");

@@ -275,19 +275,13 @@ static void cost_object(qa_buf *c, const struct rec *x)
 {
 	ADDL(c, "{\"input\":");
 	buf_json_number(c, x->c_in);
-	ADDL(c, ",\"cached\":");
-	buf_json_number(c, x->c_cached);
-	ADDL(c, ",\"cache_write\":");
-	buf_json_number(c, x->c_write);
-	ADDL(c, ",\"output\":");
-	buf_json_number(c, x->c_out);
-	ADDL(c, ",\"reasoning\":");
-	buf_json_number(c, x->c_reason);
-	ADDL(c, ",\"total\":");
-	buf_json_number(c, x->total);
+	buf_kv_num(c, "cached", x->c_cached);
+	buf_kv_num(c, "cache_write", x->c_write);
+	buf_kv_num(c, "output", x->c_out);
+	buf_kv_num(c, "reasoning", x->c_reason);
+	buf_kv_num(c, "total", x->total);
 	/* What this run paid: nothing for an answer qa-send served from its cache. */
-	ADDL(c, ",\"incurred\":");
-	buf_json_number(c, x->served_cached ? 0 : x->total);
+	buf_kv_num(c, "incurred", x->served_cached ? 0 : x->total);
 	ADDL(c, ",\"currency\":");
 	buf_adds(c, x->price->currency_json);
 	if (x->source_estimate)

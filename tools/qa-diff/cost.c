@@ -50,21 +50,21 @@ void recovery_mean(struct result *o, const struct result *tasks, size_t ntasks)
 void json_cost(qa_buf *b, const struct result *r)
 {
 	if (strcmp(r->scope, "overall") == 0)
-		jnum(b, "recovery_pct_task_mean", r->recovery_mean);
+		buf_kv_num(b, "recovery_pct_task_mean", r->recovery_mean);
 	buf_adds(b, ",\"break_even\":");
 	if (r->cheaper < 0) {
 		buf_adds(b, "null");
 		return;
 	}
 	buf_printf(b, "{\"cheaper\":\"%s\"", side_name[r->cheaper]);
-	jnum(b, "accuracy", r->be_acc);
-	jnum(b, "drop", r->be_drop);
+	buf_kv_num(b, "accuracy", r->be_acc);
+	buf_kv_num(b, "drop", r->be_drop);
 	buf_addc(b, '}');
 }
 
 void json_side_cost(qa_buf *b, const struct sideres *s)
 {
-	jnum(b, "cost_per_correct", s->per_correct);
+	buf_kv_num(b, "cost_per_correct", s->per_correct);
 	buf_adds(b, ",\"cost_per_correct_ci\":");
 	if (isnan(s->per_correct_lo)) {
 		buf_adds(b, "null");

@@ -363,15 +363,15 @@ void json_noise(qa_buf *b, const struct result *r)
 	double lo = NAN, hi = NAN, pts, elo, ehi;
 	wilson_ci((double)s->floor, (double)s->n, O.z, &lo, &hi);
 	buf_printf(b, "{\"n\":%ld,\"flips\":%ld", s->n, s->floor);
-	jnum(b, "flip_pct", 100.0 * (double)s->floor / (double)s->n);
-	jnum(b, "ci_low", 100 * lo);
-	jnum(b, "ci_high", 100 * hi);
+	buf_kv_num(b, "flip_pct", 100.0 * (double)s->floor / (double)s->n);
+	buf_kv_num(b, "ci_low", 100 * lo);
+	buf_kv_num(b, "ci_high", 100 * hi);
 	buf_printf(b, ",\"candidate_flips\":%ld", s->cand);
-	jnum(b, "candidate_flip_pct", 100.0 * (double)s->cand / (double)s->n);
+	buf_kv_num(b, "candidate_flip_pct", 100.0 * (double)s->cand / (double)s->n);
 	excess(s, &pts, &elo, &ehi);
-	jnum(b, "excess_pts", pts);
-	jnum(b, "excess_ci_low", elo);
-	jnum(b, "excess_ci_high", ehi);
+	buf_kv_num(b, "excess_pts", pts);
+	buf_kv_num(b, "excess_ci_low", elo);
+	buf_kv_num(b, "excess_ci_high", ehi);
 	buf_printf(b, ",\"cached\":%ld}", floor_cached);
 }
 
@@ -431,9 +431,9 @@ int repeats_delta(const struct result *r, double *point, double *lo, double *hi)
 static void json_rside(qa_buf *b, const char *name, const struct rstat *s, int side)
 {
 	buf_printf(b, ",\"%s\":{\"runs\":%zu", name, 1 + nrep[side]);
-	jnum(b, "accuracy", s->acc[side] / (double)s->n);
-	jnum(b, "agreement", s->agree[side].n > 0 ? s->agree[side].mean : NAN);
-	jnum(b, "unanimous_pct", 100.0 * (double)s->unanimous[side] / (double)s->n);
+	buf_kv_num(b, "accuracy", s->acc[side] / (double)s->n);
+	buf_kv_num(b, "agreement", s->agree[side].n > 0 ? s->agree[side].mean : NAN);
+	buf_kv_num(b, "unanimous_pct", 100.0 * (double)s->unanimous[side] / (double)s->n);
 	buf_addc(b, '}');
 }
 
@@ -452,10 +452,10 @@ void json_repeats(qa_buf *b, const struct result *r)
 	json_rside(b, "candidate", s, CAND);
 	buf_adds(b, ",\"delta\":{\"mean\":");
 	buf_json_number(b, s->mean);
-	jnum(b, "se", s->se);
-	jnum(b, "ci_low", s->lo);
-	jnum(b, "ci_high", s->hi);
-	jnum(b, "p", s->p);
+	buf_kv_num(b, "se", s->se);
+	buf_kv_num(b, "ci_low", s->lo);
+	buf_kv_num(b, "ci_high", s->hi);
+	buf_kv_num(b, "p", s->p);
 	buf_printf(b, ",\"method\":\"paired bootstrap over items\",\"resamples\":%ld,\"seed\":%llu}}",
 	    O.bootstrap ? O.bootstrap : 1000, (unsigned long long)O.seed);
 }

@@ -4,42 +4,27 @@
 
 /* ---- output ---- */
 
-void jnum(qa_buf *b, const char *key, double v)
-{
-	buf_printf(b, ",\"%s\":", key);
-	buf_json_number(b, v);
-}
-
-void jstr(qa_buf *b, const char *key, const char *s)
-{
-	buf_printf(b, ",\"%s\":", key);
-	if (s)
-		buf_json_string(b, s, strlen(s));
-	else
-		buf_adds(b, "null");
-}
-
 void json_side(qa_buf *b, const struct sideres *s)
 {
 	buf_printf(b, "{\"records\":%ld", s->records);
-	jnum(b, "mean", s->mean);
-	jnum(b, "se", s->se);
-	jnum(b, "ci_low", s->lo);
-	jnum(b, "ci_high", s->hi);
-	jstr(b, "ci_method", s->ci_method);
+	buf_kv_num(b, "mean", s->mean);
+	buf_kv_num(b, "se", s->se);
+	buf_kv_num(b, "ci_low", s->lo);
+	buf_kv_num(b, "ci_high", s->hi);
+	buf_kv_str(b, "ci_method", s->ci_method);
 	buf_printf(b, ",\"scored\":%ld,\"invalid\":%ld", s->scored, s->invalid);
-	jnum(b, "invalid_rate", s->invalid_rate);
+	buf_kv_num(b, "invalid_rate", s->invalid_rate);
 	buf_printf(b, ",\"errors\":%ld", s->errors);
-	jnum(b, "error_rate", s->error_rate);
+	buf_kv_num(b, "error_rate", s->error_rate);
 	buf_printf(b, ",\"latency_n\":%zu", s->lat_n);
-	jnum(b, "p50_ms", s->p50);
-	jnum(b, "p95_ms", s->p95);
-	jnum(b, "p99_ms", s->p99);
+	buf_kv_num(b, "p50_ms", s->p50);
+	buf_kv_num(b, "p95_ms", s->p95);
+	buf_kv_num(b, "p99_ms", s->p99);
 	buf_printf(b, ",\"cost_n\":%ld", s->cost_n);
-	jnum(b, "mean_cost", s->mean_cost);
+	buf_kv_num(b, "mean_cost", s->mean_cost);
 	json_side_cost(b, s);
-	jnum(b, "perplexity", s->ppl);
-	jstr(b, "perplexity_method", s->ppl_method);
+	buf_kv_num(b, "perplexity", s->ppl);
+	buf_kv_str(b, "perplexity_method", s->ppl_method);
 	buf_addc(b, '}');
 }
 
@@ -58,45 +43,45 @@ void json_drift(qa_buf *b, const struct driftres *r)
 		return;
 	}
 	buf_printf(b, "{\"records\":%ld,\"tokens_differ\":%ld,\"tokens\":%ld", d->records, d->differ, d->tokens);
-	jstr(b, "kl_estimate", kl_estimate(d));
+	buf_kv_str(b, "kl_estimate", kl_estimate(d));
 	buf_printf(b, ",\"exact_records\":%ld", d->exact);
 	for (int k = 0; k < 2; k++) {
 		buf_printf(b, ",\"%s\":{\"perplexity\":", side_name[k]);
 		buf_json_number(b, r->ppl[k]);
-		jnum(b, "perplexity_se", r->ppl_se[k]);
+		buf_kv_num(b, "perplexity_se", r->ppl_se[k]);
 		buf_printf(b, ",\"tokens\":%ld}", d->lp_n[k]);
 	}
-	jnum(b, "ppl_ratio", r->ppl_ratio);
+	buf_kv_num(b, "ppl_ratio", r->ppl_ratio);
 	buf_adds(b, ",\"ln_ppl_ratio\":{\"mean\":");
 	buf_json_number(b, r->ln_mean);
-	jnum(b, "se", r->ln_se);
+	buf_kv_num(b, "se", r->ln_se);
 	buf_addc(b, '}');
-	jnum(b, "ln_ppl_correlation", r->corr);
+	buf_kv_num(b, "ln_ppl_correlation", r->corr);
 	buf_printf(b, ",\"kld\":{\"n\":%zu", r->kl_n);
-	jnum(b, "mean", r->kl_mean);
-	jnum(b, "se", r->kl_se);
+	buf_kv_num(b, "mean", r->kl_mean);
+	buf_kv_num(b, "se", r->kl_se);
 	for (int q = 0; q < NKLQ; q++)
-		jnum(b, kl_key[q], r->kl_pct[q]);
+		buf_kv_num(b, kl_key[q], r->kl_pct[q]);
 	buf_printf(b, ",\"infinite\":%ld,\"undefined\":%ld", d->kl_inf, d->kl_undef);
-	jnum(b, "top_k_coverage", r->cover);
+	buf_kv_num(b, "top_k_coverage", r->cover);
 	buf_adds(b, "},\"delta_p\":{\"mean\":");
 	buf_json_number(b, r->dp_mean);
-	jnum(b, "se", r->dp_se);
-	jnum(b, "rms", r->rms);
-	jnum(b, "rms_se", r->rms_se);
+	buf_kv_num(b, "se", r->dp_se);
+	buf_kv_num(b, "rms", r->rms);
+	buf_kv_num(b, "rms_se", r->rms_se);
 	for (int q = 0; q < NDPQ; q++)
-		jnum(b, dp_key[q], r->dp_pct[q]);
+		buf_kv_num(b, dp_key[q], r->dp_pct[q]);
 	buf_printf(b, "},\"same_top\":{\"n\":%ld,\"same\":%ld", d->top_n, d->same_top);
-	jnum(b, "pct", r->same_pct);
-	jnum(b, "pct_se", r->same_se);
+	buf_kv_num(b, "pct", r->same_pct);
+	buf_kv_num(b, "pct_se", r->same_se);
 	buf_printf(b, "},\"top_collisions\":{\"baseline\":%ld,\"candidate\":%ld}}", d->dup[BASE], d->dup[CAND]);
 }
 
 void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 {
 	buf_printf(b, "{\"scope\":\"%s\"", r->scope);
-	jstr(b, "task", r->task);
-	jstr(b, "metric", r->metric);
+	buf_kv_str(b, "task", r->task);
+	buf_kv_str(b, "metric", r->metric);
 	buf_printf(b, ",\"binary\":%s,\"n\":%zu,\"only_baseline\":%ld,\"only_candidate\":%ld,\"excluded\":%ld",
 	    r->binary ? "true" : "false", r->n, r->only[BASE], r->only[CAND], r->excluded);
 	buf_adds(b, ",\"baseline\":");
@@ -106,16 +91,16 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 
 	buf_adds(b, ",\"delta\":{\"mean\":");
 	buf_json_number(b, r->pd.mean_diff);
-	jnum(b, "sd", r->pd.sd_diff);
-	jnum(b, "se", r->pd.se);
-	jnum(b, "ci_low", r->pd.ci_low);
-	jnum(b, "ci_high", r->pd.ci_high);
+	buf_kv_num(b, "sd", r->pd.sd_diff);
+	buf_kv_num(b, "se", r->pd.se);
+	buf_kv_num(b, "ci_low", r->pd.ci_low);
+	buf_kv_num(b, "ci_high", r->pd.ci_high);
 	buf_adds(b, ",\"clustered\":");
 	if (r->nclusters) {
 		buf_printf(b, "{\"clusters\":%zu", r->nclusters);
-		jnum(b, "se", r->cse);
-		jnum(b, "ci_low", r->clo);
-		jnum(b, "ci_high", r->chi);
+		buf_kv_num(b, "se", r->cse);
+		buf_kv_num(b, "ci_low", r->clo);
+		buf_kv_num(b, "ci_high", r->chi);
 		buf_addc(b, '}');
 	} else {
 		buf_adds(b, "null");
@@ -123,8 +108,8 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 	buf_adds(b, ",\"bootstrap\":");
 	if (O.bootstrap) {
 		buf_printf(b, "{\"resamples\":%ld,\"seed\":%llu", O.bootstrap, (unsigned long long)O.seed);
-		jnum(b, "ci_low", r->blo);
-		jnum(b, "ci_high", r->bhi);
+		buf_kv_num(b, "ci_low", r->blo);
+		buf_kv_num(b, "ci_high", r->bhi);
 		buf_addc(b, '}');
 	} else {
 		buf_adds(b, "null");
@@ -133,18 +118,18 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 
 	if (r->flips) {
 		buf_printf(b, ",\"mcnemar\":{\"b\":%ld,\"c\":%ld", r->b, r->c);
-		jnum(b, "p_exact", r->mc.p_exact);
-		jnum(b, "chi2", r->mc.chi2);
-		jnum(b, "p_chi2", r->mc.p_chi2);
-		jnum(b, "chi2_cc", r->mc.chi2_cc);
-		jnum(b, "p_chi2_cc", r->mc.p_chi2_cc);
+		buf_kv_num(b, "p_exact", r->mc.p_exact);
+		buf_kv_num(b, "chi2", r->mc.chi2);
+		buf_kv_num(b, "p_chi2", r->mc.p_chi2);
+		buf_kv_num(b, "chi2_cc", r->mc.chi2_cc);
+		buf_kv_num(b, "p_chi2_cc", r->mc.p_chi2_cc);
 		buf_printf(b, "},\"flips\":{\"right_to_wrong\":%ld,\"wrong_to_right\":%ld", r->b, r->c);
 		double n = (double)r->nflip;
 		if (r->nflip != r->n)
 			buf_printf(b, ",\"n\":%zu", r->nflip);
-		jnum(b, "pct_right_to_wrong", 100.0 * (double)r->b / n);
-		jnum(b, "pct_wrong_to_right", 100.0 * (double)r->c / n);
-		jnum(b, "pct", 100.0 * (double)(r->b + r->c) / n);
+		buf_kv_num(b, "pct_right_to_wrong", 100.0 * (double)r->b / n);
+		buf_kv_num(b, "pct_wrong_to_right", 100.0 * (double)r->c / n);
+		buf_kv_num(b, "pct", 100.0 * (double)(r->b + r->c) / n);
 		buf_addc(b, '}');
 	} else {
 		buf_adds(b, ",\"mcnemar\":null,\"flips\":null");
@@ -153,26 +138,26 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 		/* Only for corpus scorers: other runs print as before. */
 		buf_adds(b, ",\"corpus\":{\"baseline\":");
 		buf_json_number(b, r->cbase);
-		jnum(b, "candidate", r->ccand);
-		jnum(b, "delta", r->cdelta);
+		buf_kv_num(b, "candidate", r->ccand);
+		buf_kv_num(b, "delta", r->cdelta);
 		buf_printf(b, ",\"bootstrap\":{\"resamples\":%ld,\"seed\":%llu", r->cresamples, (unsigned long long)O.seed);
-		jnum(b, "ci_low", r->clo_b);
-		jnum(b, "ci_high", r->chi_b);
-		jnum(b, "p", r->cp);
+		buf_kv_num(b, "ci_low", r->clo_b);
+		buf_kv_num(b, "ci_high", r->chi_b);
+		buf_kv_num(b, "p", r->cp);
 		buf_adds(b, "}}");
 	}
-	jnum(b, "recovery_pct", r->recovery);
+	buf_kv_num(b, "recovery_pct", r->recovery);
 	buf_printf(b, ",\"lower_is_better\":%s", lower_better(r->metric) ? "true" : "false");
 	buf_adds(b, ",\"ratios\":{\"p50_latency\":");
 	buf_json_number(b, r->r_p50);
-	jnum(b, "p95_latency", r->r_p95);
-	jnum(b, "p99_latency", r->r_p99);
-	jnum(b, "mean_cost", r->r_cost);
-	jnum(b, "perplexity", r->r_ppl);
+	buf_kv_num(b, "p95_latency", r->r_p95);
+	buf_kv_num(b, "p99_latency", r->r_p99);
+	buf_kv_num(b, "mean_cost", r->r_cost);
+	buf_kv_num(b, "perplexity", r->r_ppl);
 	buf_addc(b, '}');
 	json_cost(b, r);
 	json_noise(b, r);
-	jstr(b, "percentiles", O.percentile_name);
+	buf_kv_str(b, "percentiles", O.percentile_name);
 	/* Only when some pair carries logprobs on both sides: runs without them print as before. */
 	if (D.lp_records) {
 		buf_adds(b, ",\"drift\":");
@@ -186,9 +171,9 @@ void json_line(qa_buf *b, const struct result *r, int overall, int decision)
 		for (size_t i = 0; i < r->nfail; i++) {
 			const struct failure *f = &r->fail[i];
 			buf_printf(b, "%s{\"criterion\":\"%s\"", i ? "," : "", f->criterion);
-			jnum(b, "value", f->value);
-			jnum(b, "limit", f->limit);
-			jstr(b, "message", f->msg);
+			buf_kv_num(b, "value", f->value);
+			buf_kv_num(b, "limit", f->limit);
+			buf_kv_str(b, "message", f->msg);
 			buf_addc(b, '}');
 		}
 		buf_adds(b, "]}");

@@ -354,8 +354,6 @@ void drift_stats(struct driftres *r, struct drift *d);
 void fail(struct result *r, const char *criterion, double value, double limit, const char *fmt, ...);
 const char *ci_used(const struct result *r, double *lo, double *hi);
 void gate(struct result *r);
-void jnum(qa_buf *b, const char *key, double v);
-void jstr(qa_buf *b, const char *key, const char *s);
 void json_side(qa_buf *b, const struct sideres *s);
 const char *kl_estimate(const struct drift *d);
 void json_drift(qa_buf *b, const struct driftres *r);

@@ -205,46 +205,29 @@ static void json_line(qa_buf *out, const char *scope, const char *task, const st
 	}
 	struct stat_line s = stat_of(m);
 	buf_json_string(out, m->metric, strlen(m->metric));
-	buf_printf(out, ",\"n\":%.0f,\"mean\":", s.n);
-	buf_json_number(out, s.mean);
-	buf_adds(out, ",\"se\":");
-	buf_json_number(out, s.se);
-	buf_adds(out, ",\"ci_low\":");
-	buf_json_number(out, s.lo);
-	buf_adds(out, ",\"ci_high\":");
-	buf_json_number(out, s.hi);
-	buf_adds(out, ",\"ci_method\":");
-	if (s.method)
-		buf_printf(out, "\"%s\"", s.method);
-	else
-		buf_adds(out, "null");
-	buf_printf(out, ",\"invalid\":%ld,\"invalid_rate\":", m->invalid);
-	buf_json_number(out, s.n > 0 ? m->invalid / s.n : NAN);
-	buf_printf(out, ",\"errors\":%ld", errors);
+	buf_printf(out, ",\"n\":%.0f", s.n);
+	buf_kv_num(out, "mean", s.mean);
+	buf_kv_num(out, "se", s.se);
+	buf_kv_num(out, "ci_low", s.lo);
+	buf_kv_num(out, "ci_high", s.hi);
+	buf_kv_str(out, "ci_method", s.method);
+	buf_kv_long(out, "invalid", m->invalid);
+	buf_kv_num(out, "invalid_rate", s.n > 0 ? m->invalid / s.n : NAN);
+	buf_kv_long(out, "errors", errors);
 	if (m->nonfinite)
-		buf_printf(out, ",\"nonfinite\":%ld", m->nonfinite);
-	buf_adds(out, ",\"sum\":");
-	buf_json_number(out, m->sum);
-	buf_adds(out, ",\"m2\":");
-	buf_json_number(out, m2_of(m));
+		buf_kv_long(out, "nonfinite", m->nonfinite);
+	buf_kv_num(out, "sum", m->sum);
+	buf_kv_num(out, "m2", m2_of(m));
 	if (m->ppl_n) {
 		struct ppl_line p = ppl_of(m);
-		buf_adds(out, ",\"token_perplexity\":");
-		buf_json_number(out, p.token);
-		buf_adds(out, ",\"word_perplexity\":");
-		buf_json_number(out, p.word);
-		buf_adds(out, ",\"byte_perplexity\":");
-		buf_json_number(out, p.byte);
-		buf_adds(out, ",\"bits_per_byte\":");
-		buf_json_number(out, p.bpb);
-		buf_adds(out, ",\"sum_logprob\":");
-		buf_json_number(out, m->ppl_ll);
-		buf_adds(out, ",\"tokens\":");
-		buf_json_number(out, m->ppl_tokens);
-		buf_adds(out, ",\"words\":");
-		buf_json_number(out, m->ppl_nowords ? NAN : m->ppl_words);
-		buf_adds(out, ",\"bytes\":");
-		buf_json_number(out, m->ppl_nobytes ? NAN : m->ppl_bytes);
+		buf_kv_num(out, "token_perplexity", p.token);
+		buf_kv_num(out, "word_perplexity", p.word);
+		buf_kv_num(out, "byte_perplexity", p.byte);
+		buf_kv_num(out, "bits_per_byte", p.bpb);
+		buf_kv_num(out, "sum_logprob", m->ppl_ll);
+		buf_kv_num(out, "tokens", m->ppl_tokens);
+		buf_kv_num(out, "words", m->ppl_nowords ? NAN : m->ppl_words);
+		buf_kv_num(out, "bytes", m->ppl_nobytes ? NAN : m->ppl_bytes);
 	}
 	if (m->ns && m->inst) {
 		/* The corpus figure, and what --merge needs to recompute it: the sums and the metric. */
