@@ -39,6 +39,7 @@ struct qa_cache {
 	} *slots;
 	size_t nslots;
 	int64_t preloaded;	/* entries read into rows */
+	qa_buf peeked;		/* cache_peek's answer read from SQLite */
 };
 
 static const char *const mode_names[] = { "read-write", "read-only", "refresh", "off" };
@@ -275,20 +276,39 @@ int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errl
 	}
 	int pinned = pins(j, 0) || pins(j, json_member(j, 0, "options", 7)) ||
 	    pins(j, json_member(j, 0, "generationConfig", 16));
-	/* Members in sorted order, so this is itself canonical JSON. */
+	/*
+	 * Members in sorted order, so this is itself canonical JSON.  What
+	 * comes before and after the body is the same for a run's requests
+	 * (one endpoint, one model): made again only when one of them changes.
+	 */
+	static _Thread_local qa_buf head, tail;	/* {"base_url":..,"body":  and  ,"format":..,"provider":.. */
+	static _Thread_local char *last[4];
+	const char *now[4] = { req->base_url, req->mode, req->model, req->provider };
+	int same = head.len > 0;
+	for (int i = 0; i < 4 && same; i++)
+		same = (!now[i] && !last[i]) || (now[i] && last[i] && strcmp(now[i], last[i]) == 0);
+	if (!same) {
+		for (int i = 0; i < 4; i++) {
+			free(last[i]);
+			last[i] = now[i] ? xstrdup(now[i]) : NULL;
+		}
+		head.len = tail.len = 0;
+		buf_addc(&head, '{');
+		add_str_member(&head, "base_url", req->base_url);
+		buf_adds(&head, ",\"body\":");
+		buf_adds(&tail, ",\"format\":" QA_CACHE_FORMAT_TEXT ",");
+		add_str_member(&tail, "mode", req->mode);
+		buf_addc(&tail, ',');
+		add_str_member(&tail, "model", req->model);
+		buf_addc(&tail, ',');
+		add_str_member(&tail, "provider", req->provider);
+	}
 	b.len = 0;
 	if (b.cap > (1u << 20))
 		buf_free(&b);	/* a huge body should not pin its memory for the rest of the run */
-	buf_addc(&b, '{');
-	add_str_member(&b, "base_url", req->base_url);
-	buf_adds(&b, ",\"body\":");
+	buf_add(&b, head.p, head.len);
 	canon(&b, j, 0);
-	buf_adds(&b, ",\"format\":" QA_CACHE_FORMAT_TEXT ",");	/* not buf_printf: a warm hit's cost */
-	add_str_member(&b, "mode", req->mode);
-	buf_addc(&b, ',');
-	add_str_member(&b, "model", req->model);
-	buf_addc(&b, ',');
-	add_str_member(&b, "provider", req->provider);
+	buf_add(&b, tail.p, tail.len);
 	if (!pinned) {
 		char digits[24], *d = digits + sizeof digits;
 		unsigned long v = req->sample;
@@ -509,6 +529,7 @@ void cache_close(qa_cache **cp)
 		sqlite3_close(c->db);
 	}
 	preload_free(c);
+	buf_free(&c->peeked);
 	free(c->path);
 	free(c);
 	*cp = NULL;
@@ -720,6 +741,43 @@ int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, 
 	sqlite3_reset(st);
 	if (r == 1)
 		maybe_preload(c);	/* hits, not misses: a cold run gains nothing from reading the file */
+	return r;
+}
+
+int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err, size_t errlen)
+{
+	if (!c->db || c->mode == QA_CACHE_REFRESH || c->mode == QA_CACHE_OFF)
+		return 0;
+	size_t slot;
+	const char *row = preloaded(c, key->hex, &slot);
+	if (row) {
+		memcpy(&v->cached_at, row + 64, sizeof v->cached_at);
+		memcpy(&v->response_len, row + 64 + sizeof(int64_t), sizeof v->response_len);
+		v->response = row + 64 + sizeof(int64_t) + sizeof(size_t);
+		cache_format_time(v->cached_at, v->cached_at_text);
+		c->session_hits++;
+		return 1;
+	}
+	sqlite3_stmt *st = c->get;
+	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
+	int rc = sqlite3_step(st), r;
+	if (rc == SQLITE_ROW) {
+		c->peeked.len = 0;
+		buf_add(&c->peeked, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		v->response = buf_cstr(&c->peeked);
+		v->response_len = c->peeked.len;
+		v->cached_at = sqlite3_column_int64(st, 1);
+		cache_format_time(v->cached_at, v->cached_at_text);
+		c->session_hits++;
+		r = 1;
+	} else if (rc == SQLITE_DONE) {
+		r = 0;
+	} else {
+		r = fail(c, err, errlen, "reading");
+	}
+	sqlite3_reset(st);
+	if (r == 1)
+		maybe_preload(c);	/* v points into peeked, which the preload leaves alone */
 	return r;
 }
 

@@ -121,6 +121,20 @@ void cache_hit_free(qa_cache_hit *h);
 int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen);
 
 /*
+ * cache_get without the copies (a warm run's hit): v's response is
+ * borrowed -- from the preload, or from a buffer of the handle -- and
+ * stays valid until the next call on c.  Endpoint and model are not read.
+ * 1 hit, 0 miss, -1 error (err filled).
+ */
+typedef struct qa_cache_view {
+	const char *response;	/* NUL-terminated */
+	size_t response_len;
+	int64_t cached_at;
+	char cached_at_text[32];
+} qa_cache_view;
+int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err, size_t errlen);
+
+/*
  * A batch of lookups in one read transaction: each get then skips taking
  * and dropping the shared lock (a warm run's cost; see bench/cache.sh).
  * Answers stored by others meanwhile are not seen until cache_read_end.
