@@ -345,14 +345,33 @@ int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errl
 static void preload_free(qa_cache *c);
 static int64_t file_size(const char *path, const char *suffix);
 
+/*
+ * Format 2: the answers in the order they arrived (rowid), the key (the
+ * 32 bytes of the digest) in an index of its own.  A batch of puts appends
+ * to the table's last pages and touches one small index page per answer;
+ * keyed by the random key itself (format 1), the table's ~600-byte rows
+ * went to random pages that split often -- three 4 KiB WAL frames per
+ * answer, most of a cold run's cost.  A warm run read in the same order
+ * as the cold one finds its answers side by side.  No index on cached_at:
+ * prune, stats and export scan (they are rare); every put would pay for it.
+ */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS responses("
-    " key TEXT PRIMARY KEY, response TEXT NOT NULL, cached_at INTEGER NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS responses(id INTEGER PRIMARY KEY,"
+    " key BLOB NOT NULL UNIQUE, response TEXT NOT NULL, cached_at INTEGER NOT NULL,"
     " endpoint TEXT, model TEXT, request_bytes INTEGER NOT NULL DEFAULT 0,"
-    " response_bytes INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS responses_cached_at ON responses(cached_at);"
+    " response_bytes INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS inflight(key TEXT PRIMARY KEY, pid INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* 64 hex digits (either case) to the digest's 32 bytes, as the table keeps them. */
+static void key_bytes(const char *hex, unsigned char out[32])
+{
+	for (int i = 0; i < 32; i++) {
+		unsigned char h = (unsigned char)hex[2 * i], l = (unsigned char)hex[2 * i + 1];
+		out[i] = (unsigned char)(((h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10) << 4) |
+		    (l <= '9' ? l - '0' : (l | 0x20) - 'a' + 10));
+	}
+}
 
 static int fail(qa_cache *c, char *err, size_t errlen, const char *what)
 {
@@ -483,7 +502,8 @@ qa_cache *cache_open(const char *path, enum qa_cache_mode mode, char *err, size_
 	}
 	if (prepare(c, &c->get, "SELECT response, cached_at, endpoint, model FROM responses WHERE key=?1") ||
 	    (flags != SQLITE_OPEN_READONLY &&
-		(prepare(c, &c->put, "INSERT OR REPLACE INTO responses VALUES(?1,?2,?3,?4,?5,?6,?7)") ||
+		(prepare(c, &c->put, "INSERT OR REPLACE INTO responses(key, response, cached_at, endpoint, model,"
+		    " request_bytes, response_bytes) VALUES(?1,?2,?3,?4,?5,?6,?7)") ||
 		    prepare(c, &c->claim, "INSERT OR IGNORE INTO inflight VALUES(?1,?2)") ||
 		    prepare(c, &c->release, "DELETE FROM inflight WHERE key=?1 AND pid=?2") ||
 		    prepare(c, &c->takeover, "UPDATE inflight SET pid=?2 WHERE key=?1 AND pid=?3"))) ||
@@ -565,12 +585,12 @@ static char *col_dup(sqlite3_stmt *st, int i)
 #define PRELOAD_MAX ((int64_t)256 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 
-/* A key's first 16 hex digits as a number: its slot's tag, and (low bits) where its probe starts. */
-static uint64_t key_tag(const char *hex)
+/* A key's first 8 bytes as a number: its slot's tag, and (low bits) where its probe starts. */
+static uint64_t key_tag(const unsigned char *k)
 {
 	uint64_t h = 0;
-	for (int i = 0; i < 16; i++)
-		h = h << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : (hex[i] | 0x20) - 'a' + 10);
+	for (int i = 0; i < 8; i++)
+		h = h << 8 | k[i];
 	return h;
 }
 
@@ -606,8 +626,8 @@ static void preload(qa_cache *c)
 		c->rows.cap = want;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(st, 0);
-		if (!k || sqlite3_column_bytes(st, 0) != 64)
+		const void *k = sqlite3_column_blob(st, 0);
+		if (!k || sqlite3_column_bytes(st, 0) != 32)
 			continue;
 		int64_t at = sqlite3_column_int64(st, 1);
 		size_t rlen = (size_t)sqlite3_column_bytes(st, 2);
@@ -619,7 +639,7 @@ static void preload(qa_cache *c)
 			offs = xreallocarray(offs, noffs, sizeof *offs);
 		}
 		offs[n] = c->rows.len;
-		buf_add(&c->rows, k, 64);
+		buf_add(&c->rows, k, 32);
 		buf_add(&c->rows, &at, sizeof at);
 		buf_add(&c->rows, &rlen, sizeof rlen);
 		buf_add(&c->rows, r, rlen);
@@ -642,7 +662,7 @@ static void preload(qa_cache *c)
 		;
 	c->slots = xcalloc(c->nslots, sizeof *c->slots);
 	for (size_t r = 0; r < n; r++) {
-		uint64_t tag = key_tag(c->rows.p + offs[r]);
+		uint64_t tag = key_tag((const unsigned char *)c->rows.p + offs[r]);
 		size_t i = (size_t)tag & (c->nslots - 1);
 		while (c->slots[i].off)
 			i = (i + 1) & (c->nslots - 1);
@@ -652,39 +672,46 @@ static void preload(qa_cache *c)
 	free(offs);
 }
 
-/* The preloaded row of key, or NULL; *slot (when found) is its place in slots. */
-static const char *preloaded(const qa_cache *c, const char *hex, size_t *slot)
+/* A row: the key's 32 bytes, cached_at, the response's length (ROW_DEAD: stale), the texts. */
+#define ROW_AT 32
+#define ROW_LEN (ROW_AT + sizeof(int64_t))
+#define ROW_TEXT (ROW_LEN + sizeof(size_t))
+#define ROW_DEAD SIZE_MAX
+
+/* The preloaded row of key (its 32 bytes), or NULL. */
+static const char *preloaded(const qa_cache *c, const unsigned char *key)
 {
 	if (!c->nslots)
 		return NULL;
-	uint64_t tag = key_tag(hex);
+	uint64_t tag = key_tag(key);
 	for (size_t i = (size_t)tag & (c->nslots - 1); c->slots[i].off; i = (i + 1) & (c->nslots - 1)) {
 		if (c->slots[i].tag != tag)
 			continue;
 		const char *row = c->rows.p + c->slots[i].off - 1;
-		if (memcmp(row, hex, 64) == 0) {
-			*slot = i;
+		size_t len;
+		memcpy(&len, row + ROW_LEN, sizeof len);
+		if (memcmp(row, key, 32) == 0 && len != ROW_DEAD)
 			return row;
-		}
 	}
 	return NULL;
 }
 
-/* A key stored anew: its preloaded copy is stale.  Its row stays (a tombstone key), found no more. */
-static void preload_forget(qa_cache *c, const char *hex)
+/* A key stored anew: its preloaded copy is stale.  Its row stays, found no more (its slot keeps the probe chain). */
+static void preload_forget(qa_cache *c, const unsigned char *key)
 {
-	size_t i;
-	char *row = (char *)preloaded(c, hex, &i);
-	if (row)
-		row[0] = '!';	/* not a hex digit: matches no key, keeps its probe chain */
+	char *row = (char *)preloaded(c, key);
+	if (row) {
+		size_t dead = ROW_DEAD;
+		memcpy(row + ROW_LEN, &dead, sizeof dead);
+	}
 }
 
 static void hit_from_row(const char *row, qa_cache_hit *h)
 {
 	memset(h, 0, sizeof *h);
-	memcpy(&h->cached_at, row + 64, sizeof h->cached_at);
-	memcpy(&h->response_len, row + 64 + sizeof(int64_t), sizeof h->response_len);
-	const char *p = row + 64 + sizeof(int64_t) + sizeof(size_t);
+	memcpy(&h->cached_at, row + ROW_AT, sizeof h->cached_at);
+	memcpy(&h->response_len, row + ROW_LEN, sizeof h->response_len);
+	const char *p = row + ROW_TEXT;
 	h->response = xstrndup(p, h->response_len);
 	p += h->response_len + 1;
 	h->endpoint = strcmp(p, "\1") ? xstrdup(p) : NULL;
@@ -713,15 +740,16 @@ int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, 
 {
 	if (!c->db || c->mode == QA_CACHE_REFRESH || c->mode == QA_CACHE_OFF)
 		return 0;
-	size_t slot;
-	const char *row = preloaded(c, key->hex, &slot);
+	unsigned char kb[32];
+	key_bytes(key->hex, kb);
+	const char *row = preloaded(c, kb);
 	if (row) {
 		hit_from_row(row, h);
 		c->session_hits++;
 		return 1;
 	}
 	sqlite3_stmt *st = c->get;
-	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, kb, 32, SQLITE_STATIC);
 	int rc = sqlite3_step(st), r;
 	if (rc == SQLITE_ROW) {
 		memset(h, 0, sizeof *h);
@@ -748,18 +776,19 @@ int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err
 {
 	if (!c->db || c->mode == QA_CACHE_REFRESH || c->mode == QA_CACHE_OFF)
 		return 0;
-	size_t slot;
-	const char *row = preloaded(c, key->hex, &slot);
+	unsigned char kb[32];
+	key_bytes(key->hex, kb);
+	const char *row = preloaded(c, kb);
 	if (row) {
-		memcpy(&v->cached_at, row + 64, sizeof v->cached_at);
-		memcpy(&v->response_len, row + 64 + sizeof(int64_t), sizeof v->response_len);
-		v->response = row + 64 + sizeof(int64_t) + sizeof(size_t);
+		memcpy(&v->cached_at, row + ROW_AT, sizeof v->cached_at);
+		memcpy(&v->response_len, row + ROW_LEN, sizeof v->response_len);
+		v->response = row + ROW_TEXT;
 		cache_format_time(v->cached_at, v->cached_at_text);
 		c->session_hits++;
 		return 1;
 	}
 	sqlite3_stmt *st = c->get;
-	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, kb, 32, SQLITE_STATIC);
 	int rc = sqlite3_step(st), r;
 	if (rc == SQLITE_ROW) {
 		c->peeked.len = 0;
@@ -825,9 +854,11 @@ int cache_put(qa_cache *c, const qa_cache_key *key, const qa_cache_entry *e,
 		return QA_CACHE_SKIPPED;
 	if (refused(e, finish_reason))
 		return QA_CACHE_REFUSED;
-	preload_forget(c, key->hex);
+	unsigned char kb[32];
+	key_bytes(key->hex, kb);
+	preload_forget(c, kb);
 	sqlite3_stmt *st = c->put;
-	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, kb, 32, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, e->response, (int)e->response_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, e->cached_at);
 	bind_opt_text(st, 4, e->endpoint);
@@ -1003,7 +1034,7 @@ int cache_export(qa_cache *c, FILE *out, char *err, size_t errlen)
 		return 0;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(c->db,
-		"SELECT key, cached_at, endpoint, model, request_bytes, response FROM responses ORDER BY cached_at, key",
+		"SELECT lower(hex(key)), cached_at, endpoint, model, request_bytes, response FROM responses ORDER BY cached_at, key",
 		-1, &st, NULL) != SQLITE_OK)
 		return fail(c, err, errlen, "exporting");
 	qa_buf b = { 0 };
@@ -1085,7 +1116,8 @@ int cache_import(qa_cache *c, qa_lines *r, int64_t *added, int64_t *bad, char *e
 		return -1;
 	}
 	sqlite3_stmt *ins;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO responses VALUES(?1,?2,?3,?4,?5,?6,?7)", -1, &ins, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO responses(key, response, cached_at, endpoint, model,"
+		" request_bytes, response_bytes) VALUES(?1,?2,?3,?4,?5,?6,?7)", -1, &ins, NULL) != SQLITE_OK)
 		return fail(c, err, errlen, "importing");
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_finalize(ins);
@@ -1111,7 +1143,9 @@ int cache_import(qa_cache *c, qa_lines *r, int64_t *added, int64_t *bad, char *e
 			(*bad)++;
 			continue;
 		}
-		sqlite3_bind_text(ins, 1, key.hex, 64, SQLITE_STATIC);
+		unsigned char kb[32];
+		key_bytes(key.hex, kb);
+		sqlite3_bind_blob(ins, 1, kb, 32, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 2, e.response, (int)e.response_len, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 3, e.cached_at);
 		bind_opt_text(ins, 4, e.endpoint);
