@@ -142,24 +142,89 @@ static int member_cmp(const void *a, const void *b)
 	return x->order - y->order;
 }
 
-static void canon(qa_buf *out, const qa_json *j, int tok)
+/*
+ * Where canonical text goes: appended to out, or (out NULL) through a
+ * small buffer into the digest, so a key is hashed as its text is made,
+ * in one SHA-256 context, whatever the body's size.
+ */
+struct sink {
+	qa_buf *out;
+	EVP_MD_CTX *md;
+	int failed;
+	size_t n;
+	char buf[4096];
+};
+
+static void sink_flush(struct sink *k)
+{
+	if (k->out)
+		buf_add(k->out, k->buf, k->n);
+	else if (k->n && !EVP_DigestUpdate(k->md, k->buf, k->n))
+		k->failed = 1;
+	k->n = 0;
+}
+
+static void sink_add(struct sink *k, const void *p, size_t n)
+{
+	if (k->n + n > sizeof k->buf) {
+		sink_flush(k);
+		if (n > sizeof k->buf) {
+			if (k->out)
+				buf_add(k->out, p, n);
+			else if (!EVP_DigestUpdate(k->md, p, n))
+				k->failed = 1;
+			return;
+		}
+	}
+	memcpy(k->buf + k->n, p, n);
+	k->n += n;
+}
+
+static void sink_addc(struct sink *k, char c)
+{
+	if (k->n == sizeof k->buf)
+		sink_flush(k);
+	k->buf[k->n++] = c;
+}
+
+/* A string as buf_json_string writes it: printable ASCII but '"' and '\\' as it is, else through it. */
+static void sink_string(struct sink *k, const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+		i++;
+	if (i == n) {
+		sink_addc(k, '"');
+		sink_add(k, s, n);
+		sink_addc(k, '"');
+		return;
+	}
+	static _Thread_local qa_buf e;
+	e.len = 0;
+	buf_json_string(&e, s, n);
+	sink_add(k, e.p, e.len);
+	if (e.cap > (1u << 20))
+		buf_free(&e);
+}
+
+static void canon(struct sink *out, const qa_json *j, int tok)
 {
 	size_t len;
 	const char *s;
 	switch (json_type(j, tok)) {
 	case QA_STRING:
 		s = json_key(j, tok, &len);	/* the text itself when it has no escapes: no copy */
-		buf_json_string(out, s, len);
+		sink_string(out, s, len);
 		return;
 	case QA_ARRAY: {
 		size_t n = json_count(j, tok);
-		buf_addc(out, '[');
+		sink_addc(out, '[');
 		for (size_t i = 0; i < n; i++) {
 			if (i)
-				buf_addc(out, ',');
+				sink_addc(out, ',');
 			canon(out, j, json_index(j, tok, i));
 		}
-		buf_addc(out, ']');
+		sink_addc(out, ']');
 		return;
 	}
 	case QA_OBJECT: {
@@ -182,27 +247,27 @@ static void canon(qa_buf *out, const qa_json *j, int tok)
 					m[k] = m[k - 1];
 				m[k] = x;
 			}
-		buf_addc(out, '{');
+		sink_addc(out, '{');
 		int first = 1;
 		for (size_t i = 0; i < n; i++) {
 			/* A repeated key: only its last occurrence (the run's last after a stable sort by order). */
 			if (i + 1 < n && m[i + 1].keylen == m[i].keylen && memcmp(m[i + 1].key, m[i].key, m[i].keylen) == 0)
 				continue;
 			if (!first)
-				buf_addc(out, ',');
+				sink_addc(out, ',');
 			first = 0;
-			buf_json_string(out, m[i].key, m[i].keylen);
-			buf_addc(out, ':');
+			sink_string(out, m[i].key, m[i].keylen);
+			sink_addc(out, ':');
 			canon(out, j, m[i].val);
 		}
-		buf_addc(out, '}');
+		sink_addc(out, '}');
 		if (m != few)
 			free(m);
 		return;
 	}
 	default:
 		s = json_raw(j, tok, &len);
-		buf_add(out, s, len);
+		sink_add(out, s, len);
 		return;
 	}
 }
@@ -212,8 +277,13 @@ int cache_canonical(qa_buf *out, const char *text, size_t len, const char **err)
 	qa_json *j = json_new();
 	size_t off;
 	int rc = json_parse(j, text, len, err, &off);
-	if (rc == 0)
-		canon(out, j, json_root(j));
+	if (rc == 0) {
+		struct sink *k = xcalloc(1, sizeof *k);
+		k->out = out;
+		canon(k, j, json_root(j));
+		sink_flush(k);
+		free(k);
+	}
 	json_free(&j);
 	return rc;
 }
@@ -259,10 +329,9 @@ int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errl
 {
 	/*
 	 * Kept from call to call (keys are on every request's path, a warm
-	 * run's whole cost): the parser, the text buffer, the digest context.
+	 * run's whole cost): the parser and the digest context.
 	 */
 	static _Thread_local qa_json *j;
-	static _Thread_local qa_buf b;
 	static _Thread_local EVP_MD_CTX *ctx;
 	static _Thread_local EVP_MD *sha256;	/* EVP_sha256() looks the algorithm up again at every digest (OpenSSL 3) */
 	const char *why;
@@ -303,31 +372,37 @@ int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errl
 		buf_addc(&tail, ',');
 		add_str_member(&tail, "provider", req->provider);
 	}
-	b.len = 0;
-	if (b.cap > (1u << 20))
-		buf_free(&b);	/* a huge body should not pin its memory for the rest of the run */
-	buf_add(&b, head.p, head.len);
-	canon(&b, j, 0);
-	buf_add(&b, tail.p, tail.len);
+	if (!sha256)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!ctx)
+		ctx = EVP_MD_CTX_new();
+	if (!sha256 || !ctx || !EVP_DigestInit_ex(ctx, sha256, NULL)) {
+		snprintf(err, errlen, "SHA-256 failed");
+		return -1;
+	}
+	/* The text is hashed as it is made: a few KiB at a time, never held whole. */
+	static _Thread_local struct sink k;
+	k.out = NULL;
+	k.md = ctx;
+	k.failed = 0;
+	k.n = 0;
+	sink_add(&k, head.p, head.len);
+	canon(&k, j, 0);
+	sink_add(&k, tail.p, tail.len);
 	if (!pinned) {
 		char digits[24], *d = digits + sizeof digits;
 		unsigned long v = req->sample;
 		do
 			*--d = (char)('0' + v % 10);
 		while (v /= 10);
-		buf_adds(&b, ",\"sample\":");
-		buf_add(&b, d, (size_t)(digits + sizeof digits - d));
+		sink_add(&k, ",\"sample\":", 10);
+		sink_add(&k, d, (size_t)(digits + sizeof digits - d));
 	}
-	buf_addc(&b, '}');
-
-	if (!sha256)
-		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (!ctx)
-		ctx = EVP_MD_CTX_new();
+	sink_addc(&k, '}');
+	sink_flush(&k);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	if (!sha256 || !ctx || !EVP_DigestInit_ex(ctx, sha256, NULL) || !EVP_DigestUpdate(ctx, b.p, b.len) ||
-	    !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) {
+	if (k.failed || !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) {
 		snprintf(err, errlen, "SHA-256 failed");
 		return -1;
 	}
