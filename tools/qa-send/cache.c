@@ -234,6 +234,7 @@ int cache_gate(struct task *t)
 		trace(t, "twin", NULL, "an identical request is in flight: waiting for its answer", now_ms(), 0);
 		return 1;
 	}
+	cache_read_batch();	/* dispatch's lookups share one read transaction (ended as dispatch ends) */
 	if (lookup(t))
 		return 1;
 	own(t);
