@@ -331,6 +331,7 @@ int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, 
 		c->session_hits++;
 		r = 1;
 	} else if (rc == SQLITE_DONE) {
+		c->misses++;
 		r = 0;
 	} else {
 		r = cache_fail(c, err, errlen, "reading");
@@ -366,6 +367,7 @@ int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err
 		c->session_hits++;
 		r = 1;
 	} else if (rc == SQLITE_DONE) {
+		c->misses++;
 		r = 0;
 	} else {
 		r = cache_fail(c, err, errlen, "reading");

@@ -27,6 +27,7 @@ struct qa_cache {
 	 * model, each NUL-terminated, endpoint/model "\1" for NULL.
 	 */
 	int64_t probes;		/* lookups that found their key in SQLite */
+	int64_t misses;		/* lookups that did not (in SQLite: the preload does not see them) */
 	int64_t preload_at;	/* ... at which to preload; 0 until the file's size is known, -1 never */
 	int64_t file_bytes;	/* the file and its WAL when preload_at was set: the rows' first size */
 	qa_buf rows;

@@ -11,7 +11,10 @@
  * one lookup per 16 KiB of file.  So once a process has found that many
  * keys there (a warm run, most likely), it reads the whole file into memory in
  * one scan and answers the rest from there: at worst about twice what
- * lookups alone would have cost, at best a fraction.  Files over PRELOAD_MAX are
+ * lookups alone would have cost, at best a fraction.  When none of the
+ * first PRELOAD_MIN_PROBES lookups missed, it reads the file at once: a
+ * warm run, most likely; and if not, one scan of a file of at most
+ * PRELOAD_MAX is the most it costs.  Files over PRELOAD_MAX are
  * never read whole (memory).  A key not in memory still goes to SQLite:
  * answers stored since the scan, by us or others, are found.
  */
@@ -167,7 +170,8 @@ void cache_mem_maybe_load(qa_cache *c)
 		if (c->preload_at < PRELOAD_MIN_PROBES && c->preload_at >= 0)
 			c->preload_at = PRELOAD_MIN_PROBES;
 	}
-	if (c->preload_at > 0 && c->probes >= c->preload_at)
+	/* Every lookup so far a hit: a warm run, surely; read the file now rather than later. */
+	if (c->preload_at > 0 && (c->probes >= c->preload_at || c->misses == 0))
 		preload(c);
 }
 
