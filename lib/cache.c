@@ -305,44 +305,13 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return s ? xstrdup((const char *)s) : NULL;
 }
 
-int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen)
-{
-	if (!c->db || c->mode == QA_CACHE_REFRESH || c->mode == QA_CACHE_OFF)
-		return 0;
-	unsigned char kb[32];
-	cache_key_bytes(key->hex, kb);
-	const char *row = cache_mem_find(c, kb);
-	if (row) {
-		cache_mem_hit(row, h);
-		c->session_hits++;
-		return 1;
-	}
-	sqlite3_stmt *st = c->get;
-	sqlite3_bind_blob(st, 1, kb, 32, SQLITE_STATIC);
-	int rc = sqlite3_step(st), r;
-	if (rc == SQLITE_ROW) {
-		memset(h, 0, sizeof *h);
-		h->response_len = (size_t)sqlite3_column_bytes(st, 0);
-		h->response = xstrndup((const char *)sqlite3_column_text(st, 0), h->response_len);
-		h->cached_at = sqlite3_column_int64(st, 1);
-		cache_format_time(h->cached_at, h->cached_at_text);
-		h->endpoint = col_dup(st, 2);
-		h->model = col_dup(st, 3);
-		c->session_hits++;
-		r = 1;
-	} else if (rc == SQLITE_DONE) {
-		c->misses++;
-		r = 0;
-	} else {
-		r = cache_fail(c, err, errlen, "reading");
-	}
-	sqlite3_reset(st);
-	if (r == 1)
-		cache_mem_maybe_load(c);	/* hits, not misses: a cold run gains nothing from reading the file */
-	return r;
-}
-
-int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err, size_t errlen)
+/*
+ * A lookup: the answer as a view (borrowed: the preload's row, or the
+ * handle's peeked buffer), and, when names is not NULL, its endpoint and
+ * model copied there.  1 hit, 0 miss, -1 error.
+ */
+static int lookup(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, qa_cache_hit *names, char *err,
+    size_t errlen)
 {
 	if (!c->db || c->mode == QA_CACHE_REFRESH || c->mode == QA_CACHE_OFF)
 		return 0;
@@ -351,6 +320,8 @@ int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err
 	const char *row = cache_mem_find(c, kb);
 	if (row) {
 		cache_mem_view(row, v);
+		if (names)
+			cache_mem_names(row, names);
 		c->session_hits++;
 		return 1;
 	}
@@ -364,6 +335,10 @@ int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err
 		v->response_len = c->peeked.len;
 		v->cached_at = sqlite3_column_int64(st, 1);
 		cache_format_time(v->cached_at, v->cached_at_text);
+		if (names) {
+			names->endpoint = col_dup(st, 2);
+			names->model = col_dup(st, 3);
+		}
 		c->session_hits++;
 		r = 1;
 	} else if (rc == SQLITE_DONE) {
@@ -374,8 +349,27 @@ int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err
 	}
 	sqlite3_reset(st);
 	if (r == 1)
-		cache_mem_maybe_load(c);	/* v points into peeked, which the preload leaves alone */
+		cache_mem_maybe_load(c);	/* hits, not misses: a cold run gains nothing from it (v stays good) */
 	return r;
+}
+
+int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen)
+{
+	qa_cache_view v;
+	memset(h, 0, sizeof *h);
+	int r = lookup(c, key, &v, h, err, errlen);
+	if (r == 1) {
+		h->response = xstrndup(v.response, v.response_len);
+		h->response_len = v.response_len;
+		h->cached_at = v.cached_at;
+		memcpy(h->cached_at_text, v.cached_at_text, sizeof h->cached_at_text);
+	}
+	return r;
+}
+
+int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err, size_t errlen)
+{
+	return lookup(c, key, v, NULL, err, errlen);
 }
 
 int cache_read_begin(qa_cache *c, char *err, size_t errlen)

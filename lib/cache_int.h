@@ -55,8 +55,8 @@ void cache_mem_free(qa_cache *c);
 const char *cache_mem_find(const qa_cache *c, const unsigned char *key);
 /* A key stored anew: its preloaded copy is stale, found no more. */
 void cache_mem_forget(qa_cache *c, const unsigned char *key);
-/* A row as a hit (copies) or a view (borrowed). */
-void cache_mem_hit(const char *row, qa_cache_hit *h);
+/* A row as a view (borrowed); its endpoint and model copied into h. */
 void cache_mem_view(const char *row, qa_cache_view *v);
+void cache_mem_names(const char *row, qa_cache_hit *h);
 
 #endif

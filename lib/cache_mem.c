@@ -144,18 +144,14 @@ void cache_mem_forget(qa_cache *c, const unsigned char *key)
 	}
 }
 
-void cache_mem_hit(const char *row, qa_cache_hit *h)
+void cache_mem_names(const char *row, qa_cache_hit *h)
 {
-	memset(h, 0, sizeof *h);
-	memcpy(&h->cached_at, row + ROW_AT, sizeof h->cached_at);
-	memcpy(&h->response_len, row + ROW_LEN, sizeof h->response_len);
-	const char *p = row + ROW_TEXT;
-	h->response = xstrndup(p, h->response_len);
-	p += h->response_len + 1;
+	size_t len;
+	memcpy(&len, row + ROW_LEN, sizeof len);
+	const char *p = row + ROW_TEXT + len + 1;
 	h->endpoint = strcmp(p, "\1") ? xstrdup(p) : NULL;
 	p += strlen(p) + 1;
 	h->model = strcmp(p, "\1") ? xstrdup(p) : NULL;
-	cache_format_time(h->cached_at, h->cached_at_text);
 }
 
 /* After a hit found in SQLite: time to read the whole file? */
