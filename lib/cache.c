@@ -1,5 +1,5 @@
-/* The response cache (cache.h): SQLite for the store, libcrypto for SHA-256. */
-#include "cache.h"
+/* The response cache (cache.h): the store, in SQLite.  Keys: cache_key.c; the warm-run preload: cache_mem.c. */
+#include "cache_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,39 +7,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <sqlite3.h>
-
-struct qa_cache {
-	sqlite3 *db;		/* NULL: off, or a read-only open of a missing file */
-	enum qa_cache_mode mode;
-	char *path;
-	sqlite3_stmt *get, *put, *claim, *release, *owner, *takeover;
-	int64_t session_hits, session_puts;
-	int writing;		/* a write batch is open (cache_write_begin) */
-	/*
-	 * The warm-run preload (see preload()): every entry read in one
-	 * sequential scan into rows, found by key through slots (open
-	 * addressing: the key's first 64 bits, and offset + 1 into rows, 0
-	 * empty; a probe reads a row only when those bits match).  A row is
-	 * key[64], cached_at, response length, then response, endpoint and
-	 * model, each NUL-terminated, endpoint/model "\1" for NULL.
-	 */
-	int64_t probes;		/* lookups that found their key in SQLite */
-	int64_t preload_at;	/* ... at which to preload; 0 until the file's size is known, -1 never */
-	int64_t file_bytes;	/* the file and its WAL when preload_at was set: the rows' first size */
-	qa_buf rows;
-	struct preload_slot {
-		uint64_t tag;
-		size_t off;
-	} *slots;
-	size_t nslots;
-	int64_t preloaded;	/* entries read into rows */
-};
 
 static const char *const mode_names[] = { "read-write", "read-only", "refresh", "off" };
 
@@ -120,221 +90,27 @@ int cache_parse_time(const char *s, int64_t *t)
 	return 0;
 }
 
-/* ---- canonical JSON and keys ---- */
-
-struct member {
-	const char *key;
-	size_t keylen;
-	int val;
-	int order;
-};
-
-static int member_cmp(const void *a, const void *b)
-{
-	const struct member *x = a, *y = b;
-	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
-	int c = memcmp(x->key, y->key, n);
-	if (c)
-		return c;
-	if (x->keylen != y->keylen)
-		return x->keylen < y->keylen ? -1 : 1;
-	return x->order - y->order;
-}
-
-static void canon(qa_buf *out, const qa_json *j, int tok)
-{
-	size_t len;
-	const char *s;
-	switch (json_type(j, tok)) {
-	case QA_STRING:
-		s = json_key(j, tok, &len);	/* the text itself when it has no escapes: no copy */
-		buf_json_string(out, s, len);
-		return;
-	case QA_ARRAY: {
-		size_t n = json_count(j, tok);
-		buf_addc(out, '[');
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				buf_addc(out, ',');
-			canon(out, j, json_index(j, tok, i));
-		}
-		buf_addc(out, ']');
-		return;
-	}
-	case QA_OBJECT: {
-		size_t n = json_count(j, tok);
-		struct member few[16];	/* most objects: no allocation */
-		struct member *m = n <= 16 ? few : xcalloc(n, sizeof *m);
-		for (size_t i = 0; i < n; i++) {
-			int k = json_key_at(j, tok, i);
-			m[i].key = json_key(j, k, &m[i].keylen);
-			m[i].val = k + 1;
-			m[i].order = (int)i;
-		}
-		if (n > 16)
-			qsort(m, n, sizeof *m, member_cmp);
-		else	/* a few members: insertion sort, no calls through a pointer (the same order: keys then order are unique) */
-			for (size_t i = 1; i < n; i++) {
-				struct member x = m[i];
-				size_t k = i;
-				for (; k > 0 && member_cmp(&m[k - 1], &x) > 0; k--)
-					m[k] = m[k - 1];
-				m[k] = x;
-			}
-		buf_addc(out, '{');
-		int first = 1;
-		for (size_t i = 0; i < n; i++) {
-			/* A repeated key: only its last occurrence (the run's last after a stable sort by order). */
-			if (i + 1 < n && m[i + 1].keylen == m[i].keylen && memcmp(m[i + 1].key, m[i].key, m[i].keylen) == 0)
-				continue;
-			if (!first)
-				buf_addc(out, ',');
-			first = 0;
-			buf_json_string(out, m[i].key, m[i].keylen);
-			buf_addc(out, ':');
-			canon(out, j, m[i].val);
-		}
-		buf_addc(out, '}');
-		if (m != few)
-			free(m);
-		return;
-	}
-	default:
-		s = json_raw(j, tok, &len);
-		buf_add(out, s, len);
-		return;
-	}
-}
-
-int cache_canonical(qa_buf *out, const char *text, size_t len, const char **err)
-{
-	qa_json *j = json_new();
-	size_t off;
-	int rc = json_parse(j, text, len, err, &off);
-	if (rc == 0)
-		canon(out, j, json_root(j));
-	json_free(&j);
-	return rc;
-}
-
-/* 1: the object at tok pins decoding; 0: it does not say so. */
-static int pins(const qa_json *j, int tok)
-{
-	if (json_type(j, tok) != QA_OBJECT)
-		return 0;
-	int seed = json_member(j, tok, "seed", 4);
-	if (seed >= 0 && json_type(j, seed) != QA_NULL)
-		return 1;
-	int t = json_member(j, tok, "temperature", 11);
-	double v;
-	return t >= 0 && json_num(j, t, &v) == 0 && v == 0;
-}
-
-int cache_pinned(const char *body, size_t len)
-{
-	qa_json *j = json_new();
-	const char *err;
-	size_t off;
-	int r = 0;
-	if (json_parse(j, body, len, &err, &off) == 0 && json_type(j, 0) == QA_OBJECT) {
-		r = pins(j, 0) || pins(j, json_member(j, 0, "options", 7)) ||
-		    pins(j, json_member(j, 0, "generationConfig", 16));
-	}
-	json_free(&j);
-	return r;
-}
-
-static void add_str_member(qa_buf *b, const char *name, const char *v)
-{
-	buf_json_string(b, name, strlen(name));
-	buf_addc(b, ':');
-	if (v)
-		buf_json_string(b, v, strlen(v));
-	else
-		buf_adds(b, "null");
-}
-
-int cache_key(const qa_cache_req *req, qa_cache_key *key, char *err, size_t errlen)
-{
-	/*
-	 * Kept from call to call (keys are on every request's path, a warm
-	 * run's whole cost): the parser, the text buffer, the digest context.
-	 */
-	static _Thread_local qa_json *j;
-	static _Thread_local qa_buf b;
-	static _Thread_local EVP_MD_CTX *ctx;
-	static _Thread_local EVP_MD *sha256;	/* EVP_sha256() looks the algorithm up again at every digest (OpenSSL 3) */
-	const char *why;
-	size_t off;
-	if (!j)
-		j = json_new();
-	/* One parse for both the canonical text and the pinned test. */
-	if (json_parse(j, req->body, req->body_len, &why, &off) != 0 || json_type(j, 0) != QA_OBJECT) {
-		snprintf(err, errlen, "the request body is not a JSON object");
-		return -1;
-	}
-	int pinned = pins(j, 0) || pins(j, json_member(j, 0, "options", 7)) ||
-	    pins(j, json_member(j, 0, "generationConfig", 16));
-	/* Members in sorted order, so this is itself canonical JSON. */
-	b.len = 0;
-	if (b.cap > (1u << 20))
-		buf_free(&b);	/* a huge body should not pin its memory for the rest of the run */
-	buf_addc(&b, '{');
-	add_str_member(&b, "base_url", req->base_url);
-	buf_adds(&b, ",\"body\":");
-	canon(&b, j, 0);
-	buf_adds(&b, ",\"format\":" QA_CACHE_FORMAT_TEXT ",");	/* not buf_printf: a warm hit's cost */
-	add_str_member(&b, "mode", req->mode);
-	buf_addc(&b, ',');
-	add_str_member(&b, "model", req->model);
-	buf_addc(&b, ',');
-	add_str_member(&b, "provider", req->provider);
-	if (!pinned) {
-		char digits[24], *d = digits + sizeof digits;
-		unsigned long v = req->sample;
-		do
-			*--d = (char)('0' + v % 10);
-		while (v /= 10);
-		buf_adds(&b, ",\"sample\":");
-		buf_add(&b, d, (size_t)(digits + sizeof digits - d));
-	}
-	buf_addc(&b, '}');
-
-	if (!sha256)
-		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (!ctx)
-		ctx = EVP_MD_CTX_new();
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (!sha256 || !ctx || !EVP_DigestInit_ex(ctx, sha256, NULL) || !EVP_DigestUpdate(ctx, b.p, b.len) ||
-	    !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) {
-		snprintf(err, errlen, "SHA-256 failed");
-		return -1;
-	}
-	static const char hex[] = "0123456789abcdef";	/* not snprintf: 32 calls of it were a warm hit's largest cost */
-	for (unsigned i = 0; i < 32; i++) {
-		key->hex[2 * i] = hex[md[i] >> 4];
-		key->hex[2 * i + 1] = hex[md[i] & 15];
-	}
-	key->hex[64] = '\0';
-	return 0;
-}
-
 /* ---- the store ---- */
 
-static void preload_free(qa_cache *c);
-static int64_t file_size(const char *path, const char *suffix);
-
+/*
+ * Format 2: the answers in the order they arrived (rowid), the key (the
+ * 32 bytes of the digest) in an index of its own.  A batch of puts appends
+ * to the table's last pages and touches one small index page per answer;
+ * keyed by the random key itself (format 1), the table's ~600-byte rows
+ * went to random pages that split often -- three 4 KiB WAL frames per
+ * answer, most of a cold run's cost.  A warm run read in the same order
+ * as the cold one finds its answers side by side.  No index on cached_at:
+ * prune, stats and export scan (they are rare); every put would pay for it.
+ */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS responses("
-    " key TEXT PRIMARY KEY, response TEXT NOT NULL, cached_at INTEGER NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS responses(id INTEGER PRIMARY KEY,"
+    " key BLOB NOT NULL UNIQUE, response TEXT NOT NULL, cached_at INTEGER NOT NULL,"
     " endpoint TEXT, model TEXT, request_bytes INTEGER NOT NULL DEFAULT 0,"
-    " response_bytes INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS responses_cached_at ON responses(cached_at);"
+    " response_bytes INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS inflight(key TEXT PRIMARY KEY, pid INTEGER NOT NULL) WITHOUT ROWID;";
 
-static int fail(qa_cache *c, char *err, size_t errlen, const char *what)
+int cache_fail(qa_cache *c, char *err, size_t errlen, const char *what)
 {
 	snprintf(err, errlen, "%s: %s: %s", c->path, what, c->db ? sqlite3_errmsg(c->db) : "no database");
 	return -1;
@@ -406,7 +182,7 @@ qa_cache *cache_open(const char *path, enum qa_cache_mode mode, char *err, size_
 		flags = SQLITE_OPEN_READWRITE;
 	}
 	if (sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		fail(c, err, errlen, "cannot open");
+		cache_fail(c, err, errlen, "cannot open");
 		cache_close(&c);
 		return NULL;
 	}
@@ -463,12 +239,13 @@ qa_cache *cache_open(const char *path, enum qa_cache_mode mode, char *err, size_
 	}
 	if (prepare(c, &c->get, "SELECT response, cached_at, endpoint, model FROM responses WHERE key=?1") ||
 	    (flags != SQLITE_OPEN_READONLY &&
-		(prepare(c, &c->put, "INSERT OR REPLACE INTO responses VALUES(?1,?2,?3,?4,?5,?6,?7)") ||
+		(prepare(c, &c->put, "INSERT OR REPLACE INTO responses(key, response, cached_at, endpoint, model,"
+		    " request_bytes, response_bytes) VALUES(?1,?2,?3,?4,?5,?6,?7)") ||
 		    prepare(c, &c->claim, "INSERT OR IGNORE INTO inflight VALUES(?1,?2)") ||
 		    prepare(c, &c->release, "DELETE FROM inflight WHERE key=?1 AND pid=?2") ||
 		    prepare(c, &c->takeover, "UPDATE inflight SET pid=?2 WHERE key=?1 AND pid=?3"))) ||
 	    prepare(c, &c->owner, "SELECT pid FROM inflight WHERE key=?1")) {
-		fail(c, err, errlen, "cannot prepare");
+		cache_fail(c, err, errlen, "cannot prepare");
 		cache_close(&c);
 		return NULL;
 	}
@@ -508,7 +285,8 @@ void cache_close(qa_cache **cp)
 		sqlite3_finalize(c->takeover);
 		sqlite3_close(c->db);
 	}
-	preload_free(c);
+	cache_mem_free(c);
+	buf_free(&c->peeked);
 	free(c->path);
 	free(c);
 	*cp = NULL;
@@ -527,200 +305,71 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return s ? xstrdup((const char *)s) : NULL;
 }
 
-/* ---- the warm-run preload ---- */
-
 /*
- * A point lookup in SQLite costs a few microseconds (random pages of the
- * file); reading every entry in key order costs about as much as one
- * lookup per 16 KiB of file.  So once a process has found that many
- * keys there (a warm run, most likely), it reads the whole file into memory in
- * one scan and answers the rest from there: at worst twice what lookups
- * alone would have cost, at best a fraction.  Files over PRELOAD_MAX are
- * never read whole (memory).  A key not in memory still goes to SQLite:
- * answers stored since the scan, by us or others, are found.
+ * A lookup: the answer as a view (borrowed: the preload's row, or the
+ * handle's peeked buffer), and, when names is not NULL, its endpoint and
+ * model copied there.  1 hit, 0 miss, -1 error.
  */
-#define PRELOAD_BYTES_PER_PROBE 16384
-#define PRELOAD_MIN_PROBES 1024
-#define PRELOAD_MAX ((int64_t)256 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
-
-/* A key's first 16 hex digits as a number: its slot's tag, and (low bits) where its probe starts. */
-static uint64_t key_tag(const char *hex)
-{
-	uint64_t h = 0;
-	for (int i = 0; i < 16; i++)
-		h = h << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : (hex[i] | 0x20) - 'a' + 10);
-	return h;
-}
-
-static void preload_free(qa_cache *c)
-{
-	buf_free(&c->rows);
-	xfree(&c->slots);
-	c->nslots = 0;
-	c->preloaded = 0;
-}
-
-static void preload(qa_cache *c)
-{
-	c->preload_at = -1;	/* once: tried, whatever comes of it */
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(c->db, "SELECT key, cached_at, response, endpoint, model FROM responses", -1, &st, NULL) != SQLITE_OK)
-		return;
-	size_t n = 0, noffs = 0;
-	size_t *offs = NULL;	/* where each row starts */
-	int rc;
-	/*
-	 * One allocation (the rows are smaller than the file), in huge pages
-	 * where the kernel gives them on request: a hit is a random read in
-	 * it, and 4 KiB pages cost a TLB miss (and a page fault) each.
-	 */
-	size_t want = ((size_t)c->file_bytes + HUGE_PAGE) & ~(size_t)(HUGE_PAGE - 1);
-	void *mem = NULL;
-	if (posix_memalign(&mem, HUGE_PAGE, want) == 0) {
-#ifdef MADV_HUGEPAGE
-		madvise(mem, want, MADV_HUGEPAGE);
-#endif
-		c->rows.p = mem;
-		c->rows.cap = want;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(st, 0);
-		if (!k || sqlite3_column_bytes(st, 0) != 64)
-			continue;
-		int64_t at = sqlite3_column_int64(st, 1);
-		size_t rlen = (size_t)sqlite3_column_bytes(st, 2);
-		const char *r = (const char *)sqlite3_column_text(st, 2);
-		if (!r)
-			continue;
-		if (noffs == n) {
-			noffs = noffs ? 2 * noffs : 1024;
-			offs = xreallocarray(offs, noffs, sizeof *offs);
-		}
-		offs[n] = c->rows.len;
-		buf_add(&c->rows, k, 64);
-		buf_add(&c->rows, &at, sizeof at);
-		buf_add(&c->rows, &rlen, sizeof rlen);
-		buf_add(&c->rows, r, rlen);
-		buf_addc(&c->rows, '\0');
-		for (int i = 3; i <= 4; i++) {
-			const char *s = (const char *)sqlite3_column_text(st, i);
-			buf_adds(&c->rows, s ? s : "\1");
-			buf_addc(&c->rows, '\0');
-		}
-		n++;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		preload_free(c);
-		free(offs);
-		return;
-	}
-	c->preloaded = (int64_t)n;
-	for (c->nslots = 16; c->nslots < 2 * n; c->nslots *= 2)
-		;
-	c->slots = xcalloc(c->nslots, sizeof *c->slots);
-	for (size_t r = 0; r < n; r++) {
-		uint64_t tag = key_tag(c->rows.p + offs[r]);
-		size_t i = (size_t)tag & (c->nslots - 1);
-		while (c->slots[i].off)
-			i = (i + 1) & (c->nslots - 1);
-		c->slots[i].tag = tag;
-		c->slots[i].off = offs[r] + 1;
-	}
-	free(offs);
-}
-
-/* The preloaded row of key, or NULL; *slot (when found) is its place in slots. */
-static const char *preloaded(const qa_cache *c, const char *hex, size_t *slot)
-{
-	if (!c->nslots)
-		return NULL;
-	uint64_t tag = key_tag(hex);
-	for (size_t i = (size_t)tag & (c->nslots - 1); c->slots[i].off; i = (i + 1) & (c->nslots - 1)) {
-		if (c->slots[i].tag != tag)
-			continue;
-		const char *row = c->rows.p + c->slots[i].off - 1;
-		if (memcmp(row, hex, 64) == 0) {
-			*slot = i;
-			return row;
-		}
-	}
-	return NULL;
-}
-
-/* A key stored anew: its preloaded copy is stale.  Its row stays (a tombstone key), found no more. */
-static void preload_forget(qa_cache *c, const char *hex)
-{
-	size_t i;
-	char *row = (char *)preloaded(c, hex, &i);
-	if (row)
-		row[0] = '!';	/* not a hex digit: matches no key, keeps its probe chain */
-}
-
-static void hit_from_row(const char *row, qa_cache_hit *h)
-{
-	memset(h, 0, sizeof *h);
-	memcpy(&h->cached_at, row + 64, sizeof h->cached_at);
-	memcpy(&h->response_len, row + 64 + sizeof(int64_t), sizeof h->response_len);
-	const char *p = row + 64 + sizeof(int64_t) + sizeof(size_t);
-	h->response = xstrndup(p, h->response_len);
-	p += h->response_len + 1;
-	h->endpoint = strcmp(p, "\1") ? xstrdup(p) : NULL;
-	p += strlen(p) + 1;
-	h->model = strcmp(p, "\1") ? xstrdup(p) : NULL;
-	cache_format_time(h->cached_at, h->cached_at_text);
-}
-
-/* After a hit found in SQLite: time to read the whole file? */
-static void maybe_preload(qa_cache *c)
-{
-	if (c->preload_at < 0 || ++c->probes < PRELOAD_MIN_PROBES || c->writing)
-		return;
-	if (c->preload_at == 0) {
-		int64_t bytes = file_size(c->path, "") + file_size(c->path, "-wal");
-		c->file_bytes = bytes;
-		c->preload_at = bytes > PRELOAD_MAX ? -1 : bytes / PRELOAD_BYTES_PER_PROBE;
-		if (c->preload_at < PRELOAD_MIN_PROBES && c->preload_at >= 0)
-			c->preload_at = PRELOAD_MIN_PROBES;
-	}
-	if (c->preload_at > 0 && c->probes >= c->preload_at)
-		preload(c);
-}
-
-int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen)
+static int lookup(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, qa_cache_hit *names, char *err,
+    size_t errlen)
 {
 	if (!c->db || c->mode == QA_CACHE_REFRESH || c->mode == QA_CACHE_OFF)
 		return 0;
-	size_t slot;
-	const char *row = preloaded(c, key->hex, &slot);
+	unsigned char kb[32];
+	cache_key_bytes(key->hex, kb);
+	const char *row = cache_mem_find(c, kb);
 	if (row) {
-		hit_from_row(row, h);
+		cache_mem_view(row, v);
+		if (names)
+			cache_mem_names(row, names);
 		c->session_hits++;
 		return 1;
 	}
 	sqlite3_stmt *st = c->get;
-	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, kb, 32, SQLITE_STATIC);
 	int rc = sqlite3_step(st), r;
 	if (rc == SQLITE_ROW) {
-		memset(h, 0, sizeof *h);
-		h->response_len = (size_t)sqlite3_column_bytes(st, 0);
-		h->response = xstrndup((const char *)sqlite3_column_text(st, 0), h->response_len);
-		h->cached_at = sqlite3_column_int64(st, 1);
-		cache_format_time(h->cached_at, h->cached_at_text);
-		h->endpoint = col_dup(st, 2);
-		h->model = col_dup(st, 3);
+		c->peeked.len = 0;
+		buf_add(&c->peeked, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		v->response = buf_cstr(&c->peeked);
+		v->response_len = c->peeked.len;
+		v->cached_at = sqlite3_column_int64(st, 1);
+		cache_format_time(v->cached_at, v->cached_at_text);
+		if (names) {
+			names->endpoint = col_dup(st, 2);
+			names->model = col_dup(st, 3);
+		}
 		c->session_hits++;
 		r = 1;
 	} else if (rc == SQLITE_DONE) {
+		c->misses++;
 		r = 0;
 	} else {
-		r = fail(c, err, errlen, "reading");
+		r = cache_fail(c, err, errlen, "reading");
 	}
 	sqlite3_reset(st);
 	if (r == 1)
-		maybe_preload(c);	/* hits, not misses: a cold run gains nothing from reading the file */
+		cache_mem_maybe_load(c);	/* hits, not misses: a cold run gains nothing from it (v stays good) */
 	return r;
+}
+
+int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen)
+{
+	qa_cache_view v;
+	memset(h, 0, sizeof *h);
+	int r = lookup(c, key, &v, h, err, errlen);
+	if (r == 1) {
+		h->response = xstrndup(v.response, v.response_len);
+		h->response_len = v.response_len;
+		h->cached_at = v.cached_at;
+		memcpy(h->cached_at_text, v.cached_at_text, sizeof h->cached_at_text);
+	}
+	return r;
+}
+
+int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err, size_t errlen)
+{
+	return lookup(c, key, v, NULL, err, errlen);
 }
 
 int cache_read_begin(qa_cache *c, char *err, size_t errlen)
@@ -728,7 +377,7 @@ int cache_read_begin(qa_cache *c, char *err, size_t errlen)
 	if (!c->db || c->mode == QA_CACHE_REFRESH || c->writing || !sqlite3_get_autocommit(c->db))
 		return 0;
 	if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return fail(c, err, errlen, "beginning a read");
+		return cache_fail(c, err, errlen, "beginning a read");
 	return 0;
 }
 
@@ -767,9 +416,11 @@ int cache_put(qa_cache *c, const qa_cache_key *key, const qa_cache_entry *e,
 		return QA_CACHE_SKIPPED;
 	if (refused(e, finish_reason))
 		return QA_CACHE_REFUSED;
-	preload_forget(c, key->hex);
+	unsigned char kb[32];
+	cache_key_bytes(key->hex, kb);
+	cache_mem_forget(c, kb);
 	sqlite3_stmt *st = c->put;
-	sqlite3_bind_text(st, 1, key->hex, 64, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, kb, 32, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, e->response, (int)e->response_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, e->cached_at);
 	bind_opt_text(st, 4, e->endpoint);
@@ -781,7 +432,7 @@ int cache_put(qa_cache *c, const qa_cache_key *key, const qa_cache_entry *e,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
-		return fail(c, err, errlen, "writing");
+		return cache_fail(c, err, errlen, "writing");
 	c->session_puts++;
 	return QA_CACHE_STORED;
 }
@@ -792,7 +443,7 @@ int cache_write_begin(qa_cache *c, char *err, size_t errlen)
 		return 0;
 	cache_read_end(c);	/* a read snapshot cannot always become a writer: start afresh */
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return fail(c, err, errlen, "beginning a write");
+		return cache_fail(c, err, errlen, "beginning a write");
 	c->writing = 1;
 	return 0;
 }
@@ -803,7 +454,7 @@ int cache_write_end(qa_cache *c, char *err, size_t errlen)
 		return 0;
 	c->writing = 0;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		fail(c, err, errlen, "committing");
+		cache_fail(c, err, errlen, "committing");
 		if (!sqlite3_get_autocommit(c->db))
 			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
@@ -843,7 +494,7 @@ int cache_claim(qa_cache *c, const qa_cache_key *key, char *err, size_t errlen)
 	int rc = sqlite3_step(c->claim);
 	sqlite3_reset(c->claim);
 	if (rc != SQLITE_DONE)
-		return fail(c, err, errlen, "claiming");
+		return cache_fail(c, err, errlen, "claiming");
 	if (sqlite3_changes(c->db) == 1)
 		return 1;
 	int64_t pid = owner_of(c, key);
@@ -859,7 +510,7 @@ int cache_claim(qa_cache *c, const qa_cache_key *key, char *err, size_t errlen)
 	rc = sqlite3_step(c->takeover);
 	sqlite3_reset(c->takeover);
 	if (rc != SQLITE_DONE)
-		return fail(c, err, errlen, "claiming");
+		return cache_fail(c, err, errlen, "claiming");
 	return sqlite3_changes(c->db) == 1;
 }
 
@@ -882,7 +533,7 @@ int cache_in_flight(qa_cache *c, const qa_cache_key *key)
 
 /* ---- upkeep ---- */
 
-static int64_t file_size(const char *path, const char *suffix)
+int64_t cache_file_size(const char *path, const char *suffix)
 {
 	char *p = xmalloc(strlen(path) + strlen(suffix) + 1);
 	strcpy(p, path);
@@ -906,7 +557,7 @@ int cache_stats(qa_cache *c, qa_cache_stats *s, char *err, size_t errlen)
 		"SELECT count(*), total(response_bytes), total(request_bytes), ifnull(min(cached_at),0),"
 		" ifnull(max(cached_at),0), (SELECT value FROM meta WHERE name='hits') FROM responses",
 		-1, &st, NULL) != SQLITE_OK)
-		return fail(c, err, errlen, "stats");
+		return cache_fail(c, err, errlen, "stats");
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		s->entries = sqlite3_column_int64(st, 0);
 		s->response_bytes = sqlite3_column_int64(st, 1);
@@ -916,7 +567,7 @@ int cache_stats(qa_cache *c, qa_cache_stats *s, char *err, size_t errlen)
 		s->hits = sqlite3_column_int64(st, 5) + c->session_hits;
 	}
 	sqlite3_finalize(st);
-	s->file_bytes = file_size(c->path, "") + file_size(c->path, "-wal");
+	s->file_bytes = cache_file_size(c->path, "") + cache_file_size(c->path, "-wal");
 	return 0;
 }
 
@@ -925,16 +576,16 @@ int cache_prune(qa_cache *c, int64_t before, int64_t *removed, char *err, size_t
 	*removed = 0;
 	if (!c->db || !c->put)
 		return 0;
-	preload_free(c);	/* it may hold what is pruned */
+	cache_mem_free(c);	/* it may hold what is pruned */
 	c->preload_at = -1;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(c->db, "DELETE FROM responses WHERE cached_at < ?1", -1, &st, NULL) != SQLITE_OK)
-		return fail(c, err, errlen, "pruning");
+		return cache_fail(c, err, errlen, "pruning");
 	sqlite3_bind_int64(st, 1, before);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail(c, err, errlen, "pruning");
+		return cache_fail(c, err, errlen, "pruning");
 	*removed = sqlite3_changes(c->db);
 	return 0;
 }
@@ -945,9 +596,9 @@ int cache_export(qa_cache *c, FILE *out, char *err, size_t errlen)
 		return 0;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(c->db,
-		"SELECT key, cached_at, endpoint, model, request_bytes, response FROM responses ORDER BY cached_at, key",
+		"SELECT lower(hex(key)), cached_at, endpoint, model, request_bytes, response FROM responses ORDER BY cached_at, key",
 		-1, &st, NULL) != SQLITE_OK)
-		return fail(c, err, errlen, "exporting");
+		return cache_fail(c, err, errlen, "exporting");
 	qa_buf b = { 0 };
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -974,7 +625,7 @@ int cache_export(qa_cache *c, FILE *out, char *err, size_t errlen)
 	buf_free(&b);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return fail(c, err, errlen, "exporting");
+		return cache_fail(c, err, errlen, "exporting");
 	return 0;
 }
 
@@ -1027,11 +678,12 @@ int cache_import(qa_cache *c, qa_lines *r, int64_t *added, int64_t *bad, char *e
 		return -1;
 	}
 	sqlite3_stmt *ins;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO responses VALUES(?1,?2,?3,?4,?5,?6,?7)", -1, &ins, NULL) != SQLITE_OK)
-		return fail(c, err, errlen, "importing");
+	if (sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO responses(key, response, cached_at, endpoint, model,"
+		" request_bytes, response_bytes) VALUES(?1,?2,?3,?4,?5,?6,?7)", -1, &ins, NULL) != SQLITE_OK)
+		return cache_fail(c, err, errlen, "importing");
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_finalize(ins);
-		return fail(c, err, errlen, "importing");
+		return cache_fail(c, err, errlen, "importing");
 	}
 	qa_json *j = json_new();
 	char *line, msg[160];
@@ -1053,7 +705,9 @@ int cache_import(qa_cache *c, qa_lines *r, int64_t *added, int64_t *bad, char *e
 			(*bad)++;
 			continue;
 		}
-		sqlite3_bind_text(ins, 1, key.hex, 64, SQLITE_STATIC);
+		unsigned char kb[32];
+		cache_key_bytes(key.hex, kb);
+		sqlite3_bind_blob(ins, 1, kb, 32, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 2, e.response, (int)e.response_len, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 3, e.cached_at);
 		bind_opt_text(ins, 4, e.endpoint);
@@ -1063,7 +717,7 @@ int cache_import(qa_cache *c, qa_lines *r, int64_t *added, int64_t *bad, char *e
 		int s = sqlite3_step(ins);
 		sqlite3_reset(ins);
 		if (s != SQLITE_DONE) {
-			rc = fail(c, err, errlen, "importing");
+			rc = cache_fail(c, err, errlen, "importing");
 			break;
 		}
 		*added += sqlite3_changes(c->db);
@@ -1075,7 +729,7 @@ int cache_import(qa_cache *c, qa_lines *r, int64_t *added, int64_t *bad, char *e
 		rc = -1;
 	}
 	if (sqlite3_exec(c->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
-		rc = fail(c, err, errlen, "importing");
+		rc = cache_fail(c, err, errlen, "importing");
 	if (rc != 0)
 		*added = 0;
 	return rc;

@@ -26,10 +26,10 @@
 #include "qa.h"
 
 /* Bumped when the key's inputs or the tables change; part of every key. */
-#define QA_CACHE_FORMAT 1
+#define QA_CACHE_FORMAT 2	/* 2: the table in arrival order, keys as 32 bytes (lib/cache.c) */
 #define QA_CACHE_STR_(x) #x
 #define QA_CACHE_STR(x) QA_CACHE_STR_(x)
-#define QA_CACHE_FORMAT_TEXT QA_CACHE_STR(QA_CACHE_FORMAT)	/* "1" */
+#define QA_CACHE_FORMAT_TEXT QA_CACHE_STR(QA_CACHE_FORMAT)	/* "2" */
 
 enum qa_cache_mode {
 	QA_CACHE_READ_WRITE,	/* the default: hits are served, answers stored */
@@ -119,6 +119,20 @@ void cache_hit_free(qa_cache_hit *h);
  * since, by this handle or others).
  */
 int cache_get(qa_cache *c, const qa_cache_key *key, qa_cache_hit *h, char *err, size_t errlen);
+
+/*
+ * cache_get without the copies (a warm run's hit): v's response is
+ * borrowed -- from the preload, or from a buffer of the handle -- and
+ * stays valid until the next call on c.  Endpoint and model are not read.
+ * 1 hit, 0 miss, -1 error (err filled).
+ */
+typedef struct qa_cache_view {
+	const char *response;	/* NUL-terminated */
+	size_t response_len;
+	int64_t cached_at;
+	char cached_at_text[32];
+} qa_cache_view;
+int cache_peek(qa_cache *c, const qa_cache_key *key, qa_cache_view *v, char *err, size_t errlen);
 
 /*
  * A batch of lookups in one read transaction: each get then skips taking

@@ -46,10 +46,15 @@ static void h_free(void *p)
 static char *h_format(const char *fmt, ...)
 {
 	va_list ap;
+	char few[256];	/* most texts fit: formatted once, not measured then formatted */
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(few, sizeof few, fmt, ap);
 	va_end(ap);
 	char *s = xmalloc(n > 0 ? (size_t)n + 1 : 1);
+	if (n >= 0 && (size_t)n < sizeof few) {
+		memcpy(s, few, (size_t)n + 1);
+		return s;
+	}
 	va_start(ap, fmt);
 	vsnprintf(s, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
 	va_end(ap);

@@ -136,3 +136,16 @@ qa-cache: imported 2 entries, 5 bad lines"
 	run_usage env -u HOME -u XDG_CACHE_HOME "$QA_BIN/qa-cache" stats
 	assert_stderr --partial "no cache file"
 }
+
+@test "a cache of format 1 (keys as text, WITHOUT ROWID) is refused, naming it and both formats" {
+	sqlite3 old.db "PRAGMA journal_mode=WAL; CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+		CREATE TABLE responses(key TEXT PRIMARY KEY, response TEXT NOT NULL, cached_at INTEGER NOT NULL,
+		endpoint TEXT, model TEXT, request_bytes INTEGER NOT NULL DEFAULT 0, response_bytes INTEGER NOT NULL) WITHOUT ROWID;
+		INSERT INTO meta VALUES('format',1),('hits',0);" > /dev/null
+	run_usage qa-cache --cache old.db stats
+	assert_stderr --partial "old.db: cache format 1, this qa reads format 2"
+	run_usage qa-send --provider openai --base-url http://127.0.0.1:9/v1 --model m --cache old.db <<< '{"id":1,"prompt":"p"}'
+	assert_stderr --partial "old.db: cache format 1"
+	# the file is left as it was
+	[ "$(sqlite3 old.db "SELECT value FROM meta WHERE name='format'")" = 1 ]
+}

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "cache.h"
@@ -128,10 +129,57 @@ static void test_key_ignores_auth(void)
 	setenv("OPENAI_API_KEY", "sk-other", 1);
 	key_of(&r, b);
 	CHECK_STR(a, b);
-	/* A known vector: the key is SHA-256 of this exact text, so it is stable across builds. */
+	/*
+	 * A known vector: the key is SHA-256 of this exact text, so it is stable across builds:
+	 * printf '{"base_url":"http://x","body":{"temperature":0},"format":2,"mode":"chat","model":"m","provider":"mock"}' | sha256sum
+	 */
 	qa_cache_req v = { "mock", "http://x", "m", "chat", "{\"temperature\":0}", 17, 0 };
 	key_of(&v, a);
-	CHECK_STR(a, "b504dbb92e455baa5781b8e77491e08662b9ad97d5cab98f8fd70569baa6f4ac");
+	CHECK_STR(a, "49d759870566731f4f18abebe8f0ac870690ba523f4bbd647ccb22e0cab11070");
+}
+
+/*
+ * The key is hashed as its text is made, a few KiB at a time: it must be
+ * the digest of the whole text all the same, for bodies smaller and larger
+ * than the piece, strings that go as they are and strings re-escaped.
+ */
+static void test_key_streamed(void)
+{
+	qa_buf big = { 0 }, text = { 0 };
+	for (int round = 0; round < 4; round++) {
+		big.len = 0;
+		buf_adds(&big, "{\"z\":1,\"messages\":[");
+		int n = round == 0 ? 1 : round == 1 ? 300 : 2000;
+		for (int i = 0; i < n; i++)
+			buf_printf(&big, "%s{\"role\":\"user\",\"content\":\"line %d\\n caf\u00e9 \\\"q\\\" %s\"}", i ? "," : "", i,
+			    round == 3 ? "" : "plain text that needs no escapes at all");
+		if (round == 3) {	/* one string longer than the piece */
+			buf_adds(&big, ",\"");
+			for (int i = 0; i < 9000; i++)
+				buf_addc(&big, (char)('a' + i % 26));
+			buf_addc(&big, '"');
+		}
+		buf_adds(&big, "],\"temperature\":0.5}");
+		qa_cache_req r = req_of(buf_cstr(&big));
+		r.sample = (unsigned long)round * 7;
+		char got[65];
+		key_of(&r, got);
+		text.len = 0;
+		buf_adds(&text, "{\"base_url\":\"http://127.0.0.1:8080/v1\",\"body\":");
+		const char *why;
+		CHECK(cache_canonical(&text, big.p, big.len, &why) == 0);
+		buf_printf(&text, ",\"format\":%d,\"mode\":\"chat\",\"model\":\"m\",\"provider\":\"openai\",\"sample\":%d}",
+		    QA_CACHE_FORMAT, round * 7);
+		unsigned char md[32];
+		unsigned int mdlen = 0;
+		CHECK(EVP_Digest(text.p, text.len, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32);
+		char want[65];
+		for (int i = 0; i < 32; i++)
+			snprintf(want + 2 * i, 3, "%02x", md[i]);
+		CHECK_STR(got, want);
+	}
+	buf_free(&big);
+	buf_free(&text);
 }
 
 static qa_cache_entry entry(const char *resp)
@@ -513,6 +561,7 @@ int main(void)
 	test_canonical();
 	test_keys();
 	test_key_ignores_auth();
+	test_key_streamed();
 	test_store(dir);
 	test_concurrent(dir);
 	test_write_batch(dir);

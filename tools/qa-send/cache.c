@@ -182,20 +182,17 @@ static void serve(struct task *t, const char *response, size_t len, const char *
 /* 1 when t was served from the file (t is done), else 0. */
 static int lookup(struct task *t)
 {
-	qa_cache_hit h = { 0 };
+	qa_cache_view v;
 	char err[512];
 	qa_cache_key k;
 	memcpy(k.hex, t->key, sizeof k.hex);
-	int r = cache_get(rc, &k, &h, err, sizeof err);
+	int r = cache_peek(rc, &k, &v, err, sizeof err);	/* borrowed: serve copies it once, into the record */
 	if (r < 0)
 		qa_warn("cache: %s", err);
-	if (r > 0 && h.response_len && memchr(h.response, '}', h.response_len)) {
-		serve(t, h.response, h.response_len, h.cached_at_text);
-		cache_hit_free(&h);
+	if (r > 0 && v.response_len && memchr(v.response, '}', v.response_len)) {
+		serve(t, v.response, v.response_len, v.cached_at_text);
 		return 1;
 	}
-	if (r > 0)
-		cache_hit_free(&h);
 	return 0;
 }
 
@@ -237,6 +234,7 @@ int cache_gate(struct task *t)
 		trace(t, "twin", NULL, "an identical request is in flight: waiting for its answer", now_ms(), 0);
 		return 1;
 	}
+	cache_read_batch();	/* dispatch's lookups share one read transaction (ended as dispatch ends) */
 	if (lookup(t))
 		return 1;
 	own(t);

@@ -242,6 +242,7 @@ void dispatch(double now, double *next_timer)
 			start(t, now);
 		i = next;
 	}
+	cache_read_done();	/* cache_gate's read transaction: not held past this */
 }
 
 /* Records whose wait is over: back to the ready queue, or (simulated answers) settled. */
