@@ -552,6 +552,9 @@ static size_t alnum_run(const char *s, size_t j, size_t n)
  * Text with no byte cls[] marks 2 split on ASCII whitespace, its words'
  * ids into ids[]; -1 at the first marked byte (the long way, then).
  */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))	/* its own registers: segment() around it has many tokenizers */
+#endif
 static long split_fast(struct ng *g, const unsigned char *cls, const char *in, size_t n, uint32_t *ids)
 {
 	size_t k = 0;
@@ -748,6 +751,9 @@ static char *put_str(char *p, const char *s)
 	return p + n;
 }
 
+/* put_str() of a string literal: its length is known when compiling. */
+#define PUT_LIT(p, lit) (memcpy(p, lit, sizeof lit - 1), (p) + sizeof lit - 1)
+
 /*
  * %.17g of a double, memoized by the small whole numbers it was computed
  * from (a precision from its counts, bp from the lengths): printf of a
@@ -779,19 +785,19 @@ static void details_of(struct state *s, const struct bstats *st, const double *p
     struct qa_text *d, int with_stats)
 {
 	char buf[1024], *p = buf;	/* at most 8 orders: a few hundred bytes */
-	p = put_str(p, "{\"counts\":[");
+	p = PUT_LIT(p, "{\"counts\":[");
 	for (int i = 0; i < s->order; i++) {
 		if (i)
 			*p++ = ',';
 		p = put_int(p, st->correct[i]);
 	}
-	p = put_str(p, "],\"totals\":[");
+	p = PUT_LIT(p, "],\"totals\":[");
 	for (int i = 0; i < s->order; i++) {
 		if (i)
 			*p++ = ',';
 		p = put_int(p, st->total[i]);
 	}
-	p = put_str(p, "],\"precisions\":[");
+	p = PUT_LIT(p, "],\"precisions\":[");
 	for (int i = 0; i < s->order; i++) {
 		if (i)
 			*p++ = ',';
@@ -802,32 +808,32 @@ static void details_of(struct state *s, const struct bstats *st, const double *p
 		else
 			p = put_g(p, prec[i]);	/* smoothed */
 	}
-	p = put_str(p, "],\"bp\":");
+	p = PUT_LIT(p, "],\"bp\":");
 	if (bp == 1)
 		*p++ = '1';
 	else if (with_stats && st->sys_len > 0 && bp == exp(1 - st->ref_len / st->sys_len))
 		p = put_memo(p, s->bp_memo, st->sys_len, st->ref_len, bp);
 	else
 		p = put_g(p, bp);
-	p = put_str(p, ",\"sys_len\":");
+	p = PUT_LIT(p, ",\"sys_len\":");
 	p = put_int(p, st->sys_len);
-	p = put_str(p, ",\"ref_len\":");
+	p = PUT_LIT(p, ",\"ref_len\":");
 	p = put_int(p, st->ref_len);
 	if (with_stats) {
-		p = put_str(p, ",\"stats\":{\"sys_len\":");
+		p = PUT_LIT(p, ",\"stats\":{\"sys_len\":");
 		p = put_int(p, st->sys_len);
-		p = put_str(p, ",\"ref_len\":");
+		p = PUT_LIT(p, ",\"ref_len\":");
 		p = put_int(p, st->ref_len);
 		for (int i = 0; i < s->order; i++) {
 			*p++ = ',';
 			*p++ = '"';
 			p = put_str(p, stat_names[2 + i]);
-			p = put_str(p, "\":");
+			p = PUT_LIT(p, "\":");
 			p = put_int(p, st->correct[i]);
 			*p++ = ',';
 			*p++ = '"';
 			p = put_str(p, stat_names[10 + i]);
-			p = put_str(p, "\":");
+			p = PUT_LIT(p, "\":");
 			p = put_int(p, st->total[i]);
 		}
 		*p++ = '}';
@@ -891,7 +897,8 @@ static int score(void *st_, const struct qa_input *in, struct qa_output *out)
 		uint64_t c = 0;
 		for (size_t r = 0; r < nref; r++) {
 			size_t rm = rn[r] >= (size_t)n ? rn[r] - (size_t)n + 1 : 0;
-			c = ng_match(g, rg[r] + (size_t)(n - 1) * rn[r], rm, nref > 1);
+			const uint32_t *gr = rg[r] + (size_t)(n - 1) * rn[r];
+			c = nref == 1 ? ng_match_spend(g, gr, rm) : ng_match(g, gr, rm, 1);
 		}
 		if (nref > 1)
 			c = ng_clip_best(g, hg + off, m);
