@@ -557,7 +557,14 @@ __attribute__((noinline))	/* its own registers: segment() around it has many tok
 #endif
 static long split_fast(struct ng *g, const unsigned char *cls, const char *in, size_t n, uint32_t *ids)
 {
+	/*
+	 * Two passes, each a small loop that keeps its values in registers:
+	 * the words' ends (into ids[], as offsets), then their ids.
+	 */
 	size_t k = 0;
+	if (n > UINT32_MAX)
+		return -1;
+	uint32_t *start = ng_alloc(g, (n / 2 + 1) * sizeof *start);	/* a word and a space: at most (n + 1) / 2 */
 	for (size_t i = 0; i < n;) {
 		unsigned char c = cls[(unsigned char)in[i]];
 		if (c == 1) {
@@ -571,9 +578,13 @@ static long split_fast(struct ng *g, const unsigned char *cls, const char *in, s
 			j++;
 		if (j < n && c == 2)
 			return -1;
-		ids[k++] = ng_unit_in(g, in + i, j - i, in + n);
+		start[k] = (uint32_t)i;
+		ids[k++] = (uint32_t)j;
 		i = j;
 	}
+	const char *end = in + n;
+	for (size_t w = 0; w < k; w++)
+		ids[w] = ng_unit_in(g, in + start[w], ids[w] - start[w], end);
 	return (long)k;
 }
 
@@ -725,7 +736,7 @@ static void small_init(void)
  * than printf's %g.  A small one is four bytes copied whatever its length
  * (what follows overwrites the rest; p has room), so no branch on it.
  */
-static char *put_int(char *p, double v)
+static inline char *put_int(char *p, double v)
 {
 	if (v >= 0 && v < 1000) {
 		memcpy(p, &small_int[(int)v], 4);
@@ -744,14 +755,7 @@ static char *put_int(char *p, double v)
 	return p;
 }
 
-static char *put_str(char *p, const char *s)
-{
-	size_t n = strlen(s);
-	memcpy(p, s, n);
-	return p + n;
-}
-
-/* put_str() of a string literal: its length is known when compiling. */
+/* A string literal at p; returns the end (its length is known when compiling). */
 #define PUT_LIT(p, lit) (memcpy(p, lit, sizeof lit - 1), (p) + sizeof lit - 1)
 
 /*
@@ -763,7 +767,7 @@ static char *put_str(char *p, const char *s)
  */
 #define MEMO 64
 struct memo {
-	char txt[MEMO][MEMO][26];	/* "" until first use */
+	char txt[MEMO][MEMO][32];	/* the text, its length in the last byte; "" until first use */
 };
 
 static char *put_g(char *p, double v)
@@ -771,14 +775,16 @@ static char *put_g(char *p, double v)
 	return p + snprintf(p, 32, "%.17g", v);
 }
 
+/* p has room for 32 bytes: the text is copied whole, its length is what counts. */
 static char *put_memo(char *p, struct memo *m, double a, double b, double v)
 {
 	if (!m || !(a >= 0 && a < MEMO && b >= 0 && b < MEMO))
 		return put_g(p, v);
 	char *t = m->txt[(int)a][(int)b];
 	if (!t[0])
-		snprintf(t, sizeof m->txt[0][0], "%.17g", v);
-	return put_str(p, t);
+		t[31] = (char)snprintf(t, 31, "%.17g", v);
+	memcpy(p, t, 32);
+	return p + t[31];
 }
 
 static void details_of(struct state *s, const struct bstats *st, const double *prec, double bp,
@@ -811,7 +817,7 @@ static void details_of(struct state *s, const struct bstats *st, const double *p
 	p = PUT_LIT(p, "],\"bp\":");
 	if (bp == 1)
 		*p++ = '1';
-	else if (with_stats && st->sys_len > 0 && bp == exp(1 - st->ref_len / st->sys_len))
+	else if (with_stats && st->sys_len > 0 && st->sys_len < st->ref_len)	/* compute()'s exp(1 - r / c) */
 		p = put_memo(p, s->bp_memo, st->sys_len, st->ref_len, bp);
 	else
 		p = put_g(p, bp);
@@ -825,16 +831,13 @@ static void details_of(struct state *s, const struct bstats *st, const double *p
 		p = PUT_LIT(p, ",\"ref_len\":");
 		p = put_int(p, st->ref_len);
 		for (int i = 0; i < s->order; i++) {
-			*p++ = ',';
-			*p++ = '"';
-			p = put_str(p, stat_names[2 + i]);
-			p = PUT_LIT(p, "\":");
-			p = put_int(p, st->correct[i]);
-			*p++ = ',';
-			*p++ = '"';
-			p = put_str(p, stat_names[10 + i]);
-			p = PUT_LIT(p, "\":");
-			p = put_int(p, st->total[i]);
+			/* ,"cN": and ,"tN": as stat_names[] has them, six bytes each */
+			char key[6] = { ',', '"', 'c', (char)('1' + i), '"', ':' };
+			memcpy(p, key, 6);
+			p = put_int(p + 6, st->correct[i]);
+			key[2] = 't';
+			memcpy(p, key, 6);
+			p = put_int(p + 6, st->total[i]);
 		}
 		*p++ = '}';
 	}
