@@ -582,9 +582,7 @@ static long split_fast(struct ng *g, const unsigned char *cls, const char *in, s
 		ids[k++] = (uint32_t)j;
 		i = j;
 	}
-	const char *end = in + n;
-	for (size_t w = 0; w < k; w++)
-		ids[w] = ng_unit_in(g, in + start[w], ids[w] - start[w], end);
+	ng_units(g, in, start, ids, k, in + n);
 	return (long)k;
 }
 

@@ -137,19 +137,24 @@ static inline void ng_begin(struct ng *g)
  * hash that memcmp then confirms.  Bytes up to `end` may be read: a word
  * with 8 of them ahead is one load and a mask, no branch on its length.
  */
+static const uint64_t ng_mask[9] = { 0, 0xff, 0xffff, 0xffffff, 0xffffffffull, 0xffffffffffull,
+	0xffffffffffffull, 0xffffffffffffffull, ~0ull };
+
 static NG_INLINE uint64_t ng_key(const char *p, size_t n, const char *end)
 {
-	uint64_t w = 0;
+	uint64_t w;
 	if (n <= 8) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		if (end - p >= 8 && n) {
+		if (end - p >= 8) {
 			memcpy(&w, p, 8);
-			return w & (~0ull >> (64 - 8 * n));
+			return w & ng_mask[n];
 		}
 #endif
 		(void)end;
+		unsigned char t[8] = { 0 };
 		for (size_t i = 0; i < n; i++)
-			((unsigned char *)&w)[i] = (unsigned char)p[i];
+			t[i] = (unsigned char)p[i];
+		memcpy(&w, t, 8);
 		return w;
 	}
 	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
@@ -214,29 +219,69 @@ static inline void ng_grow_units(struct ng *g, size_t want)
  * so one branch ends the probe (an empty slot, or this unit's key) and
  * conditional moves pick the id; the slot is written either way.
  */
+/* The slot of unit key h (of p[0..n)), or the empty one where it would go; *live says which. */
+static NG_INLINE struct ng_uslot *ng_uprobe(const struct ng *g, uint64_t h, const char *p, size_t n, uint32_t *live)
+{
+	size_t mask = g->ucap - 1;
+	for (size_t k = ng_slot(h, g->ushift);; k = (k + 1) & mask) {
+		struct ng_uslot *s = &g->us[k];
+		*live = s->gen == g->gen;
+		if ((((s->h ^ h) | (s->n ^ n)) & -(uint64_t)*live) == 0) {
+			if (NG_RARE(n > 8) && *live && memcmp(s->p, p, n) != 0)
+				continue;	/* a long unit whose hash matched another's */
+			return s;
+		}
+	}
+}
+
 static NG_INLINE uint32_t ng_unit_in(struct ng *g, const char *p, size_t n, const char *end)
 {
 	if (NG_SPARSE * ((size_t)g->nu + 1) > g->ucap)
 		ng_grow_units(g, (size_t)g->nu + 1);
 	uint64_t h = ng_key(p, n, end) + n;
-	size_t k = ng_slot(h, g->ushift), mask = g->ucap - 1;
-	uint32_t gen = g->gen, live;
-	struct ng_uslot *s;
-	for (;; k = (k + 1) & mask) {
-		s = &g->us[k];
-		live = s->gen == gen;
-		if ((((s->h ^ h) | (s->n ^ n)) & -(uint64_t)live) == 0) {
-			if (NG_RARE(n > 8) && live && memcmp(s->p, p, n) != 0)
-				continue;	/* a long unit whose hash matched another's */
-			break;
-		}
-	}
+	uint32_t live;
+	struct ng_uslot *s = ng_uprobe(g, h, p, n, &live);
 	if (g->frozen)
 		return ng_pick(live, s->id, NG_DEAD);
 	uint32_t id = ng_pick(live, s->id, g->nu);
-	*s = (struct ng_uslot){ h, p, (uint32_t)n, id, gen };
+	*s = (struct ng_uslot){ h, p, (uint32_t)n, id, g->gen };
 	g->nu += !live;
 	return id;
+}
+
+/*
+ * ng_unit_in() of k units at once, the i-th at base[start[i]..ids[i]),
+ * its id then written over ids[i]: the table is grown once, and the
+ * count of ids stays in a register rather than in *g.
+ */
+static inline void ng_units(struct ng *g, const char *base, const uint32_t *start, uint32_t *ids, size_t k,
+    const char *end)
+{
+	if (NG_SPARSE * ((size_t)g->nu + k) > g->ucap)
+		ng_grow_units(g, (size_t)g->nu + k);
+	if (g->frozen) {
+		for (size_t i = 0; i < k; i++) {
+			const char *p = base + start[i];
+			size_t n = ids[i] - start[i];
+			uint32_t live;
+			struct ng_uslot *s = ng_uprobe(g, ng_key(p, n, end) + n, p, n, &live);
+			ids[i] = ng_pick(live, s->id, NG_DEAD);
+		}
+		return;
+	}
+	uint32_t nu = g->nu, gen = g->gen;
+	for (size_t i = 0; i < k; i++) {
+		const char *p = base + start[i];
+		size_t n = ids[i] - start[i];
+		uint64_t h = ng_key(p, n, end) + n;
+		uint32_t live;
+		struct ng_uslot *s = ng_uprobe(g, h, p, n, &live);
+		uint32_t id = ng_pick(live, s->id, nu);
+		*s = (struct ng_uslot){ h, p, (uint32_t)n, id, gen };
+		nu += !live;
+		ids[i] = id;
+	}
+	g->nu = nu;
 }
 
 static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
@@ -286,7 +331,7 @@ static NG_INLINE struct ng_gslot *ng_probe(struct ng *g, uint64_t key, size_t ma
 static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, int order)
 {
 	uint32_t *out = ng_alloc(g, (size_t)order * n * sizeof *out + 1);
-	size_t add = order > 1 ? (size_t)(order - 1) * n : 0;
+	size_t add = order > 1 && !g->frozen ? (size_t)(order - 1) * n : 0;	/* look-ups add nothing */
 	if (NG_SPARSE * ((size_t)g->ngr + add) > g->gcap)
 		ng_grow_grams(g, (size_t)g->ngr + add);
 	size_t mask = g->gcap - 1;
