@@ -13,7 +13,8 @@
  * Once the hypothesis is in, ng_freeze() makes the references only look
  * up: a unit or gram the hypothesis lacks can match nothing, so it gets
  * the dead id (NG_DEAD, gram id 1, whose hypothesis count stays 0), and a
- * gram whose prefix is dead is dead without a look-up.
+ * gram with a dead part is looked up like any other and found dead (no
+ * gram of the hypothesis has a dead part: no branch on it).
  * Tables and buffers are kept from record to record (a generation number
  * empties them), and a record's scratch comes from an arena reset at
  * ng_begin(): no malloc per record once the sizes have settled.
@@ -183,11 +184,17 @@ static inline size_t ng_slot(uint64_t h, int shift)
 #define NG_SPARSE 8
 #endif
 
-/* A table of 2^bits slots for at least `want` live entries at 1/NG_SPARSE load. */
+/* Slots for `want` live entries: 1/NG_SPARSE full while small, half full past 4,096 (memory). */
+static inline size_t ng_room(size_t want)
+{
+	return want <= 4096 ? NG_SPARSE * want : 2 * want;
+}
+
+/* A table of 2^bits slots for at least `want` live entries. */
 static inline int ng_bits(size_t want)
 {
 	int bits = 6;
-	while (((size_t)1 << bits) < NG_SPARSE * want)
+	while (((size_t)1 << bits) < ng_room(want))
 		bits++;
 	return bits;
 }
@@ -213,12 +220,6 @@ static inline void ng_grow_units(struct ng *g, size_t want)
 	g->ushift = 64 - bits;
 }
 
-/*
- * The id of unit p[0..n) in this record (bytes up to end readable); p
- * must stay valid until ng_begin().  New or seen is a coin toss in text,
- * so one branch ends the probe (an empty slot, or this unit's key) and
- * conditional moves pick the id; the slot is written either way.
- */
 /* The slot of unit key h (of p[0..n)), or the empty one where it would go; *live says which. */
 static NG_INLINE struct ng_uslot *ng_uprobe(const struct ng *g, uint64_t h, const char *p, size_t n, uint32_t *live)
 {
@@ -234,9 +235,15 @@ static NG_INLINE struct ng_uslot *ng_uprobe(const struct ng *g, uint64_t h, cons
 	}
 }
 
+/*
+ * The id of unit p[0..n) in this record (bytes up to end readable); p
+ * must stay valid until ng_begin().  New or seen is a coin toss in text,
+ * so one branch ends the probe (an empty slot, or this unit's key) and
+ * masks pick the id; the slot is written either way.
+ */
 static NG_INLINE uint32_t ng_unit_in(struct ng *g, const char *p, size_t n, const char *end)
 {
-	if (NG_SPARSE * ((size_t)g->nu + 1) > g->ucap)
+	if (ng_room((size_t)g->nu + 1) > g->ucap)
 		ng_grow_units(g, (size_t)g->nu + 1);
 	uint64_t h = ng_key(p, n, end) + n;
 	uint32_t live;
@@ -257,7 +264,7 @@ static NG_INLINE uint32_t ng_unit_in(struct ng *g, const char *p, size_t n, cons
 static inline void ng_units(struct ng *g, const char *base, const uint32_t *start, uint32_t *ids, size_t k,
     const char *end)
 {
-	if (NG_SPARSE * ((size_t)g->nu + k) > g->ucap)
+	if (!g->frozen && ng_room((size_t)g->nu + k) > g->ucap)	/* look-ups add nothing */
 		ng_grow_units(g, (size_t)g->nu + k);
 	if (g->frozen) {
 		for (size_t i = 0; i < k; i++) {
@@ -332,7 +339,7 @@ static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, in
 {
 	uint32_t *out = ng_alloc(g, (size_t)order * n * sizeof *out + 1);
 	size_t add = order > 1 && !g->frozen ? (size_t)(order - 1) * n : 0;	/* look-ups add nothing */
-	if (NG_SPARSE * ((size_t)g->ngr + add) > g->gcap)
+	if (ng_room((size_t)g->ngr + add) > g->gcap)
 		ng_grow_grams(g, (size_t)g->ngr + add);
 	size_t mask = g->gcap - 1;
 	uint32_t gen = g->gen;
