@@ -129,6 +129,8 @@ $(BUILD)/lib/qa/plugins/bleu.so $(BUILD)/lib/qa/plugins/chrf.so \
 $(BUILD)/lib/qa/plugins/rouge1.so: plugins/scorers/ngram.h
 # bleu's intl tokenizer reads Unicode categories from utf8proc.
 $(BUILD)/lib/qa/plugins/bleu.so: ALL_LDFLAGS += -lutf8proc
+# bleu's sacreBLEU tokenizers (included, not a plugin).
+$(BUILD)/lib/qa/plugins/bleu.so: plugins/scorers/tokenize.h
 
 # tests/14-porter.bats: the stemmer alone, word by word against python3-nltk.
 unit: $(BUILD)/tests/porter-stem

@@ -273,3 +273,36 @@ JSON
 	echo "covered $covered of 200" >&3
 	[ "$covered" -ge 176 ] && [ "$covered" -le 198 ]
 }
+
+@test "bleu: clipped counts are a plain count of n-grams, for repeated and long words and tables grown between records" {
+	# Words of 1 to 40 letters (keys packed, hashed past 8 bytes), many
+	# repeats, one to three references, and a 3,000-word record between
+	# short ones (the id tables grow, then serve small records again).
+	/usr/bin/python3 - > in.jsonl <<'PY'
+import json, random
+from collections import Counter
+random.seed(19)
+voc = ["".join(random.choice("abcdefgh") for _ in range(random.choice([1, 2, 7, 8, 9, 16, 17, 40])))
+       for _ in range(60)]
+voc += [w[:8] + "x" * 9 for w in voc[:10]] + [w[:8] + "y" * 9 for w in voc[:10]]   # same first 8 bytes
+def sent(n):
+    return [random.choice(voc[: random.choice([5, 80])]) for _ in range(n)]
+def grams(ws, n):
+    return Counter(tuple(ws[i:i + n]) for i in range(len(ws) - n + 1))
+for i in range(200):
+    h = sent(3000 if i == 100 else random.randint(0, 30))
+    refs = [[w if random.random() < .7 else random.choice(voc) for w in h] for _ in range(random.randint(1, 3))]
+    counts = []
+    for n in range(1, 5):
+        best = Counter()
+        for r in refs:
+            best |= grams(r, n)
+        counts.append(sum(min(c, best[g]) for g, c in grams(h, n).items()))
+    print(json.dumps({"id": i, "response": {"text": " ".join(h)},
+                      "expected": [" ".join(r) for r in refs], "want": counts}))
+PY
+	for tok in none 13a; do
+		run_ok qa-score -m "bleu:tokenize=$tok" in.jsonl
+		jq -se 'length == 200 and all(.[]; .details.bleu.counts == .want)' <<<"$output"
+	done
+}

@@ -13,7 +13,8 @@
  * Once the hypothesis is in, ng_freeze() makes the references only look
  * up: a unit or gram the hypothesis lacks can match nothing, so it gets
  * the dead id (NG_DEAD, gram id 1, whose hypothesis count stays 0), and a
- * gram whose prefix is dead is dead without a look-up.
+ * gram with a dead part is looked up like any other and found dead (no
+ * gram of the hypothesis has a dead part: no branch on it).
  * Tables and buffers are kept from record to record (a generation number
  * empties them), and a record's scratch comes from an arena reset at
  * ng_begin(): no malloc per record once the sizes have settled.
@@ -29,6 +30,26 @@
 #define NG_INLINE inline __attribute__((always_inline))
 #else
 #define NG_INLINE inline
+#endif
+
+/*
+ * live ? a : b where live (0 or 1) is a coin toss, such as new or seen:
+ * as masks the compiler cannot see are 0 or all ones (the empty asm), so
+ * that it keeps the arithmetic and makes no branch of it.
+ */
+static NG_INLINE uint32_t ng_pick(uint32_t live, uint32_t a, uint32_t b)
+{
+	uint32_t m = -live;
+#if defined(__GNUC__) || defined(__clang__)
+	__asm__("" : "+r"(m));
+#endif
+	return (a & m) | (b & ~m);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NG_RARE(c) __builtin_expect(!!(c), 0)
+#else
+#define NG_RARE(c) (c)
 #endif
 
 #define NG_DEAD UINT32_MAX	/* a unit the hypothesis lacks, after ng_freeze() */
@@ -117,19 +138,24 @@ static inline void ng_begin(struct ng *g)
  * hash that memcmp then confirms.  Bytes up to `end` may be read: a word
  * with 8 of them ahead is one load and a mask, no branch on its length.
  */
+static const uint64_t ng_mask[9] = { 0, 0xff, 0xffff, 0xffffff, 0xffffffffull, 0xffffffffffull,
+	0xffffffffffffull, 0xffffffffffffffull, ~0ull };
+
 static NG_INLINE uint64_t ng_key(const char *p, size_t n, const char *end)
 {
-	uint64_t w = 0;
+	uint64_t w;
 	if (n <= 8) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		if (end - p >= 8 && n) {
+		if (end - p >= 8) {
 			memcpy(&w, p, 8);
-			return w & (~0ull >> (64 - 8 * n));
+			return w & ng_mask[n];
 		}
 #endif
 		(void)end;
+		unsigned char t[8] = { 0 };
 		for (size_t i = 0; i < n; i++)
-			((unsigned char *)&w)[i] = (unsigned char)p[i];
+			t[i] = (unsigned char)p[i];
+		memcpy(&w, t, 8);
 		return w;
 	}
 	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
@@ -148,11 +174,27 @@ static inline size_t ng_slot(uint64_t h, int shift)
 	return (size_t)((h * 0x9e3779b97f4a7c15ull) >> shift);
 }
 
-/* A table of 2^bits slots for at least `want` live entries at half load. */
+/*
+ * Tables are kept at most 1/NG_SPARSE full: a probe then nearly always
+ * ends at its first slot, and the branch that ends it is predicted (at
+ * half load, a third of the look-ups went on and were mispredicted).  A
+ * record's few hundred slots still fit in L1.
+ */
+#ifndef NG_SPARSE
+#define NG_SPARSE 8
+#endif
+
+/* Slots for `want` live entries: 1/NG_SPARSE full while small, half full past 4,096 (memory). */
+static inline size_t ng_room(size_t want)
+{
+	return want <= 4096 ? NG_SPARSE * want : 2 * want;
+}
+
+/* A table of 2^bits slots for at least `want` live entries. */
 static inline int ng_bits(size_t want)
 {
 	int bits = 6;
-	while (((size_t)1 << bits) < 2 * want)
+	while (((size_t)1 << bits) < ng_room(want))
 		bits++;
 	return bits;
 }
@@ -178,27 +220,75 @@ static inline void ng_grow_units(struct ng *g, size_t want)
 	g->ushift = 64 - bits;
 }
 
+/* The slot of unit key h (of p[0..n)), or the empty one where it would go; *live says which. */
+static NG_INLINE struct ng_uslot *ng_uprobe(const struct ng *g, uint64_t h, const char *p, size_t n, uint32_t *live)
+{
+	size_t mask = g->ucap - 1;
+	for (size_t k = ng_slot(h, g->ushift);; k = (k + 1) & mask) {
+		struct ng_uslot *s = &g->us[k];
+		*live = s->gen == g->gen;
+		if ((((s->h ^ h) | (s->n ^ n)) & -(uint64_t)*live) == 0) {
+			if (NG_RARE(n > 8) && *live && memcmp(s->p, p, n) != 0)
+				continue;	/* a long unit whose hash matched another's */
+			return s;
+		}
+	}
+}
+
 /*
  * The id of unit p[0..n) in this record (bytes up to end readable); p
- * must stay valid until ng_begin().
+ * must stay valid until ng_begin().  New or seen is a coin toss in text,
+ * so one branch ends the probe (an empty slot, or this unit's key) and
+ * masks pick the id; the slot is written either way.
  */
 static NG_INLINE uint32_t ng_unit_in(struct ng *g, const char *p, size_t n, const char *end)
 {
-	if (2 * ((size_t)g->nu + 1) > g->ucap)
+	if (ng_room((size_t)g->nu + 1) > g->ucap)
 		ng_grow_units(g, (size_t)g->nu + 1);
 	uint64_t h = ng_key(p, n, end) + n;
-	size_t k = ng_slot(h, g->ushift), mask = g->ucap - 1;
-	for (;; k = (k + 1) & mask) {
-		struct ng_uslot *s = &g->us[k];
-		if (s->gen != g->gen) {
-			if (g->frozen)
-				return NG_DEAD;
-			*s = (struct ng_uslot){ h, p, (uint32_t)n, g->nu, g->gen };
-			return g->nu++;
+	uint32_t live;
+	struct ng_uslot *s = ng_uprobe(g, h, p, n, &live);
+	if (g->frozen)
+		return ng_pick(live, s->id, NG_DEAD);
+	uint32_t id = ng_pick(live, s->id, g->nu);
+	*s = (struct ng_uslot){ h, p, (uint32_t)n, id, g->gen };
+	g->nu += !live;
+	return id;
+}
+
+/*
+ * ng_unit_in() of k units at once, the i-th at base[start[i]..ids[i]),
+ * its id then written over ids[i]: the table is grown once, and the
+ * count of ids stays in a register rather than in *g.
+ */
+static inline void ng_units(struct ng *g, const char *base, const uint32_t *start, uint32_t *ids, size_t k,
+    const char *end)
+{
+	if (!g->frozen && ng_room((size_t)g->nu + k) > g->ucap)	/* look-ups add nothing */
+		ng_grow_units(g, (size_t)g->nu + k);
+	if (g->frozen) {
+		for (size_t i = 0; i < k; i++) {
+			const char *p = base + start[i];
+			size_t n = ids[i] - start[i];
+			uint32_t live;
+			struct ng_uslot *s = ng_uprobe(g, ng_key(p, n, end) + n, p, n, &live);
+			ids[i] = ng_pick(live, s->id, NG_DEAD);
 		}
-		if (s->h == h && s->n == n && (n <= 8 || memcmp(s->p, p, n) == 0))
-			return s->id;
+		return;
 	}
+	uint32_t nu = g->nu, gen = g->gen;
+	for (size_t i = 0; i < k; i++) {
+		const char *p = base + start[i];
+		size_t n = ids[i] - start[i];
+		uint64_t h = ng_key(p, n, end) + n;
+		uint32_t live;
+		struct ng_uslot *s = ng_uprobe(g, h, p, n, &live);
+		uint32_t id = ng_pick(live, s->id, nu);
+		*s = (struct ng_uslot){ h, p, (uint32_t)n, id, gen };
+		nu += !live;
+		ids[i] = id;
+	}
+	g->nu = nu;
 }
 
 static inline uint32_t ng_unit(struct ng *g, const char *p, size_t n)
@@ -227,6 +317,17 @@ static inline void ng_grow_grams(struct ng *g, size_t want)
 	g->gshift = 64 - bits;
 }
 
+/* The slot of gram key, or the empty one where it would go; *live says which. */
+static NG_INLINE struct ng_gslot *ng_probe(struct ng *g, uint64_t key, size_t mask, uint32_t gen, uint32_t *live)
+{
+	for (size_t s = ng_slot(key, g->gshift);; s = (s + 1) & mask) {
+		struct ng_gslot *e = &g->gs[s];
+		*live = e->gen == gen;
+		if (((e->key ^ key) & -(uint64_t)*live) == 0)
+			return e;
+	}
+}
+
 /*
  * The gram ids of every order 1..order of the units ids[0..n): order k's
  * at [(k - 1) * n, (k - 1) * n + n - k + 1) of the array returned (the
@@ -237,42 +338,47 @@ static inline void ng_grow_grams(struct ng *g, size_t want)
 static inline uint32_t *ng_grams(struct ng *g, const uint32_t *ids, size_t n, int order)
 {
 	uint32_t *out = ng_alloc(g, (size_t)order * n * sizeof *out + 1);
-	size_t add = order > 1 ? (size_t)(order - 1) * n : 0;
-	if (2 * ((size_t)g->ngr + add) > g->gcap)
+	size_t add = order > 1 && !g->frozen ? (size_t)(order - 1) * n : 0;	/* look-ups add nothing */
+	if (ng_room((size_t)g->ngr + add) > g->gcap)
 		ng_grow_grams(g, (size_t)g->ngr + add);
 	size_t mask = g->gcap - 1;
+	uint32_t gen = g->gen;
 	if (order >= 1)
 		for (size_t i = 0; i < n; i++)
 			out[i] = ids[i] == NG_DEAD ? NG_DEAD_GRAM : 2 * ids[i];
 	for (int k = 2; k <= order; k++) {
 		uint32_t *lv = out + (size_t)(k - 1) * n;
 		const uint32_t *prev = lv - n;
-		for (size_t i = 0; i + (size_t)k <= n; i++) {
-			uint32_t last = ids[i + (size_t)k - 1];
-			if (prev[i] == NG_DEAD_GRAM || last == NG_DEAD) {
-				lv[i] = NG_DEAD_GRAM;
-				continue;
+		size_t m = n >= (size_t)k ? n - (size_t)k + 1 : 0;
+		const uint32_t *last = ids + k - 1;
+		/*
+		 * A gram with a dead part is looked up like any other: its key
+		 * holds NG_DEAD_GRAM or NG_DEAD, which no hypothesis gram has, so
+		 * it is found dead without a branch on it.  One branch ends a
+		 * probe (an empty slot, or this key); conditional moves pick ids.
+		 */
+		if (g->frozen) {
+			for (size_t i = 0; i < m; i++) {
+				uint64_t key = (uint64_t)prev[i] << 32 | last[i];
+				struct ng_gslot *e;
+				uint32_t live;
+				e = ng_probe(g, key, mask, gen, &live);
+				lv[i] = ng_pick(live, e->id, NG_DEAD_GRAM);
 			}
-			uint64_t key = (uint64_t)prev[i] << 32 | last;
-			size_t s = ng_slot(key, g->gshift);
-			for (;; s = (s + 1) & mask) {
-				struct ng_gslot *e = &g->gs[s];
-				if (e->gen != g->gen) {
-					if (g->frozen) {
-						lv[i] = NG_DEAD_GRAM;
-						break;
-					}
-					*e = (struct ng_gslot){ key, 2 * g->ngr + 3, g->gen };
-					g->ngr++;
-					lv[i] = e->id;
-					break;
-				}
-				if (e->key == key) {
-					lv[i] = e->id;
-					break;
-				}
-			}
+			continue;
 		}
+		uint32_t ngr = g->ngr;
+		for (size_t i = 0; i < m; i++) {
+			uint64_t key = (uint64_t)prev[i] << 32 | last[i];
+			struct ng_gslot *e;
+			uint32_t live;
+			e = ng_probe(g, key, mask, gen, &live);
+			uint32_t id = ng_pick(live, e->id, 2 * ngr + 3);
+			*e = (struct ng_gslot){ key, id, gen };
+			ngr += !live;
+			lv[i] = id;
+		}
+		g->ngr = ngr;
 	}
 	return out;
 }
@@ -325,6 +431,23 @@ static inline uint64_t ng_match(struct ng *g, const uint32_t *gr, size_t m, int 
 		if (keep_max && g->cc[id] > g->cm[id])
 			g->cm[id] = g->cc[id];
 		g->cc[id] = 0;
+	}
+	return match;
+}
+
+/*
+ * ng_match() for a lone reference, which spends the hypothesis's counts
+ * instead of keeping its own: each of its grams matches while the
+ * hypothesis has one left.  One pass, and no branch.
+ */
+static inline uint64_t ng_match_spend(struct ng *g, const uint32_t *gr, size_t m)
+{
+	uint64_t match = 0;
+	uint32_t *ch = g->ch;
+	for (size_t i = 0; i < m; i++) {
+		uint32_t c = ch[gr[i]], left = c != 0;
+		match += left;
+		ch[gr[i]] = c - left;
 	}
 	return match;
 }
