@@ -444,7 +444,10 @@ static inline uint32_t space16(const char *s, uint32_t *bad)
  */
 static inline size_t put_bits(uint32_t *o, size_t k, uint32_t m, uint32_t base)
 {
-	size_t c = (size_t)__builtin_popcount(m);
+	uint32_t c = m - ((m >> 1) & 0x5555u);	/* the bits of m (16 of them) counted: no popcnt before SSE4.2 */
+	c = (c & 0x3333u) + ((c >> 2) & 0x3333u);
+	c = (c + (c >> 4)) & 0x0f0fu;
+	c = (c + (c >> 8)) & 0x1fu;
 	uint32_t *w = o + k;
 	for (int r = 0; r < 4; r++) {
 		w[r] = base + (uint32_t)__builtin_ctz(m | 0x10000u);
