@@ -163,7 +163,7 @@ static uint32_t *segment(struct state *s, const char *in, size_t n, size_t *nids
 	if (s->lowercase)
 		t = H->lower(t, tn, &tn);
 	if (s->tok == TOK_13A || s->tok == TOK_NONE) {
-		uint32_t *ids = ng_alloc(g, (tn + 1) * sizeof *ids);
+		uint32_t *ids = ng_alloc(g, (tn + 1 + SPLIT_SLACK) * sizeof *ids);
 		long k = split_fast(g, s->tok == TOK_13A ? cls13a : clsnone, t, tn, ids);
 		if (k >= 0) {
 			*nids = (size_t)k;

@@ -414,6 +414,87 @@ static size_t alnum_run(const char *s, size_t j, size_t n)
 	return j;
 }
 
+/* What split_fast()'s ids[] needs past its text's length plus one: split_sse2() writes ahead. */
+#define SPLIT_SLACK 4
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/*
+ * Sixteen bytes of s: bit i of the result is set when s[i] is ' ', and
+ * *bad gets a bit for each byte that is neither ' ' nor an ASCII letter
+ * or digit (compares are signed: a byte from 0x80 up is in no range).
+ */
+static inline uint32_t space16(const char *s, uint32_t *bad)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i lo = _mm_or_si128(x, _mm_set1_epi8(0x20));
+	__m128i let = _mm_and_si128(_mm_cmpgt_epi8(lo, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(lo, _mm_set1_epi8('z' + 1)));
+	__m128i dig = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+	__m128i sp = _mm_cmpeq_epi8(x, _mm_set1_epi8(' '));
+	*bad |= 0xffffu ^ (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(let, dig), sp));
+	return (uint32_t)_mm_movemask_epi8(sp);
+}
+
+/*
+ * The offsets base + b of the set bits b of m into o[k..], in order; the
+ * new k returned.  Four are written whatever m holds (most sixteens hold
+ * at most four words), so that the common case takes no branch on how
+ * many there are: o[] has room for SPLIT_SLACK more than it gets.
+ */
+static inline size_t put_bits(uint32_t *o, size_t k, uint32_t m, uint32_t base)
+{
+	uint32_t c = m - ((m >> 1) & 0x5555u);	/* the bits of m (16 of them) counted: no popcnt before SSE4.2 */
+	c = (c & 0x3333u) + ((c >> 2) & 0x3333u);
+	c = (c + (c >> 4)) & 0x0f0fu;
+	c = (c + (c >> 8)) & 0x1fu;
+	uint32_t *w = o + k;
+	for (int r = 0; r < 4; r++) {
+		w[r] = base + (uint32_t)__builtin_ctz(m | 0x10000u);
+		m &= m - 1;
+	}
+	for (w += 4; m; m &= m - 1)
+		*w++ = base + (uint32_t)__builtin_ctz(m);
+	return k + c;
+}
+
+/*
+ * Text of ASCII letters, digits and ' ' alone, split on ' ' sixteen
+ * bytes at a time: a word starts where a space is followed by another
+ * byte and ends where the reverse happens, and the set bits of those two
+ * masks give the offsets, with no branch per byte.  Both 13a and none
+ * leave such text as it is, and cls13a and clsnone class its bytes 0 and
+ * 1 alike.  The words' bounds into start[] and end[] (each with room
+ * for SPLIT_SLACK more than the words), their number returned; -1 at
+ * the first other byte (split_fast()'s loop, then).
+ */
+static long split_sse2(const char *in, size_t n, uint32_t *start, uint32_t *end)
+{
+	size_t ks = 0, ke = 0;
+	uint32_t bad = 0, prev = 1;	/* a space before the text */
+	for (size_t i = 0; i < n; i += 16) {
+		char t[16];
+		const char *p = in + i;
+		if (n - i < 16) {	/* the last bytes, padded with spaces: no read past the text */
+			memset(t, ' ', sizeof t);
+			memcpy(t, p, n - i);
+			p = t;
+		}
+		uint32_t sp = space16(p, &bad);
+		if (bad)
+			return -1;
+		uint32_t edge = (sp ^ ((sp << 1) | prev)) & 0xffffu;
+		uint32_t st = edge & ~sp, en = edge & sp;
+		prev = sp >> 15;
+		ks = put_bits(start, ks, st, (uint32_t)i);
+		ke = put_bits(end, ke, en, (uint32_t)i);
+	}
+	if (ke < ks)	/* a word at the very end of a text of whole sixteens */
+		end[ke++] = (uint32_t)n;
+	return (long)ks;
+}
+#endif
+
 /*
  * Text with no byte cls[] marks 2 split on ASCII whitespace, its words'
  * ids into ids[]; -1 at the first marked byte (the long way, then).
@@ -430,7 +511,14 @@ static long split_fast(struct ng *g, const unsigned char *cls, const char *in, s
 	size_t k = 0;
 	if (n > UINT32_MAX)
 		return -1;
-	uint32_t *start = ng_alloc(g, (n / 2 + 1) * sizeof *start);	/* a word and a space: at most (n + 1) / 2 */
+	uint32_t *start = ng_alloc(g, (n / 2 + 1 + SPLIT_SLACK) * sizeof *start);	/* a word and a space: at most (n + 1) / 2 */
+#if defined(__SSE2__)
+	long ks = split_sse2(in, n, start, ids);
+	if (ks >= 0) {
+		ng_units(g, in, start, ids, (size_t)ks, in + n);
+		return ks;
+	}
+#endif
 	for (size_t i = 0; i < n;) {
 		unsigned char c = cls[(unsigned char)in[i]];
 		if (c == 1) {
