@@ -21,6 +21,11 @@ measure() {
 	printf '  %-34s %8.2f s wall %8.2f s cpu %10d KiB\n' "$name" "$best" "$cpu" "$rss"
 }
 
+# least A B: the smaller of two numbers, B when A is empty
+least() {
+	awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'
+}
+
 # ratio A B: A/B to two decimals (0.01 s floor: the clock's resolution)
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b < 0.01) b = 0.01; if (a < 0.01) a = 0.01; printf "%.1f", a / b }'
