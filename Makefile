@@ -37,9 +37,7 @@ SUMM_LINKS = chrfpp rouge1 rouge2 rougeL rougeLsum
 # squad.c serves two names: squad_em.so is built, squad_f1.so links to it.
 SCORER_SO = $(patsubst %,$(BUILD)/lib/qa/plugins/%.so,$(filter-out squad rouge,$(SCORERS)) \
 	$(if $(filter squad,$(SCORERS)),squad_em squad_f1) $(SUMM_LINKS))
-# openai.c serves openai and openai-completions (a link to it).
-PROVIDER_SO = $(PROVIDERS:%=$(BUILD)/lib/qa/plugins/%.so) \
-	$(if $(filter openai,$(PROVIDERS)),$(BUILD)/lib/qa/plugins/openai-completions.so)
+PROVIDER_SO = $(PROVIDERS:%=$(BUILD)/lib/qa/plugins/%.so)
 UNIT = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 BINS = $(TOOLS:%=$(BUILD)/bin/%)
@@ -103,6 +101,16 @@ $(BUILD)/lib/qa/plugins/squad_em.so: plugins/scorers/squad.c include/qa/plugin.h
 
 $(BUILD)/lib/qa/plugins/squad_f1.so: $(BUILD)/lib/qa/plugins/squad_em.so
 	ln -sf squad_em.so $@
+
+# The openai provider is a folder by concern with a private header
+# (plugins/providers/openai/openai.h), built into one openai.so; it serves
+# openai and openai-completions (a link to it).
+OPENAI_SRC = $(wildcard plugins/providers/openai/*.c)
+PROVIDER_SO += $(BUILD)/lib/qa/plugins/openai.so $(BUILD)/lib/qa/plugins/openai-completions.so
+all: $(BUILD)/lib/qa/plugins/openai.so $(BUILD)/lib/qa/plugins/openai-completions.so
+$(BUILD)/lib/qa/plugins/openai.so: $(OPENAI_SRC) plugins/providers/openai/openai.h include/qa/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -shared -o $@ $(OPENAI_SRC) $(ALL_LDFLAGS)
 
 $(BUILD)/lib/qa/plugins/openai-completions.so: $(BUILD)/lib/qa/plugins/openai.so
 	ln -sf openai.so $@

@@ -1,5 +1,5 @@
 /*
- * The openai providers' stream() (plugins/providers/openai.c) on recorded streams: llama.cpp v0.4.0's own (chat and
+ * The openai providers' stream() (plugins/providers/openai/) on recorded streams: llama.cpp v0.4.0's own (chat and
  * completions, tests/data/stream/llama-*.sse, recorded with curl -N from
  * llama-server and the tiny test model) and OpenAI-style ones written from
  * the API reference (role-only first chunk, usage-only last chunk, logprobs
@@ -184,7 +184,7 @@ static void check_drop(void)
 }
 
 /*
- * The fast path (fast_event() in openai.c) against the full parse on the
+ * The fast path (fast_event() in openai/stream.c) against the full parse on the
  * same events: QA_OPENAI_STREAM_PARSE=full reads every event the full way,
  * =fast only the fast way (an event it does not take is then an error),
  * unset both (the fast path, else the full parse).
