@@ -3,19 +3,7 @@
 # against tests/server/qa-testd, which each request scripts ("!429:ra=1 200
 # #tag": a 429 first, then a 200) and which counts what it saw.
 
-load testd
-
-setup_file() {
-	start_testd S
-}
-
-teardown_file() {
-	stop_testd S
-}
-
-setup() {
-	testd_env
-}
+load testd-suite
 
 # How many requests the server saw with this script; the last of them: {path, body, headers}.
 count() { testd_count S "$1"; }

@@ -3,19 +3,7 @@
 # gives them (echo, vLLM's prompt_logprobs), the endpoints that cannot,
 # and long prompts scored in windows (--context, --stride).
 
-load testd
-
-setup_file() {
-	start_testd S
-}
-
-teardown_file() {
-	stop_testd S
-}
-
-setup() {
-	testd_env
-}
+load testd-suite
 
 completions() {
 	timeout 60 qa-send -q --provider openai-completions --base-url "$BASE" --model m --seed 7 \

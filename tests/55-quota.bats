@@ -7,19 +7,7 @@
 # message gives); its 403 permission_error is a key's access (auth).
 # Against tests/server/qa-testd ("!anthropic:kind=credit" and the like).
 
-load testd
-
-setup_file() {
-	start_testd S
-}
-
-teardown_file() {
-	stop_testd S
-}
-
-setup() {
-	testd_env
-}
+load testd-suite
 
 # N records whose prompt is the script S (the n-th request of it plays step n)
 recs() {
