@@ -56,8 +56,8 @@ best() {
 	for _ in $(seq "$runs"); do
 		/usr/bin/time -f '%e %U %S %M' -o "$BENCH_TMP/.time" "$@" >/dev/null 2>&1
 		read -r w c m < <(awk '{ print $1, $2 + $3, $4 }' "$BENCH_TMP/.time" | tail -n 1)
-		if [ -z "$bw" ] || awk -v a="$w" -v b="$bw" 'BEGIN { exit !(a < b) }'; then bw=$w; fi
-		if [ -z "$bc" ] || awk -v a="$c" -v b="$bc" 'BEGIN { exit !(a < b) }'; then bc=$c; fi
+		bw=$(least "$bw" "$w")
+		bc=$(least "$bc" "$c")
 	done
 	BEST_WALL=$bw BEST_CPU=$bc BEST_KB=$m
 	printf '  %-34s %8.2f s wall %8.2f s cpu %10d KiB\n' "$name" "$bw" "$bc" "$m"

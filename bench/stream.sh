@@ -243,8 +243,8 @@ for _ in 1 2 3 4 5; do
 		    --provider openai --base-url "http://127.0.0.1:$port0/v1" --model m "$BENCH_TMP/tp.jsonl" >/dev/null 2>&1
 		read -r t u sy < <(tail -n 1 "$BENCH_TMP/.time")
 		c=$(awk -v u="$u" -v s="$sy" 'BEGIN { print u + s }')
-		if [ -z "${best_s[$k]:-}" ] || awk -v a="$t" -v b="${best_s[$k]}" 'BEGIN { exit !(a < b) }'; then best_s[$k]=$t; fi
-		if [ -z "${best_c[$k]:-}" ] || awk -v a="$c" -v b="${best_c[$k]}" 'BEGIN { exit !(a < b) }'; then best_c[$k]=$c; fi
+		best_s[$k]=$(least "${best_s[$k]:-}" "$t")
+		best_c[$k]=$(least "${best_c[$k]:-}" "$c")
 	done
 done
 printf '  %-34s %8.2f s wall %8.2f s cpu\n' "qa-send" "${best_s[0]}" "${best_c[0]}" "qa-send --stream" "${best_s[1]}" "${best_c[1]}"
